@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): installs what the tests need on a fresh machine (Debian chromium and
+# redis-server, only when missing), starts a private Redis on a free loopback port, then typecheck, lint and the
+# whole vitest suite. Exits non-zero when any of them fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-chromium.sh
+redis_env="$(mktemp)"
+bash scripts/ensure-redis.sh "$redis_env"
+# shellcheck disable=SC1090
+source "$redis_env"
+trap 'redis-cli -u "$REDIS_URL" shutdown nosave >/dev/null 2>&1 || true; rm -f "$redis_env"' EXIT
+export REDIS_URL
+
+echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
+echo "== lint"; npx eslint .
+echo "== tests"; npx vitest run "$@"

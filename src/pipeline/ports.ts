@@ -1,0 +1,94 @@
+/**
+ * The narrow interfaces the pipeline needs from its stages. They are owned here, by the consumer; sources and
+ * destinations satisfy them structurally, so they never import the pipeline.
+ */
+import type { Logger } from '../shared/logger.js';
+import type { Provenance, RawRow } from '../shared/table.js';
+
+/** One view to fetch, as configured (already validated). */
+export interface ViewRequest {
+  /** Tableau workbook name, or undefined when addressed by contentUrl/LUID or for CSV files. */
+  readonly workbook?: string | undefined;
+  readonly view?: string | undefined;
+  readonly project?: string | undefined;
+  readonly contentUrl?: string | undefined;
+  readonly viewId?: string | undefined;
+  /** Local CSV path (csv source). */
+  readonly file?: string | undefined;
+  /** `vf_` filters: field caption → accepted values (OR). */
+  readonly filters: Readonly<Record<string, readonly string[]>>;
+  /** `vf_Parameters.<name>` values. */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** Minutes Tableau may serve cached data. */
+  readonly maxAgeMinutes: number;
+}
+
+export interface FetchContext {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Folder for spooled downloads; the table's dispose() removes what it wrote there. */
+  readonly tempDir: string;
+}
+
+/**
+ * A fetched view as raw display strings. `rows()` can be called more than once (each call re-reads from the
+ * start): type inference needs a full pass over a column before any value can be written.
+ */
+export interface RawTable {
+  readonly header: readonly string[];
+  rows(): AsyncIterable<RawRow>;
+  readonly provenance: Provenance;
+  /** Problems worth a line in the run report (dashboard instead of worksheet, PAT near expiry...). */
+  readonly warnings: readonly string[];
+  /** Bytes received from the source (0 when unknown). */
+  readonly bytes: number;
+  /** Removes spooled files. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** An open connection to a source for one run (one Tableau session). */
+export interface SourceSession {
+  fetchView(view: ViewRequest, ctx: FetchContext): Promise<RawTable>;
+  /** Ends the session (Tableau sign-out). Never throws. */
+  close(): Promise<void>;
+}
+
+export interface Source {
+  open(ctx: { readonly logger: Logger; readonly signal: AbortSignal }): Promise<SourceSession>;
+}
+
+/** A finished workbook on local disk, ready to deliver whole. */
+export interface FinishedFile {
+  readonly path: string;
+  readonly bytes: number;
+  /** File name the destination should use (e.g. `Sales Pipeline.xlsx`) when it decides the name itself. */
+  readonly suggestedName: string;
+}
+
+export interface DeliveryContext {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** The run's wall-clock start, for side-by-side names like `Name (refreshed 2026-11-27 0600).xlsx`. */
+  readonly runStartedAt: Date;
+  /** IANA zone of the export, for the same names. */
+  readonly timezone: string;
+}
+
+export interface DeliveryResult {
+  /** Where the file now is: a local path or a OneDrive/SharePoint path. */
+  readonly location: string;
+  /** Link teammates open (OneDrive webUrl); undefined for local files. */
+  readonly webUrl?: string | undefined;
+  readonly itemId?: string | undefined;
+  readonly eTag?: string | undefined;
+  /** True when the file was delivered under another name (workbook locked, side-by-side policy). */
+  readonly sideBySide?: boolean | undefined;
+  readonly warnings: readonly string[];
+}
+
+export interface Destination {
+  /** Human-readable target, for `list`, dry runs and messages (never secrets). */
+  describe(): string;
+  /** Delivers the whole file or nothing: on failure, the previous file at the target stays intact. */
+  deliver(file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult>;
+}

@@ -1,0 +1,204 @@
+/**
+ * Graph API calls (drives, folders, items, createUploadSession, small uploads) through
+ * @microsoft/microsoft-graph-client, with our retry policy around each call.
+ *
+ * The client is built with a custom middleware chain: its AuthenticationHandler (Bearer token only for https hosts
+ * in GRAPH_URLS or `customHosts`, so a private Graph endpoint works and nothing else ever gets the token) followed by
+ * our transport (caFile). Its RetryHandler is left out on purpose: it retries only 429/503/504, caps Retry-After at
+ * 180 s, fetches the token once before its loop (no fresh token after a 401) and would multiply with our retries.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  AuthenticationHandler,
+  AuthenticationHandlerOptions,
+  Client,
+  GraphError,
+  type AuthenticationProvider,
+} from '@microsoft/microsoft-graph-client';
+import type { z } from 'zod';
+import { AbortedError, DestinationError } from '../../shared/errors.js';
+import type { Clock, Sleep } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { defaultRetryPolicy, withRetry, type RetryDecision, type RetryPolicy } from '../../shared/retry.js';
+import type { GraphAuth } from './graph-auth.js';
+import { GraphRequestError, graphErrorFromResponse, graphNetworkError } from './graph-errors.js';
+import { createTransportMiddleware, type HttpTransport } from './https-transport.js';
+
+export interface GraphCall<T> {
+  /** What we are doing, for logs and messages ("create folder 'Reports'"). Never a URL with credentials. */
+  readonly operation: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path under graphBaseUrl, starting with `/`, already encoded (`/drives/b!x/root:/Reports:`). */
+  readonly path: string;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Validates the response body. */
+  readonly schema: z.ZodType<T>;
+  readonly signal?: AbortSignal | undefined;
+  /** Statuses that are an answer, not a failure, for this call (e.g. 409 on folder create): thrown without retry. */
+  readonly noRetryStatuses?: readonly number[];
+}
+
+export interface GraphApi {
+  /** Sends `call` with retries (429/503 Retry-After, 5xx/network backoff, one fresh token after a 401). */
+  call<T>(call: GraphCall<T>): Promise<T>;
+}
+
+export interface GraphApiDeps {
+  readonly auth: GraphAuth;
+  readonly transport: HttpTransport;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly random?: (() => number) | undefined;
+  readonly retry?: RetryPolicy | undefined;
+}
+
+/** Creates the Graph API caller for one app registration and Graph base URL. */
+export function createGraphApi(deps: GraphApiDeps): GraphApi {
+  const base = new URL(deps.auth.graphBaseUrl);
+  const version = base.pathname.replace(/^\/+|\/+$/g, '');
+  if (version === '' || base.protocol !== 'https:') {
+    throw new DestinationError('ONEDRIVE_CONFIG', `graphBaseUrl '${deps.auth.graphBaseUrl}' must be an https URL with the API version`, {
+      hint: 'use e.g. https://graph.microsoft.com/v1.0, or set cloud: global | usgov | china',
+    });
+  }
+  const policy = deps.retry ?? defaultRetryPolicy;
+  // Each request passes its own token provider (AuthenticationHandlerOptions), so a retry after a 401 can skip
+  // MSAL's cache; this default is only the handler's fallback.
+  const authHandler = new AuthenticationHandler({ getAccessToken: () => deps.auth.getAccessToken() });
+  authHandler.setNext(createTransportMiddleware(deps.transport));
+  const client = Client.initWithMiddleware({
+    middleware: authHandler,
+    // The default list has only Microsoft's public Graph hosts; a proxy or simulator host must be added (hostname
+    // only: the client compares without the port).
+    customHosts: new Set([base.hostname]),
+    baseUrl: base.origin,
+    defaultVersion: version,
+  });
+
+  const send = async <T>(call: GraphCall<T>, forceRefresh: boolean): Promise<T> => {
+    // The graph client would wrap a CA-file error into an anonymous GraphError; surface it as it is.
+    await deps.transport.prepare();
+    const clientRequestId = randomUUID();
+    // The graph client would wrap a sign-in failure into an anonymous GraphError; keep the original instead.
+    let authFailure: unknown;
+    const tokenProvider: AuthenticationProvider = {
+      getAccessToken: async () => {
+        try {
+          return await deps.auth.getAccessToken({ forceRefresh });
+        } catch (error) {
+          authFailure = error;
+          throw error;
+        }
+      },
+    };
+    const request = client
+      .api(call.path)
+      .header('client-request-id', clientRequestId)
+      .middlewareOptions([new AuthenticationHandlerOptions(tokenProvider)]);
+    for (const [k, v] of Object.entries(call.headers ?? {})) request.header(k, v);
+    if (call.signal !== undefined) request.option('signal', call.signal);
+    let body: unknown;
+    try {
+      switch (call.method) {
+        case 'GET':
+          body = await request.get();
+          break;
+        case 'POST':
+          body = await request.post(call.body ?? {});
+          break;
+        case 'PUT':
+          body = await request.put(call.body);
+          break;
+        case 'DELETE':
+          body = await request.delete();
+          break;
+      }
+    } catch (error) {
+      if (authFailure !== undefined) throw authFailure;
+      throw toGraphRequestError(call, error, deps.clock.now());
+    }
+    const parsed = call.schema.safeParse(body ?? {});
+    if (!parsed.success) {
+      throw new DestinationError(
+        'ONEDRIVE_UNEXPECTED_RESPONSE',
+        `OneDrive ${call.operation}: unexpected response from Graph (${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+          .join('; ')})`,
+        { details: { clientRequestId } },
+      );
+    }
+    return parsed.data;
+  };
+
+  return {
+    async call<T>(call: GraphCall<T>): Promise<T> {
+      let refreshed = false;
+      let refreshNow = false;
+      return withRetry(
+        () => {
+          const force = refreshNow;
+          refreshNow = false;
+          return send(call, force);
+        },
+        (error): RetryDecision => {
+          if (!(error instanceof GraphRequestError)) return { retry: false };
+          if (call.noRetryStatuses?.includes(error.status) === true) return { retry: false };
+          if (error.status === 401 && !refreshed) {
+            refreshed = true;
+            refreshNow = true;
+            return { retry: true, delayMs: 0, reason: 'token rejected; getting a fresh one' };
+          }
+          return decideGraphRetry(error);
+        },
+        policy,
+        {
+          sleep: deps.sleep,
+          clock: deps.clock,
+          ...(deps.random === undefined ? {} : { random: deps.random }),
+          ...(call.signal === undefined ? {} : { signal: call.signal }),
+          onRetry: ({ attempt, delayMs, error, reason }) => logRetry(deps.logger, call.operation, attempt, delayMs, error, reason),
+        },
+      );
+    },
+  };
+}
+
+/** Retry policy shared by Graph calls and upload fragments: throttling, 5xx, 408 and network errors. */
+export function decideGraphRetry(error: GraphRequestError): RetryDecision {
+  if (error.status === 429 || error.status === 503) {
+    return error.retryAfterMs === undefined
+      ? { retry: true, reason: `throttled (${error.status})` }
+      : { retry: true, delayMs: error.retryAfterMs, reason: `throttled (${error.status}), Retry-After` };
+  }
+  if (error.retryable) return { retry: true, reason: error.status === 0 ? 'network error' : `HTTP ${error.status}` };
+  return { retry: false };
+}
+
+/** Logs one retry with the ids support needs (request-id, client-request-id); never URLs. */
+export function logRetry(
+  logger: Logger,
+  operation: string,
+  attempt: number,
+  delayMs: number,
+  error: unknown,
+  reason: string | undefined,
+): void {
+  const facts =
+    error instanceof GraphRequestError
+      ? { status: error.status, graphCodes: error.graphCodes, requestId: error.requestId, clientRequestId: error.clientRequestId }
+      : {};
+  logger.warn({ operation, attempt, delayMs, ...facts }, `OneDrive ${operation}: ${reason ?? 'retrying'}; retry in ${delayMs} ms`);
+}
+
+function toGraphRequestError(call: GraphCall<unknown>, error: unknown, now: Date): Error {
+  if (call.signal?.aborted === true) return new AbortedError(`OneDrive ${call.operation} aborted`, { cause: error });
+  if (error instanceof GraphError && error.statusCode > 0) {
+    return graphErrorFromResponse(call.operation, error.statusCode, error.headers, error.body, now);
+  }
+  if (error instanceof DestinationError) return error;
+  // No HTTP status: the transport failed (reset, timeout, TLS) and the client wrapped it.
+  return graphNetworkError(call.operation, error instanceof GraphError ? new Error(String(error.body ?? error.message)) : error, call.signal);
+}

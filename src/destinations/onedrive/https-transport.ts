@@ -1,0 +1,147 @@
+/**
+ * The one HTTPS client of the OneDrive destination: node:https with an agent that trusts `caFile`.
+ *
+ * Why not Node's global fetch (which @microsoft/microsoft-graph-client uses by default)? It is undici, whose trust
+ * store can only be changed through the undici package (not a dependency) or NODE_EXTRA_CA_CERTS (process-wide, read
+ * at start). `caFile` must work per destination, for TLS-inspecting proxies and for the simulator, so every Graph
+ * byte goes through this transport: the graph client gets it as its last middleware (see graph-api.ts) and the
+ * upload-session loop calls it directly.
+ */
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { Middleware } from '@microsoft/microsoft-graph-client';
+import { DestinationError } from '../../shared/errors.js';
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer | string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Idle-socket timeout; defaults to the transport's. */
+  readonly timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+export interface HttpTransport {
+  /** Sends one request; resolves for every HTTP status; rejects only without a response (network, abort). */
+  request(req: HttpRequest): Promise<HttpResponse>;
+  /** Loads the CA file; throws DestinationError `ONEDRIVE_CA_FILE` when it cannot be read. */
+  prepare(): Promise<void>;
+}
+
+export interface HttpsTransportOptions {
+  /** Extra CA (PEM) trusted in addition to the public roots. */
+  readonly caFile?: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+/** Creates the transport. The CA file is read on first use; a missing file fails with a clear error then. */
+export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpTransport {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  let agent: Promise<https.Agent> | undefined;
+  const getAgent = (): Promise<https.Agent> => {
+    agent ??= loadAgent(options.caFile);
+    return agent;
+  };
+
+  const request = async (req: HttpRequest): Promise<HttpResponse> => {
+    const httpsAgent = await getAgent();
+    const body = typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
+    const headers: Record<string, string> = { ...req.headers };
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    else if (req.method === 'PUT' || req.method === 'POST') headers['content-length'] = '0';
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const r = https.request(req.url, { method: req.method, headers, agent: httpsAgent, signal: req.signal }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      r.setTimeout(req.timeoutMs ?? timeoutMs, () => r.destroy(new Error(`no response within ${req.timeoutMs ?? timeoutMs} ms`)));
+      r.on('error', reject);
+      r.end(body);
+    });
+  };
+  return {
+    request,
+    prepare: async () => {
+      await getAgent();
+    },
+  };
+}
+
+async function loadAgent(caFile: string | undefined): Promise<https.Agent> {
+  if (caFile === undefined) return new https.Agent({ keepAlive: true });
+  let pem: string;
+  try {
+    pem = await readFile(caFile, 'utf8');
+  } catch (cause) {
+    throw new DestinationError('ONEDRIVE_CA_FILE', `cannot read onedrive.caFile '${caFile}'`, {
+      cause,
+      hint: 'point caFile at a readable PEM file with your proxy or internal CA certificate',
+    });
+  }
+  return new https.Agent({ keepAlive: true, ca: [...rootCertificates, pem] });
+}
+
+/** Reads the CA file for MSAL's agent options (same trust as the transport). */
+export async function readCaBundle(caFile: string): Promise<string[]> {
+  try {
+    return [...rootCertificates, await readFile(caFile, 'utf8')];
+  } catch (cause) {
+    throw new DestinationError('ONEDRIVE_CA_FILE', `cannot read onedrive.caFile '${caFile}'`, {
+      cause,
+      hint: 'point caFile at a readable PEM file with your proxy or internal CA certificate',
+    });
+  }
+}
+
+/**
+ * The graph client's last middleware: sends the request through `transport` and hands back a fetch `Response`, so
+ * the client's own response and error handling (GraphError) work unchanged.
+ */
+export function createTransportMiddleware(transport: HttpTransport): Middleware {
+  return {
+    async execute(context) {
+      const url = typeof context.request === 'string' ? context.request : context.request.url;
+      const options = context.options ?? {};
+      const headers: Record<string, string> = {};
+      const source = options.headers;
+      if (source instanceof Headers) source.forEach((v, k) => (headers[k.toLowerCase()] = v));
+      else if (Array.isArray(source)) for (const [k, v] of source) headers[k.toLowerCase()] = v;
+      else if (source !== undefined) for (const [k, v] of Object.entries(source)) headers[k.toLowerCase()] = String(v);
+      const rawBody: unknown = options.body;
+      const body =
+        rawBody === undefined || rawBody === null
+          ? undefined
+          : Buffer.isBuffer(rawBody) || typeof rawBody === 'string'
+            ? rawBody
+            : rawBody instanceof Uint8Array
+              ? Buffer.from(rawBody)
+              : String(rawBody);
+      const res = await transport.request({
+        method: (options.method ?? 'GET').toUpperCase() as HttpRequest['method'],
+        url,
+        headers,
+        body,
+        // GraphRequest.option('signal', ...) passes the caller's AbortSignal through the fetch options.
+        signal: options.signal ?? undefined,
+      });
+      const responseHeaders = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+      }
+      // A Response may not carry a body with these statuses.
+      const noBody = res.status === 204 || res.status === 205 || res.status === 304;
+      context.response = new Response(noBody ? null : new Uint8Array(res.body), { status: res.status, headers: responseHeaders });
+    },
+  };
+}

@@ -1,0 +1,23 @@
+export { resolveCloud, isMicrosoftAuthorityHost, graphDefaultScope, type GraphCloud, type CloudEndpoints } from './cloud.js';
+export { validateDrivePath, splitDrivePath, encodeDrivePath, sideBySideName, type DrivePathCheck } from './drive-path.js';
+export {
+  createGraphAuth,
+  createGraphAuthRegistry,
+  type GraphAuth,
+  type GraphAuthOptions,
+  type GraphAuthDeps,
+  type GraphCredential,
+} from './graph-auth.js';
+export {
+  createOneDriveDestination,
+  sitePath,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_UPLOAD_SESSION_THRESHOLD,
+  type OneDriveDestination,
+  type OneDriveDestinationDeps,
+  type OneDriveDestinationOptions,
+  type OneDriveTarget,
+  type DriveSelector,
+} from './onedrive-destination.js';
+export { GraphRequestError } from './graph-errors.js';
+export { alignChunkSize, UPLOAD_FRAGMENT_UNIT } from './upload-session.js';

@@ -1,0 +1,10 @@
+export {
+  startGraphSimulator,
+  FRAGMENT_UNIT,
+  type GraphSimulator,
+  type GraphSimulatorOptions,
+  type GraphSimulatorStats,
+  type SimItemInfo,
+} from './graph-simulator.js';
+export type { GraphFaults, FaultRule, GraphOperation } from './faults.js';
+export type { SimulatedClient } from './token-service.js';

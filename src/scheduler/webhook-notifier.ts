@@ -1,0 +1,162 @@
+/**
+ * Run notifications to a chat webhook. One JSON body, `{ "text": "..." }`, is accepted by both Microsoft Teams and
+ * Slack incoming webhooks; links are bare URLs on their own line, which both turn into links.
+ *
+ * Sent on: a failure; the first success after a failure ("recovered"); a success whose row count fell by more than
+ * `rowDropShare` against the previous success. A webhook that fails is retried briefly, then logged (without its
+ * URL, which is a secret) and forgotten: notifications never fail a run.
+ */
+import axios from 'axios';
+import type { RunReport } from '../pipeline/report.js';
+import { realSleep, systemClock, type Clock, type Sleep } from '../shared/clock.js';
+import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Redactor } from '../shared/redact.js';
+import { isRetryableStatus, withRetry } from '../shared/retry.js';
+import type { RunStore } from '../state/run-store.js';
+import type { Notifier, NotifySettings } from './types.js';
+
+/** Posts a JSON body to a URL; rejects on a non-2xx answer or a network error. */
+export type WebhookPost = (url: string, body: { text: string }) => Promise<void>;
+
+export interface WebhookNotifierDeps {
+  readonly logger: Logger;
+  readonly redactor: Redactor;
+  /** Where the previous runs are read (to detect recovery and row drops). */
+  readonly history: Pick<RunStore, 'listRuns'>;
+  /** Defaults to an axios POST with a 10 s timeout. */
+  readonly post?: WebhookPost | undefined;
+  /** Public base URL of the admin dashboard, for "open the run" links (e.g. `https://exports.contoso.com`). */
+  readonly dashboardUrl?: string | undefined;
+  readonly clock?: Clock | undefined;
+  readonly sleep?: Sleep | undefined;
+}
+
+/** Why a notification is sent. */
+export type NotificationKind = 'failure' | 'recovery' | 'row-drop';
+
+export interface NotificationDecisionInput {
+  readonly report: RunReport;
+  /** The previous finished run of the export (not skipped, not aborted by a shutdown), if any. */
+  readonly previous: RunReport | undefined;
+  /** The previous success (succeeded or unchanged) before this run, if any. */
+  readonly lastSuccess: RunReport | undefined;
+  readonly rowDropShare: number;
+}
+
+/** Pure: which notifications a finished run deserves. */
+export function decideNotifications(input: NotificationDecisionInput): NotificationKind[] {
+  const { report, previous, lastSuccess } = input;
+  if (report.status === 'failed') return ['failure'];
+  if (report.status !== 'succeeded' && report.status !== 'unchanged') return [];
+  const kinds: NotificationKind[] = [];
+  if (previous?.status === 'failed') kinds.push('recovery');
+  if (report.status === 'succeeded' && lastSuccess !== undefined && lastSuccess.rows > 0) {
+    const dropShare = (lastSuccess.rows - report.rows) / lastSuccess.rows;
+    if (dropShare > input.rowDropShare) kinds.push('row-drop');
+  }
+  return kinds;
+}
+
+/** Pure: the message text for the given notifications (one message, one paragraph each). */
+export function composeNotificationText(
+  kinds: readonly NotificationKind[],
+  input: NotificationDecisionInput,
+  links: { readonly runUrl?: string | undefined },
+): string {
+  const { report, lastSuccess } = input;
+  const paragraphs: string[] = [];
+  for (const kind of kinds) {
+    if (kind === 'failure') {
+      const error = report.error === undefined ? 'no error recorded' : `${report.error.code}: ${report.error.message}`;
+      paragraphs.push(`❌ Export "${report.exportId}" failed (run ${report.runId}, ${describeRunTrigger(report)}).\nError: ${error}`);
+    } else if (kind === 'recovery') {
+      paragraphs.push(`✅ Export "${report.exportId}" recovered: run ${report.runId} ${report.status} after a failed run (${formatRows(report.rows)}).`);
+    } else if (lastSuccess !== undefined) {
+      const share = Math.round(((lastSuccess.rows - report.rows) / lastSuccess.rows) * 100);
+      paragraphs.push(
+        `⚠️ Export "${report.exportId}": row count dropped by ${share}% (${formatRows(lastSuccess.rows)} → ${formatRows(report.rows)}) against the last success (run ${lastSuccess.runId}, ${lastSuccess.startedAt}). Check the Tableau view and its filters.`,
+      );
+    }
+  }
+  const fileUrl = report.destination?.webUrl ?? lastSuccess?.destination?.webUrl;
+  if (fileUrl !== undefined) paragraphs.push(`File: ${fileUrl}`);
+  if (links.runUrl !== undefined) paragraphs.push(`Run: ${links.runUrl}`);
+  return paragraphs.join('\n\n');
+}
+
+/** Creates the webhook notifier used by the scheduler (and by `run` from the CLI, if wired). */
+export function createWebhookNotifier(deps: WebhookNotifierDeps): Notifier {
+  const post = deps.post ?? axiosPost;
+  const clock = deps.clock ?? systemClock;
+  const sleep = deps.sleep ?? realSleep;
+  const log = deps.logger.child({ component: 'notifier' });
+
+  return {
+    async runFinished(report: RunReport, settings: NotifySettings): Promise<void> {
+      const runLog = log.child({ runId: report.runId, exportId: report.exportId });
+      deps.redactor.addSecret(settings.webhookUrl);
+      try {
+        const input = await loadDecisionInput(deps.history, report, settings.rowDropShare);
+        const kinds = decideNotifications(input);
+        if (kinds.length === 0) return;
+        const runUrl = deps.dashboardUrl === undefined ? undefined : `${deps.dashboardUrl.replace(/\/+$/, '')}/#run=${encodeURIComponent(report.runId)}`;
+        const text = deps.redactor.redact(composeNotificationText(kinds, input, { runUrl }));
+        await withRetry(
+          () => post(settings.webhookUrl, { text }),
+          // Network errors and 408/429/5xx are worth another try; any other answer will not change.
+          (error) => (error instanceof AppError && !error.retryable ? { retry: false } : { retry: true }),
+          { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 5_000, maxTotalMs: 20_000 },
+          { clock, sleep },
+        );
+        runLog.info({ kinds }, `notification sent for export '${report.exportId}': ${kinds.join(', ')}`);
+      } catch (err) {
+        // The message is ours (status or network code), never the URL; the redactor knows the URL anyway.
+        const reason = deps.redactor.redact(err instanceof Error ? err.message : String(err));
+        runLog.warn({ reason }, `webhook notification for export '${report.exportId}' failed: ${reason}; the run is not affected`);
+      }
+    },
+  };
+}
+
+const axiosPost: WebhookPost = async (url, body) => {
+  try {
+    await axios.post(url, body, { timeout: 10_000, maxRedirects: 0, headers: { 'content-type': 'application/json' } });
+  } catch (err) {
+    // Rethrow without the axios error: it carries the request config, and so the secret URL.
+    if (axios.isAxiosError(err) && err.response !== undefined) {
+      const status = err.response.status;
+      throw new AppError('WEBHOOK_HTTP', `the webhook answered HTTP ${status}`, { retryable: isRetryableStatus(status), details: { status } });
+    }
+    const code = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'unexpected error';
+    throw new AppError('WEBHOOK_UNREACHABLE', `the webhook could not be reached (${code})`, { retryable: true });
+  }
+};
+
+async function loadDecisionInput(history: Pick<RunStore, 'listRuns'>, report: RunReport, rowDropShare: number): Promise<NotificationDecisionInput> {
+  const startedMs = Date.parse(report.startedAt);
+  const isBefore = (r: RunReport): boolean => r.runId !== report.runId && Date.parse(r.startedAt) <= startedMs;
+  const recent = await history.listRuns({ exportId: report.exportId, limit: 50 });
+  const previous = recent.find(
+    (r) => isBefore(r) && r.status !== 'running' && r.status !== 'skipped' && !(r.status === 'failed' && r.error?.code === 'ABORTED'),
+  );
+  // Successes are looked up by status, so a long streak of failures does not hide the last good row count.
+  const [succeeded, unchanged] = await Promise.all([
+    history.listRuns({ exportId: report.exportId, status: 'succeeded', limit: 2 }),
+    history.listRuns({ exportId: report.exportId, status: 'unchanged', limit: 2 }),
+  ]);
+  const lastSuccess = [...succeeded, ...unchanged].filter(isBefore).sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
+  return { report, previous, lastSuccess, rowDropShare };
+}
+
+function describeRunTrigger(report: RunReport): string {
+  const t = report.trigger;
+  if (t.kind === 'manual') return `started by ${t.by}`;
+  if (t.kind === 'cli') return 'started from the command line';
+  if (t.kind === 'catch-up') return 'catch-up run';
+  return t.scheduledFor === undefined ? 'scheduled' : `scheduled for ${t.scheduledFor}`;
+}
+
+function formatRows(rows: number): string {
+  return `${rows.toLocaleString('en-US')} rows`;
+}

@@ -1,0 +1,129 @@
+/**
+ * Text rendering of the run history for `tableau-export history [EXPORT_ID]`: a table of runs, and the detail of
+ * one run. Pure: time zone and terminal width are arguments.
+ */
+import type { RunReport, RunTrigger } from '../pipeline/report.js';
+
+export interface HistoryFormatOptions {
+  /** IANA zone for start times; the machine's zone by default. */
+  readonly timeZone?: string | undefined;
+  /** Widest the error column may grow to (characters). Default 60. */
+  readonly maxErrorWidth?: number | undefined;
+}
+
+const COLUMNS = ['RUN ID', 'EXPORT', 'TRIGGER', 'STATUS', 'START', 'DURATION', 'ROWS', 'BYTES', 'ERROR'] as const;
+const RIGHT_ALIGNED = new Set<string>(['DURATION', 'ROWS', 'BYTES']);
+
+/** Renders runs (newest first, as given) as an aligned text table, or a one-line note when there are none. */
+export function formatRunHistoryTable(runs: readonly RunReport[], options: HistoryFormatOptions = {}): string {
+  if (runs.length === 0) return 'No runs recorded yet.';
+  const maxError = options.maxErrorWidth ?? 60;
+  const rows = runs.map((r) => [
+    r.runId,
+    r.exportId,
+    formatTrigger(r.trigger),
+    r.status,
+    formatDateTime(r.startedAt, options.timeZone),
+    r.durationMs === undefined ? '-' : formatDuration(r.durationMs),
+    r.status === 'skipped' ? '-' : formatCount(r.rows),
+    r.status === 'skipped' ? '-' : formatBytes(r.bytes),
+    r.error === undefined ? '' : truncate(oneLine(`${r.error.code}: ${r.error.message}`), maxError),
+  ]);
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => {
+        const width = widths[i] ?? 0;
+        const column = COLUMNS[i] ?? '';
+        return RIGHT_ALIGNED.has(column) ? cell.padStart(width) : cell.padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+  return [render(COLUMNS), render(widths.map((w) => '-'.repeat(w))), ...rows.map(render)].join('\n');
+}
+
+/** Renders every recorded fact of one run, one per line (for `history --run ID`, or a single-run lookup). */
+export function formatRunDetail(run: RunReport, options: HistoryFormatOptions = {}): string {
+  const lines: [string, string][] = [
+    ['Run', run.runId],
+    ['Export', run.exportId],
+    ['Trigger', formatTrigger(run.trigger)],
+    ['Status', run.status],
+    ['Started', formatDateTime(run.startedAt, options.timeZone)],
+    ['Finished', run.finishedAt === undefined ? '-' : formatDateTime(run.finishedAt, options.timeZone)],
+    ['Duration', run.durationMs === undefined ? '-' : formatDuration(run.durationMs)],
+    ['Rows', formatCount(run.rows)],
+    ['Bytes', `${formatBytes(run.bytes)} (${formatCount(run.bytes)} B)`],
+  ];
+  if (run.attempt !== undefined) lines.push(['Attempt', String(run.attempt)]);
+  if (run.destination !== undefined) {
+    lines.push(['Destination', run.destination.location]);
+    if (run.destination.webUrl !== undefined) lines.push(['Web URL', run.destination.webUrl]);
+  }
+  if (run.error !== undefined) lines.push(['Error', `${run.error.code}: ${run.error.message}`]);
+  for (const s of run.sheets) lines.push(['Sheet', `${s.sheet}: ${formatCount(s.rows)} rows from ${s.source}`]);
+  const timings = Object.entries(run.timings);
+  if (timings.length > 0) lines.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(', ')]);
+  for (const w of run.warnings) lines.push(['Warning', w]);
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
+}
+
+/** `schedule`, `manual (alice)`, `cli`, `catch-up`. */
+export function formatTrigger(trigger: RunTrigger): string {
+  return trigger.kind === 'manual' ? `manual (${trigger.by})` : trigger.kind;
+}
+
+/** `850 ms`, `12.3 s`, `4m 05s`, `1h 02m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  const totalSeconds = Math.round(ms / 1_000);
+  const hours = Math.floor(totalSeconds / 3_600);
+  const minutes = Math.floor((totalSeconds % 3_600) / 60);
+  const seconds = totalSeconds % 60;
+  return hours > 0 ? `${hours}h ${String(minutes).padStart(2, '0')}m` : `${minutes}m ${String(seconds).padStart(2, '0')}s`;
+}
+
+/** `0 B`, `980 B`, `12.4 KB`, `3.1 MB` (1 KB = 1024 B). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit] ?? ''}`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** `2026-03-08 06:00:01` in the zone (ISO-like, sortable, unambiguous day order). */
+function formatDateTime(iso: string, timeZone: string | undefined): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const parts: Record<string, string> = {};
+  const format = new Intl.DateTimeFormat('en-CA', {
+    ...(timeZone === undefined ? {} : { timeZone }),
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  for (const p of format.formatToParts(date)) parts[p.type] = p.value;
+  return `${parts['year']}-${parts['month']}-${parts['day']} ${parts['hour']}:${parts['minute']}:${parts['second']}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}

@@ -1,0 +1,212 @@
+/**
+ * Run history in the SQLite state database. The full report is kept as JSON (read back through a zod schema, so a
+ * row written by an older or newer version is either understood or reported clearly); the columns beside it exist
+ * for filtering and ordering.
+ */
+import { z } from 'zod';
+import type { RunReport, RunStatus, RunTrigger } from '../pipeline/report.js';
+import type { Clock } from '../shared/clock.js';
+import { systemClock } from '../shared/clock.js';
+import { AppError } from '../shared/errors.js';
+import type { StateDatabase } from './database.js';
+import type { RunQuery, RunStore } from './run-store.js';
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS run_history (
+  run_id      TEXT PRIMARY KEY,
+  export_id   TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  trigger     TEXT NOT NULL,
+  started_ms  INTEGER NOT NULL,
+  report_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_history_export_started ON run_history (export_id, started_ms DESC);
+CREATE INDEX IF NOT EXISTS run_history_status ON run_history (status);
+`;
+
+const statusSchema = z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']);
+
+const triggerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
+  z.object({ kind: z.literal('manual'), by: z.string() }),
+  z.object({ kind: z.literal('cli') }),
+  z.object({ kind: z.literal('catch-up'), scheduledFor: z.string().optional() }),
+]);
+
+const storedReportSchema = z.object({
+  runId: z.string(),
+  exportId: z.string(),
+  trigger: triggerSchema,
+  status: statusSchema,
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  sheets: z.array(z.object({ sheet: z.string(), rows: z.number(), source: z.string() })),
+  rows: z.number(),
+  bytes: z.number(),
+  destination: z
+    .object({ location: z.string(), webUrl: z.string().optional(), itemId: z.string().optional(), eTag: z.string().optional() })
+    .optional(),
+  warnings: z.array(z.string()),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  timings: z.record(z.string(), z.number()),
+  dataHash: z.string().optional(),
+  attempt: z.number().optional(),
+});
+
+export interface SqliteRunStoreOptions {
+  /** Used by `markInterrupted` (not for report timestamps, which come from the runner). */
+  readonly clock?: Clock;
+}
+
+/**
+ * A {@link RunStore} on the state database (see `openStateDatabase`). Creates its table if missing. Its `close()`
+ * does not close the shared database handle: whoever opened it closes it.
+ */
+export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreOptions = {}): RunStore {
+  const clock = options.clock ?? systemClock;
+  db.exec(SCHEMA);
+
+  const upsert = db.prepare<[string, string, string, string, number, string]>(`
+    INSERT INTO run_history (run_id, export_id, status, trigger, started_ms, report_json) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id) DO UPDATE SET export_id = excluded.export_id, status = excluded.status, trigger = excluded.trigger,
+      started_ms = excluded.started_ms, report_json = excluded.report_json`);
+  const byId = db.prepare<[string], { report_json: string }>('SELECT report_json FROM run_history WHERE run_id = ?');
+  const running = db.prepare<[], { report_json: string }>("SELECT report_json FROM run_history WHERE status = 'running'");
+  const lastSuccessOf = db.prepare<[string], { report_json: string }>(`
+    SELECT report_json FROM run_history WHERE export_id = ? AND status IN ('succeeded', 'unchanged')
+    ORDER BY started_ms DESC, run_id DESC LIMIT 1`);
+
+  const write = (report: RunReport): void => {
+    const startedMs = Date.parse(report.startedAt);
+    if (Number.isNaN(startedMs)) {
+      throw new AppError('RUN_STORE_INVALID', `run ${report.runId}: startedAt '${report.startedAt}' is not an ISO 8601 date`);
+    }
+    upsert.run(report.runId, report.exportId, report.status, report.trigger.kind, startedMs, JSON.stringify(report));
+  };
+
+  const markInterrupted = db.transaction((message: string, runIds: ReadonlySet<string> | undefined): number => {
+    let count = 0;
+    for (const row of running.all()) {
+      const report = parseStored(row.report_json);
+      if (runIds !== undefined && !runIds.has(report.runId)) continue;
+      write({
+        ...report,
+        status: 'failed',
+        // The real end is unknown (the process died): leave it empty rather than invent a duration.
+        finishedAt: undefined,
+        durationMs: undefined,
+        error: { code: 'INTERRUPTED', message },
+        warnings: [...report.warnings, `marked interrupted at ${clock.now().toISOString()}`],
+      });
+      count++;
+    }
+    return count;
+  });
+
+  return {
+    async insertRun(run) {
+      write({
+        runId: run.runId,
+        exportId: run.exportId,
+        trigger: run.trigger,
+        status: run.status ?? 'running',
+        startedAt: run.startedAt,
+        finishedAt: undefined,
+        durationMs: undefined,
+        sheets: [],
+        rows: 0,
+        bytes: 0,
+        destination: undefined,
+        warnings: [],
+        error: undefined,
+        timings: {},
+        dataHash: undefined,
+        attempt: run.attempt,
+      });
+    },
+
+    async finishRun(report) {
+      write(report);
+    },
+
+    async getRun(runId) {
+      const row = byId.get(runId);
+      return row === undefined ? undefined : parseStored(row.report_json);
+    },
+
+    async listRuns(query: RunQuery) {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (query.exportId !== undefined) {
+        where.push('export_id = ?');
+        params.push(query.exportId);
+      }
+      if (query.status !== undefined) {
+        where.push('status = ?');
+        params.push(query.status);
+      }
+      const limit = Math.max(1, Math.min(MAX_LIMIT, Math.trunc(query.limit ?? DEFAULT_LIMIT)));
+      params.push(limit);
+      const sql = `SELECT report_json FROM run_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY started_ms DESC, run_id DESC LIMIT ?`;
+      const rows = db.prepare<(string | number)[], { report_json: string }>(sql).all(...params);
+      return rows.map((r) => parseStored(r.report_json));
+    },
+
+    async lastSuccess(exportId) {
+      const row = lastSuccessOf.get(exportId);
+      return row === undefined ? undefined : parseStored(row.report_json);
+    },
+
+    async markInterrupted(message, filter) {
+      return markInterrupted(message, filter?.runIds === undefined ? undefined : new Set(filter.runIds));
+    },
+
+    async close() {
+      // The database handle is shared with the snapshots; its opener closes it.
+    },
+  };
+}
+
+function parseStored(json: string): RunReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (err) {
+    throw new AppError('RUN_STORE_CORRUPT', 'a run record in the state database is not valid JSON', {
+      hint: 'the state database may be damaged; move state.db aside to start a fresh history',
+      cause: err,
+    });
+  }
+  const parsed = storedReportSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new AppError('RUN_STORE_CORRUPT', `a run record in the state database does not match the expected shape: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+      hint: 'it may have been written by another version of tableau-export',
+    });
+  }
+  const r = parsed.data;
+  const trigger: RunTrigger = r.trigger;
+  const status: RunStatus = r.status;
+  return {
+    runId: r.runId,
+    exportId: r.exportId,
+    trigger,
+    status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: r.durationMs,
+    sheets: r.sheets,
+    rows: r.rows,
+    bytes: r.bytes,
+    destination: r.destination,
+    warnings: r.warnings,
+    error: r.error,
+    timings: r.timings,
+    dataHash: r.dataHash,
+    ...(r.attempt === undefined ? {} : { attempt: r.attempt }),
+  };
+}

@@ -1,0 +1,189 @@
+// The dashboard in a real browser (Debian's chromium, installed by scripts/ensure-chromium.sh): sign in with a
+// token, press "Sync now", watch the run progress and succeed, find it in the history. A screenshot at 1366×768
+// goes to test-results/dashboard.png for a human look at the layout.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../src/pipeline/report.js';
+import { createScheduler, type Scheduler } from '../../src/scheduler/scheduler.js';
+import type { ExportRunner } from '../../src/scheduler/types.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { createSilentLogger } from '../../src/shared/logger.js';
+import { createAdminServer, type AdminServer } from '../../src/server/admin-server.js';
+import { createSchedulerControl } from '../../src/server/export-control.js';
+import { createRunMetrics } from '../../src/server/metrics.js';
+import { openStateDatabase, type StateDatabase } from '../../src/state/database.js';
+import type { RunStore } from '../../src/state/run-store.js';
+import { createSqliteRunStore } from '../../src/state/sqlite-run-store.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'dashboard-e2e-token-0123456789';
+const FILE_URL = 'https://contoso-my.sharepoint.com/personal/ops_contoso_com/Documents/Reports/Sales%20Pipeline.xlsx';
+
+/** Succeeds after about a second, like a small real export; the failing export fails with a clear error. */
+function createFakeRunner(store: RunStore): ExportRunner {
+  return async (exportId, trigger, { runId, signal, onStart }) => {
+    const startedAt = new Date();
+    await store.insertRun({ runId, exportId, trigger, startedAt: startedAt.toISOString() });
+    onStart?.(runId);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 1_000);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    const finishedAt = new Date();
+    const failed = exportId === 'finance-forecast';
+    const report: RunReport = {
+      runId,
+      exportId,
+      trigger,
+      status: failed ? 'failed' : 'succeeded',
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      sheets: failed ? [] : [{ sheet: 'Opportunities', rows: 1284, source: "view 'Sales Pipeline/Opportunities'" }],
+      rows: failed ? 0 : 1284,
+      bytes: failed ? 0 : 183_296,
+      destination: failed ? undefined : { location: 'onedrive:ops@contoso.com/Reports/Sales Pipeline.xlsx', webUrl: FILE_URL },
+      warnings: [],
+      error: failed ? { code: 'TABLEAU_VIEW_NOT_FOUND', message: "view 'Forecast' not found in workbook 'Finance'; run `tableau-export views --workbook Finance`" } : undefined,
+      timings: { fetch: 600, write: 250, upload: 150 },
+      dataHash: undefined,
+    };
+    await store.finishRun(report);
+    return report;
+  };
+}
+
+let dir: string;
+let db: StateDatabase;
+let scheduler: Scheduler;
+let server: AdminServer;
+let baseUrl: string;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dashboard-e2e-'));
+  db = openStateDatabase(join(dir, 'state'));
+  const store = createSqliteRunStore(db);
+  // Some history, so the page is seen as an admin sees it after a few days; one entry tries to inject markup.
+  const past = (daysAgo: number, hour: number): string => new Date(Date.now() - daysAgo * 86_400_000 + hour * 60_000).toISOString();
+  const seeded: Array<Partial<RunReport> & Pick<RunReport, 'runId' | 'exportId' | 'status' | 'startedAt'>> = [
+    { runId: 'seed-1', exportId: 'sales-pipeline-nightly', status: 'succeeded', startedAt: past(2, 0), rows: 1250, bytes: 180_000, destination: { location: 'x', webUrl: FILE_URL } },
+    { runId: 'seed-2', exportId: 'sales-pipeline-nightly', status: 'failed', startedAt: past(1, 0), error: { code: 'DESTINATION_LOCKED', message: 'Sales Pipeline.xlsx is open in Excel (HTTP 423); retried for 30 min' } },
+    { runId: 'seed-3', exportId: 'finance-forecast', status: 'failed', startedAt: past(1, 5), error: { code: 'XSS_PROBE', message: '<img src=x onerror="document.title=\'pwned\'">' } },
+    { runId: 'seed-4', exportId: 'emea-weekly', status: 'unchanged', startedAt: past(3, 0), rows: 312, bytes: 41_000 },
+  ];
+  for (const s of seeded) {
+    await store.finishRun({
+      trigger: { kind: 'schedule', scheduledFor: s.startedAt },
+      finishedAt: s.startedAt,
+      durationMs: 42_000,
+      sheets: [],
+      rows: 0,
+      bytes: 0,
+      destination: undefined,
+      warnings: [],
+      error: undefined,
+      timings: {},
+      dataHash: undefined,
+      ...s,
+    });
+  }
+
+  const metrics = createRunMetrics();
+  let n = 0;
+  scheduler = createScheduler({
+    exports: [
+      { id: 'sales-pipeline-nightly', schedule: '0 6 * * 1-5', timezone: 'America/New_York', catchUp: false, destinationLabel: 'OneDrive ops@contoso.com · Reports/Sales Pipeline.xlsx' },
+      { id: 'finance-forecast', schedule: '30 2 * * *', timezone: 'Europe/Paris', catchUp: false, destinationLabel: 'SharePoint Finance · Shared Documents/Forecast.xlsx' },
+      { id: 'emea-weekly', schedule: '0 7 * * 1', timezone: 'Europe/Paris', catchUp: false, destinationLabel: 'local ./out/emea-weekly.xlsx' },
+      { id: 'adhoc-export', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/adhoc.xlsx' },
+    ],
+    runner: createFakeRunner(store),
+    store,
+    logger: createSilentLogger(),
+    clock: systemClock,
+    newRunId: () => `run-${Date.now().toString(36)}-${++n}`,
+    observer: metrics,
+  });
+  await scheduler.start();
+  server = createAdminServer({ control: createSchedulerControl(scheduler), history: store, tokens: [{ name: 'e2e-admin', token: TOKEN }], logger: createSilentLogger(), registry: metrics.registry });
+  baseUrl = await server.listen(0, '127.0.0.1');
+
+  context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    viewport: { width: 1366, height: 768 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+});
+
+afterAll(async () => {
+  await context?.close();
+  await scheduler?.stop({ deadlineMs: 2_000 });
+  await server?.close();
+  db?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('dashboard', () => {
+  it('signs in, syncs an export with visible progress, and shows the run in the history', async () => {
+    await page.goto(baseUrl);
+    mkdirSync('test-results', { recursive: true });
+    await page.getByLabel('Admin token').fill('wrong-token-but-long-enough');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#sign-in-error').textContent()).toMatch(/not accepted/);
+    await page.screenshot({ path: 'test-results/dashboard-sign-in.png' });
+
+    // From here on, no script error and no failed request (the 401 above was expected).
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const row = page.locator('#exports tr[data-export-id="sales-pipeline-nightly"]');
+    await row.waitFor();
+    expect(await page.locator('#exports tbody tr').count()).toBe(4);
+    expect(await row.getByRole('link', { name: 'Open file' }).getAttribute('href')).toBe(FILE_URL);
+    // Markup in data is shown as text, never interpreted.
+    await page.locator('#exports tr[data-export-id="finance-forecast"]').click();
+    await expect.poll(() => page.locator('#history').textContent()).toContain('<img src=x onerror=');
+    expect(await page.locator('#history img').count()).toBe(0);
+    expect(await page.title()).toBe('Tableau exports');
+
+    // The token survives a reload (sessionStorage), so no second sign-in.
+    await page.reload();
+    await row.waitFor();
+
+    await row.getByRole('button', { name: /Sync sales-pipeline-nightly now/ }).click();
+    await expect.poll(() => row.getByRole('button').textContent(), { timeout: 5_000 }).toMatch(/Syncing/);
+    expect(await row.locator('.progress').count()).toBe(1);
+    await expect.poll(() => page.locator('#banner').textContent(), { timeout: 15_000 }).toMatch(/Sync of sales-pipeline-nightly succeeded: 1,284 rows/);
+    await expect.poll(() => row.getByRole('button').textContent()).toBe('Sync now');
+
+    const newest = page.locator('#history tbody tr.run-row').first();
+    await expect.poll(() => newest.textContent()).toMatch(/manual \(e2e-admin\).*Succeeded/);
+    expect(await newest.textContent()).toMatch(/1,284/);
+    expect(await page.locator('#history-title').textContent()).toBe('Run history: sales-pipeline-nightly');
+
+    // The failed run of the day before is listed with its error.
+    expect(await page.locator('#history').textContent()).toContain('DESTINATION_LOCKED: Sales Pipeline.xlsx is open in Excel');
+
+    // Details open on click.
+    await newest.click();
+    await expect.poll(() => page.locator('tr.detail').textContent()).toMatch(/Opportunities.*1,284 rows/);
+
+    await page.screenshot({ path: 'test-results/dashboard.png', fullPage: false });
+    expect(errors).toEqual([]);
+  });
+});

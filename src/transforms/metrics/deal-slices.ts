@@ -1,0 +1,151 @@
+/**
+ * The period slices of a deal list (open now; won, lost and created in the period) and the measures taken over a
+ * slice (win rate, average deal size, sales cycle), shared by the KPIs and every breakdown so a group's win rate is
+ * computed exactly like the headline one.
+ */
+import type { MetricsConfig } from './config.js';
+import { parseIsoDay, toDay } from './dates.js';
+import type { Deal } from './deal.js';
+import { divide, type Figure } from './figure.js';
+import { average } from './formulas.js';
+import type { DealHistory } from './history.js';
+
+/** Everything the measures need besides the deals: config, as-of day, period and the open stages in funnel order. */
+export interface Context {
+  readonly config: MetricsConfig;
+  readonly asOfDay: number;
+  readonly startDay: number;
+  readonly periodDays: number;
+  readonly openStages: readonly string[];
+  readonly openIndex: ReadonlyMap<string, number>;
+  readonly history: DealHistory | undefined;
+}
+
+/** Code-point order: deterministic whatever the machine's locale. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Day number of a date, or null for a blank (or invalid) date. */
+export function dayOf(date: Date | null): number | null {
+  return date === null || Number.isNaN(date.getTime()) ? null : toDay(date);
+}
+
+/** Sum of the known amounts (blank amounts add nothing). */
+export function sumAmounts(deals: readonly Deal[]): number {
+  let total = 0;
+  for (const d of deals) if (d.amount !== null) total += d.amount;
+  return total;
+}
+
+/** The deals that have an amount. */
+export function withAmount(deals: readonly Deal[]): Deal[] {
+  return deals.filter((d) => d.amount !== null);
+}
+
+/** `$1,234` / `1,234 EUR`: labels only (cells carry numbers). */
+export function formatMoney(amount: number, currency: string): string {
+  const grouped = Math.round(Math.abs(amount))
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const sign = amount < 0 ? '-' : '';
+  return currency.length === 1 ? `${sign}${currency}${grouped}` : `${sign}${grouped} ${currency}`;
+}
+
+/** `1 deal` / `3 deals`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Period of the flow metrics as day numbers; `from` after asOf gives a one-day period ending at asOf. */
+export function resolvePeriod(config: MetricsConfig, asOfDay: number): { startDay: number; days: number } {
+  const start = 'lastDays' in config.period ? asOfDay - config.period.lastDays + 1 : Math.min(parseIsoDay(config.period.from) ?? asOfDay, asOfDay);
+  return { startDay: start, days: asOfDay - start + 1 };
+}
+
+/** A deal list cut by period: open now, won/lost (closed) in the period, created in the period. */
+export interface Slices {
+  readonly open: Deal[];
+  readonly wonInPeriod: Deal[];
+  readonly lostInPeriod: Deal[];
+  readonly createdInPeriod: Deal[];
+}
+
+/** Cuts `deals` into {@link Slices}; closed deals without a close date fall in no period. */
+export function slice(deals: readonly Deal[], ctx: Context): Slices {
+  const inPeriod = (day: number | null): boolean => day !== null && day >= ctx.startDay && day <= ctx.asOfDay;
+  const open: Deal[] = [];
+  const wonInPeriod: Deal[] = [];
+  const lostInPeriod: Deal[] = [];
+  const createdInPeriod: Deal[] = [];
+  for (const d of deals) {
+    if (d.outcome === 'open') open.push(d);
+    else if (inPeriod(dayOf(d.closeDate))) (d.outcome === 'won' ? wonInPeriod : lostInPeriod).push(d);
+    if (inPeriod(dayOf(d.createdDate))) createdInPeriod.push(d);
+  }
+  return { open, wonInPeriod, lostInPeriod, createdInPeriod };
+}
+
+/** A measure, how many deals it rests on, and what those deals are. */
+export interface Measured {
+  readonly value: Figure;
+  readonly count: number;
+  readonly of: string;
+}
+
+/** Win rate of a slice in the configured variant (count, byValue, wonOverCreated). */
+export function measureWinRate(s: Slices, ctx: Context): Measured {
+  switch (ctx.config.winRate) {
+    case 'byValue': {
+      const won = withAmount(s.wonInPeriod);
+      const lost = withAmount(s.lostInPeriod);
+      return {
+        value: divide(sumAmounts(won), sumAmounts(won) + sumAmounts(lost), won.length + lost.length === 0 ? 'no deals closed in the period' : 'closed deals have no value'),
+        count: won.length + lost.length,
+        of: 'closed deals with an amount',
+      };
+    }
+    case 'wonOverCreated': {
+      const won = s.createdInPeriod.filter((d) => d.outcome === 'won').length;
+      return { value: divide(won, s.createdInPeriod.length, 'no deals created in the period'), count: s.createdInPeriod.length, of: 'deals created in the period' };
+    }
+    case 'count': {
+      const n = s.wonInPeriod.length + s.lostInPeriod.length;
+      return { value: divide(s.wonInPeriod.length, n, 'no deals closed in the period'), count: n, of: 'deals closed in the period' };
+    }
+  }
+}
+
+/** Average deal size of a slice in the configured variant (won, closed, all). */
+export function measureAvgDealSize(s: Slices, ctx: Context): Measured {
+  switch (ctx.config.averageDealSize) {
+    case 'closed': {
+      const deals = withAmount([...s.wonInPeriod, ...s.lostInPeriod]);
+      return { value: average(sumAmounts(deals), deals.length, 'no closed deals'), count: deals.length, of: 'closed deals with an amount' };
+    }
+    case 'all': {
+      const deals = withAmount([...s.wonInPeriod, ...s.lostInPeriod, ...s.open]);
+      return { value: average(sumAmounts(deals), deals.length, 'no deals'), count: deals.length, of: 'closed and open deals with an amount' };
+    }
+    case 'won': {
+      const deals = withAmount(s.wonInPeriod);
+      return { value: average(sumAmounts(deals), deals.length, 'no won deals'), count: deals.length, of: 'won deals with an amount' };
+    }
+  }
+}
+
+/** Average days from created to close over the won deals of a slice (deals missing a date, or closing before creation, are left out). */
+export function measureSalesCycle(s: Slices): Measured {
+  let total = 0;
+  let count = 0;
+  for (const d of s.wonInPeriod) {
+    const created = dayOf(d.createdDate);
+    const closed = dayOf(d.closeDate);
+    // A close before creation is a data error, not a negative cycle.
+    if (created === null || closed === null || closed < created) continue;
+    total += closed - created;
+    count += 1;
+  }
+  const reason = s.wonInPeriod.length === 0 ? 'no won deals' : 'no won deals with created and close dates';
+  return { value: average(total, count, reason), count, of: 'won deals with both dates' };
+}

@@ -91,4 +91,9 @@ export interface Destination {
   describe(): string;
   /** Delivers the whole file or nothing: on failure, the previous file at the target stays intact. */
   deliver(file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult>;
+  /**
+   * True when the file of a previous delivery is still at the target as delivered (same item, same size), so an
+   * upload of unchanged data can be skipped. Absent: never skip.
+   */
+  holds?(previous: { readonly location: string; readonly itemId?: string | undefined; readonly bytes: number }, ctx: { readonly signal: AbortSignal }): Promise<boolean>;
 }

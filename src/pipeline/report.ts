@@ -1,4 +1,5 @@
 /** The run report: what one export run did. Printed by `run --json`, stored as run history, shown in the dashboard. */
+import { z } from 'zod';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'unchanged';
 
@@ -14,6 +15,8 @@ export interface SheetReport {
   readonly rows: number;
   /** Where its data came from (view, filters, maxAge, file...). */
   readonly source: string;
+  /** The view's column headers, to notice a schema change at the next run. */
+  readonly columns?: readonly string[] | undefined;
 }
 
 export interface RunReport {
@@ -40,4 +43,67 @@ export interface RunReport {
   readonly dataHash: string | undefined;
   /** Retry attempt (1 for the first), in queue mode. */
   readonly attempt?: number | undefined;
+  /** Findings worth a notification even when the run succeeded (the view's columns changed, metrics off...). */
+  readonly alerts?: readonly string[] | undefined;
+}
+
+const triggerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
+  z.object({ kind: z.literal('manual'), by: z.string() }),
+  z.object({ kind: z.literal('cli') }),
+  z.object({ kind: z.literal('catch-up'), scheduledFor: z.string().optional() }),
+]);
+
+/** A run report as stored (JSON): `undefined` fields vanish in JSON, so optional fields are optional here. */
+const storedRunReportSchema = z.object({
+  runId: z.string(),
+  exportId: z.string(),
+  trigger: triggerSchema,
+  status: z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  sheets: z.array(z.object({ sheet: z.string(), rows: z.number(), source: z.string(), columns: z.array(z.string()).optional() })).default([]),
+  rows: z.number().default(0),
+  bytes: z.number().default(0),
+  destination: z.object({ location: z.string(), webUrl: z.string().optional(), itemId: z.string().optional(), eTag: z.string().optional() }).optional(),
+  warnings: z.array(z.string()).default([]),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  timings: z.record(z.string(), z.number()).default({}),
+  dataHash: z.string().optional(),
+  attempt: z.number().int().optional(),
+  alerts: z.array(z.string()).optional(),
+});
+
+/**
+ * Reads a stored run report (parsed JSON) back, or says what does not match. Shared by every run store so a record
+ * written by one is read the same way by the other.
+ */
+export function parseStoredRunReport(data: unknown): { readonly ok: true; readonly report: RunReport } | { readonly ok: false; readonly problem: string } {
+  const parsed = storedRunReportSchema.safeParse(data);
+  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  const r = parsed.data;
+  const trigger: RunTrigger = r.trigger.kind === 'manual' ? { kind: 'manual', by: r.trigger.by } : r.trigger.kind === 'cli' ? { kind: 'cli' } : { kind: r.trigger.kind, scheduledFor: r.trigger.scheduledFor };
+  return {
+    ok: true,
+    report: {
+      runId: r.runId,
+      exportId: r.exportId,
+      trigger,
+      status: r.status,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+      sheets: r.sheets,
+      rows: r.rows,
+      bytes: r.bytes,
+      destination: r.destination,
+      warnings: r.warnings,
+      error: r.error,
+      timings: r.timings,
+      dataHash: r.dataHash,
+      attempt: r.attempt,
+      alerts: r.alerts,
+    },
+  };
 }

@@ -33,7 +33,7 @@ export interface WebhookNotifierDeps {
 }
 
 /** Why a notification is sent. */
-export type NotificationKind = 'failure' | 'recovery' | 'row-drop';
+export type NotificationKind = 'failure' | 'recovery' | 'row-drop' | 'alert';
 
 export interface NotificationDecisionInput {
   readonly report: RunReport;
@@ -55,6 +55,7 @@ export function decideNotifications(input: NotificationDecisionInput): Notificat
     const dropShare = (lastSuccess.rows - report.rows) / lastSuccess.rows;
     if (dropShare > input.rowDropShare) kinds.push('row-drop');
   }
+  if ((report.alerts?.length ?? 0) > 0) kinds.push('alert');
   return kinds;
 }
 
@@ -70,6 +71,8 @@ export function composeNotificationText(
     if (kind === 'failure') {
       const error = report.error === undefined ? 'no error recorded' : `${report.error.code}: ${report.error.message}`;
       paragraphs.push(`❌ Export "${report.exportId}" failed (run ${report.runId}, ${describeRunTrigger(report)}).\nError: ${error}`);
+    } else if (kind === 'alert') {
+      paragraphs.push(`⚠️ Export "${report.exportId}" (run ${report.runId}) needs a look:\n${(report.alerts ?? []).map((a) => `• ${a}`).join('\n')}`);
     } else if (kind === 'recovery') {
       paragraphs.push(`✅ Export "${report.exportId}" recovered: run ${report.runId} ${report.status} after a failed run (${formatRows(report.rows)}).`);
     } else if (lastSuccess !== undefined) {

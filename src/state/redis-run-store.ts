@@ -11,8 +11,7 @@
  * Trimming removes the oldest runs' hashes with their index entries, atomically (Lua).
  */
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import type { RunReport, RunStatus, RunTrigger } from '../pipeline/report.js';
+import { parseStoredRunReport, type RunReport, type RunStatus, type RunTrigger } from '../pipeline/report.js';
 import type { RunQuery, RunStore } from './run-store.js';
 
 export interface RedisRunStoreOptions {
@@ -23,37 +22,6 @@ export interface RedisRunStoreOptions {
   /** Time source for `markInterrupted` (finishedAt). */
   readonly now?: () => Date;
 }
-
-const runStatusSchema = z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']);
-
-const triggerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
-  z.object({ kind: z.literal('manual'), by: z.string() }),
-  z.object({ kind: z.literal('cli') }),
-  z.object({ kind: z.literal('catch-up'), scheduledFor: z.string().optional() }),
-]);
-
-/** The stored JSON. `undefined` fields vanish in JSON, so every optional field is optional here. */
-const storedReportSchema = z.object({
-  runId: z.string(),
-  exportId: z.string(),
-  trigger: triggerSchema,
-  status: runStatusSchema,
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  durationMs: z.number().optional(),
-  sheets: z.array(z.object({ sheet: z.string(), rows: z.number(), source: z.string() })).default([]),
-  rows: z.number().default(0),
-  bytes: z.number().default(0),
-  destination: z
-    .object({ location: z.string(), webUrl: z.string().optional(), itemId: z.string().optional(), eTag: z.string().optional() })
-    .optional(),
-  warnings: z.array(z.string()).default([]),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  timings: z.record(z.string(), z.number()).default({}),
-  dataHash: z.string().optional(),
-  attempt: z.number().int().optional(),
-});
 
 /** Adds or replaces a run and its index entries, then trims both indexes. */
 const UPSERT_SCRIPT = `
@@ -236,33 +204,9 @@ function parseStoredReport(json: string, runId: string, prefix: string): RunRepo
   } catch (err) {
     throw new Error(`run history entry ${prefix}:run:${runId} in Redis is not valid JSON; delete that key`, { cause: err });
   }
-  const parsed = storedReportSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`run history entry ${prefix}:run:${runId} in Redis has an unexpected shape (${parsed.error.issues[0]?.message ?? 'invalid'}); delete that key`);
+  const parsed = parseStoredRunReport(raw);
+  if (!parsed.ok) {
+    throw new Error(`run history entry ${prefix}:run:${runId} in Redis has an unexpected shape (${parsed.problem}); delete that key`);
   }
-  const r = parsed.data;
-  const trigger: RunTrigger =
-    r.trigger.kind === 'manual'
-      ? { kind: 'manual', by: r.trigger.by }
-      : r.trigger.kind === 'cli'
-        ? { kind: 'cli' }
-        : { kind: r.trigger.kind, scheduledFor: r.trigger.scheduledFor };
-  return {
-    runId: r.runId,
-    exportId: r.exportId,
-    trigger,
-    status: r.status,
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-    durationMs: r.durationMs,
-    sheets: r.sheets,
-    rows: r.rows,
-    bytes: r.bytes,
-    destination: r.destination === undefined ? undefined : { location: r.destination.location, webUrl: r.destination.webUrl, itemId: r.destination.itemId, eTag: r.destination.eTag },
-    warnings: r.warnings,
-    error: r.error,
-    timings: r.timings,
-    dataHash: r.dataHash,
-    ...(r.attempt === undefined ? {} : { attempt: r.attempt }),
-  };
+  return parsed.report;
 }

@@ -3,8 +3,7 @@
  * row written by an older or newer version is either understood or reported clearly); the columns beside it exist
  * for filtering and ordering.
  */
-import { z } from 'zod';
-import type { RunReport, RunStatus, RunTrigger } from '../pipeline/report.js';
+import { parseStoredRunReport, type RunReport } from '../pipeline/report.js';
 import type { Clock } from '../shared/clock.js';
 import { systemClock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
@@ -26,36 +25,6 @@ CREATE TABLE IF NOT EXISTS run_history (
 CREATE INDEX IF NOT EXISTS run_history_export_started ON run_history (export_id, started_ms DESC);
 CREATE INDEX IF NOT EXISTS run_history_status ON run_history (status);
 `;
-
-const statusSchema = z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']);
-
-const triggerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
-  z.object({ kind: z.literal('manual'), by: z.string() }),
-  z.object({ kind: z.literal('cli') }),
-  z.object({ kind: z.literal('catch-up'), scheduledFor: z.string().optional() }),
-]);
-
-const storedReportSchema = z.object({
-  runId: z.string(),
-  exportId: z.string(),
-  trigger: triggerSchema,
-  status: statusSchema,
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  durationMs: z.number().optional(),
-  sheets: z.array(z.object({ sheet: z.string(), rows: z.number(), source: z.string() })),
-  rows: z.number(),
-  bytes: z.number(),
-  destination: z
-    .object({ location: z.string(), webUrl: z.string().optional(), itemId: z.string().optional(), eTag: z.string().optional() })
-    .optional(),
-  warnings: z.array(z.string()),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  timings: z.record(z.string(), z.number()),
-  dataHash: z.string().optional(),
-  attempt: z.number().optional(),
-});
 
 export interface SqliteRunStoreOptions {
   /** Used by `markInterrupted` (not for report timestamps, which come from the runner). */
@@ -182,31 +151,11 @@ function parseStored(json: string): RunReport {
       cause: err,
     });
   }
-  const parsed = storedReportSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new AppError('RUN_STORE_CORRUPT', `a run record in the state database does not match the expected shape: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+  const parsed = parseStoredRunReport(data);
+  if (!parsed.ok) {
+    throw new AppError('RUN_STORE_CORRUPT', `a run record in the state database does not match the expected shape: ${parsed.problem}`, {
       hint: 'it may have been written by another version of tableau-export',
     });
   }
-  const r = parsed.data;
-  const trigger: RunTrigger = r.trigger;
-  const status: RunStatus = r.status;
-  return {
-    runId: r.runId,
-    exportId: r.exportId,
-    trigger,
-    status,
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-    durationMs: r.durationMs,
-    sheets: r.sheets,
-    rows: r.rows,
-    bytes: r.bytes,
-    destination: r.destination,
-    warnings: r.warnings,
-    error: r.error,
-    timings: r.timings,
-    dataHash: r.dataHash,
-    ...(r.attempt === undefined ? {} : { attempt: r.attempt }),
-  };
+  return parsed.report;
 }

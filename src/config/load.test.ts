@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../shared/errors.js';
+import { parseConfigText, formatPath } from './load.js';
+import { parseDuration } from './duration.js';
+
+const FILE = '/etc/tableau-export/exports.yaml';
+
+const valid = `
+timezone: Europe/Paris
+tableau:
+  serverUrl: https://tableau.example.com
+  site: sales
+  auth: { type: pat, tokenNameEnv: TABLEAU_PAT_NAME, tokenSecretEnv: TABLEAU_PAT_SECRET }
+exports:
+  - id: nightly
+    schedule: "0 6 * * 1-5"
+    timezone: America/New_York
+    views:
+      - { workbook: Sales Pipeline, view: Opportunities, filters: { Region: [EMEA, NA] } }
+    destination: { type: local, dir: ./out }
+`;
+
+function issuesOf(text: string, env?: NodeJS.ProcessEnv): string[] {
+  try {
+    parseConfigText(text, FILE, env === undefined ? {} : { checkEnv: true, env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.line ?? '?'} ${i.path}: ${i.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('parseConfigText', () => {
+  it('accepts a valid file, fills defaults and resolves relative paths against the file', () => {
+    const loaded = parseConfigText(valid, FILE);
+    const exp = loaded.config.exports[0];
+    expect(exp?.id).toBe('nightly');
+    expect(exp?.views[0]?.pivot).toBe(true);
+    expect(exp?.views[0]?.filters).toEqual({ Region: ['EMEA', 'NA'] });
+    expect(loaded.config.stateDir).toBe('/etc/tableau-export/data');
+    expect(exp?.destination).toMatchObject({ type: 'local', dir: '/etc/tableau-export/out' });
+    expect(loaded.config.tableau?.maxAgeMinutes).toBe(1);
+  });
+
+  it.each([
+    ['an invalid cron expression', valid.replace('"0 6 * * 1-5"', '"61 6 * * *"'), /exports\[0\]\.schedule: .*cron/],
+    ['an unknown time zone', valid.replace('America/New_York', 'America/Gotham'), /exports\[0\]\.timezone: .*IANA/],
+    ['a secret value instead of an env var name', valid.replace('tokenSecretEnv: TABLEAU_PAT_SECRET', 'tokenSecretEnv: "s3cr3t value!"'), /tableau\.auth\.tokenSecretEnv: must be the NAME/],
+    ['an unknown key', valid.replace('site: sales', 'site: sales\n  sitee: x'), /tableau\.sitee: unknown key/],
+    ['a missing destination', valid.replace('    destination: { type: local, dir: ./out }\n', ''), /exports\[0\]\.destination/],
+    ['a view addressed two ways', valid.replace('{ workbook: Sales Pipeline, view: Opportunities,', '{ workbook: Sales Pipeline, view: Opportunities, viewId: abc,'), /exports\[0\]\.views\[0\]: address the view exactly one way/],
+    ['a onedrive destination without the onedrive section', valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: Reports/x.xlsx }'), /no top-level "onedrive" section/],
+    ['a onedrive path OneDrive refuses', valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: "Reports/Q1: plan?.xlsx" }'), /exports\[0\]\.destination\.path/],
+    ['an invalid YAML document', 'exports: [\n  - id: x\n', /YAML syntax/],
+  ])('reports %s with file, line and path', (_name, text, pattern) => {
+    const issues = issuesOf(text);
+    expect(issues.join('\n')).toMatch(pattern);
+  });
+
+  it('reports duplicate export ids and duplicate sheet names', () => {
+    const text = `${valid}
+  - id: nightly
+    views:
+      - { workbook: A, view: Deals }
+      - { workbook: B, view: deals }
+    destination: { type: local, dir: ./out }
+`;
+    const issues = issuesOf(text);
+    expect(issues).toContainEqual(expect.stringMatching(/^15 exports\[1\].id: duplicate export id "nightly" \(also exports\[0\]\)/));
+    expect(issues).toContainEqual(expect.stringMatching(/exports\[1\]\.views\[1\]\.sheet: sheet name "deals" is already used by views\[0\]/));
+  });
+
+  it('reports every problem of a file with several errors at once, in line order', () => {
+    const text = `
+timezone: Mars/Olympus
+tableau:
+  serverUrl: not a url
+  auth: { type: pat, tokenNameEnv: A, tokenSecretEnv: B }
+exports:
+  - id: Bad Id
+    schedule: "every day"
+    views: []
+    destination: { type: local, dir: ./out }
+  - id: ok
+    views: [{ file: data.csv }]
+    destination: { type: ftp }
+`;
+    const issues = issuesOf(text);
+    expect(issues.length).toBeGreaterThanOrEqual(6);
+    const joined = issues.join('\n');
+    expect(joined).toMatch(/^2 timezone:/m);
+    expect(joined).toMatch(/^4 tableau\.serverUrl:/m);
+    expect(joined).toMatch(/^7 exports\[0\]\.id:/m);
+    expect(joined).toMatch(/^8 exports\[0\]\.schedule:/m);
+    expect(joined).toMatch(/^9 exports\[0\]\.views:/m);
+    expect(joined).toMatch(/^13 exports\[1\]\.destination/m);
+    const lines = issues.map((i) => Number(i.split(' ')[0]));
+    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+  });
+
+  it('formats issues as file:line path: message', () => {
+    try {
+      parseConfigText(valid.replace('America/New_York', 'Nowhere/City'), FILE);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).message).toMatch(/^\/etc\/tableau-export\/exports\.yaml:10 exports\[0\]\.timezone: /);
+    }
+  });
+
+  it('with checkEnv, reports env vars that are named but not set', () => {
+    expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n' })).toEqual([expect.stringMatching(/tableau\.auth\.tokenSecretEnv: environment variable TABLEAU_PAT_SECRET is not set/)]);
+    expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n', TABLEAU_PAT_SECRET: 's' })).toEqual([]);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['30m', 1_800_000],
+    ['90s', 90_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['45', 45_000],
+    [12, 12_000],
+  ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  it.each(['soon', '30 minutes', '', '1x'])('rejects %s', (text) => expect(parseDuration(text)).toBeUndefined());
+});
+
+describe('formatPath', () => {
+  it('renders indexes and keys', () => expect(formatPath(['exports', 0, 'views', 1, 'sheet'])).toBe('exports[0].views[1].sheet'));
+});
+
+describe('shipped config files', () => {
+  it.each(['config/exports.yaml', 'config/exports.example.yaml'])('%s is valid', async (file) => {
+    const { loadConfig } = await import('./load.js');
+    const loaded = await loadConfig(new URL(`../../${file}`, import.meta.url).pathname);
+    expect(loaded.config.exports.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * The configuration file's schema (zod). Every key is described; secrets are never values here, only the names of
+ * environment variables that hold them (`...Env` keys). Cross-field rules live in `rules.ts`.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { validateSchedule } from '../scheduler/next-run.js';
+import { metricsConfigSchema } from '../transforms/metrics/config.js';
+
+/** True when `zone` is an IANA time zone this Node.js knows. */
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const timeZone = z.string().refine(isValidTimeZone, {
+  message: 'is not an IANA time zone; write e.g. Europe/Paris, America/New_York or UTC',
+});
+
+const cronExpression = z.string().superRefine((v, ctx) => {
+  const problem = validateSchedule(v, 'UTC');
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be the NAME of an environment variable (letters, digits, _), not a value' });
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30m, 90s, 1h30m` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const httpsUrl = z.url({ message: 'must be an absolute URL such as https://tableau.example.com' });
+
+/** Retry of transient failures (408/429/5xx/network) with exponential backoff, jitter and Retry-After. */
+export const retrySchema = z
+  .strictObject({
+    attempts: z.number().int().min(1).max(50).default(6).describe('Attempts per request, including the first'),
+    initialDelay: duration.default(500).describe('First backoff delay (doubled each attempt, with jitter)'),
+    maxDelay: duration.default(30_000).describe('Longest backoff delay'),
+    maxRetryAfter: duration.default(300_000).describe("Longest server Retry-After honoured"),
+    giveUpAfter: duration.default(600_000).describe('Stop retrying a request after this long in total'),
+  })
+  .describe('Retry policy for transient failures');
+
+export type RetryConfig = z.infer<typeof retrySchema>;
+
+const DEFAULT_RETRY = { attempts: 6, initialDelay: 500, maxDelay: 30_000, maxRetryAfter: 300_000, giveUpAfter: 600_000 };
+
+export const tableauAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('pat').describe('Personal access token (recommended). One live session per PAT: runs sharing it are serialised.'),
+    tokenNameEnv: envName.describe('Env var holding the PAT name'),
+    tokenSecretEnv: envName.describe('Env var holding the PAT secret'),
+  }),
+  z.strictObject({
+    type: z.literal('connected-app').describe('Connected app (direct trust) JWT sign-in; a fresh JWT is minted per sign-in'),
+    clientIdEnv: envName.describe('Env var holding the connected app client id'),
+    secretIdEnv: envName.describe('Env var holding the secret id (JWT kid)'),
+    secretValueEnv: envName.describe('Env var holding the secret value (HS256 key)'),
+    username: z.string().min(1).describe('Tableau user the JWT signs in as (case-sensitive)'),
+    scopes: z.array(z.string()).optional().describe('Extra scopes; tableau:content:read and tableau:views:download are always included'),
+  }),
+  z.strictObject({
+    type: z.literal('password'),
+    usernameEnv: envName.describe('Env var holding the user name'),
+    passwordEnv: envName.describe('Env var holding the password'),
+  }),
+]);
+
+export const tableauSchema = z.strictObject({
+  serverUrl: httpsUrl.describe('Tableau Server or Cloud pod URL, e.g. https://10ay.online.tableau.com'),
+  site: z.string().default('').describe('Site contentUrl; "" is the Default site of Tableau Server'),
+  apiVersion: z
+    .string()
+    .regex(/^(auto|\d+\.\d+)$/, { message: 'must be "auto" or a version like "3.21"' })
+    .default('auto')
+    .describe('REST API version, or auto (highest both sides support)'),
+  auth: tableauAuthSchema,
+  caFile: z.string().optional().describe('Extra CA certificate (PEM) for servers with an internal CA'),
+  maxConcurrentExports: z.number().int().min(1).max(20).default(2).describe('Concurrent view-data requests per site (Tableau Cloud allows 20)'),
+  maxAgeMinutes: z.number().int().min(1).default(1).describe('maxAge sent with every data request, so scheduled runs never get stale cached data'),
+  connectTimeout: duration.default(30_000).describe('Connect timeout'),
+  idleTimeout: duration.default(120_000).describe('Abort a download that sends nothing for this long'),
+  maxBytes: z.number().int().positive().default(2 * 1024 ** 3).describe('Refuse view data larger than this many bytes'),
+  pageSize: z.number().int().min(1).max(1000).default(100).describe('Page size when listing views/workbooks'),
+  retry: retrySchema.default(DEFAULT_RETRY),
+});
+
+const certificateSchema = z.strictObject({
+  privateKeyFileEnv: envName.describe('Env var holding the PATH of the PEM private key file'),
+  thumbprint: z.string().regex(/^[0-9A-Fa-f]{40}([0-9A-Fa-f]{24})?$/, { message: 'must be the hex SHA-1 (40) or SHA-256 (64) thumbprint' }),
+  x5cFileEnv: envName.optional().describe('Env var holding the PATH of the public certificate chain (PEM), sent as x5c'),
+});
+
+export const onedriveSchema = z
+  .strictObject({
+    tenantId: z.string().min(1).describe('Entra tenant id (GUID) or domain'),
+    clientId: z.string().min(1).describe('App registration (client) id'),
+    clientSecretEnv: envName.optional().describe('Env var holding the client secret'),
+    certificate: certificateSchema.optional().describe('Certificate credential (preferred over a secret)'),
+    cloud: z.enum(['global', 'usgov', 'china']).default('global').describe('National cloud; sets authorityHost and graphBaseUrl'),
+    authorityHost: httpsUrl.optional().describe('Explicit authority host, overrides cloud'),
+    graphBaseUrl: httpsUrl.optional().describe('Explicit Graph base URL, e.g. https://graph.microsoft.com/v1.0'),
+    caFile: z.string().optional().describe('Extra CA certificate (PEM) for TLS-inspecting proxies'),
+    retry: retrySchema.default(DEFAULT_RETRY),
+  });
+
+const onLockedSchema = z.strictObject({
+  retryFor: duration.default(30 * 60_000).describe('How long to retry while the workbook is open in Excel (HTTP 423)'),
+  then: z.enum(['fail', 'side-by-side']).default('fail').describe('After retryFor: fail, or upload "Name (refreshed YYYY-MM-DD HHmm).xlsx" next to it'),
+});
+
+export const destinationSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('local'),
+    dir: z.string().min(1).describe('Folder to write into (created if missing)'),
+    fileName: z.string().optional().describe('File name; default "<export id>.xlsx"'),
+    skipUnchanged: z.boolean().default(false).describe('Skip writing when the data is unchanged since the last delivery'),
+  }),
+  z.strictObject({
+    type: z.literal('onedrive'),
+    drive: z.union([
+      z.strictObject({ user: z.string().min(1).describe("User principal name or id whose OneDrive receives the file") }),
+      z.strictObject({ driveId: z.string().min(1) }),
+      z.strictObject({ site: z.string().min(1).describe('SharePoint site as host:/path, e.g. contoso.sharepoint.com:/sites/Sales') }),
+    ]),
+    path: z.string().min(1).describe('Path of the workbook in the drive, e.g. Reports/Sales Pipeline.xlsx'),
+    onLocked: onLockedSchema.default({ retryFor: 30 * 60_000, then: 'fail' }),
+    skipUnchanged: z.boolean().default(true).describe('Skip the upload when the data is unchanged (keeps version history clean)'),
+    uploadSessionThreshold: z.number().int().positive().default(4 * 1024 * 1024).describe('Files at least this large use a resumable upload session'),
+    chunkSize: z
+      .number()
+      .int()
+      .positive()
+      .refine((n) => n % 327_680 === 0 && n < 60 * 1024 * 1024, { message: 'must be a multiple of 327680 bytes and under 60 MiB' })
+      .default(327_680 * 16)
+      .describe('Upload session fragment size'),
+  }),
+]);
+
+export const viewSchema = z.strictObject({
+  workbook: z.string().min(1).optional().describe('Tableau workbook name'),
+  view: z.string().min(1).optional().describe('View (sheet) name'),
+  project: z.string().min(1).optional().describe('Project name, when workbook names repeat across projects'),
+  contentUrl: z.string().min(1).optional().describe('View contentUrl, e.g. SalesPipeline/sheets/Opportunities'),
+  viewId: z.string().min(1).optional().describe('View LUID'),
+  file: z.string().min(1).optional().describe('Local CSV file (offline use); relative to the config file'),
+  sheet: z.string().min(1).optional().describe('Sheet name in the workbook; default the view name'),
+  filters: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean()]))]))
+    .default({})
+    .describe('vf_ filters: field caption → value or list of values (OR)'),
+  parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Tableau parameters (vf_Parameters.<name>)'),
+  pivot: z.boolean().default(true).describe('Pivot Measure Names/Measure Values to one column per measure'),
+  maxAgeMinutes: z.number().int().min(1).optional().describe('Override tableau.maxAgeMinutes for this view'),
+  onEmpty: z.enum(['warn', 'fail']).default('warn').describe('An empty or unfiltered result: warning (default) or failed run'),
+});
+
+export const exportSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be 1-64 chars of a-z, 0-9, ".", "_", "-", starting with a letter or digit' }),
+  description: z.string().optional(),
+  schedule: cronExpression.optional().describe('Cron expression (5 fields, or 6 with seconds); absent = manual only'),
+  timezone: timeZone.optional().describe('IANA time zone of the schedule and of dates in the workbook; default the top-level timezone'),
+  catchUp: z.boolean().default(false).describe('Run once at start if a scheduled time was missed while the service was down'),
+  views: z.array(viewSchema).min(1, { message: 'an export needs at least one view' }),
+  metrics: metricsConfigSchema.optional(),
+  destination: destinationSchema,
+  notify: z
+    .strictObject({
+      webhookUrlEnv: envName.describe('Env var holding a Teams or Slack incoming-webhook URL'),
+      rowDropShare: z.number().min(0).max(1).default(0.5).describe('Alert when rows drop by more than this share against the last success'),
+    })
+    .optional(),
+  zipLevel: z.number().int().min(0).max(9).default(6).describe('Deflate level of the .xlsx (6 = smaller files, 1 = faster)'),
+});
+
+export const configSchema = z.strictObject({
+  timezone: timeZone.default('UTC').describe('Default IANA time zone'),
+  stateDir: z.string().default('./data').describe('Run history, snapshots and temp files (relative to the config file)'),
+  tableau: tableauSchema.optional(),
+  onedrive: onedriveSchema.optional(),
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).optional().describe('Admin API port (or --port, or PORT; default 8080)'),
+      host: z.string().default('127.0.0.1').describe('Listen address; 0.0.0.0 in containers'),
+      shutdownGrace: duration.default(60_000).describe('On SIGTERM, how long running exports may take to finish'),
+    })
+    .default({ host: '127.0.0.1', shutdownGrace: 60_000 }),
+  queue: z
+    .strictObject({
+      redis: z.string().optional().describe('Redis URL, e.g. redis://redis:6379/0'),
+      redisUrlEnv: envName.optional().describe('Env var holding the Redis URL (instead of redis)'),
+      prefix: z.string().default('tableau-export'),
+      concurrency: z.number().int().min(1).default(2).describe('Runs per worker process'),
+      siteConcurrency: z.number().int().min(1).max(20).optional().describe('Concurrent exports per Tableau site across all workers; default tableau.maxConcurrentExports'),
+      attempts: z.number().int().min(2).max(10).default(2).describe('Attempts per run: a run whose worker died is retried by another worker'),
+      lockDuration: duration.default(30_000).describe('A run whose worker stops renewing its lock this long is considered stalled'),
+      stalledInterval: duration.default(30_000).describe('How often workers look for stalled runs'),
+    })
+    .optional(),
+  exports: z.array(exportSchema).min(1, { message: 'add at least one export' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ExportConfig = z.infer<typeof exportSchema>;
+export type ViewConfig = z.infer<typeof viewSchema>;
+export type DestinationConfig = z.infer<typeof destinationSchema>;
+export type TableauConfig = z.infer<typeof tableauSchema>;
+export type OneDriveConfig = z.infer<typeof onedriveSchema>;

@@ -1,0 +1,42 @@
+/** Time-zone helpers for reports and workbook labels (pure). */
+
+/** Wall-clock parts of `instant` in `timeZone`. */
+export function zonedParts(instant: Date, timeZone: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const fmt = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  const parts: Record<string, number> = {};
+  for (const p of fmt.formatToParts(instant)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return {
+    year: parts['year'] ?? 1970,
+    month: parts['month'] ?? 1,
+    day: parts['day'] ?? 1,
+    hour: parts['hour'] ?? 0,
+    minute: parts['minute'] ?? 0,
+    second: parts['second'] ?? 0,
+  };
+}
+
+/** ISO 8601 with the zone's offset, e.g. `2026-11-27T07:00:00+01:00`. */
+export function isoWithOffset(instant: Date, timeZone: string): string {
+  const p = zonedParts(instant, timeZone);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const offsetMin = Math.round((wall - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
+  const sign = offsetMin >= 0 ? '+' : '-';
+  const abs = Math.abs(offsetMin);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** The calendar date of `instant` in `timeZone`, as a Date at UTC midnight (the convention for wall-clock dates). */
+export function wallDate(instant: Date, timeZone: string): Date {
+  const p = zonedParts(instant, timeZone);
+  return new Date(Date.UTC(p.year, p.month - 1, p.day));
+}

@@ -1,0 +1,171 @@
+/**
+ * Queue mode (config `queue:`): scheduling and runs on BullMQ/Redis, run history in Redis, so any number of `serve`
+ * replicas and `worker` processes share one fleet. `serve` registers the job schedulers and serves the admin API
+ * (and also works unless --no-work); `worker` only takes runs.
+ */
+import { hostname } from 'node:os';
+import type { LoadedConfig } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Redactor } from '../../shared/redact.js';
+import type { AdminToken } from '../../server/auth.js';
+import { createAdminServer } from '../../server/admin-server.js';
+import { createRunMetrics } from '../../server/metrics.js';
+import { createRedisRunStore } from '../../state/redis-run-store.js';
+import { createQueueScheduler } from '../../scheduler/queue/queue-scheduler.js';
+import { createQueueWorker, type ExportRunner } from '../../scheduler/queue/queue-worker.js';
+import { createQueueExportControl } from '../../scheduler/queue/queue-export-control.js';
+import { registerQueueMetrics } from '../../scheduler/queue/queue-metrics.js';
+import { createRedisConnection, describeRedisUrl, resolveRedisUrl } from '../../scheduler/queue/redis-connection.js';
+import { createAppContext, describeDestination, secretValues, type AppContext } from '../app-context.js';
+import { EXIT_OK } from '../output.js';
+
+interface QueueSettings {
+  readonly url: string;
+  readonly prefix: string;
+  readonly concurrency: number;
+  readonly siteConcurrency: number;
+  readonly sessionCapacity: number | undefined;
+  readonly site: string;
+  readonly runJobs: { attempts: number; retryDelayMs: number };
+  readonly stall: { lockDuration: number; stalledInterval: number };
+}
+
+function queueSettings(config: Config, env: NodeJS.ProcessEnv): QueueSettings {
+  const q = config.queue;
+  if (q === undefined) throw new Error('queue mode without a queue section');
+  return {
+    url: resolveRedisUrl(q, env),
+    prefix: q.prefix,
+    concurrency: q.concurrency,
+    siteConcurrency: q.siteConcurrency ?? config.tableau?.maxConcurrentExports ?? 2,
+    // Tableau ends a PAT's previous session at every sign-in: one PAT → one run at a time across the fleet.
+    sessionCapacity: config.tableau?.auth.type === 'pat' ? 1 : undefined,
+    site: config.tableau?.site ?? '',
+    runJobs: { attempts: q.attempts, retryDelayMs: 5_000 },
+    stall: { lockDuration: q.lockDuration, stalledInterval: q.stalledInterval },
+  };
+}
+
+function exportListing(config: Config): { id: string; schedule: string | undefined; timezone: string; destinationLabel: string; site: string }[] {
+  return config.exports.map((e) => ({ id: e.id, schedule: e.schedule, timezone: e.timezone ?? config.timezone, destinationLabel: describeDestination(e), site: config.tableau?.site ?? '' }));
+}
+
+function untilStopSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      logger.info({ signal: sig }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', on);
+    process.once('SIGINT', on);
+  });
+}
+
+interface Common {
+  readonly logger: Logger;
+  readonly redactor: Redactor;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Builds the Redis-backed run store, the app context and the runner shared by serve and worker. */
+function openFleetMember(loaded: LoadedConfig, o: Common): { settings: QueueSettings; ctx: () => AppContext; swap: (next: LoadedConfig) => void; runner: ExportRunner; metrics: ReturnType<typeof createRunMetrics>; close: () => Promise<void>; store: ReturnType<typeof createRedisRunStore> } {
+  const settings = queueSettings(loaded.config, o.env);
+  o.redactor.addSecret(settings.url.match(/\/\/[^:@/]*:([^@]+)@/)?.[1]);
+  const redis = createRedisConnection(settings.url, 'client', (err) => o.logger.warn({ err: err.message }, 'redis connection error'));
+  const store = createRedisRunStore(redis, settings.prefix);
+  let ctx = createAppContext(loaded, { logger: o.logger, redactor: o.redactor, env: o.env, store });
+  const metrics = createRunMetrics();
+  const runner: ExportRunner = async (exportId, trigger, options) => {
+    metrics.runStarted(exportId, options.runId);
+    const report = await ctx.runOne(exportId, { trigger, runId: options.runId, signal: options.signal, attempt: options.attempt });
+    metrics.runFinished(report);
+    return report;
+  };
+  return {
+    settings,
+    ctx: () => ctx,
+    swap: (next) => {
+      for (const s of secretValues(next.config, o.env)) o.redactor.addSecret(s);
+      ctx = createAppContext(next, { logger: o.logger, redactor: o.redactor, env: o.env, store });
+    },
+    runner,
+    metrics,
+    store,
+    close: async () => {
+      await ctx.close();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
+
+export async function serveQueueMode(loaded: LoadedConfig, o: Common & { port: number; tokens: readonly AdminToken[]; work: boolean }): Promise<number> {
+  const { logger } = o;
+  const member = openFleetMember(loaded, o);
+  const { settings } = member;
+  let config = loaded.config;
+  const scheduler = createQueueScheduler({
+    connection: settings.url,
+    prefix: settings.prefix,
+    exports: exportListing(config),
+    timezone: config.timezone,
+    siteConcurrency: settings.siteConcurrency,
+    sessionCapacity: settings.sessionCapacity,
+    runJobs: settings.runJobs,
+    store: member.store,
+    logger,
+  });
+  const worker = o.work
+    ? createQueueWorker({ connection: settings.url, prefix: settings.prefix, concurrency: settings.concurrency, siteConcurrency: settings.siteConcurrency, sessionCapacity: settings.sessionCapacity, sites: [settings.site], runner: member.runner, store: member.store, logger, runJobs: settings.runJobs, stall: settings.stall, name: `${hostname()}:${process.pid}` })
+    : undefined;
+  registerQueueMetrics(member.metrics.registry, () => scheduler.depth());
+  const control = createQueueExportControl(scheduler, () => exportListing(config));
+  const server = createAdminServer({ control, history: member.store, tokens: o.tokens, logger, registry: member.metrics.registry });
+
+  const onHup = (): void => {
+    loadConfig(loaded.file)
+      .then(async (next) => {
+        member.swap(next);
+        config = next.config;
+        await scheduler.sync(exportListing(config));
+        logger.info({ exports: config.exports.length }, 'config reloaded; job schedulers synced');
+      })
+      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload failed; keeping the previous config'));
+  };
+  process.on('SIGHUP', onHup);
+  await scheduler.sync(exportListing(config));
+  await worker?.ready();
+  const url = await server.listen(o.port, config.server.host);
+  logger.info({ url, redis: describeRedisUrl(settings.url), work: o.work }, `admin server listening on ${url} (queue mode)`);
+  await untilStopSignal(logger);
+  process.off('SIGHUP', onHup);
+  await worker?.close({ graceMs: config.server.shutdownGrace });
+  await scheduler.close();
+  await server.close();
+  await member.close();
+  return EXIT_OK;
+}
+
+export async function runWorker(loaded: LoadedConfig, o: Common): Promise<number> {
+  const { logger } = o;
+  const member = openFleetMember(loaded, o);
+  const { settings } = member;
+  const worker = createQueueWorker({ connection: settings.url, prefix: settings.prefix, concurrency: settings.concurrency, siteConcurrency: settings.siteConcurrency, sessionCapacity: settings.sessionCapacity, sites: [settings.site], runner: member.runner, store: member.store, logger, runJobs: settings.runJobs, stall: settings.stall, name: `${hostname()}:${process.pid}` });
+  const onHup = (): void => {
+    loadConfig(loaded.file)
+      .then((next) => {
+        member.swap(next);
+        logger.info('config reloaded');
+      })
+      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload failed; keeping the previous config'));
+  };
+  process.on('SIGHUP', onHup);
+  await worker.ready();
+  logger.info({ redis: describeRedisUrl(settings.url), concurrency: settings.concurrency }, 'worker ready');
+  await untilStopSignal(logger);
+  process.off('SIGHUP', onHup);
+  await worker.close({ graceMs: loaded.config.server.shutdownGrace });
+  await member.close();
+  return EXIT_OK;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * `tableau-export`: the command line. Parses arguments, builds the app context, calls one command, and maps
+ * errors to exit codes (0 ok, 1 a run failed, 2 usage or config error). Commands hold no logic of their own.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createRedactor } from '../shared/redact.js';
+import { createAppContext, TOOL_VERSION, type AppContext } from './app-context.js';
+import { EXIT_USAGE, reportError } from './output.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { listCommand } from './commands/list.js';
+// serve, worker, demo and views load their heavier modules (fastify, bullmq, simulators) only when used.
+import { historyCommand } from './commands/history.js';
+
+interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+const redactor = createRedactor();
+
+function makeLogger(verbose: boolean, level: string): Logger {
+  return createLogger({ redactor, level: verbose ? 'debug' : (process.env['LOG_LEVEL'] ?? level), pretty: process.stderr.isTTY === true });
+}
+
+async function withContext<T>(opts: GlobalOptions, level: string, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const loaded = await loadConfig(resolveConfigPath(opts.config));
+  const ctx = createAppContext(loaded, { logger: makeLogger(opts.verbose === true, level), redactor });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Aborts on the first SIGINT/SIGTERM so runs clean up (temp files, upload sessions) before exiting. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (sig: string): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping after cleanup (press again to force)\n`);
+    controller.abort(new Error(`${sig} received`));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return controller.signal;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('tableau-export')
+    .description('Export Tableau sales-pipeline views to Excel workbooks with pipeline metrics, delivered to OneDrive/SharePoint or a folder.')
+    .version(TOOL_VERSION)
+    .option('-c, --config <file>', 'config file (default: $TABLEAU_EXPORT_CONFIG or config/exports.yaml)')
+    .option('-v, --verbose', 'debug logs and stack traces')
+    .showHelpAfterError()
+    .exitOverride();
+  const g = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  program
+    .command('run')
+    .description('run exports now; exit 0 all ok, 1 a run failed, 2 usage/config error')
+    .argument('[exportIds...]', 'export ids to run')
+    .option('--all', 'run every export')
+    .option('--dry-run', 'fetch and build the workbook, but do not deliver it')
+    .option('--json', 'print one JSON run report per export')
+    .action(async (ids: string[], o: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const signal = interruptSignal();
+      setExit(await withContext(g(), 'warn', (ctx) => runCommand(ctx, ids, { all: o.all === true, dryRun: o.dryRun === true, json: o.json === true }, signal)));
+    });
+
+  program
+    .command('validate')
+    .description('check the config and report every problem at once (exit 2); --online also signs in and resolves views and drives')
+    .option('--online', 'sign in to Tableau and Microsoft Graph and resolve every view and drive')
+    .action(async (o: { online?: boolean }) => {
+      setExit(await validateCommand(resolveConfigPath(g().config), { online: o.online === true, logger: makeLogger(g().verbose === true, 'warn') }));
+    });
+
+  program
+    .command('list')
+    .description('list exports with schedule, time zone, next run and last status')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      setExit(await withContext(g(), 'warn', (ctx) => listCommand(ctx, { json: o.json === true })));
+    });
+
+  program
+    .command('views')
+    .description('browse Tableau: workbooks, views and sheet types (to build a config)')
+    .option('--site <contentUrl>', 'site contentUrl (default: the config\'s tableau.site)')
+    .option('--workbook <name>', 'only this workbook')
+    .option('--json', 'print JSON')
+    .action(async (o: { site?: string; workbook?: string; json?: boolean }) => {
+      setExit(await (await import('./commands/views.js')).viewsCommand(resolveConfigPath(g().config), { ...o, json: o.json === true }, { logger: makeLogger(g().verbose === true, 'warn'), redactor }));
+    });
+
+  program
+    .command('history')
+    .description('run history (all exports, one export, or one run by id)')
+    .argument('[id]', 'export id or run id')
+    .option('-n, --limit <n>', 'how many runs', '20')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, o: { limit: string; json?: boolean }) => {
+      setExit(await withContext(g(), 'warn', (ctx) => historyCommand(ctx, id, { limit: Number(o.limit), json: o.json === true })));
+    });
+
+  program
+    .command('serve')
+    .description('scheduler + admin API and dashboard (port from --port, server.port, PORT or 8080; tokens from ADMIN_TOKEN)')
+    .option('-p, --port <n>', 'admin port')
+    .addOption(new Option('--no-work', 'queue mode: only schedule and serve the API; leave runs to workers'))
+    .action(async (o: { port?: string; work: boolean }) => {
+      setExit(await (await import('./commands/serve.js')).serveCommand(resolveConfigPath(g().config), { port: o.port === undefined ? undefined : Number(o.port), work: o.work, logger: makeLogger(g().verbose === true, 'info'), redactor }));
+    });
+
+  program
+    .command('worker')
+    .description('queue mode: process export runs from Redis')
+    .action(async () => {
+      setExit(await (await import('./commands/worker.js')).workerCommand(resolveConfigPath(g().config), { logger: makeLogger(g().verbose === true, 'info'), redactor }));
+    });
+
+  program
+    .command('demo')
+    .description('start the built-in Tableau and Microsoft Graph simulators and run the sample export end to end')
+    .option('--rows <n>', 'opportunities in the simulated Tableau view', '5000')
+    .option('--json', 'print the run report as JSON')
+    .action(async (o: { rows: string; json?: boolean }) => {
+      setExit(await (await import('./commands/demo.js')).demoCommand(resolveConfigPath(g().config), { rows: Number(o.rows), json: o.json === true, logger: makeLogger(g().verbose === true, 'warn'), redactor }));
+    });
+
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    return reportError(err, { verbose: program.opts<GlobalOptions>().verbose === true, redactor });
+  }
+}
+
+process.exitCode = await main(process.argv);

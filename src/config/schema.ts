@@ -47,10 +47,10 @@ const httpsUrl = z.url({ message: 'must be an absolute URL such as https://table
 export const retrySchema = z
   .strictObject({
     attempts: z.number().int().min(1).max(50).default(6).describe('Attempts per request, including the first'),
-    initialDelay: duration.default(500).describe('First backoff delay (doubled each attempt, with jitter)'),
-    maxDelay: duration.default(30_000).describe('Longest backoff delay'),
-    maxRetryAfter: duration.default(300_000).describe("Longest server Retry-After honoured"),
-    giveUpAfter: duration.default(600_000).describe('Stop retrying a request after this long in total'),
+    initialDelay: duration.default(500).describe('First backoff delay, doubled each attempt, with jitter (default 500ms)'),
+    maxDelay: duration.default(30_000).describe('Longest backoff delay (default 30s)'),
+    maxRetryAfter: duration.default(300_000).describe('Longest server Retry-After honoured (default 5m)'),
+    giveUpAfter: duration.default(600_000).describe('Stop retrying a request after this long in total (default 10m)'),
   })
   .describe('Retry policy for transient failures');
 
@@ -73,7 +73,7 @@ export const tableauAuthSchema = z.discriminatedUnion('type', [
     scopes: z.array(z.string()).optional().describe('Extra scopes; tableau:content:read and tableau:views:download are always included'),
   }),
   z.strictObject({
-    type: z.literal('password'),
+    type: z.literal('password').describe('Username and password (not possible with MFA on Tableau Cloud)'),
     usernameEnv: envName.describe('Env var holding the user name'),
     passwordEnv: envName.describe('Env var holding the password'),
   }),
@@ -91,8 +91,8 @@ export const tableauSchema = z.strictObject({
   caFile: z.string().optional().describe('Extra CA certificate (PEM) for servers with an internal CA'),
   maxConcurrentExports: z.number().int().min(1).max(20).default(2).describe('Concurrent view-data requests per site (Tableau Cloud allows 20)'),
   maxAgeMinutes: z.number().int().min(1).default(1).describe('maxAge sent with every data request, so scheduled runs never get stale cached data'),
-  connectTimeout: duration.default(30_000).describe('Connect timeout'),
-  idleTimeout: duration.default(120_000).describe('Abort a download that sends nothing for this long'),
+  connectTimeout: duration.default(30_000).describe('Connect timeout (default 30s)'),
+  idleTimeout: duration.default(300_000).describe('Abort a request that sends nothing for this long, including while Tableau computes the view (default 5m)'),
   maxBytes: z.number().int().positive().default(2 * 1024 ** 3).describe('Refuse view data larger than this many bytes'),
   pageSize: z.number().int().min(1).max(1000).default(100).describe('Page size when listing views/workbooks'),
   retry: retrySchema.default(DEFAULT_RETRY),
@@ -100,7 +100,10 @@ export const tableauSchema = z.strictObject({
 
 const certificateSchema = z.strictObject({
   privateKeyFileEnv: envName.describe('Env var holding the PATH of the PEM private key file'),
-  thumbprint: z.string().regex(/^[0-9A-Fa-f]{40}([0-9A-Fa-f]{24})?$/, { message: 'must be the hex SHA-1 (40) or SHA-256 (64) thumbprint' }),
+  thumbprint: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{40}([0-9A-Fa-f]{24})?$/, { message: 'must be the hex SHA-1 (40) or SHA-256 (64) thumbprint' })
+    .describe('Thumbprint of the certificate registered on the app: hex SHA-256 (64, preferred) or SHA-1 (40)'),
   x5cFileEnv: envName.optional().describe('Env var holding the PATH of the public certificate chain (PEM), sent as x5c'),
 });
 
@@ -118,24 +121,26 @@ export const onedriveSchema = z
   });
 
 const onLockedSchema = z.strictObject({
-  retryFor: duration.default(30 * 60_000).describe('How long to retry while the workbook is open in Excel (HTTP 423)'),
+  retryFor: duration.default(30 * 60_000).describe('How long to retry while the workbook is open in Excel, HTTP 423 (default 30m)'),
   then: z.enum(['fail', 'side-by-side']).default('fail').describe('After retryFor: fail, or upload "Name (refreshed YYYY-MM-DD HHmm).xlsx" next to it'),
 });
 
 export const destinationSchema = z.discriminatedUnion('type', [
   z.strictObject({
-    type: z.literal('local'),
+    type: z.literal('local').describe('Write into a local or mounted folder, atomically (temp file + rename)'),
     dir: z.string().min(1).describe('Folder to write into (created if missing)'),
     fileName: z.string().optional().describe('File name; default "<export id>.xlsx"'),
     skipUnchanged: z.boolean().default(false).describe('Skip writing when the data is unchanged since the last delivery'),
   }),
   z.strictObject({
-    type: z.literal('onedrive'),
-    drive: z.union([
+    type: z.literal('onedrive').describe('Upload to OneDrive/SharePoint; the same item is replaced, so links and version history stay'),
+    drive: z
+      .union([
       z.strictObject({ user: z.string().min(1).describe("User principal name or id whose OneDrive receives the file") }),
-      z.strictObject({ driveId: z.string().min(1) }),
+      z.strictObject({ driveId: z.string().min(1).describe('Drive id (b!…), e.g. a document library') }),
       z.strictObject({ site: z.string().min(1).describe('SharePoint site as host:/path, e.g. contoso.sharepoint.com:/sites/Sales') }),
-    ]),
+      ])
+      .describe("The drive: a user's OneDrive, a drive id, or a SharePoint site's default library"),
     path: z.string().min(1).describe('Path of the workbook in the drive, e.g. Reports/Sales Pipeline.xlsx'),
     onLocked: onLockedSchema.default({ retryFor: 30 * 60_000, then: 'fail' }),
     skipUnchanged: z.boolean().default(true).describe('Skip the upload when the data is unchanged (keeps version history clean)'),
@@ -169,48 +174,51 @@ export const viewSchema = z.strictObject({
 });
 
 export const exportSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be 1-64 chars of a-z, 0-9, ".", "_", "-", starting with a letter or digit' }),
-  description: z.string().optional(),
-  schedule: cronExpression.optional().describe('Cron expression (5 fields, or 6 with seconds); absent = manual only'),
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be 1-64 chars of a-z, 0-9, ".", "_", "-", starting with a letter or digit' })
+    .describe('Unique id (a-z, 0-9, . _ -), used in file names, URLs and the run history'),
+  description: z.string().optional().describe('Free text shown in the About sheet'),
+  schedule: cronExpression.optional().describe('Cron expression, 5 fields (minute hour day-of-month month day-of-week); absent = manual runs only'),
   timezone: timeZone.optional().describe('IANA time zone of the schedule and of dates in the workbook; default the top-level timezone'),
   catchUp: z.boolean().default(false).describe('Run once at start if a scheduled time was missed while the service was down'),
-  views: z.array(viewSchema).min(1, { message: 'an export needs at least one view' }),
+  views: z.array(viewSchema).min(1, { message: 'an export needs at least one view' }).describe('One sheet per view, in this order'),
   metrics: metricsConfigSchema.optional(),
-  destination: destinationSchema,
+  destination: destinationSchema.describe('Where the workbook is delivered: a OneDrive/SharePoint path or a local folder'),
   notify: z
     .strictObject({
       webhookUrlEnv: envName.describe('Env var holding a Teams or Slack incoming-webhook URL'),
       rowDropShare: z.number().min(0).max(1).default(0.5).describe('Alert when rows drop by more than this share against the last success'),
     })
     .optional(),
-  zipLevel: z.number().int().min(0).max(9).default(6).describe('Deflate level of the .xlsx (6 = smaller files, 1 = faster)'),
+  zipLevel: z.number().int().min(0).max(9).default(1).describe('Deflate level of the .xlsx: 1 = fast (about the size exceljs writes by default), 6 = about 20% smaller, slower'),
 });
 
 export const configSchema = z.strictObject({
   timezone: timeZone.default('UTC').describe('Default IANA time zone'),
   stateDir: z.string().default('./data').describe('Run history, snapshots and temp files (relative to the config file)'),
-  tableau: tableauSchema.optional(),
-  onedrive: onedriveSchema.optional(),
+  tableau: tableauSchema.optional().describe('The Tableau Server or Cloud site views are read from'),
+  onedrive: onedriveSchema.optional().describe('The Entra app used to write to OneDrive/SharePoint (app-only, Microsoft Graph)'),
   server: z
     .strictObject({
       port: z.number().int().min(0).max(65535).optional().describe('Admin API port (or --port, or PORT; default 8080)'),
       host: z.string().default('127.0.0.1').describe('Listen address; 0.0.0.0 in containers'),
-      shutdownGrace: duration.default(60_000).describe('On SIGTERM, how long running exports may take to finish'),
+      shutdownGrace: duration.default(60_000).describe('On SIGTERM, how long running exports may take to finish (default 60s)'),
     })
     .default({ host: '127.0.0.1', shutdownGrace: 60_000 }),
   queue: z
     .strictObject({
       redis: z.string().optional().describe('Redis URL, e.g. redis://redis:6379/0'),
       redisUrlEnv: envName.optional().describe('Env var holding the Redis URL (instead of redis)'),
-      prefix: z.string().default('tableau-export'),
+      prefix: z.string().min(1).default('tableau-export').describe('Prefix of every Redis key (several deployments can share one Redis)'),
       concurrency: z.number().int().min(1).default(2).describe('Runs per worker process'),
       siteConcurrency: z.number().int().min(1).max(20).optional().describe('Concurrent exports per Tableau site across all workers; default tableau.maxConcurrentExports'),
       attempts: z.number().int().min(2).max(10).default(2).describe('Attempts per run: a run whose worker died is retried by another worker'),
-      lockDuration: duration.default(30_000).describe('A run whose worker stops renewing its lock this long is considered stalled'),
-      stalledInterval: duration.default(30_000).describe('How often workers look for stalled runs'),
+      lockDuration: duration.default(30_000).describe('A run whose worker stops renewing its lock this long is retried elsewhere (default 30s)'),
+      stalledInterval: duration.default(30_000).describe('How often workers look for stalled runs (default 30s)'),
     })
     .optional(),
-  exports: z.array(exportSchema).min(1, { message: 'add at least one export' }),
+  exports: z.array(exportSchema).min(1, { message: 'add at least one export' }).describe('The exports: each builds one workbook'),
 });
 
 export type Config = z.infer<typeof configSchema>;

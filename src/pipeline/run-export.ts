@@ -179,6 +179,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     writer.setTabOrder([...(summary === undefined ? [] : [summary]), ...sheets.flatMap((s) => s.sheetNames), ...otherMetrics, aboutName]);
     const committed = await timed('write', () => writer.commit());
     bytes = committed.bytes;
+    warnings.push(...committed.warnings);
 
     if (job.dryRun === true) {
       destination = { location: `(dry run) ${deps.destination.describe()}` };

@@ -1,0 +1,94 @@
+/**
+ * The one place that reaches into exceljs 4.4.0's streaming writer beyond its public API. exceljs is pinned
+ * (package-lock) and `workbook-writer.test.ts` pins every behaviour used here (tab order, table parts, flat
+ * memory), so an upgrade that changes them fails the tests instead of producing broken files.
+ *
+ * What we rely on:
+ * - `WorksheetWriter.stream` is a StreamBuf that exceljs appends to the zip; once archiver starts the entry it has
+ *   one pipe, a PassThrough whose `writableLength`/`'drain'` give us the backpressure exceljs ignores.
+ * - `WorksheetWriter._sheetRelsWriter.addRelationship()` adds a relationship to the sheet's `.rels` part.
+ * - `WorksheetWriter.commit()` writes the sheet's trailing elements in schema order through `_write*` methods;
+ *   `_writeConditionalFormatting` and `_writeCloseWorksheet` are replaced per instance to add conditional formats
+ *   and `<tableParts>` at their schema positions.
+ * - `WorkbookWriter._worksheets` (array indexed by sheet id) is the order of `<sheet>` in workbook.xml, of the
+ *   workbook relationships and of app.xml titles; `addContentTypes` writes `[Content_Types].xml` and knows no tables.
+ * - `WorkbookWriter._definedNames.model` is what workbook.xml's `<definedNames>` lists. Its `add()` re-parses the
+ *   address and drops quotes Excel needs (`'2026'!$A$1` becomes `2026!$A$1`), so we supply the model ourselves.
+ * - `WorkbookWriter.styles.addStyleModel(style, cellType)` returns the `s` index of a style, cached by object identity.
+ * - `WorkbookWriter.zip` is the archiver instance.
+ */
+import type { Writable } from 'node:stream';
+import ExcelJS from 'exceljs';
+
+/** exceljs's cell value type for dates (Enums.ValueType.Date), used to pick a default date format. */
+export const EXCELJS_DATE_CELL_TYPE = 4;
+
+/**
+ * Bytes waiting in one of archiver's PassThrough streams. They come from readable-stream 2.x (via archiver-utils),
+ * which predates `writableLength`; its `_writableState.length` is the same number.
+ */
+export function bufferedBytes(stream: Writable): number {
+  if (typeof stream.writableLength === 'number') return stream.writableLength;
+  const state = (stream as unknown as { _writableState?: { length?: unknown } })._writableState;
+  if (typeof state?.length === 'number') return state.length;
+  throw new Error('cannot read the buffered length of the zip entry stream; this code is written for exceljs 4.4.0');
+}
+
+export interface StreamBufInternals {
+  readonly pipes: Writable[];
+  write(data: string): unknown;
+}
+
+export interface WorksheetInternals {
+  readonly id: number;
+  readonly name: string;
+  readonly committed: boolean;
+  readonly stream: StreamBufInternals;
+  readonly _sheetRelsWriter: { addRelationship(rel: { Type: string; Target: string }): string };
+  _writeConditionalFormatting(): void;
+  _writeCloseWorksheet(): void;
+}
+
+interface ZipInternals {
+  append(source: string, data: { name: string }): unknown;
+  abort(): unknown;
+  on(event: 'error' | 'warning', listener: (err: Error) => void): unknown;
+}
+
+export interface WorkbookInternals {
+  _worksheets: (WorksheetInternals | undefined)[];
+  /** Read once, by `addWorkbook`, as `{ name, ranges }[]` rendered verbatim into `<definedNames>`. */
+  _definedNames: { readonly model: readonly { name: string; ranges: string[] }[] };
+  readonly styles: { addStyleModel(style: object, cellType?: number): number };
+  readonly zip: ZipInternals;
+  addContentTypes(): Promise<void>;
+}
+
+/** The streaming writer with its internals typed. */
+export interface StreamingWorkbook {
+  readonly workbook: ExcelJS.stream.xlsx.WorkbookWriter;
+  readonly internals: WorkbookInternals;
+}
+
+/** Creates exceljs's streaming writer over `stream` and checks the internals we rely on are there. */
+export function createStreamingWorkbook(options: Partial<ExcelJS.stream.xlsx.WorkbookStreamWriterOptions>): StreamingWorkbook {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter(options);
+  const internals = workbook as unknown as WorkbookInternals;
+  if (!Array.isArray(internals._worksheets) || typeof internals.styles?.addStyleModel !== 'function' || typeof internals.zip?.append !== 'function') {
+    throw new Error('exceljs streaming writer internals changed; this code is written for exceljs 4.4.0');
+  }
+  return { workbook, internals };
+}
+
+/** The worksheet writer's internals (checked). */
+export function worksheetInternals(sheet: ExcelJS.Worksheet): WorksheetInternals {
+  const internals = sheet as unknown as WorksheetInternals;
+  if (
+    typeof internals._writeCloseWorksheet !== 'function' ||
+    typeof internals._writeConditionalFormatting !== 'function' ||
+    typeof internals._sheetRelsWriter?.addRelationship !== 'function'
+  ) {
+    throw new Error('exceljs worksheet writer internals changed; this code is written for exceljs 4.4.0');
+  }
+  return internals;
+}

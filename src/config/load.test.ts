@@ -136,3 +136,12 @@ describe('shipped config files', () => {
     expect(loaded.config.exports.length).toBeGreaterThan(0);
   });
 });
+
+describe('README configuration reference', () => {
+  it('matches the schema (run `npm run config-reference` after changing the schema)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { withConfigReference } = await import('./reference.js');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(withConfigReference(readme)).toBe(readme);
+  });
+});

@@ -2,11 +2,17 @@
 // (floating promises, unused code). Type-aware so promise misuse is caught.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench-results/**', 'data/**', 'out/**', 'coverage/**', 'src/server/dashboard/**/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench-results/**', 'data/**', 'out/**', 'coverage/**', '.tmp/**', 'test-results/**', 'scripts/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // The dashboard is plain browser JavaScript served as is (no build step).
+    files: ['src/server/dashboard/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+  },
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

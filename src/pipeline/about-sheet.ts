@@ -35,9 +35,37 @@ function describeTrigger(t: RunTrigger): string {
   }
 }
 
-/** Builds the About sheet as key/value rows, one block per data sheet. */
+// Readable labels for the provenance keys sources write; any other key is spelled out from its camelCase.
+const PROVENANCE_LABELS: Readonly<Record<string, string>> = {
+  source: 'Source type',
+  server: 'Server',
+  productVersion: 'Server version',
+  apiVersion: 'REST API version',
+  viewId: 'View ID',
+  contentUrl: 'Content URL',
+  viewUrl: 'View URL',
+  maxAge: 'Max age (minutes)',
+  fetchedAt: 'Fetched at (UTC)',
+};
+
+/** `fetchedAt` → `Fetched at`, `file` → `File`. */
+function provenanceLabel(key: string): string {
+  const known = PROVENANCE_LABELS[key];
+  if (known !== undefined) return known;
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').trim().toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+type AboutRow = readonly [string | null, string | number | null];
+const BLANK_LINE: AboutRow = [null, null];
+
+/**
+ * Builds the About sheet as key/value rows: the run first, then one block per data sheet (its source, row count,
+ * filters and provenance, under a blank line), then any warnings. Values are left-aligned and wrap, so long URLs
+ * and descriptions stay readable; row counts are numbers with thousands separators.
+ */
 export function buildAboutSheet(input: AboutInput): SheetSpec {
-  const rows: (readonly [string, string | number])[] = [
+  const rows: AboutRow[] = [
     ['Export', input.exportId],
     ...(input.description === undefined ? [] : [['Description', input.description] as const]),
     ['Refreshed at', input.refreshedAt],
@@ -48,19 +76,28 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
     ['Tool version', `tableau-excel-export ${input.toolVersion}`],
   ];
   for (const s of input.sheets) {
-    rows.push(['Sheet', s.sheet], ['  Source', s.source], ['  Rows', s.rows]);
-    if (s.filters !== '') rows.push(['  Filters', s.filters]);
-    for (const [k, v] of Object.entries(s.provenance)) rows.push([`  ${k}`, v]);
+    const block: (readonly [string, string | number])[] = [['Sheet', s.sheet], ['  Source', s.source], ['  Rows', s.rows]];
+    if (s.filters !== '') block.push(['  Filters', s.filters]);
+    for (const [key, value] of Object.entries(s.provenance)) {
+      const label = `  ${provenanceLabel(key)}`;
+      // The same fact under the same label once is enough (filters are in both places).
+      if (!block.some(([existing]) => existing.toLowerCase() === label.toLowerCase())) block.push([label, value]);
+    }
+    rows.push(BLANK_LINE, ...block);
   }
-  if (input.warnings.length > 0) for (const w of input.warnings) rows.push(['Warning', w]);
+  if (input.warnings.length > 0) {
+    rows.push(BLANK_LINE);
+    for (const w of input.warnings) rows.push(['Warning', w]);
+  }
   return {
     name: 'About',
-    title: `About this workbook`,
+    title: 'About this workbook',
     columns: [
-      { header: 'Item', format: 'text', width: 22 },
-      { header: 'Value', format: 'text', width: 90 },
+      { header: 'Item', format: 'text', width: 24 },
+      { header: 'Value', format: 'text', width: 90, wrap: true, align: 'left' },
     ],
     rows: rows.map(([k, v]) => [k, v]),
+    cellFormats: rows.map(([, v]) => (typeof v === 'number' ? [undefined, 'integer'] : undefined)),
     asTable: false,
   };
 }

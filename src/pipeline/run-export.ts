@@ -140,6 +140,10 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
         await raw.dispose();
       }
     }
+    // What else shapes the workbook: the export's settings, the tool version, and the metrics' as-of date (days in
+    // stage change daily even on the same data). Same hash = the teammates' file would not change.
+    hash.update(`\u001d${JSON.stringify(exp)}\u001d${deps.toolVersion}`);
+    if (exp.metrics !== undefined) hash.update(`\u001d${(exp.metrics.asOf ?? wallDate(started, job.timezone)).toISOString().slice(0, 10)}`);
     dataHash = hash.digest('hex');
 
     if (collector?.value !== undefined) {
@@ -151,8 +155,11 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
         let history;
         if (deps.snapshots !== undefined) {
           const window = snapshotWindow(metricsConfig, asOf);
-          deps.snapshots.saveSnapshot(exp.id, window.runDate, deals);
-          deps.snapshots.prune(exp.id, window.pruneBefore);
+          // A dry run leaves no trace in the history.
+          if (job.dryRun !== true) {
+            deps.snapshots.saveSnapshot(exp.id, window.runDate, deals);
+            deps.snapshots.prune(exp.id, window.pruneBefore);
+          }
           history = deriveDealHistory(deps.snapshots.loadHistory(exp.id, window.loadSince), deals, asOf);
         }
         const metrics = computePipelineMetrics(deals, metricsConfig, asOf, history);

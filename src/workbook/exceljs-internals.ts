@@ -8,11 +8,15 @@
  *   one pipe, a PassThrough whose `writableLength`/`'drain'` give us the backpressure exceljs ignores.
  * - `WorksheetWriter._sheetRelsWriter.addRelationship()` adds a relationship to the sheet's `.rels` part.
  * - `WorksheetWriter.commit()` writes the sheet's trailing elements in schema order through `_write*` methods;
- *   `_writeConditionalFormatting` and `_writeCloseWorksheet` are replaced per instance to add conditional formats
- *   and `<tableParts>` at their schema positions.
+ *   `_writeMergeCells`, `_writeConditionalFormatting` and `_writeCloseWorksheet` are replaced per instance to add
+ *   merged ranges, conditional formats and `<tableParts>` at their schema positions (exceljs's own `mergeCells()`
+ *   would create row objects for rows we already wrote as XML).
+ * - `addWorksheet(name, { pageSetup, headerFooter })` writes `<sheetPr><pageSetUpPr fitToPage>`, `<pageMargins>`,
+ *   `<pageSetup>` and `<headerFooter>` (public options, listed because their output is pinned by the tests).
  * - `WorkbookWriter._worksheets` (array indexed by sheet id) is the order of `<sheet>` in workbook.xml, of the
  *   workbook relationships and of app.xml titles; `addContentTypes` writes `[Content_Types].xml` and knows no tables.
- * - `WorkbookWriter._definedNames.model` is what workbook.xml's `<definedNames>` lists. Its `add()` re-parses the
+ * - `WorkbookWriter._definedNames.model` is what workbook.xml's `<definedNames>` lists (with `localSheetId` for
+ *   sheet-scoped names such as `_xlnm.Print_Titles`). Its `add()` re-parses the
  *   address and drops quotes Excel needs (`'2026'!$A$1` becomes `2026!$A$1`), so we supply the model ourselves.
  * - `WorkbookWriter.styles.addStyleModel(style, cellType)` returns the `s` index of a style, cached by object identity.
  * - `WorkbookWriter.zip` is the archiver instance.
@@ -45,6 +49,7 @@ export interface WorksheetInternals {
   readonly committed: boolean;
   readonly stream: StreamBufInternals;
   readonly _sheetRelsWriter: { addRelationship(rel: { Type: string; Target: string }): string };
+  _writeMergeCells(): void;
   _writeConditionalFormatting(): void;
   _writeCloseWorksheet(): void;
 }
@@ -58,7 +63,7 @@ interface ZipInternals {
 export interface WorkbookInternals {
   _worksheets: (WorksheetInternals | undefined)[];
   /** Read once, by `addWorkbook`, as `{ name, ranges }[]` rendered verbatim into `<definedNames>`. */
-  _definedNames: { readonly model: readonly { name: string; ranges: string[] }[] };
+  _definedNames: { readonly model: readonly { name: string; ranges: string[]; localSheetId?: number }[] };
   readonly styles: { addStyleModel(style: object, cellType?: number): number };
   readonly zip: ZipInternals;
   addContentTypes(): Promise<void>;
@@ -85,6 +90,7 @@ export function worksheetInternals(sheet: ExcelJS.Worksheet): WorksheetInternals
   const internals = sheet as unknown as WorksheetInternals;
   if (
     typeof internals._writeCloseWorksheet !== 'function' ||
+    typeof internals._writeMergeCells !== 'function' ||
     typeof internals._writeConditionalFormatting !== 'function' ||
     typeof internals._sheetRelsWriter?.addRelationship !== 'function'
   ) {

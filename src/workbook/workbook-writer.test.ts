@@ -202,6 +202,154 @@ describe('createWorkbookWriter', () => {
     expect(sheetjs.Sheets['About']?.['B1']?.v).toBe('Value');
   });
 
+  it('shows per-cell formats over the column format, for exceljs and SheetJS alike', async () => {
+    const filePath = join(dir, 'kpis.xlsx');
+    const writer = createWorkbookWriter({ filePath });
+    const spec: SheetSpec = {
+      name: 'KPIs',
+      title: 'Pipeline metrics',
+      columns: [
+        { header: 'KPI', format: 'text' },
+        { header: 'Value', format: 'number', align: 'right' },
+        { header: 'Definition', format: 'text', width: 30, wrap: true },
+      ],
+      rows: [
+        ['Pipeline', 1_250_000.5, 'Sum of the amounts of all open deals as of the run date, whatever their stage'],
+        ['Win rate', 0.315, 'won ÷ (won + lost)'],
+        ['Sales cycle', 42.25, 'Σ(close − created) ÷ won deals'],
+        ['Open deals', 1234, 'Open deals'],
+        ['Coverage', 'input missing (metrics.quota)', 'open value ÷ quota'],
+        ['Ratio', 2.5, 'no per-cell format: the column’s'],
+        ['Closed on', new Date(Date.UTC(2026, 10, 27)), 'a date in a number column'],
+      ],
+      cellFormats: [['text', 'currency'], [undefined, 'percent'], [undefined, 'days'], [undefined, 'integer'], [undefined, 'percent'], undefined, [undefined, 'date']],
+      definedNames: [{ name: 'WinRate', row: 1, column: 1 }],
+      currency: 'EUR',
+    };
+    await writer.addSpecSheet(spec);
+    await writer.commit();
+
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.readFile(filePath);
+    const ws = book.getWorksheet('KPIs');
+    if (ws === undefined) throw new Error('sheet missing');
+    const shown = [4, 5, 6, 7, 8, 9, 10].map((r) => [ws.getCell(`B${r}`).value, ws.getCell(`B${r}`).numFmt]);
+    expect(shown).toEqual([
+      [1_250_000.5, '"€"#,##0.00'],
+      [0.315, '0.0%'],
+      [42.25, '0.0 "days"'],
+      [1234, '#,##0'],
+      ['input missing (metrics.quota)', '0.0%'],
+      [2.5, '#,##0.00'],
+      [new Date(Date.UTC(2026, 10, 27)), 'yyyy-mm-dd'],
+    ]);
+    // The column's alignment and wrapping stay on cells with their own format.
+    expect(ws.getCell('B4').alignment).toMatchObject({ horizontal: 'right' });
+    expect(ws.getCell('B9').alignment).toMatchObject({ horizontal: 'right' });
+    expect(ws.getCell('C4').alignment).toMatchObject({ wrapText: true, vertical: 'top' });
+    expect(ws.getCell('A4').numFmt).toBeUndefined();
+    // The value column is wide enough for the widest value as shown (€1,250,000.50), not as a bare number.
+    expect(ws.getColumn(2).width).toBeGreaterThanOrEqual('€1,250,000.50'.length);
+    expect(book.definedNames.getRanges('WinRate').ranges).toEqual(['KPIs!$B$5']);
+
+    const sheetjs = XLSX.readFile(filePath, { cellNF: true });
+    const sj = sheetjs.Sheets['KPIs'];
+    if (sj === undefined) throw new Error('sheet missing');
+    expect(['B4', 'B5', 'B6', 'B7', 'B9', 'B10'].map((ref) => [sj[ref]?.t, sj[ref]?.z])).toEqual([
+      ['n', '"€"#,##0.00'],
+      ['n', '0.0%'],
+      ['n', '0.0 "days"'],
+      ['n', '#,##0'],
+      ['n', '#,##0.00'],
+      ['n', 'yyyy-mm-dd'],
+    ]);
+    expect(sj['B5']?.w).toBe('31.5%');
+    expect(sj['B7']?.w).toBe('1,234');
+    expect(sj['B8']).toMatchObject({ t: 's', v: 'input missing (metrics.quota)' });
+  });
+
+  it('lays spec sheets out for reading and printing: header style, frozen header, wrapped notes, page setup', async () => {
+    const filePath = join(dir, 'layout.xlsx');
+    const writer = createWorkbookWriter({ filePath });
+    const longNote = 'Reached / moved on / conversion: deals created in the period that reached the stage and went past it, from their current stage and the stages snapshots saw them in.';
+    await writer.addSpecSheet({
+      name: 'Funnel',
+      title: 'Pipeline by stage',
+      notes: ['Short note.', longNote],
+      columns: [{ header: 'Stage', format: 'text', width: 20 }, { header: 'Deals', format: 'integer', width: 12 }, { header: 'Value', format: 'currency', width: 16 }],
+      rows: [['Lead', 10, 1000], ['Won', 2, 500]],
+      dataBars: [1],
+    });
+    await writer.addSpecSheet({
+      name: 'Defs',
+      columns: [{ header: 'KPI', format: 'text', width: 12 }, { header: 'Definition of the metric', format: 'text', width: 20, wrap: true }],
+      rows: [['Win rate', 'won deals ÷ (won + lost deals), deals closed in the period'], ['Deals', 'open deals']],
+    });
+    await writer.addSpecSheet({
+      name: 'Wide',
+      columns: Array.from({ length: 8 }, (_, i) => ({ header: `Column ${i}`, format: 'text' as const, width: 20 })),
+      rows: [Array.from({ length: 8 }, (_, i) => `v${i}`)],
+    });
+    await writer.commit();
+
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.readFile(filePath);
+    const funnel = book.getWorksheet('Funnel');
+    const wide = book.getWorksheet('Wide');
+    if (funnel === undefined || wide === undefined) throw new Error('sheet missing');
+    const header = funnel.getCell('B3');
+    expect(header.font).toMatchObject({ bold: true, color: { theme: 0 } });
+    expect(header.fill).toMatchObject({ type: 'pattern', pattern: 'solid', fgColor: { theme: 4 } });
+    expect(funnel.views[0]).toMatchObject({ state: 'frozen', ySplit: 3, topLeftCell: 'A4' });
+    // Notes start one blank row under the table, span its width and wrap; a long one gets the height of its lines.
+    expect(funnel.getCell('A7').value).toBe('Short note.');
+    expect(funnel.getCell('A8').value).toBe(longNote);
+    expect(funnel.getCell('A8').alignment).toMatchObject({ wrapText: true });
+    expect(funnel.getCell('C8').isMerged).toBe(true);
+    expect(funnel.getCell('C8').master.address).toBe('A8');
+    expect(funnel.getRow(7).height).toBeUndefined();
+    // 48 characters a line: 163 characters need 4 lines.
+    expect(funnel.getRow(8).height).toBe(4 * 15);
+    expect(funnel.pageSetup).toMatchObject({ orientation: 'portrait', fitToPage: true, fitToWidth: 1, fitToHeight: 0 });
+    expect(funnel.pageSetup.printTitlesRow).toBe('3:3');
+    expect(funnel.headerFooter.oddFooter).toBe('&L&A&RPage &P of &N');
+    expect(wide.pageSetup).toMatchObject({ orientation: 'landscape', fitToPage: true, fitToWidth: 1 });
+    expect(wide.pageSetup.printTitlesRow).toBe('1:1');
+    // Wrapped text gets the rows it needs (readers do not grow rows when opening a file); short text keeps the default.
+    const defs = book.getWorksheet('Defs');
+    if (defs === undefined) throw new Error('sheet missing');
+    expect(defs.getCell('B2').alignment).toMatchObject({ wrapText: true, vertical: 'top' });
+    expect(defs.getCell('A2').alignment).toMatchObject({ vertical: 'top' });
+    expect(defs.getRow(2).height).toBe(3 * 15);
+    expect(defs.getRow(3).height).toBeUndefined();
+    // The header wraps too: 24 characters over a 20-wide column with a filter button take two lines.
+    expect(defs.getCell('B1').alignment).toMatchObject({ wrapText: true });
+    expect(defs.getRow(1).height).toBe(2 * 15);
+
+    const parts = await zipParts(filePath);
+    const sheet1 = parts.get('xl/worksheets/sheet1.xml') ?? '';
+    const children = worksheetChildren(sheet1);
+    expect(children).toEqual(expect.arrayContaining(['sheetPr', 'mergeCells', 'conditionalFormatting', 'pageSetup', 'headerFooter', 'tableParts']));
+    expectSchemaOrder(children);
+    expect(sheet1).toContain('<mergeCells count="2"><mergeCell ref="A7:C7"/><mergeCell ref="A8:C8"/></mergeCells>');
+  });
+
+  it('rejects cell formats that are not aligned with the rows', async () => {
+    const writer = createWorkbookWriter({ filePath: join(dir, 'bad-formats.xlsx') });
+    const base: SheetSpec = { name: 'S', columns: [{ header: 'x', format: 'number' }], rows: [[1]] };
+    await expect(writer.addSpecSheet({ ...base, cellFormats: [['percent'], ['percent']] })).rejects.toMatchObject({
+      code: 'WORKBOOK_INVALID_SPEC',
+      message: expect.stringMatching(/cellFormats has 2 rows but the sheet has 1/),
+    });
+    await writer.abort();
+    const other = createWorkbookWriter({ filePath: join(dir, 'bad-formats-2.xlsx') });
+    await expect(other.addSpecSheet({ ...base, cellFormats: [['percent', 'days']] })).rejects.toMatchObject({
+      code: 'WORKBOOK_INVALID_SPEC',
+      message: expect.stringMatching(/row 0 has 2 entries but the sheet has 1 columns/),
+    });
+    await other.abort();
+  });
+
   it('produces well-formed parts: table, relationships, content types, schema order, data bars', async () => {
     const filePath = join(dir, 'parts.xlsx');
     const writer = createWorkbookWriter({ filePath });
@@ -357,11 +505,15 @@ describe('createWorkbookWriter', () => {
       await writer.addSpecSheet({ name, columns: [{ header: 'x', format: 'number' }], rows: [[i]], definedNames: [{ name: `Value${i}`, row: 0, column: 0 }] });
     }
     await writer.commit();
-    const names = XLSX.readFile(filePath).Workbook?.Names?.map((n) => [n.Name, n.Ref]);
+    const names = XLSX.readFile(filePath).Workbook?.Names?.map((n) => [n.Name, n.Ref, n.Sheet]);
     expect(names).toEqual([
-      ['Value0', "'2026'!$A$2"],
-      ['Value1', "'Rep''s deals'!$A$2"],
-      ['Value2', "'A1'!$A$2"],
+      ['Value0', "'2026'!$A$2", undefined],
+      ['Value1', "'Rep''s deals'!$A$2", undefined],
+      ['Value2', "'A1'!$A$2", undefined],
+      // The header row repeats on every printed page; scoped to its sheet.
+      ['_xlnm.Print_Titles', "'2026'!$1:$1", 0],
+      ['_xlnm.Print_Titles', "'Rep''s deals'!$1:$1", 1],
+      ['_xlnm.Print_Titles', "'A1'!$1:$1", 2],
     ]);
     const book = new ExcelJS.Workbook();
     await book.xlsx.readFile(filePath);

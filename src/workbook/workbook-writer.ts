@@ -9,7 +9,7 @@ import { stat, unlink } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import { AbortedError, AppError, WorkbookError } from '../shared/errors.js';
-import type { CellFormat, SheetSpec } from '../shared/sheet-spec.js';
+import type { CellFormat, SheetColumn, SheetSpec } from '../shared/sheet-spec.js';
 import type { ColumnSpec, TypedRow } from '../shared/table.js';
 import { columnLetter, renderRowXml, type CellIssueCounts } from './cell-xml.js';
 import { estimateColumnWidth, type WidthKind } from './column-widths.js';
@@ -41,6 +41,16 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 const WIDTH_SAMPLE_ROWS = 100;
 const PROGRESS_EVERY_ROWS = 10_000;
 const PIPE_POLL_MS = 2;
+
+// Column widths (characters) that fit across a portrait page at 100 %; wider spec sheets print landscape. Either
+// way they are scaled to one page wide.
+const PORTRAIT_MAX_WIDTH = 100;
+// Points per line of 11-pt text: Excel's default row height.
+const LINE_HEIGHT_POINTS = 15;
+// Characters of prose per unit of column width, with a margin (see estimateWrappedLines).
+const PROSE_CHARS_PER_WIDTH = 1.15;
+// Characters of a table header cell covered by its filter button.
+const FILTER_BUTTON_WIDTH = 3;
 
 const TABLE_REL_TYPE = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/table';
 const DATA_BAR_COLOR = 'FF638EC6';
@@ -102,6 +112,10 @@ interface FailureLatch {
   onFail(listener: (error: AppError) => void): () => void;
 }
 
+interface PrintLayout {
+  readonly orientation: 'portrait' | 'landscape';
+}
+
 interface OpenSheet {
   readonly name: string;
   readonly internals: WorksheetInternals;
@@ -110,6 +124,8 @@ interface OpenSheet {
 interface SheetTrailer {
   /** `<conditionalFormatting>` elements, already rendered. */
   conditionalFormatting?: string;
+  /** The `<mergeCells>` element, already rendered. */
+  mergeCells?: string;
   table?: { name: string; headerRow: number; dataRows: number; columnNames: readonly string[] };
 }
 
@@ -147,7 +163,9 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
   const namer = createSheetNamer();
   const names = createWorkbookNameRegistry();
   const tableIds: number[] = [];
-  const definedNames: { name: string; ranges: string[] }[] = [];
+  const definedNames: { name: string; ranges: string[]; localSheetId?: number }[] = [];
+  /** Spec sheets' header rows, repeated at the top of every printed page (added at commit, once tab order is final). */
+  const printTitleRows = new Map<string, number>();
   internals._definedNames = { model: definedNames };
   const specWarnings: string[] = [];
   let tabOrder: readonly string[] = [];
@@ -171,14 +189,48 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
   };
   const numFmtStyleId = (numFmt: string | undefined, isDate: boolean): number =>
     numFmt === undefined ? 0 : styleId(`fmt:${numFmt}`, { numFmt }, isDate ? EXCELJS_DATE_CELL_TYPE : undefined);
-  const boldStyleId = (): number => styleId('header', { font: font({ bold: true }) });
+  /**
+   * White bold text on the theme's accent colour: what the tables' TableStyleMedium2 shows for headers in Excel,
+   * written as a cell style so that readers without table styles (LibreOffice, PDF, previews) show it too, and so
+   * the header font colour cannot be read as an override of the table style's white.
+   */
+  const headerStyleId = (wrap = false): number =>
+    styleId(wrap ? 'header:wrap' : 'header', {
+      font: font({ bold: true, color: { theme: 0 } }),
+      fill: { type: 'pattern', pattern: 'solid', fgColor: { theme: 4 } },
+      alignment: wrap ? { vertical: 'bottom', wrapText: true } : { vertical: 'middle' },
+    });
+  /**
+   * A spec-sheet cell style: number format plus the column's alignment and wrapping (one cached style per mix).
+   * Top-aligned, so a row made taller by wrapped text still reads across as one line.
+   */
+  const specCellStyleId = (numFmt: string | undefined, isDate: boolean, column: SheetColumn): number => {
+    const wrap = column.wrap === true;
+    const alignment: Partial<ExcelJS.Alignment> = { vertical: 'top', ...(wrap ? { wrapText: true } : {}), ...(column.align === undefined ? {} : { horizontal: column.align }) };
+    return styleId(`cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}`, { ...(numFmt === undefined ? {} : { numFmt }), alignment }, isDate ? EXCELJS_DATE_CELL_TYPE : undefined);
+  };
 
-  function openSheet(name: string, widths: readonly number[], frozenHeaderRow: number | undefined): OpenSheet {
+  function openSheet(name: string, widths: readonly number[], frozenHeaderRow: number | undefined, print?: PrintLayout): OpenSheet {
     const views: Partial<ExcelJS.WorksheetView>[] =
       frozenHeaderRow === undefined
         ? []
         : [{ state: 'frozen', xSplit: 0, ySplit: frozenHeaderRow, topLeftCell: `A${frozenHeaderRow + 1}` }];
-    const sheet = workbook.addWorksheet(name, { views });
+    const sheet = workbook.addWorksheet(name, {
+      views,
+      ...(print === undefined
+        ? {}
+        : {
+            pageSetup: {
+              orientation: print.orientation,
+              // One page wide, as many pages tall as needed (0 = automatic).
+              fitToPage: true,
+              fitToWidth: 1,
+              fitToHeight: 0,
+              margins: { left: 0.4, right: 0.4, top: 0.6, bottom: 0.6, header: 0.3, footer: 0.3 },
+            },
+            headerFooter: { oddFooter: '&L&A&RPage &P of &N' },
+          }),
+    });
     sheet.columns = widths.map((width) => ({ width }));
     // An empty committed row makes exceljs write <cols> and open <sheetData>; our rows follow as XML.
     sheet.addRow([]).commit();
@@ -188,7 +240,12 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
   /** Commits a sheet, adding its conditional formats and table part at their schema positions. */
   function closeSheet(sheet: OpenSheet, trailer: SheetTrailer): void {
     const ws = sheet.internals;
-    const { table, conditionalFormatting } = trailer;
+    const { table, conditionalFormatting, mergeCells } = trailer;
+    if (mergeCells !== undefined) {
+      ws._writeMergeCells = () => {
+        ws.stream.write(mergeCells);
+      };
+    }
     if (conditionalFormatting !== undefined) {
       ws._writeConditionalFormatting = () => {
         ws.stream.write(conditionalFormatting);
@@ -258,7 +315,7 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     const dateStyleIds = input.columns.map((c, i) =>
       c.type === 'date' || c.type === 'datetime' ? (styleIds[i] ?? 0) : numFmtStyleId(DATETIME_FORMAT, true),
     );
-    const headerStyle = boldStyleId();
+    const headerStyle = headerStyleId();
     const headerXml = renderRowXml(1, columnNames, columnRefs, columnNames.map(() => headerStyle), emptyIssues());
 
     const iterator = input.rows[Symbol.asyncIterator]();
@@ -349,6 +406,7 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     if (lastColumnRef === undefined) {
       throw new WorkbookError('WORKBOOK_INVALID_SPEC', `sheet '${spec.name}' has no columns; a sheet needs at least one column`);
     }
+    validateCellFormats(spec);
 
     // Defined names first: they share the workbook namespace with table names.
     for (const defined of spec.definedNames ?? []) {
@@ -361,39 +419,89 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
         );
       }
       // Always quoted: names such as `2026` or `A1` must be, and quoting is valid for every name.
-      const address = `'${sheetName.replace(/'/g, "''")}'!$${columnLetter(defined.column)}$${firstDataRow + defined.row}`;
+      const address = `'${quoteSheetName(sheetName)}'!$${columnLetter(defined.column)}$${firstDataRow + defined.row}`;
       definedNames.push({ name: defined.name, ranges: [address] });
     }
 
+    const formatAt = (row: number, column: number): CellFormat | undefined => spec.cellFormats?.[row]?.[column] ?? spec.columns[column]?.format;
     const columnNames = asTable ? toTableColumnNames(spec.columns.map((c) => c.header)) : spec.columns.map((c) => c.header);
-    const widths = spec.columns.map(
-      (c, i) => c.width ?? estimateColumnWidth(columnNames[i] ?? '', widthKind(c.format), spec.rows.map((row) => row[i])),
-    );
-    const styleIds = spec.columns.map((c) =>
-      numFmtStyleId(formatForCellFormat(c.format, spec.currency), c.format === 'date' || c.format === 'datetime'),
-    );
-    const dateStyleIds = spec.columns.map((c, i) =>
-      c.format === 'date' || c.format === 'datetime' ? (styleIds[i] ?? 0) : numFmtStyleId(DATETIME_FORMAT, true),
-    );
-    const headerStyle = boldStyleId();
+    const widths = spec.columns.map((c, i) => {
+      if (c.width !== undefined) return c.width;
+      const header = columnNames[i] ?? '';
+      if (spec.cellFormats === undefined) return estimateColumnWidth(header, widthKind(c.format), spec.rows.map((row) => row[i]));
+      // Each value measured as its own format shows it.
+      return spec.rows.reduce(
+        (widest, row, r) => Math.max(widest, estimateColumnWidth(header, widthKind(formatAt(r, i) ?? c.format), [row[i]])),
+        estimateColumnWidth(header, widthKind(c.format), []),
+      );
+    });
+    const isDateFormat = (f: CellFormat): boolean => f === 'date' || f === 'datetime';
+    const cellStyle = (format: CellFormat, column: SheetColumn): number =>
+      specCellStyleId(formatForCellFormat(format, spec.currency), isDateFormat(format), column);
+    // A Date in a column or cell not formatted as a date still shows as a date.
+    const dateStyle = (format: CellFormat, column: SheetColumn): number =>
+      isDateFormat(format) ? cellStyle(format, column) : specCellStyleId(DATETIME_FORMAT, true, column);
+    const styleIds = spec.columns.map((c) => cellStyle(c.format, c));
+    const dateStyleIds = spec.columns.map((c) => dateStyle(c.format, c));
+    const rowStyles = (rowIndex: number): { styles: readonly number[]; dates: readonly number[] } => {
+      const formats = spec.cellFormats?.[rowIndex];
+      if (formats === undefined || formats.every((f) => f === undefined)) return { styles: styleIds, dates: dateStyleIds };
+      return {
+        styles: spec.columns.map((c, i) => { const f = formats[i]; return f === undefined ? (styleIds[i] ?? 0) : cellStyle(f, c); }),
+        dates: spec.columns.map((c, i) => { const f = formats[i]; return f === undefined ? (dateStyleIds[i] ?? 0) : dateStyle(f, c); }),
+      };
+    };
+    // Spec headers wrap, so a narrow numeric column can carry a long header ("Lead Generation value") on two lines.
+    const headerStyle = headerStyleId(true);
     const issues = emptyIssues();
+    const totalWidth = widths.reduce((sum, w) => sum + w, 0);
 
-    const sheet = openSheet(sheetName, widths, undefined);
+    const sheet = openSheet(sheetName, widths, asTable ? headerRow : undefined, {
+      orientation: totalWidth > PORTRAIT_MAX_WIDTH ? 'landscape' : 'portrait',
+    });
+    printTitleRows.set(sheetName, headerRow);
     const sink = await streamRows(sheet, undefined);
     if (spec.title !== undefined) {
       const titleStyle = styleId('title', { font: font({ bold: true, size: 14 }) });
       await sink.write(renderRowXml(1, [spec.title], ['A'], [titleStyle], issues));
     }
-    await sink.write(renderRowXml(headerRow, columnNames, columnRefs, columnNames.map(() => headerStyle), issues));
+    const headerLines = Math.max(
+      1,
+      ...columnNames.map((name, i) => estimateWrappedLines(name, (widths[i] ?? 0) - (asTable ? FILTER_BUTTON_WIDTH : 0))),
+    );
+    await sink.write(
+      withRowHeight(
+        renderRowXml(headerRow, columnNames, columnRefs, columnNames.map(() => headerStyle), issues),
+        headerLines > 1 ? headerLines * LINE_HEIGHT_POINTS : undefined,
+      ),
+    );
+    // Readers do not grow a row to fit its wrapped text when opening a file (LibreOffice does not; Excel only once
+    // the cell is edited), so a row with wrapped text gets the height its estimated line count needs.
+    const wrapped = spec.columns.flatMap((c, i) => (c.wrap === true ? [i] : []));
+    const rowHeight = (row: readonly unknown[]): number | undefined => {
+      let lines = 1;
+      for (const i of wrapped) {
+        const value = row[i];
+        if (typeof value === 'string') lines = Math.max(lines, estimateWrappedLines(value, widths[i] ?? 0));
+      }
+      return lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined;
+    };
     for (const [index, row] of spec.rows.entries()) {
-      await sink.write(renderRowXml(firstDataRow + index, row, columnRefs, styleIds, issues, dateStyleIds));
+      const { styles, dates } = rowStyles(index);
+      await sink.write(withRowHeight(renderRowXml(firstDataRow + index, row, columnRefs, styles, issues, dates), rowHeight(row)));
     }
+    // Notes span the table's width and wrap, so they print whole; merged cells never grow to fit their text, so
+    // each gets the height its estimated line count needs.
     const notes = spec.notes ?? [];
+    const merges: string[] = [];
     if (notes.length > 0) {
-      const noteStyle = styleId('note', { font: font({ italic: true }) });
+      const noteStyle = styleId('note', { font: font({ italic: true }), alignment: { wrapText: true, vertical: 'top' } });
       const firstNoteRow = firstDataRow + Math.max(spec.rows.length, asTable ? 1 : 0) + 1;
       for (const [index, note] of notes.entries()) {
-        await sink.write(renderRowXml(firstNoteRow + index, [note], ['A'], [noteStyle], issues));
+        const rowNumber = firstNoteRow + index;
+        const lines = estimateWrappedLines(note, totalWidth);
+        await sink.write(withRowHeight(renderRowXml(rowNumber, [note], ['A'], [noteStyle], issues), lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined));
+        if (columnRefs.length > 1) merges.push(`A${rowNumber}:${lastColumnRef}${rowNumber}`);
       }
     }
     await sink.flush();
@@ -413,6 +521,9 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
             .join('');
     const trailer: SheetTrailer = {};
     if (conditionalFormatting !== '') trailer.conditionalFormatting = conditionalFormatting;
+    if (merges.length > 0) {
+      trailer.mergeCells = `<mergeCells count="${merges.length}">${merges.map((ref) => `<mergeCell ref="${ref}"/>`).join('')}</mergeCells>`;
+    }
     if (asTable) {
       trailer.table = { name: names.takeTableName(sheetName), headerRow, dataRows: spec.rows.length, columnNames };
     }
@@ -448,6 +559,7 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
           throw new WorkbookError('WORKBOOK_EMPTY', `workbook '${filePath}' has no sheets; add at least one sheet before commit`);
         }
         applyTabOrder(internals._worksheets, tabOrder);
+        definedNames.push(...printTitleNames(internals._worksheets, printTitleRows));
         const closed = new Promise<void>((resolve) => fileStream.once('close', resolve));
         await Promise.race([workbook.commit(), latch.failed]);
         await Promise.race([closed, latch.failed]);
@@ -643,6 +755,76 @@ function validateDefinedName(spec: SheetSpec, defined: { name: string; row: numb
       `defined name '${defined.name}' points at row ${defined.row}, column ${defined.column}, outside sheet '${spec.name}' (${spec.rows.length} rows × ${spec.columns.length} columns, 0-based)`,
     );
   }
+}
+
+/** A sheet name inside a quoted reference (`'Rep''s deals'!$A$1`). */
+function quoteSheetName(name: string): string {
+  return name.replace(/'/g, "''");
+}
+
+/**
+ * `_xlnm.Print_Titles` names repeating each spec sheet's header row on every printed page. `localSheetId` is the
+ * sheet's position in workbook.xml, so this runs after the tab order is applied (`sheets` is then dense).
+ */
+function printTitleNames(
+  sheets: readonly (WorksheetInternals | undefined)[],
+  headerRows: ReadonlyMap<string, number>,
+): { name: string; ranges: string[]; localSheetId: number }[] {
+  return sheets.flatMap((ws, index) => {
+    const row = ws === undefined ? undefined : headerRows.get(ws.name);
+    if (ws === undefined || row === undefined) return [];
+    return [{ name: '_xlnm.Print_Titles', localSheetId: index, ranges: [`'${quoteSheetName(ws.name)}'!$${row}:$${row}`] }];
+  });
+}
+
+function validateCellFormats(spec: SheetSpec): void {
+  const formats = spec.cellFormats;
+  if (formats === undefined) return;
+  if (formats.length > spec.rows.length) {
+    throw new WorkbookError(
+      'WORKBOOK_INVALID_SPEC',
+      `sheet '${spec.name}': cellFormats has ${formats.length} rows but the sheet has ${spec.rows.length}; cellFormats must be aligned with rows`,
+    );
+  }
+  const wide = formats.findIndex((row) => row !== undefined && row.length > spec.columns.length);
+  if (wide !== -1) {
+    throw new WorkbookError(
+      'WORKBOOK_INVALID_SPEC',
+      `sheet '${spec.name}': cellFormats row ${wide} has ${formats[wide]?.length ?? 0} entries but the sheet has ${spec.columns.length} columns`,
+    );
+  }
+}
+
+/**
+ * Lines `text` takes when wrapped in a column `width` characters wide. Excel's width unit is one digit of the
+ * default font; prose averages narrower (≈ 1.25 characters per unit in Calibri 11, measured on the rendered
+ * Summary), and 1.15 keeps a margin so the estimate errs towards a line too many rather than cutting text off.
+ */
+function estimateWrappedLines(text: string, width: number): number {
+  const perLine = Math.max(1, Math.floor(width * PROSE_CHARS_PER_WIDTH));
+  let lines = 0;
+  for (const paragraph of text.split('\n')) {
+    lines += 1;
+    let used = 0;
+    for (const word of paragraph.split(/\s+/).filter((w) => w !== '')) {
+      if (used > 0 && used + 1 + word.length <= perLine) {
+        used += 1 + word.length;
+        continue;
+      }
+      if (used > 0) lines += 1;
+      // A word longer than a line is broken across lines.
+      const extra = Math.ceil(word.length / perLine) - 1;
+      lines += extra;
+      used = word.length - extra * perLine;
+    }
+  }
+  return lines;
+}
+
+/** Gives a rendered `<row>` a fixed height in points (undefined: leave it to the reader). */
+function withRowHeight(rowXml: string, heightPoints: number | undefined): string {
+  if (heightPoints === undefined) return rowXml;
+  return rowXml.replace(/^<row r="(\d+)">/, `<row r="$1" ht="${heightPoints}" customHeight="1">`);
 }
 
 function widthKind(format: CellFormat): WidthKind {

@@ -81,6 +81,10 @@ function assertWellFormed(specs: readonly SheetSpec[], context: string): void {
       }
     }
     for (const i of spec.dataBars ?? []) expect(i).toBeLessThan(spec.columns.length);
+    if (spec.cellFormats !== undefined) {
+      expect(spec.cellFormats.length, `${context} ${spec.name} cellFormats rows`).toBeLessThanOrEqual(spec.rows.length);
+      for (const formats of spec.cellFormats) expect(formats?.length ?? 0).toBeLessThanOrEqual(spec.columns.length);
+    }
     for (const n of spec.definedNames ?? []) {
       expect(names.has(n.name), `${context} duplicate name ${n.name}`).toBe(false);
       names.add(n.name);
@@ -124,26 +128,39 @@ describe('buildMetricSheets', () => {
     expect(specs.map((s) => s.name)).toEqual(['Summary', 'Funnel', 'Stale deals', 'Unqualified leads', 'By owner', 'By product', 'Breakdowns', 'Monthly revenue', 'Lead target', 'Trend']);
   });
 
-  it('puts each KPI value in the column of its format, and defines workbook names on them', () => {
+  it('puts every KPI value in one Value column, each cell in its own format, with workbook names on them', () => {
     const summary = byName.get('Summary');
+    const valueColumn = summary?.columns.findIndex((c) => c.header === 'Value');
+    expect(summary?.columns.map((c) => c.header)).toEqual(['KPI', 'Value', 'Unit', 'Definition', 'Period', 'Based on', 'Counting']);
+    const named = (name: string): { row: number; column: number } | undefined => summary?.definedNames?.find((x) => x.name === name);
     const cell = (name: string): CellValue | undefined => {
-      const n = summary?.definedNames?.find((x) => x.name === name);
+      const n = named(name);
       return n === undefined ? undefined : summary?.rows[n.row]?.[n.column];
     };
     const formatOf = (name: string): string | undefined => {
-      const n = summary?.definedNames?.find((x) => x.name === name);
-      return n === undefined ? undefined : summary?.columns[n.column]?.format;
+      const n = named(name);
+      return n === undefined ? undefined : summary?.cellFormats?.[n.row]?.[n.column];
     };
+    expect(summary?.definedNames?.every((n) => n.column === valueColumn)).toBe(true);
     expect(cell('WinRate')).toBe(0.5);
     expect(formatOf('WinRate')).toBe('percent');
     expect(cell('AvgDealSize')).toBe(1_000);
     expect(formatOf('AvgDealSize')).toBe('currency');
     expect(cell('AvgSalesCycle')).toBe(10);
     expect(formatOf('AvgSalesCycle')).toBe('days');
+    expect(cell('OpenDeals')).toBe(1);
+    expect(formatOf('OpenDeals')).toBe('integer');
     expect(cell('PipelineValue')).toBe(5_000);
     expect(cell('SalesVelocity')).toBe((1 * 1_000 * 0.5) / 10);
+    expect(formatOf('SalesVelocity')).toBe('currency');
+    expect(formatOf('PipelineCoverage')).toBe('percent');
     expect(cell('AcquisitionCost')).toBe('input missing (metrics.spend)');
     expect(summary?.definedNames?.map((n) => n.name).sort()).toEqual(Object.values(KPI_DEFINED_NAMES).sort());
+    // Each name points at its own KPI's row.
+    const winRateRow = summary?.rows.findIndex((r) => r[0] === 'Win rate');
+    expect(named('WinRate')?.row).toBe(winRateRow);
+    // Only the Value column has per-cell formats; every other cell keeps its column's.
+    expect(summary?.cellFormats?.flatMap((r) => (r ?? []).filter((f, i) => i !== valueColumn && f !== undefined))).toEqual([]);
   });
 
   it('prints the configured definition, the unit, the period and the count each KPI rests on', () => {
@@ -186,7 +203,22 @@ describe('buildMetricSheets', () => {
   it('says what is missing instead of showing empty tables', () => {
     expect(byName.get('Unqualified leads')).toMatchObject({ rows: [], asTable: false, notes: [expect.stringMatching(/^input missing \(metrics\.qualifyWithinDays\)/)] });
     expect(byName.get('Trend')).toMatchObject({ rows: [], asTable: false, notes: [expect.stringMatching(/No snapshot history yet/)] });
-    expect(byName.get('Lead target')?.rows[0]?.[4]).toBe('input missing (metrics.leadTargetPerDay)');
+    // No target: the target columns are left out rather than repeating "input missing" on every row.
+    const target = byName.get('Lead target');
+    expect(target?.columns.map((c) => c.header)).toEqual(['Week ending', 'Days elapsed', 'New pipeline', 'Cumulative actual']);
+    expect(target?.notes?.[0]).toMatch(/^input missing \(metrics\.leadTargetPerDay\)/);
+    expect(target?.rows.length).toBeGreaterThan(0);
+  });
+
+  it('compares new pipeline with the lead-generation target when one is set', () => {
+    const withTarget = config({ leadTargetPerDay: 250 });
+    const c = createDealCollector(COLUMNS, withTarget);
+    for (const row of rows) c.observe(row);
+    const target = buildMetricSheets(computePipelineMetrics(c.deals(), withTarget, D('2026-06-30')), withTarget).find((s) => s.name === 'Lead target');
+    const header = target?.columns.map((col) => col.header) ?? [];
+    expect(header).toEqual(['Week ending', 'Days elapsed', 'New pipeline', 'Cumulative actual', 'Cumulative target', 'Gap', 'Attainment']);
+    const first = target?.rows[0];
+    expect(first?.[header.indexOf('Cumulative target')]).toBe(250 * Number(first?.[header.indexOf('Days elapsed')]));
   });
 
   it('fills the Trend with one row per week and a Stage moves sheet from history', () => {
@@ -210,7 +242,7 @@ describe('buildMetricSheets', () => {
   it('turns an empty view into n/a values with their reason', () => {
     const empty = buildMetricSheets(computePipelineMetrics([], cfg, D('2026-06-30')), cfg);
     const summary = empty.find((s) => s.name === 'Summary');
-    expect(summary?.rows.find((r) => r[0] === 'Win rate')?.[2]).toBe('n/a (no deals in the view)');
+    expect(summary?.rows.find((r) => r[0] === 'Win rate')?.[1]).toBe('n/a (no deals in the view)');
     assertWellFormed(empty, 'empty');
   });
 });

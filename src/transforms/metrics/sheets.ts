@@ -2,7 +2,7 @@
  * The metric sheets as SheetSpec values (data only; `workbook/` renders them). Every numeric cell is a finite
  * number; anything unavailable is the text `n/a (reason)` or `input missing (setting)`.
  */
-import type { SheetColumn, SheetSpec } from '../../shared/sheet-spec.js';
+import type { CellFormat, SheetColumn, SheetSpec } from '../../shared/sheet-spec.js';
 import type { CellValue } from '../../shared/table.js';
 import { formatMoney, type Breakdown, type BreakdownRow, type Kpi, type KpiUnit, type PipelineMetrics } from './compute.js';
 import type { MetricsConfig } from './config.js';
@@ -46,8 +46,15 @@ function sheet(spec: SheetSpec): SheetSpec {
   return { ...spec, rows, ...(rows.length === 0 ? { asTable: false } : {}) };
 }
 
-/** Summary value columns: one per format, because a SheetSpec column has a single number format. */
-const VALUE_COLUMN: Readonly<Record<KpiUnit, number>> = { currency: 1, currencyPerDay: 1, percent: 2, ratio: 2, days: 3, count: 4 };
+/** How a KPI's value cell is formatted: one Value column, each cell in the format of its unit. */
+const VALUE_FORMAT: Readonly<Record<KpiUnit, CellFormat>> = {
+  currency: 'currency',
+  currencyPerDay: 'currency',
+  percent: 'percent',
+  ratio: 'percent',
+  days: 'days',
+  count: 'integer',
+};
 
 function unitText(unit: KpiUnit, currency: string): string {
   switch (unit) {
@@ -66,34 +73,45 @@ function unitText(unit: KpiUnit, currency: string): string {
   }
 }
 
+/** Summary columns, in reading order: the KPI, its value and unit, what it means, what it covers. */
+const SUMMARY_COLUMNS: readonly SheetColumn[] = [
+  { header: 'KPI', format: 'text', width: 30 },
+  // Right-aligned and wrapped, so `input missing (metrics.leadTargetPerDay)` lines up under the numbers on two
+  // lines instead of being cut; wide enough for its longest word.
+  { header: 'Value', format: 'number', width: 26, align: 'right', wrap: true },
+  // Centred, so it stands apart from the right-aligned value before it.
+  { header: 'Unit', format: 'text', width: 11, align: 'center' },
+  { header: 'Definition', format: 'text', width: 50, wrap: true },
+  { header: 'Period', format: 'text', width: 24, wrap: true },
+  // Centred, so the count does not run into the words of the Counting column next to it.
+  { header: 'Based on', format: 'integer', width: 11, align: 'center' },
+  { header: 'Counting', format: 'text', width: 30, wrap: true },
+];
+const SUMMARY_VALUE_COLUMN = 1;
+
 function summarySheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpec {
-  const columns: SheetColumn[] = [
-    { header: 'KPI', format: 'text', width: 32 },
-    { header: 'Amount', format: 'currency', width: 16 },
-    { header: 'Rate', format: 'percent', width: 12 },
-    { header: 'Days', format: 'days', width: 12 },
-    { header: 'Count', format: 'integer', width: 10 },
-    { header: 'Unit', format: 'text', width: 12 },
-    { header: 'Based on', format: 'integer', width: 10 },
-    { header: 'Counting', format: 'text', width: 40 },
-    { header: 'Period', format: 'text', width: 26 },
-    { header: 'Definition', format: 'text', width: 90 },
-  ];
   const definedNames: { name: string; row: number; column: number }[] = [];
   const rows = metrics.kpis.map((k: Kpi, rowIndex) => {
-    const row: CellValue[] = [k.label, null, null, null, null, unitText(k.unit, metrics.currency), k.basis.count, k.basis.of, k.period, resolveDefinition(k.key, config, config.definitions)];
-    const column = VALUE_COLUMN[k.unit];
-    row[column] = figureCell(k.value);
     const name = KPI_DEFINED_NAMES[k.key];
-    if (name !== undefined) definedNames.push({ name, row: rowIndex, column });
-    return row;
+    if (name !== undefined) definedNames.push({ name, row: rowIndex, column: SUMMARY_VALUE_COLUMN });
+    return [k.label, figureCell(k.value), unitText(k.unit, metrics.currency), resolveDefinition(k.key, config, config.definitions), k.period, k.basis.count, k.basis.of];
   });
+  const cellFormats = metrics.kpis.map((k) => SUMMARY_COLUMNS.map((_, i) => (i === SUMMARY_VALUE_COLUMN ? VALUE_FORMAT[k.unit] : undefined)));
   const notes = [
     `${metrics.dealCount} deals from sheet "${config.from}". Flow metrics cover ${metrics.period.label} (${metrics.period.days} days); pipeline metrics are as of ${metrics.asOf}.`,
     'n/a = the data cannot give a value (the reason follows); input missing = a metrics setting is not configured.',
     ...metrics.notes.map((n) => `Data: ${n}.`),
   ];
-  return sheet({ name: 'Summary', title: `Pipeline metrics as of ${metrics.asOf}`, notes, columns, rows, definedNames, currency: metrics.currency });
+  return sheet({
+    name: 'Summary',
+    title: `Pipeline metrics as of ${metrics.asOf}`,
+    notes,
+    columns: SUMMARY_COLUMNS,
+    rows,
+    cellFormats,
+    definedNames,
+    currency: metrics.currency,
+  });
 }
 
 function funnelSheet(metrics: PipelineMetrics): SheetSpec {
@@ -109,12 +127,13 @@ function funnelSheet(metrics: PipelineMetrics): SheetSpec {
     ],
     columns: [
       { header: 'Stage', format: 'text', width: 22 },
-      { header: 'Deals', format: 'integer' },
-      { header: 'Value', format: 'currency', width: 16 },
-      { header: 'Weighted value', format: 'currency', width: 16 },
-      { header: 'Reached stage', format: 'integer' },
-      { header: 'Moved on', format: 'integer' },
-      { header: 'Conversion to next', format: 'percent', width: 18 },
+      // Wider than the numbers need: the data bars drawn in these two cells are the funnel.
+      { header: 'Deals', format: 'integer', width: 14 },
+      { header: 'Value', format: 'currency', width: 20 },
+      { header: 'Weighted value', format: 'currency', width: 18 },
+      { header: 'Reached stage', format: 'integer', width: 16 },
+      { header: 'Moved on', format: 'integer', width: 12 },
+      { header: 'Conversion to next', format: 'percent', width: 21 },
     ],
     rows: metrics.funnel.map((f) => [f.stage, f.deals, f.value, figureCell(f.weightedValue), f.reached, f.movedOn, f.conversionToNext === null ? null : figureCell(f.conversionToNext)]),
     dataBars: [1, 2],
@@ -142,8 +161,8 @@ function staleSheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpec 
       { header: 'Threshold', format: 'days' },
       { header: 'Days over', format: 'days' },
       { header: 'Amount', format: 'currency', width: 14 },
-      { header: 'Close date', format: 'date' },
-      { header: 'Days from', format: 'text', width: 50 },
+      { header: 'Close date', format: 'date', width: 12, align: 'center' },
+      { header: 'Days from', format: 'text', width: 40, wrap: true },
     ],
     rows: metrics.staleDeals.map((d) => [d.id, d.account, d.owner, d.stage, d.daysInStage, d.threshold, d.daysInStage - d.threshold, d.amount, d.closeDate, d.basis]),
     currency: metrics.currency,
@@ -221,7 +240,7 @@ function monthlySheet(metrics: PipelineMetrics): SheetSpec {
     title: 'Won revenue by month',
     notes: ['Revenue = amounts of deals won, by close month. Growth = (month − previous month) ÷ previous month.'],
     columns: [
-      { header: 'Month', format: 'text', width: 18 },
+      { header: 'Month', format: 'text', width: 24 },
       { header: 'Revenue', format: 'currency', width: 16 },
       { header: 'Won deals', format: 'integer' },
       { header: 'Growth', format: 'percent', width: 30 },
@@ -233,23 +252,34 @@ function monthlySheet(metrics: PipelineMetrics): SheetSpec {
 
 function leadTargetSheet(metrics: PipelineMetrics): SheetSpec {
   const t = metrics.leadTarget;
+  const actualColumns: SheetColumn[] = [
+    { header: t.granularity === 'day' ? 'Date' : 'Week ending', format: 'date', width: 13, align: 'center' },
+    { header: 'Days elapsed', format: 'integer', width: 14 },
+    { header: 'New pipeline', format: 'currency', width: 16 },
+    { header: 'Cumulative actual', format: 'currency', width: 19 },
+  ];
+  const granularityNote = `One row per ${t.granularity}${t.granularity === 'week' ? ' (7 days counted from the period start; the last may be shorter)' : ''}; new pipeline = amounts of deals created then.`;
+  if (t.perDay === null) {
+    // Without a target the target, gap and attainment columns would repeat "input missing" on every row; the
+    // note says it once, and the actual new pipeline is still worth reading.
+    return sheet({
+      name: 'Lead target',
+      title: 'New pipeline (no lead-generation target set)',
+      notes: ['input missing (metrics.leadTargetPerDay): set a daily new-pipeline target to compare against.', granularityNote],
+      columns: actualColumns,
+      rows: t.rows.map((r) => [r.date, r.daysElapsed, r.newPipeline, r.cumulativeActual]),
+      currency: metrics.currency,
+    });
+  }
   return sheet({
     name: 'Lead target',
     title: 'New pipeline against the lead-generation target',
-    notes: [
-      t.perDay === null
-        ? 'input missing (metrics.leadTargetPerDay): set a daily new-pipeline target to compare against.'
-        : `Target: ${formatMoney(t.perDay, metrics.currency)} of new pipeline per day, accumulated from ${metrics.period.start}.`,
-      `One row per ${t.granularity}${t.granularity === 'week' ? ' (7 days counted from the period start; the last may be shorter)' : ''}; new pipeline = amounts of deals created then.`,
-    ],
+    notes: [`Target: ${formatMoney(t.perDay, metrics.currency)} of new pipeline per day, accumulated from ${metrics.period.start}.`, granularityNote],
     columns: [
-      { header: t.granularity === 'day' ? 'Date' : 'Week ending', format: 'date' },
-      { header: 'Days elapsed', format: 'integer' },
-      { header: 'New pipeline', format: 'currency', width: 16 },
-      { header: 'Cumulative actual', format: 'currency', width: 18 },
-      { header: 'Cumulative target', format: 'currency', width: 18 },
+      ...actualColumns,
+      { header: 'Cumulative target', format: 'currency', width: 19 },
       { header: 'Gap', format: 'currency', width: 16 },
-      { header: 'Attainment', format: 'percent' },
+      { header: 'Attainment', format: 'percent', width: 13 },
     ],
     rows: t.rows.map((r) => [r.date, r.daysElapsed, r.newPipeline, r.cumulativeActual, figureCell(r.cumulativeTarget), figureCell(r.gap), figureCell(r.attainment)]),
     currency: metrics.currency,
@@ -260,14 +290,16 @@ function trendSheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpec 
   const terminal = new Set([...config.wonStages, ...config.lostStages]);
   const stages = config.stages.filter((s) => !terminal.has(s));
   const columns: SheetColumn[] = [
-    { header: 'Week starting', format: 'date' },
-    { header: 'Snapshot', format: 'text', width: 14 },
+    // Dates centred: right-aligned they would run into the text of the next column.
+    { header: 'Week starting', format: 'date', width: 13, align: 'center' },
+    { header: 'Snapshot', format: 'text', width: 22 },
+    // Stage names make long headers; they wrap onto two lines over columns as wide as the numbers need.
     ...stages.flatMap((s): SheetColumn[] => [
-      { header: `${s} deals`, format: 'integer' },
-      { header: `${s} value`, format: 'currency', width: 16 },
+      { header: `${s} deals`, format: 'integer', width: 13 },
+      { header: `${s} value`, format: 'currency', width: 17 },
     ]),
-    { header: 'Open deals', format: 'integer' },
-    { header: 'Open value', format: 'currency', width: 16 },
+    { header: 'Open deals', format: 'integer', width: 13 },
+    { header: 'Open value', format: 'currency', width: 17 },
   ];
   const trend = metrics.trend;
   if (trend === null) {

@@ -19,6 +19,7 @@ import { createTableauSource, type TableauSourceOptions } from '../sources/table
 import { createLocalDestination } from '../destinations/local/local-destination.js';
 import { createOneDriveDestination, createGraphAuthRegistry, resolveCloud, type GraphCredential } from '../destinations/onedrive/index.js';
 import { runExport, type RunProgress } from '../pipeline/run-export.js';
+import { sweepOrphanedRuns } from '../pipeline/orphaned-runs.js';
 import type { Destination, Source } from '../pipeline/ports.js';
 import type { RunReport, RunTrigger } from '../pipeline/report.js';
 import type { RunStore } from '../state/run-store.js';
@@ -220,6 +221,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
     async runOne(exportId, opts) {
       const exp = findExport(exportId);
       await mkdir(tempDir, { recursive: true });
+      await sweepOrphanedRuns(tempDir, { store: store(), logger, now: clock.now() });
       if (exp.metrics !== undefined) snapshots ??= createSnapshotStore(database());
       return runExport(
         { exportConfig: exp, timezone: exportTimezone(exp), runId: opts.runId ?? newRunId(), trigger: opts.trigger, dryRun: opts.dryRun ?? false, ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }) },

@@ -6,8 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
-import { configSchema, exportSchema, tableauSchema, onedriveSchema, type Config, type ExportConfig } from './schema.js';
-import { checkRules, missingEnvVars, type RuleIssue } from './rules.js';
+import { configSchema, destinationSchema, exportSchema, onedriveSchema, tableauSchema, viewSchema, type Config, type ExportConfig } from './schema.js';
+import { checkRules, missingEnvVars, viewSheetName, type RuleIssue } from './rules.js';
+import { validateDrivePath } from '../destinations/onedrive/drive-path.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exports.yaml';
 
@@ -55,7 +56,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   for (const e of doc.errors) {
-    issues.push({ file, line: e.linePos?.[0]?.line, path: '', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` });
+    issues.push({ file, line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line, path: '', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` });
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -96,8 +97,50 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
       if (r.success) exports.push({ index, value: r.data });
     });
   }
-  for (const r of checkRules(top, exports)) if (r.severity !== 'warning') issues.push(toIssue(r.path, r.message));
+  const ruleIssues = [...checkRules(top, exports), ...checkPartialRules(obj['exports'], exports)];
+  for (const r of ruleIssues) if (r.severity !== 'warning') issues.push(toIssue(r.path, r.message));
   throw new ConfigError(sortIssues(dedupe(issues)));
+}
+
+/**
+ * The cross-field rules that can still be checked on exports that failed the schema: duplicate ids (over the raw id
+ * strings), duplicate sheet names (over the views that parse) and destination rules (when the destination parses).
+ * Exports that parsed whole are covered by checkRules already.
+ */
+function checkPartialRules(rawExports: unknown, parsed: readonly { index: number }[]): RuleIssue[] {
+  if (!Array.isArray(rawExports)) return [];
+  const whole = new Set(parsed.map((p) => p.index));
+  const issues: RuleIssue[] = [];
+  const ids = new Map<string, number>();
+  rawExports.forEach((e: unknown, index: number) => {
+    const id = isRecord(e) ? e['id'] : undefined;
+    if (typeof id !== 'string') return;
+    const first = ids.get(id);
+    if (first === undefined) ids.set(id, index);
+    else if (!(whole.has(index) && whole.has(first))) issues.push({ path: ['exports', index, 'id'], message: `duplicate export id "${id}" (also exports[${first}]); ids must be unique` });
+  });
+  rawExports.forEach((e: unknown, index: number) => {
+    if (whole.has(index) || !isRecord(e)) return;
+    if (Array.isArray(e['views'])) {
+      const seen = new Map<string, number>();
+      e['views'].forEach((v: unknown, vi: number) => {
+        const view = viewSchema.safeParse(v);
+        if (!view.success) return;
+        const name = viewSheetName(view.data);
+        const first = seen.get(name.toLowerCase());
+        if (first !== undefined) issues.push({ path: ['exports', index, 'views', vi, 'sheet'], message: `sheet name "${name}" is already used by views[${first}]; set a distinct "sheet:"` });
+        else seen.set(name.toLowerCase(), vi);
+      });
+    }
+    const dest = destinationSchema.safeParse(e['destination']);
+    if (dest.success && dest.data.type === 'local' && dest.data.fileName !== undefined && (/[\\/]/.test(dest.data.fileName) || !/\.xlsx$/i.test(dest.data.fileName))) {
+      issues.push({ path: ['exports', index, 'destination', 'fileName'], message: 'must be a plain file name ending with .xlsx (put folders in "dir")' });
+    }
+    if (dest.success && dest.data.type === 'onedrive') {
+      for (const msg of validateDrivePath(dest.data.path).errors) issues.push({ path: ['exports', index, 'destination', 'path'], message: msg });
+    }
+  });
+  return issues;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -25,6 +25,7 @@ import type { Destination, RawTable, Source, SourceSession, ViewRequest } from '
 import type { RunReport, RunTrigger, SheetReport } from './report.js';
 import { isoWithOffset, wallDate } from './time.js';
 import { buildAboutSheet } from './about-sheet.js';
+import { writeRunOwner } from './orphaned-runs.js';
 
 export interface ExportJob {
   readonly exportConfig: ExportConfig;
@@ -115,6 +116,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   const writer = createWorkbookWriter({ filePath: workbookPath, zipLevel: exp.zipLevel, creator: `tableau-excel-export ${deps.toolVersion}`, now: started, ...(deps.maxRowsPerSheet === undefined ? {} : { maxRowsPerSheet: deps.maxRowsPerSheet }) });
   try {
     await mkdir(runTemp, { recursive: true });
+    await writeRunOwner(runTemp, runId);
     const hash = createHash('sha256');
     const metricSheets: string[] = [];
     const collector = exp.metrics === undefined ? undefined : { config: exp.metrics, value: undefined as ReturnType<typeof createDealCollector> | undefined };

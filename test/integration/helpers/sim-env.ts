@@ -3,7 +3,7 @@
  * graphBaseUrl, caFile) and credentials given through environment variables — exactly what a user does with real
  * services. Used by the integration, fault and end-to-end tests.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTableauSimulator, type TableauSimulator, type TableauSimulatorOptions } from '../../../src/simulators/tableau/index.js';
@@ -82,6 +82,7 @@ ${exportsYaml}
     },
     async close() {
       await Promise.all([tableau.close(), graph.close()]);
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

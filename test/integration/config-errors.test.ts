@@ -1,0 +1,205 @@
+/**
+ * Bad configuration files of every kind through the real CLI: `validate` (and `run`) exit 2 and list every problem
+ * at once, one per line, as `file:line path: message` — never a stack trace, never a secret that was put where an
+ * environment variable's name belongs.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { runCli, type CliResult } from './helpers/cli.js';
+
+const SENTINEL_SECRET = 'sentinel-config-secret-9b2f7d41c3';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tee-config-errors-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function configFile(name: string, lines: readonly string[]): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** Environment without any of the variables the test configs name, whatever the caller's shell exports. */
+const cleanEnv = (): NodeJS.ProcessEnv => ({ FAULTS_TEST_PAT_NAME: '', FAULTS_TEST_PAT_SECRET: '', FAULTS_TEST_WEBHOOK: '' });
+
+/** The problem lines of a config error: everything after the `config error(s) (N):` header. */
+function problemLines(r: CliResult): string[] {
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  const header = lines.findIndex((l) => /^config errors?( \(\d+\))?:$/.test(l));
+  if (header < 0) throw new Error(`no "config error(s):" header in stderr (exit ${String(r.code)}):\n${r.stderr}\nstdout:\n${r.stdout}`);
+  return lines.slice(header + 1);
+}
+
+/** Every problem line is `file:line path: message` for this file. */
+function parseProblem(file: string, line: string): { line: number; path: string; message: string } | undefined {
+  if (!line.startsWith(`${file}:`)) return undefined;
+  const m = /^:(\d+) (\S+): (.+)$/.exec(line.slice(file.length));
+  return m === null ? undefined : { line: Number(m[1]), path: m[2] ?? '', message: m[3] ?? '' };
+}
+
+describe.concurrent('bad configuration files', () => {
+  it.for([
+    {
+      kind: 'an unclosed flow sequence',
+      lines: ['timezone: Europe/Paris', 'exports:', '  - id: a', '    views: [ { workbook: W, view: V }', '    destination: { type: local, dir: ./out }'],
+      // The parser notices the unclosed `[` on the next line, where the block collection resumes.
+      expected: [{ line: 5, message: /YAML syntax: .*(indented|\])/ }],
+    },
+    {
+      kind: 'duplicate keys',
+      lines: [
+        'timezone: Europe/Paris',
+        'timezone: UTC',
+        'exports:',
+        '  - id: a',
+        '    views:',
+        '      - { workbook: W, view: V }',
+        '    destination: { type: local, dir: ./out }',
+        '    destination: { type: local, dir: ./out2 }',
+      ],
+      expected: [
+        { line: 2, message: /YAML syntax: Map keys must be unique/ },
+        { line: 8, message: /YAML syntax: Map keys must be unique/ },
+      ],
+    },
+    {
+      kind: 'a tab used for indentation',
+      lines: ['timezone: Europe/Paris', 'exports:', '\t- id: a'],
+      expected: [{ line: 3, message: /YAML syntax: Tabs are not allowed/ }],
+    },
+  ])('YAML syntax error ($kind): exit 2, the error located by line', async ({ kind, lines, expected }, { expect }) => {
+    const file = await configFile(`syntax-${kind.replaceAll(' ', '-')}.yaml`, lines);
+    const r = await runCli(['validate', '--config', file], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(2);
+    const problems = problemLines(r);
+    expect(problems, r.stderr).toHaveLength(expected.length);
+    for (const [i, want] of expected.entries()) {
+      const got = /^(.+?):(\d+) (\S+): (.+)$/.exec(problems[i] ?? '');
+      expect(got, `"${problems[i] ?? ''}" is not "file:line path: message"`).not.toBeNull();
+      expect(got?.[1]).toBe(file);
+      expect(Number(got?.[2])).toBe(want.line);
+      expect(got?.[4]).toMatch(want.message);
+    }
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('schema problems of every kind in one file: all listed at once, each with its line and path', async ({ expect }) => {
+    const file = await configFile('schema.yaml', [
+      /*  1 */ 'timezone: Europe/Pariss',
+      /*  2 */ 'stateDir: ./state',
+      /*  3 */ 'colour: blue',
+      /*  4 */ 'tableau:',
+      /*  5 */ '  serverUrl: https://tableau.example.com',
+      /*  6 */ '  site: sales',
+      /*  7 */ `  auth: { type: pat, tokenNameEnv: TABLEAU_PAT_NAME, tokenSecretEnv: "${SENTINEL_SECRET}" }`,
+      /*  8 */ '  maxConcurrentExports: many',
+      /*  9 */ 'exports:',
+      /* 10 */ '  - id: nightly',
+      /* 11 */ '    schedule: "0 25 * * *"',
+      /* 12 */ '    timezone: Mars/Olympus',
+      /* 13 */ '    views:',
+      /* 14 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 15 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 16 */ '    destination: { type: local, dir: ./out, skipUnchanged: "yes" }',
+      /* 17 */ '  - id: nightly',
+      /* 18 */ '    views:',
+      /* 19 */ '      - { workbook: Sales Pipeline, view: Opportunities, filtres: { Region: EMEA } }',
+      /* 20 */ '    destination: { type: local, dir: ./out }',
+    ]);
+    const r = await runCli(['validate', '--config', file], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(2);
+    const problems = problemLines(r);
+    const parsed = problems.map((l) => parseProblem(file, l));
+    expect(parsed.every((p) => p !== undefined), `every line is "file:line path: message":\n${problems.join('\n')}`).toBe(true);
+    const expected: { line: number; path: string; message: RegExp }[] = [
+      { line: 1, path: 'timezone', message: /not an IANA time zone/ },
+      { line: 3, path: 'colour', message: /unknown key "colour"/ },
+      { line: 7, path: 'tableau.auth.tokenSecretEnv', message: /NAME of an environment variable/ },
+      { line: 8, path: 'tableau.maxConcurrentExports', message: /expected number/ },
+      { line: 11, path: 'exports[0].schedule', message: /cron/ },
+      { line: 12, path: 'exports[0].timezone', message: /not an IANA time zone/ },
+      // Two views land on the same sheet name and two exports share an id, although both exports have other errors.
+      { line: 15, path: 'exports[0].views[1]', message: /sheet name "Opportunities" is already used/ },
+      { line: 16, path: 'exports[0].destination.skipUnchanged', message: /expected boolean/ },
+      { line: 17, path: 'exports[1].id', message: /duplicate export id "nightly"/ },
+      { line: 19, path: 'exports[1].views[0].filtres', message: /unknown key "filtres"/ },
+    ];
+    for (const want of expected) {
+      const hit = parsed.find((p) => p !== undefined && p.line === want.line && p.path.startsWith(want.path) && want.message.test(p.message));
+      expect(hit, `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`).toBeDefined();
+    }
+    expect(problems).toHaveLength(expected.length);
+    // The value put where a variable NAME belongs is a secret: never echoed.
+    expect(r.stderr + r.stdout).not.toContain(SENTINEL_SECRET);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('cross-field rules and missing environment variables (validate): all listed with lines', async ({ expect }) => {
+    const file = await configFile('rules-env.yaml', [
+      /*  1 */ 'timezone: Europe/Paris',
+      /*  2 */ 'tableau:',
+      /*  3 */ '  serverUrl: https://tableau.example.com',
+      /*  4 */ '  site: sales',
+      /*  5 */ '  auth: { type: pat, tokenNameEnv: FAULTS_TEST_PAT_NAME, tokenSecretEnv: FAULTS_TEST_PAT_SECRET }',
+      /*  6 */ 'exports:',
+      /*  7 */ '  - id: a',
+      /*  8 */ '    views:',
+      /*  9 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 10 */ '      - { workbook: Sales Pipeline, view: Rep Performance, sheet: opportunities }',
+      /* 11 */ '    destination: { type: local, dir: ./out }',
+      /* 12 */ '    notify: { webhookUrlEnv: FAULTS_TEST_WEBHOOK }',
+      /* 13 */ '  - id: a',
+      /* 14 */ '    views:',
+      /* 15 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 16 */ '    destination: { type: local, dir: ./out }',
+    ]);
+    const r = await runCli(['validate', '--config', file], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(2);
+    const problems = problemLines(r);
+    const parsed = problems.map((l) => parseProblem(file, l));
+    expect(parsed.every((p) => p !== undefined), problems.join('\n')).toBe(true);
+    const expected: { line: number; path: string; message: RegExp }[] = [
+      { line: 5, path: 'tableau.auth.tokenNameEnv', message: /environment variable FAULTS_TEST_PAT_NAME is not set/ },
+      { line: 5, path: 'tableau.auth.tokenSecretEnv', message: /environment variable FAULTS_TEST_PAT_SECRET is not set/ },
+      { line: 10, path: 'exports[0].views[1].sheet', message: /sheet name "opportunities" is already used by views\[0\]/ },
+      { line: 12, path: 'exports[0].notify.webhookUrlEnv', message: /environment variable FAULTS_TEST_WEBHOOK is not set/ },
+      { line: 13, path: 'exports[1].id', message: /duplicate export id "a"/ },
+    ];
+    for (const want of expected) {
+      const hit = parsed.find((p) => p !== undefined && p.line === want.line && p.path === want.path && want.message.test(p.message));
+      expect(hit, `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`).toBeDefined();
+    }
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it('run with a bad config: exit 2 and the same list, before anything runs; a missing file: exit 2 naming the fix', async ({ expect }) => {
+    const file = await configFile('run-bad.yaml', [
+      'timezone: Europe/Paris',
+      'exports:',
+      '  - id: a',
+      '    schedule: "every morning"',
+      '    views:',
+      '      - { file: ./data.csv }',
+      '    destination: { type: local, dir: ./out, fileName: report.csv }',
+    ]);
+    const [bad, missing] = await Promise.all([
+      runCli(['run', 'a', '--config', file], { env: cleanEnv() }),
+      runCli(['run', 'a', '--config', join(dir, 'does-not-exist.yaml')], { env: cleanEnv() }),
+    ]);
+    expect(bad.code, bad.stderr).toBe(2);
+    const problems = problemLines(bad).map((l) => parseProblem(file, l));
+    expect(problems, bad.stderr).toEqual([
+      { line: 4, path: 'exports[0].schedule', message: expect.stringMatching(/every morning.*5 fields|cron/) },
+      { line: 7, path: 'exports[0].destination.fileName', message: expect.stringMatching(/\.xlsx/) },
+    ]);
+    expect(bad.stdout).toBe('');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does-not-exist\.yaml.*file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG/);
+  });
+});

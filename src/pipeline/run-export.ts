@@ -18,7 +18,7 @@ import { createTypeInference, createRowConverter } from '../transforms/infer-typ
 import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measures.js';
 import { createFilterCheck } from '../transforms/filter-check.js';
 import { createDealCollector, computePipelineMetrics, buildMetricSheets, deriveDealHistory, snapshotWindow, describeDealQuality } from '../transforms/metrics/index.js';
-import { createWorkbookWriter } from '../workbook/workbook-writer.js';
+import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
 import type { RunStore } from '../state/run-store.js';
 import type { SnapshotStore } from './snapshot-port.js';
 import type { Destination, RawTable, Source, SourceSession, ViewRequest } from './ports.js';
@@ -113,10 +113,13 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   let destination: RunReport['destination'];
   let status: RunReport['status'] = 'succeeded';
   let error: RunReport['error'];
-  const writer = createWorkbookWriter({ filePath: workbookPath, zipLevel: exp.zipLevel, creator: `tableau-excel-export ${deps.toolVersion}`, now: started, ...(deps.maxRowsPerSheet === undefined ? {} : { maxRowsPerSheet: deps.maxRowsPerSheet }) });
+  let writer: WorkbookWriter | undefined;
   try {
     await mkdir(runTemp, { recursive: true });
     await writeRunOwner(runTemp, runId);
+    // Created only now: the writer opens its file at once, so the folder must exist first.
+    const book = createWorkbookWriter({ filePath: workbookPath, zipLevel: exp.zipLevel, creator: `tableau-excel-export ${deps.toolVersion}`, now: started, ...(deps.maxRowsPerSheet === undefined ? {} : { maxRowsPerSheet: deps.maxRowsPerSheet }) });
+    writer = book;
     const hash = createHash('sha256');
     const metricSheets: string[] = [];
     const collector = exp.metrics === undefined ? undefined : { config: exp.metrics, value: undefined as ReturnType<typeof createDealCollector> | undefined };
@@ -136,7 +139,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       try {
         warnings.push(...raw.warnings.map((w) => `${sheetName}: ${w}`));
         const previousColumns = previous?.sheets.find((s) => s.sheet === sheetName)?.columns;
-        const outcome = await writeViewSheet({ view, sheetName, raw, writer, hash, signal, timed, deps, logger, warnings, alerts, collector, previousColumns });
+        const outcome = await writeViewSheet({ view, sheetName, raw, writer: book, hash, signal, timed, deps, logger, warnings, alerts, collector, previousColumns });
         sheets.push(outcome);
       } finally {
         await raw.dispose();
@@ -167,7 +170,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
         const metrics = computePipelineMetrics(deals, metricsConfig, asOf, history);
         return buildMetricSheets(metrics, metricsConfig);
       });
-      for (const spec of specs) metricSheets.push(await writer.addSpecSheet(spec));
+      for (const spec of specs) metricSheets.push(await book.addSpecSheet(spec));
     }
 
     const about: SheetSpec = buildAboutSheet({
@@ -182,11 +185,11 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       warnings,
       destination: deps.destination.describe(),
     });
-    const aboutName = await writer.addSpecSheet(about);
+    const aboutName = await book.addSpecSheet(about);
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
     const [summary, ...otherMetrics] = metricSheets;
-    writer.setTabOrder([...(summary === undefined ? [] : [summary]), ...sheets.flatMap((s) => s.sheetNames), ...otherMetrics, aboutName]);
-    const committed = await timed('write', () => writer.commit());
+    book.setTabOrder([...(summary === undefined ? [] : [summary]), ...sheets.flatMap((s) => s.sheetNames), ...otherMetrics, aboutName]);
+    const committed = await timed('write', () => book.commit());
     bytes = committed.bytes;
     warnings.push(...committed.warnings);
 
@@ -214,7 +217,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       }
     }
   } catch (err) {
-    await writer.abort();
+    await writer?.abort();
     const appError = signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED') ? new AbortedError('run aborted (service shutting down or cancelled)', { cause: err }) : toAppError(err);
     status = 'failed';
     error = { code: appError.code === 'ABORTED' ? 'INTERRUPTED' : appError.code, message: deps.redactor.redact(appError.userMessage) };
@@ -256,7 +259,7 @@ interface WriteViewArgs {
   readonly view: ViewConfig;
   readonly sheetName: string;
   readonly raw: RawTable;
-  readonly writer: ReturnType<typeof createWorkbookWriter>;
+  readonly writer: WorkbookWriter;
   readonly hash: ReturnType<typeof createHash>;
   readonly signal: AbortSignal;
   readonly timed: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;

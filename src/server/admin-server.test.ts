@@ -221,6 +221,23 @@ describe('admin API', () => {
     expect(badJson.json().error.code).toBe('INVALID_JSON');
   });
 
+  it.each(['sales@1735711200000', 'sales@manual-ab12cd34', 'sales@manual-ab12cd34#2', 'sales@1735711200000~skipped'])(
+    'serves queue-mode run id %s (job ids with @, attempts with #, skipped ticks with ~)',
+    async (runId) => {
+      const asked: string[] = [];
+      const server = serverWith(fakeControl(), {
+        getRun: async (id) => {
+          asked.push(id);
+          return { runId: id, exportId: 'sales', trigger: { kind: 'cli' }, status: 'succeeded', startedAt: '2026-11-27T06:00:00Z', finishedAt: undefined, durationMs: undefined, sheets: [], rows: 0, bytes: 0, destination: undefined, warnings: [], error: undefined, timings: {}, dataHash: undefined };
+        },
+      });
+      const res = await server.app.inject({ url: `/api/runs/${encodeURIComponent(runId)}`, headers: auth(ALICE) });
+      expect(res.statusCode).toBe(200);
+      expect(asked).toEqual([runId]);
+      expect(res.json()).toMatchObject({ runId });
+    },
+  );
+
   it('answers 500 with a generic message (no stack, no detail) when something breaks', async () => {
     const server = serverWith(fakeControl({ list: async () => Promise.reject(new Error('disk I/O error at /var/secret/path')) }));
     const res = await server.app.inject({ url: '/api/exports', headers: auth(ALICE) });

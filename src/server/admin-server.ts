@@ -44,7 +44,7 @@ export interface AdminServer {
 const PUBLIC_PATHS = new Set(['/', '/index.html', '/dashboard.js', '/dashboard.css', '/healthz', '/readyz']);
 
 /** Export and run ids as the config and the run-id generator produce them; anything else cannot exist. */
-const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/);
+const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@#~-]{0,199}$/);
 const runsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   status: z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']).optional(),

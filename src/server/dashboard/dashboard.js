@@ -49,7 +49,8 @@
   // ---- formatting ---------------------------------------------------------------------------------------------
   const numberFormat = new Intl.NumberFormat();
   const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-  const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  // Times are shown in the viewer's zone, with the zone named: exports run in their own zones.
+  const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short' });
 
   function formatRelative(iso) {
     if (!iso) return '';

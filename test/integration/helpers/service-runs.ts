@@ -91,3 +91,12 @@ export function waitRunEndInList(api: Api, exportId: string, runId: string, time
     return run !== undefined && run.status !== 'running' ? run : undefined;
   });
 }
+
+/** Polls GET /api/exports until the export is no longer running or queued. */
+export function waitNotRunning(api: Api, exportId: string, timeoutMs = 10_000): Promise<true> {
+  return pollFor(`${exportId} to be neither running nor queued (GET /api/exports)`, timeoutMs, async () => {
+    const res = await api.get('/api/exports');
+    const exp = (res.body as { exports?: { id: string; running: boolean }[] }).exports?.find((e) => e.id === exportId);
+    return exp?.running === false ? true : undefined;
+  });
+}

@@ -47,6 +47,28 @@ export interface RunReport {
   readonly alerts?: readonly string[] | undefined;
 }
 
+/** A report with nothing done yet (a run just recorded, or a skipped tick): the given fields, the rest empty. */
+export function blankRunReport(fields: Pick<RunReport, 'runId' | 'exportId' | 'trigger' | 'status' | 'startedAt'> & Partial<RunReport>): RunReport {
+  return {
+    finishedAt: undefined,
+    durationMs: undefined,
+    sheets: [],
+    rows: 0,
+    bytes: 0,
+    destination: undefined,
+    warnings: [],
+    error: undefined,
+    timings: {},
+    dataHash: undefined,
+    ...fields,
+  };
+}
+
+/** A tick that was not run because a run of the same export was still going. */
+export function skippedRunReport(runId: string, exportId: string, trigger: RunTrigger, at: string, reason: string): RunReport {
+  return blankRunReport({ runId, exportId, trigger, status: 'skipped', startedAt: at, finishedAt: at, durationMs: 0, warnings: [reason] });
+}
+
 const triggerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
   z.object({ kind: z.literal('manual'), by: z.string() }),

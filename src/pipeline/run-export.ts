@@ -23,7 +23,7 @@ import type { RunStore } from '../state/run-store.js';
 import type { SnapshotStore } from './snapshot-port.js';
 import type { Destination, RawTable, Source, SourceSession, ViewRequest } from './ports.js';
 import type { RunReport, RunTrigger, SheetReport } from './report.js';
-import { isoWithOffset, wallDate } from './time.js';
+import { isoWithOffset, wallDate } from '../shared/time.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { writeRunOwner } from './orphaned-runs.js';
 

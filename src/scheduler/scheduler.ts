@@ -9,7 +9,7 @@
  * is read again, so a clock jump, a suspended VM or a timer firing early only shifts the tick, never loses or repeats
  * it. Tests drive the same code with a fake clock and fake timers; node-cron is used only to validate patterns.
  */
-import type { RunReport, RunTrigger } from '../pipeline/report.js';
+import { skippedRunReport, type RunReport, type RunTrigger } from '../pipeline/report.js';
 import type { Clock } from '../shared/clock.js';
 import { AbortedError, AppError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -167,23 +167,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const runId = deps.newRunId();
     const at = deps.clock.now().toISOString();
     const when = trigger.kind === 'schedule' && trigger.scheduledFor !== undefined ? trigger.scheduledFor : at;
-    const report: RunReport = {
-      runId,
-      exportId: exp.id,
-      trigger,
-      status: 'skipped',
-      startedAt: at,
-      finishedAt: at,
-      durationMs: 0,
-      sheets: [],
-      rows: 0,
-      bytes: 0,
-      destination: undefined,
-      warnings: [`skipped: run ${runningRunId} of this export was still running at the scheduled time ${when}`],
-      error: undefined,
-      timings: {},
-      dataHash: undefined,
-    };
+    const report = skippedRunReport(runId, exp.id, trigger, at, `skipped: run ${runningRunId} of this export was still running at the scheduled time ${when}`);
     const runLog = log.child({ runId, exportId: exp.id });
     try {
       await deps.store.insertRun({ runId, exportId: exp.id, trigger, startedAt: at, status: 'skipped' });

@@ -3,6 +3,7 @@
  * one run. Pure: time zone and terminal width are arguments.
  */
 import type { RunReport, RunTrigger } from '../pipeline/report.js';
+import { zonedParts } from '../shared/time.js';
 
 export interface HistoryFormatOptions {
   /** IANA zone for start times; the machine's zone by default. */
@@ -105,19 +106,9 @@ function formatCount(n: number): string {
 function formatDateTime(iso: string, timeZone: string | undefined): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const parts: Record<string, string> = {};
-  const format = new Intl.DateTimeFormat('en-CA', {
-    ...(timeZone === undefined ? {} : { timeZone }),
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  for (const p of format.formatToParts(date)) parts[p.type] = p.value;
-  return `${parts['year']}-${parts['month']}-${parts['day']} ${parts['hour']}:${parts['minute']}:${parts['second']}`;
+  const p = zonedParts(date, timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`;
 }
 
 function oneLine(text: string): string {

@@ -11,7 +11,7 @@
  * Trimming removes the oldest runs' hashes with their index entries, atomically (Lua).
  */
 import type { Redis } from 'ioredis';
-import { parseStoredRunReport, type RunReport, type RunStatus, type RunTrigger } from '../pipeline/report.js';
+import { blankRunReport, parseStoredRunReport, type RunReport, type RunStatus, type RunTrigger } from '../pipeline/report.js';
 import type { RunQuery, RunStore } from './run-store.js';
 
 export interface RedisRunStoreOptions {
@@ -128,24 +128,7 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
   return {
     async insertRun(run: { runId: string; exportId: string; trigger: RunTrigger; startedAt: string; status?: RunStatus; attempt?: number }) {
       await upsert(
-        {
-          runId: run.runId,
-          exportId: run.exportId,
-          trigger: run.trigger,
-          status: run.status ?? 'running',
-          startedAt: run.startedAt,
-          finishedAt: undefined,
-          durationMs: undefined,
-          sheets: [],
-          rows: 0,
-          bytes: 0,
-          destination: undefined,
-          warnings: [],
-          error: undefined,
-          timings: {},
-          dataHash: undefined,
-          ...(run.attempt === undefined ? {} : { attempt: run.attempt }),
-        },
+        blankRunReport({ runId: run.runId, exportId: run.exportId, trigger: run.trigger, status: run.status ?? 'running', startedAt: run.startedAt, ...(run.attempt === undefined ? {} : { attempt: run.attempt }) }),
         false,
       );
     },

@@ -3,7 +3,7 @@
  * row written by an older or newer version is either understood or reported clearly); the columns beside it exist
  * for filtering and ordering.
  */
-import { parseStoredRunReport, type RunReport } from '../pipeline/report.js';
+import { blankRunReport, parseStoredRunReport, type RunReport } from '../pipeline/report.js';
 import type { Clock } from '../shared/clock.js';
 import { systemClock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
@@ -78,24 +78,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
 
   return {
     async insertRun(run) {
-      write({
-        runId: run.runId,
-        exportId: run.exportId,
-        trigger: run.trigger,
-        status: run.status ?? 'running',
-        startedAt: run.startedAt,
-        finishedAt: undefined,
-        durationMs: undefined,
-        sheets: [],
-        rows: 0,
-        bytes: 0,
-        destination: undefined,
-        warnings: [],
-        error: undefined,
-        timings: {},
-        dataHash: undefined,
-        attempt: run.attempt,
-      });
+      write(blankRunReport({ runId: run.runId, exportId: run.exportId, trigger: run.trigger, status: run.status ?? 'running', startedAt: run.startedAt, attempt: run.attempt }));
     },
 
     async finishRun(report) {

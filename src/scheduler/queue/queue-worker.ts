@@ -18,7 +18,7 @@
  */
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { RunReport, RunTrigger } from '../../pipeline/report.js';
+import { skippedRunReport, type RunReport, type RunTrigger } from '../../pipeline/report.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RunStore } from '../../state/run-store.js';
 import {
@@ -128,7 +128,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     const message = `scheduled run skipped: export '${tick.exportId}' is already queued or running (run ${result.existingJobId})`;
     logger.info({ exportId: tick.exportId, scheduledFor, activeRunId: result.existingJobId }, message);
     await store.insertRun({ runId: skippedRunId(jobId), exportId: tick.exportId, trigger, startedAt: at, status: 'skipped' });
-    await store.finishRun(skippedReport(skippedRunId(jobId), tick.exportId, trigger, at, message));
+    await store.finishRun(skippedRunReport(skippedRunId(jobId), tick.exportId, trigger, at, message));
     return skippedRunId(jobId);
   }
 
@@ -218,22 +218,3 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
   };
 }
 
-function skippedReport(runId: string, exportId: string, trigger: RunTrigger, at: string, message: string): RunReport {
-  return {
-    runId,
-    exportId,
-    trigger,
-    status: 'skipped',
-    startedAt: at,
-    finishedAt: at,
-    durationMs: 0,
-    sheets: [],
-    rows: 0,
-    bytes: 0,
-    destination: undefined,
-    warnings: [message],
-    error: undefined,
-    timings: {},
-    dataHash: undefined,
-  };
-}

@@ -2,6 +2,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as csvParseSync } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../shared/errors.js';
 import type { RawTable } from '../../pipeline/ports.js';
@@ -145,6 +146,29 @@ describe('openCsvTable', () => {
     expect(err.code).toBe('CSV_MALFORMED');
     expect(err.message).toContain(`"${path}"`);
     expect(err.message).toContain(message);
+  });
+
+  it('names the line where a never-closed quoted field opens', async () => {
+    const table = await openCsvTable(await csvFile('a,b\r\n1,2\r\n3,"open\r\n4,5\r\n'), { provenance: {}, removeOnDispose: false, label: 'x.csv' });
+    const err = await errorOf(readAll(table));
+    expect(err.message).toBe('"x.csv" line 3: a quoted field is never closed (it opens on this line and the file ends inside the double quotes)');
+    expect(err.details).toMatchObject({ line: 3 });
+  });
+
+  it('reads a file of many read chunks exactly as csv-parse does (fields straddling every kind of boundary)', async () => {
+    const pieces = ['plain', 'Société', '東京', '😀', 'a, b', 'say "hi"', 'l1\r\nl2', '$1,234', ''];
+    const lines = ['id,text,more'];
+    for (let i = 0; i < 40_000; i += 1) {
+      const text = `${pieces[i % pieces.length] ?? ''}${'x'.repeat(i % 37)}${pieces[(i * 7) % pieces.length] ?? ''}`;
+      lines.push(`${i},"${text.replaceAll('"', '""')}",${i % 5 === 0 ? '' : 'é'.repeat(i % 11)}`);
+    }
+    const content = `\ufeff${lines.join('\r\n')}\r\n`;
+    expect(Buffer.byteLength(content)).toBeGreaterThan(1024 * 1024);
+    const path = await csvFile(content);
+    const expected = csvParseSync(Buffer.from(content), { bom: true, skip_empty_lines: true }) as string[][];
+    const table = await openCsvTable(path, { provenance: {}, removeOnDispose: false });
+    expect(table.header).toEqual(expected[0]);
+    expect(await readAll(table)).toEqual(expected.slice(1));
   });
 
   it('rejects a malformed header when opening', async () => {

@@ -21,8 +21,11 @@ export interface OpenCsvTableOptions {
   readonly label?: string;
 }
 
-// Big reads: the parser's cost is per character, so fewer, larger chunks only save I/O round trips.
+// Big reads save I/O round trips; small parse slices keep few records alive at a time. A slice's records wait in
+// memory until the consumer takes them, long enough to be promoted out of V8's young generation when the consumer
+// is the workbook writer: parsing 256 KiB at a time cost ≈ +80 MiB of peak RSS in a 1M-row run; 32 KiB, at equal speed, none.
 const READ_CHUNK_BYTES = 256 * 1024;
+const PARSE_SLICE_BYTES = 32 * 1024;
 
 const MALFORMED_HINT =
   'every row must have as many fields as the header; a field containing a comma, a double quote or a line break ' +
@@ -63,19 +66,27 @@ function fileError(err: unknown, label: string, path: string): SourceError {
   });
 }
 
+interface RecordIterator extends AsyncIterableIterator<string[]> {
+  /** Stops early and releases the file. */
+  return(): Promise<IteratorResult<string[], undefined>>;
+}
+
 /**
  * Iterates the records of `path` from the start, skipping the first `skip` (the header). A hand-made iterator
- * rather than an async generator: a parsed chunk holds about a thousand records, and handing each one out as an
- * already-resolved promise costs a fraction of a generator's suspend/resume per row. The file handle is released
+ * rather than an async generator: a parsed slice holds about two hundred records, and handing each one out as an
+ * already-resolved promise costs less than a generator's suspend/resume per row (≈ 0.4 s per million rows). The file handle is released
  * however the consumer stops (end, break or error).
  *
  * @throws SourceError `CSV_MALFORMED` after yielding the records before the problem; `CSV_NOT_FOUND`,
  *   `CSV_READ_FAILED` for file-system errors.
  */
-function iterateRecords(path: string, label: string, skip: number): AsyncIterableIterator<string[]> {
+function iterateRecords(path: string, label: string, skip: number): RecordIterator {
   const parser = createCsvByteParser();
   const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   let handle: FileHandle | undefined;
+  // Bytes in `buffer` from the last read, and how far the parser has taken them.
+  let readBytes = -1;
+  let sliceAt = 0;
   let batch: string[][] = [];
   let index = 0;
   let toSkip = skip;
@@ -89,7 +100,7 @@ function iterateRecords(path: string, label: string, skip: number): AsyncIterabl
     await h?.close();
   }
 
-  /** Reads and parses chunks until a record is ready, the file ends, or it fails. */
+  /** Reads and parses slices until a record is ready, the file ends, or it fails. */
   async function fill(): Promise<IteratorResult<string[], undefined>> {
     for (;;) {
       if (index < batch.length) return { value: batch[index++] as string[], done: false };
@@ -102,18 +113,23 @@ function iterateRecords(path: string, label: string, skip: number): AsyncIterabl
       batch = [];
       index = 0;
       let problem: CsvProblem | undefined;
-      try {
-        handle ??= await open(path, 'r');
-        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK_BYTES, null);
-        if (bytesRead === 0) {
-          problem = parser.end(batch);
-          await release();
-        } else {
-          problem = parser.write(buffer.subarray(0, bytesRead), batch);
+      if (sliceAt >= readBytes) {
+        try {
+          handle ??= await open(path, 'r');
+          readBytes = (await handle.read(buffer, 0, READ_CHUNK_BYTES, null)).bytesRead;
+          sliceAt = 0;
+          if (readBytes === 0) await release();
+        } catch (err) {
+          await release().catch(() => undefined);
+          throw fileError(err, label, path);
         }
-      } catch (err) {
-        await release().catch(() => undefined);
-        throw fileError(err, label, path);
+      }
+      if (readBytes === 0) {
+        problem = parser.end(batch);
+      } else {
+        const sliceEnd = Math.min(sliceAt + PARSE_SLICE_BYTES, readBytes);
+        problem = parser.write(buffer.subarray(sliceAt, sliceEnd), batch);
+        sliceAt = sliceEnd;
       }
       if (problem !== undefined) {
         failure = malformed(problem, label, path);

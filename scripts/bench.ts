@@ -1,0 +1,439 @@
+/**
+ * `npm run bench [-- --rows 100000] [--runs 3] [--writers ours,floor] [--profile]`
+ *
+ * Benchmarks the real export path (`ours`: CSV → typed rows → workbook file, as `run` does it) against the floor
+ * (csv-parse + deflate-6 of our sheet XML: no writer can beat their sum) and against exceljs (in-memory, and
+ * streaming used the plain way) and SheetJS, on seeded Tableau-format CSVs of the demo's Opportunities view.
+ * Every measurement runs in a fresh child process (so peak RSS is honest); writers take turns run by run (so the
+ * shared machine's noise falls on all of them), and the median is reported. Baselines that are impractical at
+ * large sizes are capped (time and heap) and reported as "killed at cap" instead of hanging the bench.
+ *
+ * Prints a table and writes `bench-results/latest.json` (git-ignored). With `--profile`, `ours` also runs under
+ * `node --cpu-prof` and the hottest functions are printed.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generatePipelineRows, PIPELINE_HEADER, writeTableauCsvFile } from '../src/simulators/demo-data/pipeline-generator.js';
+import { summarizeCpuProfile } from './bench-profile.js';
+import { BASELINES, isWriterName, WRITERS, type WorkerResult, type WriterName } from './bench-types.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS_DIR = join(ROOT, 'bench-results');
+const SEED = 42;
+const AS_OF = new Date(Date.UTC(2026, 10, 27));
+const DEFAULT_SIZES = [100_000, 1_000_000];
+/** Writers known to be superlinear in time or memory: capped, and run once at large sizes. */
+const CAPPED: ReadonlySet<WriterName> = new Set<WriterName>(['exceljs-memory', 'sheetjs']);
+const LARGE_ROWS = 500_000;
+const MiB = 1024 * 1024;
+
+const TARGETS = { ratioToFloor: 1.5, peakRssMiB: 200, speedupOverBaseline: 2, fileRatioToExceljs: 1.25 };
+
+interface Options {
+  readonly sizes: readonly number[];
+  readonly runs: number;
+  readonly writers: readonly WriterName[];
+  readonly capSeconds: number;
+  readonly capHeapMiB: number;
+  readonly profile: boolean;
+}
+
+type RunOutcome = { readonly ok: true; readonly result: WorkerResult } | { readonly ok: false; readonly reason: string; readonly peakRssMiB: number; readonly seconds: number };
+
+interface ResultRow {
+  readonly rows: number;
+  readonly writer: WriterName;
+  /** Median over the runs that finished; null when every run was killed at the cap. */
+  readonly wallSeconds: number | null;
+  readonly rowsPerSecond: number | null;
+  /** Max over all runs (for a killed run: the last VmHWM seen). */
+  readonly peakRssMiB: number;
+  readonly fileMiB: number | null;
+  readonly ratioToFloor: number | null;
+  /** wallSeconds ÷ each baseline's wallSeconds (below 1 = faster than it). */
+  readonly ratioToBaselines: Readonly<Record<string, number | null>>;
+  readonly runs: readonly number[];
+  readonly status: string;
+  readonly timings?: Readonly<Record<string, number>>;
+  readonly zipLevel?: number;
+  readonly components?: WorkerResult['components'];
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      writers: { type: 'string' },
+      'cap-seconds': { type: 'string', default: '300' },
+      'cap-heap-mib': { type: 'string', default: '4096' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  const positive = (text: string, name: string): number => {
+    const n = Number(text.replaceAll('_', ''));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+    return n;
+  };
+  const sizes = values.rows === undefined ? DEFAULT_SIZES : values.rows.split(',').map((r) => positive(r, 'rows'));
+  const writers = values.writers === undefined ? [...WRITERS] : values.writers.split(',');
+  for (const w of writers) if (!isWriterName(w)) throw new Error(`unknown writer "${w}"; writers: ${WRITERS.join(', ')}`);
+  const chosen = writers.filter(isWriterName);
+  // The floor deflates the sheet XML ours wrote, so ours always runs with it.
+  if (chosen.includes('floor') && !chosen.includes('ours')) chosen.unshift('ours');
+  return {
+    sizes,
+    runs: positive(values.runs, 'runs'),
+    writers: chosen,
+    capSeconds: positive(values['cap-seconds'], 'cap-seconds'),
+    capHeapMiB: positive(values['cap-heap-mib'], 'cap-heap-mib'),
+    profile: values.profile,
+  };
+}
+
+/** The command line (after `node`) that runs a writer's worker with its arguments. */
+type WorkerCommand = (writer: WriterName, args: WorkerArgs) => string[];
+
+interface WorkerArgs {
+  readonly csv: string;
+  readonly out: string;
+  readonly work: string;
+  readonly sheetXml: string;
+  /** The zip level ours ran with (the floor also deflates at it, for comparison). */
+  readonly zipLevel: number;
+}
+
+const WORKER_FILES: Readonly<Record<WriterName, string>> = {
+  ours: 'bench-ours',
+  floor: 'bench-floor',
+  'exceljs-memory': 'bench-baseline',
+  'exceljs-stream-plain': 'bench-baseline',
+  sheetjs: 'bench-baseline',
+};
+
+function workerArgs(writer: WriterName, a: WorkerArgs): string[] {
+  if (writer === 'ours') return ['--csv', a.csv, '--out', a.out, '--work', a.work];
+  if (writer === 'floor') return ['--csv', a.csv, '--sheet-xml', a.sheetXml, '--zip-level', String(a.zipLevel)];
+  return ['--writer', writer, '--csv', a.csv, '--out', a.out];
+}
+
+/** Runs the TypeScript worker through tsx (for profiles: their URLs then name the project's source files). */
+const tsxWorker: WorkerCommand = (writer, args) => ['--import', 'tsx', join(ROOT, 'scripts', `${WORKER_FILES[writer]}.ts`), ...workerArgs(writer, args)];
+
+/**
+ * How to start workers: bundles made with esbuild (tsx's own dependency) and run by plain `node`, so the measured
+ * RSS holds no TypeScript loader (tsx adds ≈ 40 MiB); `node --import tsx` when esbuild is missing.
+ */
+async function prepareWorkers(): Promise<{ readonly command: WorkerCommand; readonly note: string }> {
+  try {
+    const esbuild = await import('esbuild');
+    // Inside the project: the bundles import packages by name, resolved from the project's node_modules.
+    const outdir = join(RESULTS_DIR, '.worker');
+    const entryPoints = [...new Set(Object.values(WORKER_FILES))].map((f) => join(ROOT, 'scripts', `${f}.ts`));
+    await esbuild.build({ entryPoints, outdir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+    return {
+      command: (writer, args) => [join(outdir, `${WORKER_FILES[writer]}.mjs`), ...workerArgs(writer, args)],
+      note: 'workers: esbuild bundles run by plain node (one per writer, loading only that writer)',
+    };
+  } catch (err) {
+    return { command: tsxWorker, note: `workers: node --import tsx (esbuild unavailable: ${String(err)}); RSS includes ≈ 40 MiB of loader` };
+  }
+}
+
+/** Peak RSS of a running process so far, from Linux's /proc (undefined elsewhere or once it has exited). */
+function readVmHwmMiB(pid: number): number | undefined {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one worker process; kills it at the time cap; its heap is capped by --max-old-space-size. */
+async function runWorker(writer: WriterName, commandLine: readonly string[], options: Options, extraNodeArgs: readonly string[] = []): Promise<RunOutcome> {
+  const capped = CAPPED.has(writer);
+  const nodeArgs = [...extraNodeArgs, ...(capped ? [`--max-old-space-size=${options.capHeapMiB}`] : []), ...commandLine];
+  const started = performance.now();
+  const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(-20_000)));
+  let peak = 0;
+  let killedForTime = false;
+  const poll = setInterval(() => {
+    if (child.pid !== undefined) peak = Math.max(peak, readVmHwmMiB(child.pid) ?? 0);
+  }, 500);
+  const timer = capped
+    ? setTimeout(() => {
+        killedForTime = true;
+        child.kill('SIGKILL');
+      }, options.capSeconds * 1000)
+    : undefined;
+  const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+  clearInterval(poll);
+  if (timer !== undefined) clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  if (killedForTime) return { ok: false, reason: `killed at cap (${options.capSeconds} s)`, peakRssMiB: peak, seconds };
+  if (code !== 0) {
+    const outOfMemory = /heap out of memory|Allocation failed/i.test(stderr);
+    if (capped && outOfMemory) return { ok: false, reason: `killed at cap (${options.capHeapMiB} MiB heap)`, peakRssMiB: peak, seconds };
+    throw new Error(`${writer} failed (exit ${code}):\n${stderr.trim()}`);
+  }
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  const result = JSON.parse(line) as WorkerResult;
+  return { ok: true, result };
+}
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function extractSheetXml(xlsx: string, out: string): void {
+  // The data sheet is the first sheet the run adds (metrics and About come after it).
+  const fd = openSync(out, 'w');
+  try {
+    const unzip = spawnSync('unzip', ['-p', xlsx, 'xl/worksheets/sheet1.xml'], { stdio: ['ignore', fd, 'pipe'] });
+    if (unzip.error !== undefined || unzip.status !== 0) {
+      throw new Error(`cannot extract the sheet XML from ${xlsx} with \`unzip\` (${String(unzip.error ?? unzip.stderr)}); install unzip`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function benchSize(rows: number, options: Options, command: WorkerCommand, work: string): Promise<ResultRow[]> {
+  const csv = join(work, `pipeline-${rows}-seed${SEED}.csv`);
+  process.stdout.write(`\n${rows.toLocaleString('en-US')} rows: generating ${csv} ...`);
+  await writeTableauCsvFile(csv, PIPELINE_HEADER, generatePipelineRows({ seed: SEED, count: rows, asOf: AS_OF }));
+  process.stdout.write(' done\n');
+
+  const outcomes = new Map<WriterName, (RunOutcome | undefined)[]>(options.writers.map((w) => [w, []]));
+  const sheetXml = join(work, `sheet-${rows}.xml`);
+  let oursZipLevel = 6;
+  for (let run = 1; run <= options.runs; run += 1) {
+    for (const writer of options.writers) {
+      // Indexed by run, so each run can be paired with the other writers' runs of the same round.
+      const previous = outcomes.get(writer) ?? [];
+      // Capped baselines: once killed at a size, not again; at large sizes, one run is enough to show the trend.
+      if (CAPPED.has(writer) && (previous.some((o) => o?.ok === false) || (rows >= LARGE_ROWS && previous.some((o) => o !== undefined)))) {
+        previous.push(undefined);
+        continue;
+      }
+      const out = join(work, 'out', `${writer}-${rows}-${run}.xlsx`);
+      await mkdir(dirname(out), { recursive: true });
+      const outcome = await runWorker(writer, command(writer, { csv, out, work: join(work, `w-${writer}-${run}`), sheetXml, zipLevel: oursZipLevel }), options);
+      previous.push(outcome);
+      outcomes.set(writer, previous);
+      if (outcome.ok) {
+        const r = outcome.result;
+        const extra = r.timings === undefined ? '' : ` timings ${JSON.stringify(r.timings)}`;
+        process.stdout.write(`  run ${run} ${writer}: ${r.wallSeconds.toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB, ${(r.fileBytes / MiB).toFixed(1)} MiB${extra}\n`);
+        if (writer === 'ours' && !existsSync(sheetXml)) extractSheetXml(out, sheetXml);
+        if (r.zipLevel !== undefined) oursZipLevel = r.zipLevel;
+      } else {
+        process.stdout.write(`  run ${run} ${writer}: ${outcome.reason} after ${outcome.seconds.toFixed(0)} s (peak ${outcome.peakRssMiB.toFixed(0)} MiB)\n`);
+      }
+      await rm(out, { force: true });
+      await rm(join(work, `w-${writer}-${run}`), { recursive: true, force: true });
+    }
+  }
+  if (options.profile && options.writers.includes('ours')) {
+    // One more run of ours, not measured: under the profiler and through tsx, so frames name the source files.
+    const dir = join(RESULTS_DIR, 'profiles', `ours-${rows}`);
+    await rm(dir, { recursive: true, force: true });
+    const out = join(work, 'out', `ours-${rows}-profile.xlsx`);
+    const outcome = await runWorker('ours', tsxWorker('ours', { csv, out, work: join(work, 'w-profile'), sheetXml, zipLevel: oursZipLevel }), options, ['--cpu-prof', '--cpu-prof-dir', dir]);
+    // One profile per thread (tsx's loader runs in a worker thread): the main thread's is `CPU.<date>.<pid>.0.<n>`.
+    const file = (await readdir(dir)).find((f) => /\.0\.\d+\.cpuprofile$/.test(f));
+    if (outcome.ok && file !== undefined) {
+      const summary = summarizeCpuProfile(JSON.parse(await readFile(join(dir, file), 'utf8')) as unknown);
+      process.stdout.write(`\nCPU profile of ours at ${rows.toLocaleString('en-US')} rows (${join(dir, file)}; run took ${outcome.result.wallSeconds.toFixed(2)} s under the profiler):\n${summary}\n\n`);
+    }
+    await rm(out, { force: true });
+  }
+  await rm(csv, { force: true });
+  await rm(sheetXml, { force: true });
+  return summarize(rows, options.writers, outcomes);
+}
+
+/**
+ * Medians per writer. Ratios between writers are medians of per-round ratios (run i of one ÷ run i of the other):
+ * the runs of a round are minutes apart at most, so the shared machine's load changes less within a pair than
+ * across the whole bench.
+ */
+function summarize(rows: number, writers: readonly WriterName[], outcomes: ReadonlyMap<WriterName, readonly (RunOutcome | undefined)[]>): ResultRow[] {
+  const finished = (w: WriterName): (WorkerResult | undefined)[] => (outcomes.get(w) ?? []).map((o) => (o?.ok === true ? o.result : undefined));
+  const pairedRatio = (a: WriterName, b: WriterName): number | null => {
+    const bs = finished(b);
+    const ratios = finished(a).flatMap((x, i) => {
+      const y = bs[i];
+      return x === undefined || y === undefined ? [] : [x.wallSeconds / y.wallSeconds];
+    });
+    return median(ratios);
+  };
+  return writers.map((writer) => {
+    const all = (outcomes.get(writer) ?? []).filter((o): o is RunOutcome => o !== undefined);
+    const done = all.flatMap((o) => (o.ok ? [o.result] : []));
+    const killed = all.flatMap((o) => (o.ok ? [] : [o]));
+    const wall = median(done.map((r) => r.wallSeconds));
+    const last = done.at(-1);
+    const peak = Math.max(0, ...done.map((r) => r.maxRssMiB), ...killed.map((k) => k.peakRssMiB));
+    return {
+      rows,
+      writer,
+      wallSeconds: wall,
+      rowsPerSecond: wall === null ? null : rows / wall,
+      peakRssMiB: peak,
+      fileMiB: last === undefined ? null : last.fileBytes / MiB,
+      ratioToFloor: writers.includes('floor') ? pairedRatio(writer, 'floor') : null,
+      ratioToBaselines: Object.fromEntries(BASELINES.filter((w) => writers.includes(w)).map((w) => [w, pairedRatio(writer, w)])),
+      runs: done.map((r) => r.wallSeconds),
+      status: killed.length > 0 && done.length === 0 ? (killed[0]?.reason ?? 'killed') : 'ok',
+      ...(last?.timings === undefined ? {} : { timings: medianTimings(done) }),
+      ...(last?.zipLevel === undefined ? {} : { zipLevel: last.zipLevel }),
+      ...(last?.components === undefined ? {} : { components: medianComponents(done) }),
+    };
+  });
+}
+
+function medianComponents(results: readonly WorkerResult[]): WorkerResult['components'] {
+  const of = (pick: (c: NonNullable<WorkerResult['components']>) => number): number => median(results.flatMap((r) => (r.components === undefined ? [] : [pick(r.components)]))) ?? 0;
+  return {
+    csvParseSeconds: of((c) => c.csvParseSeconds),
+    deflateSeconds: of((c) => c.deflateSeconds),
+    ourParseSeconds: of((c) => c.ourParseSeconds),
+    deflateAtOursLevelSeconds: of((c) => c.deflateAtOursLevelSeconds),
+    oursZipLevel: of((c) => c.oursZipLevel),
+  };
+}
+
+function medianTimings(results: readonly WorkerResult[]): Record<string, number> {
+  const keys = [...new Set(results.flatMap((r) => Object.keys(r.timings ?? {})))];
+  return Object.fromEntries(keys.map((k) => [k, median(results.map((r) => r.timings?.[k] ?? 0)) ?? 0]));
+}
+
+function fmt(value: number | null, digits: number, suffix = ''): string {
+  return value === null ? '—' : `${value.toFixed(digits)}${suffix}`;
+}
+
+function formatTable(results: readonly ResultRow[]): string {
+  const baselines = BASELINES.filter((w) => results.some((r) => r.writer === w));
+  const head = ['rows', 'writer', 'wall s', 'rows/s', 'peak RSS MiB', 'file MiB', '× floor', ...baselines.map((w) => `× ${w}`), 'status'];
+  const body = results.map((r) => [
+    r.rows.toLocaleString('en-US'),
+    r.writer,
+    fmt(r.wallSeconds, 2),
+    r.rowsPerSecond === null ? '—' : Math.round(r.rowsPerSecond).toLocaleString('en-US'),
+    fmt(r.peakRssMiB, 0),
+    fmt(r.fileMiB, 1),
+    fmt(r.ratioToFloor, 2),
+    ...baselines.map((w) => fmt(r.ratioToBaselines[w] ?? null, 2)),
+    r.status,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i < 2 || i === widths.length - 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/** The issue's targets, reported (never asserted): each line says met or missed, with the numbers. */
+function formatTargets(results: readonly ResultRow[]): string {
+  const lines: string[] = [];
+  const sizes = [...new Set(results.map((r) => r.rows))];
+  for (const rows of sizes) {
+    const at = (w: WriterName): ResultRow | undefined => results.find((r) => r.rows === rows && r.writer === w);
+    const ours = at('ours');
+    if (ours?.wallSeconds == null) continue;
+    const tag = (ok: boolean): string => (ok ? 'met   ' : 'MISSED');
+    const n = rows.toLocaleString('en-US');
+    if (ours.ratioToFloor !== null) lines.push(`${tag(ours.ratioToFloor <= TARGETS.ratioToFloor)} ${n}: ours within ${TARGETS.ratioToFloor}× of the floor — ${ours.ratioToFloor.toFixed(2)}×`);
+    lines.push(`${tag(ours.peakRssMiB < TARGETS.peakRssMiB)} ${n}: ours peak RSS under ${TARGETS.peakRssMiB} MiB — ${ours.peakRssMiB.toFixed(0)} MiB`);
+    for (const w of ['exceljs-stream-plain', 'sheetjs'] as const) {
+      const b = at(w);
+      if (b === undefined) continue;
+      if (b.wallSeconds === null) {
+        lines.push(`met    ${n}: ours ≥ ${TARGETS.speedupOverBaseline}× faster than ${w} — ${w} ${b.status}, ours ${ours.wallSeconds.toFixed(1)} s`);
+      } else {
+        const paired = ours.ratioToBaselines[w] ?? null;
+        const speedup = paired === null ? b.wallSeconds / ours.wallSeconds : 1 / paired;
+        lines.push(`${tag(speedup >= TARGETS.speedupOverBaseline)} ${n}: ours ≥ ${TARGETS.speedupOverBaseline}× faster than ${w} — ${speedup.toFixed(2)}×`);
+      }
+    }
+    const plain = at('exceljs-stream-plain');
+    if (plain?.fileMiB != null && ours.fileMiB !== null) {
+      const r = ours.fileMiB / plain.fileMiB;
+      lines.push(`${tag(r <= TARGETS.fileRatioToExceljs)} ${n}: file within ${TARGETS.fileRatioToExceljs}× of exceljs's default — ${r.toFixed(2)}× (${ours.fileMiB.toFixed(1)} vs ${plain.fileMiB.toFixed(1)} MiB)`);
+    }
+  }
+  const ours = results.filter((r) => r.writer === 'ours');
+  if (ours.length > 1) {
+    const [small, large] = [ours[0], ours.at(-1)];
+    if (small !== undefined && large !== undefined) {
+      const flat = large.peakRssMiB <= small.peakRssMiB * 1.25;
+      lines.push(`${flat ? 'met   ' : 'MISSED'} peak RSS flat in the row count — ${small.peakRssMiB.toFixed(0)} MiB at ${small.rows.toLocaleString('en-US')}, ${large.peakRssMiB.toFixed(0)} MiB at ${large.rows.toLocaleString('en-US')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), 'tableau-export-bench-'));
+  try {
+    const worker = await prepareWorkers();
+    const cpuList = cpus();
+    const machine = {
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      cpus: cpuList.length,
+      totalMemMiB: Math.round(totalmem() / MiB),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+    };
+    process.stdout.write(`machine: ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemMiB} MiB, node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}\n${worker.note}\n`);
+    process.stdout.write(`writers: ${options.writers.join(', ')}; ${options.runs} run(s) each (capped baselines: 1 at ≥ ${LARGE_ROWS.toLocaleString('en-US')} rows; caps ${options.capSeconds} s, ${options.capHeapMiB} MiB heap)\n`);
+
+    const results: ResultRow[] = [];
+    for (const rows of options.sizes) results.push(...(await benchSize(rows, options, worker.command, work)));
+
+    const zipLevel = results.find((r) => r.zipLevel !== undefined)?.zipLevel;
+    process.stdout.write(`\n${formatTable(results)}\n\n`);
+    process.stdout.write(`ours: the real run path (runExport, CSV source, local destination), zipLevel ${zipLevel ?? '?'} (the configuration's default); × = wall time ÷ that writer's wall time\n`);
+    for (const r of results) {
+      if (r.timings !== undefined) process.stdout.write(`ours ${r.rows.toLocaleString('en-US')} rows, run report timings (median ms): ${JSON.stringify(r.timings)}\n`);
+      if (r.components !== undefined) {
+        const c = r.components;
+        const ours = results.find((o) => o.rows === r.rows && o.writer === 'ours');
+        const own = c.ourParseSeconds + c.deflateAtOursLevelSeconds;
+        process.stdout.write(
+          `floor ${r.rows.toLocaleString('en-US')} rows: csv-parse ${c.csvParseSeconds.toFixed(2)} s + deflate-6 ${c.deflateSeconds.toFixed(2)} s. ` +
+            `With our parser (${c.ourParseSeconds.toFixed(2)} s) and our zip level ${c.oursZipLevel} (${c.deflateAtOursLevelSeconds.toFixed(2)} s) it would be ${own.toFixed(2)} s` +
+            `${ours?.wallSeconds == null ? '' : `; ours is ${(ours.wallSeconds / own).toFixed(2)}× that (ours reads the CSV twice)`}\n`,
+        );
+      }
+    }
+    process.stdout.write(`\ntargets (reported, not asserted):\n${formatTargets(results)}\n`);
+
+    const latest = join(RESULTS_DIR, 'latest.json');
+    await writeFile(latest, `${JSON.stringify({ machine, workers: worker.note, seed: SEED, zipLevel, runsPerWriter: options.runs, results }, null, 2)}\n`);
+    process.stdout.write(`\nwrote ${latest}\n`);
+
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,78 +1,68 @@
 /**
- * Queue-mode scale-out measurement: runs a fixed batch of export runs with 1, 2 and 4 worker processes against a real
- * Redis and prints throughput (runs/minute) per worker count. The runner is the fake one of the queue tests (fixed
- * duration per run), so the numbers show what the queue adds and how it scales, not Tableau's speed.
+ * Queue-mode scale-out measurement (issue 7): throughput (runs/minute) with 1, 2 and 4 worker processes, so scale-out
+ * is measured rather than assumed. Starts its own Redis (scripts/ensure-redis.sh) and stops it at the end; every child
+ * process and temp folder is removed at the end, on Ctrl-C and on failure.
  *
- *   bash scripts/ensure-redis.sh .tmp/redis.env && set -a && . .tmp/redis.env && set +a
- *   npx tsx scripts/queue-load.ts [--runs 48] [--run-ms 500] [--concurrency 2] [--workers 1,2,4]
+ *   npx tsx scripts/queue-load.ts [--real] [--exports 16] [--rounds 3] [--view-latency-ms 1000] [--concurrency 2] [--workers 1,2,4] [--limiter-site-concurrency 2]
+ *     The real tool (serve --no-work + N `worker` CLI processes) against the Tableau and Graph simulators; runs are
+ *     triggered through the admin API; the Tableau simulator takes --view-latency-ms per view (0 = answers at once,
+ *     runs become CPU-bound). See queue-load-real.ts. --limiter-site-concurrency 0 drops the limiter line.
+ *   npx tsx scripts/queue-load.ts --fake [--runs 48] [--run-ms 500] [--concurrency 2] [--workers 1,2,4]
+ *     The queue alone with a fake runner of fixed duration. See queue-load-fake.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
-import { createSilentLogger } from '../src/shared/logger.js';
-import { createQueueScheduler } from '../src/scheduler/queue/queue-scheduler.js';
-import { readRunLog, requireRedisUrl, spawnQueueProcess, uniquePrefix, waitFor } from '../test/integration/fixtures/queue-harness.js';
+import { createCleanup, startPrivateRedis } from './queue-load-kit.js';
+import { runFakeLoad } from './queue-load-fake.js';
+import { runRealLoad } from './queue-load-real.js';
 
 const { values } = parseArgs({
   options: {
+    fake: { type: 'boolean', default: false },
+    real: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1,2,4' },
+    concurrency: { type: 'string', default: '2' },
+    exports: { type: 'string', default: '16' },
+    'view-latency-ms': { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
+    'limiter-site-concurrency': { type: 'string', default: '2' },
     runs: { type: 'string', default: '48' },
     'run-ms': { type: 'string', default: '500' },
-    concurrency: { type: 'string', default: '2' },
-    workers: { type: 'string', default: '1,2,4' },
   },
 });
-const runs = Number(values.runs);
-const runMs = Number(values['run-ms']);
-const concurrency = Number(values.concurrency);
-const workerCounts = values.workers.split(',').map(Number);
-const redisUrl = requireRedisUrl();
 
-interface Row {
-  readonly workers: number;
-  readonly runs: number;
-  readonly seconds: number;
-  readonly runsPerMinute: number;
-  readonly ideal: number;
+function positiveInt(name: string, text: string, min = 1): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}, got "${text}"`);
+  return n;
 }
 
-async function measure(workers: number): Promise<Row> {
-  const dir = mkdtempSync(join(tmpdir(), 'queue-load-'));
-  const log = join(dir, 'runs.log');
-  const prefix = uniquePrefix(`load-${workers}`);
-  const exports = Array.from({ length: runs }, (_, i) => ({ id: `load-${i}` }));
-  // The site cap is set above the fleet's slots so the workers, not the limiter, are what is measured.
-  const siteConcurrency = 20;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  const children = await Promise.all(
-    Array.from({ length: workers }, () => spawnQueueProcess({ role: 'worker', redisUrl, prefix, exports, siteConcurrency, concurrency, log, runMs: [runMs, runMs] })),
-  );
-  const scheduler = createQueueScheduler({ connection: redis, prefix, exports, timezone: 'UTC', siteConcurrency, logger: createSilentLogger() });
-  try {
-    await scheduler.sync(exports);
-    const started = Date.now();
-    for (const e of exports) await scheduler.enqueueManual(e.id, 'load');
-    await waitFor(`${runs} runs`, 10 * 60_000, () => (readRunLog(log).length >= runs ? true : undefined));
-    const seconds = (Date.now() - started) / 1000;
-    const slots = Math.min(workers * concurrency, siteConcurrency);
-    return { workers, runs, seconds, runsPerMinute: (runs / seconds) * 60, ideal: (slots * 60_000) / runMs };
-  } finally {
-    await scheduler.close();
-    for (const c of children) await c.stop();
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-    rmSync(dir, { recursive: true, force: true });
+if (values.fake && values.real) throw new Error('choose one of --fake and --real (the default is --real)');
+const workerCounts = values.workers.split(',').map((w) => positiveInt('workers', w.trim()));
+const concurrency = positiveInt('concurrency', values.concurrency);
+
+const cleanup = createCleanup();
+try {
+  const redisUrl = await startPrivateRedis(cleanup);
+  if (values.fake) {
+    await runFakeLoad({ redisUrl, workerCounts, concurrency, runs: positiveInt('runs', values.runs), runMs: positiveInt('run-ms', values['run-ms']), cleanup });
+  } else {
+    const limiter = positiveInt('limiter-site-concurrency', values['limiter-site-concurrency'], 0);
+    await runRealLoad({
+      redisUrl,
+      workerCounts,
+      concurrency,
+      exports: positiveInt('exports', values.exports),
+      rounds: positiveInt('rounds', values.rounds),
+      viewLatencyMs: positiveInt('view-latency-ms', values['view-latency-ms'], 0),
+      limiterSiteConcurrency: limiter === 0 ? undefined : limiter,
+      cleanup,
+    });
   }
-}
-
-const rows: Row[] = [];
-for (const w of workerCounts) rows.push(await measure(w));
-const base = rows[0]?.runsPerMinute ?? 1;
-console.log(`\nQueue throughput: ${runs} runs of ${runMs} ms, ${concurrency} runs per worker process\n`);
-console.log('| workers | runs | seconds | runs/minute | speed-up | ideal runs/minute |');
-console.log('|--------:|-----:|--------:|------------:|---------:|------------------:|');
-for (const r of rows) {
-  console.log(`| ${r.workers} | ${r.runs} | ${r.seconds.toFixed(1)} | ${r.runsPerMinute.toFixed(0)} | ${(r.runsPerMinute / base).toFixed(2)}x | ${r.ideal.toFixed(0)} |`);
+} catch (err) {
+  const sig = cleanup.interruptedBy();
+  if (sig !== undefined) console.error(`queue-load: interrupted by ${sig}; no measurement`);
+  else console.error(`queue-load failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup.runAll();
 }

@@ -78,6 +78,11 @@ export interface AppContextOptions {
   readonly store?: RunStore;
   /** Share an open state database (serve keeps one across config reloads). */
   readonly database?: StateDatabase;
+  /**
+   * The context this one replaces (config reload). Its Tableau source is kept when the tableau section is unchanged,
+   * so runs before and after the reload share one PAT lock and one per-site limiter.
+   */
+  readonly previous?: AppContext;
 }
 
 /** Collects the values of every env var the config names, so the redactor knows them before anything logs. */
@@ -109,9 +114,22 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
     return value;
   };
 
+  const readSecretFile = (path: string, key: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError([{ file: loaded.file, line: undefined, path: key, message: `cannot read the file its environment variable points to (${code}); check the path and that this user may read it` }]);
+    }
+  };
+
   let tableauSource: ReturnType<typeof createTableauSource> | undefined;
   const tableau = (): ReturnType<typeof createTableauSource> => {
     if (tableauSource !== undefined) return tableauSource;
+    if (options.previous !== undefined && JSON.stringify(options.previous.config.tableau) === JSON.stringify(config.tableau)) {
+      tableauSource = options.previous.tableau();
+      return tableauSource;
+    }
     const t = config.tableau;
     if (t === undefined) throw new ConfigError([{ file: loaded.file, line: undefined, path: 'tableau', message: 'this command needs a "tableau" section in the config' }]);
     const a = t.auth;
@@ -151,7 +169,16 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   const sourceFor = (view: ViewConfig): Source => (view.file !== undefined ? csvSource : tableau());
 
   const graphAuths = createGraphAuthRegistry({ logger, redactor });
+  const destinations = new Map<string, Destination & { check?: () => Promise<unknown> }>();
   const destinationFor = (exp: ExportConfig): Destination & { check?: () => Promise<unknown> } => {
+    let cached = destinations.get(exp.id);
+    if (cached === undefined) {
+      cached = buildDestination(exp);
+      destinations.set(exp.id, cached);
+    }
+    return cached;
+  };
+  const buildDestination = (exp: ExportConfig): Destination & { check?: () => Promise<unknown> } => {
     const d = exp.destination;
     if (d.type === 'local') return createLocalDestination({ dir: d.dir, fileName: d.fileName ?? `${exp.id}.xlsx` });
     const od = config.onedrive;
@@ -162,9 +189,9 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         ? { clientSecret: requireEnv(od.clientSecretEnv, 'onedrive.clientSecretEnv') }
         : {
             certificate: {
-              privateKey: readFileSync(requireEnv(od.certificate?.privateKeyFileEnv ?? '', 'onedrive.certificate.privateKeyFileEnv'), 'utf8'),
+              privateKey: readSecretFile(requireEnv(od.certificate?.privateKeyFileEnv ?? '', 'onedrive.certificate.privateKeyFileEnv'), 'onedrive.certificate.privateKeyFileEnv'),
               ...((od.certificate?.thumbprint.length ?? 0) === 64 ? { thumbprintSha256: od.certificate?.thumbprint ?? '' } : { thumbprint: od.certificate?.thumbprint ?? '' }),
-              ...(od.certificate?.x5cFileEnv === undefined ? {} : { x5c: readFileSync(requireEnv(od.certificate.x5cFileEnv, 'onedrive.certificate.x5cFileEnv'), 'utf8') }),
+              ...(od.certificate?.x5cFileEnv === undefined ? {} : { x5c: readSecretFile(requireEnv(od.certificate.x5cFileEnv, 'onedrive.certificate.x5cFileEnv'), 'onedrive.certificate.x5cFileEnv') }),
             },
           };
     const authOptions = { tenantId: od.tenantId, clientId: od.clientId, credential, ...endpoints, ...(od.caFile === undefined ? {} : { caFile: od.caFile }) };
@@ -220,19 +247,25 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
     destinationFor,
     async runOne(exportId, opts) {
       const exp = findExport(exportId);
+      // Resolve credentials before anything starts, so a missing secret is a config error (exit 2) for every source
+      // and destination alike, never a half-started run.
+      const destination = destinationFor(exp);
+      if (exp.views.some((v) => v.file === undefined)) tableau();
+      const dryRun = opts.dryRun ?? false;
       await mkdir(tempDir, { recursive: true });
       await sweepOrphanedRuns(tempDir, { store: store(), logger, now: clock.now() });
       if (exp.metrics !== undefined) snapshots ??= createSnapshotStore(database());
       return runExport(
-        { exportConfig: exp, timezone: exportTimezone(exp), runId: opts.runId ?? newRunId(), trigger: opts.trigger, dryRun: opts.dryRun ?? false, ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }) },
+        { exportConfig: exp, timezone: exportTimezone(exp), runId: opts.runId ?? newRunId(), trigger: opts.trigger, dryRun, ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }) },
         {
           sourceFor,
-          destination: destinationFor(exp),
+          destination,
           logger,
           clock,
           redactor,
           tempDir,
-          store: store(),
+          // A dry run delivers nothing, so it is not history: it must not become the "last success" or a recovery.
+          store: dryRun ? undefined : store(),
           snapshots: exp.metrics === undefined ? undefined : snapshots,
           signal: opts.signal,
           onProgress: opts.onProgress,

@@ -8,6 +8,8 @@ import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { createAppContext, TOOL_VERSION, type AppContext } from './app-context.js';
+import type { Config } from '../config/schema.js';
+import type { RunStore } from '../state/run-store.js';
 import { EXIT_USAGE, reportError } from './output.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
@@ -28,12 +30,26 @@ function makeLogger(verbose: boolean, level: string): Logger {
 
 async function withContext<T>(opts: GlobalOptions, level: string, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   const loaded = await loadConfig(resolveConfigPath(opts.config));
-  const ctx = createAppContext(loaded, { logger: makeLogger(opts.verbose === true, level), redactor });
+  const logger = makeLogger(opts.verbose === true, level);
+  // In queue mode the run history is the fleet's, in Redis; otherwise SQLite under stateDir.
+  const shared = loaded.config.queue === undefined ? undefined : await openFleetHistory(loaded.config, logger);
+  const ctx = createAppContext(loaded, { logger, redactor, ...(shared === undefined ? {} : { store: shared.store }) });
   try {
     return await fn(ctx);
   } finally {
     await ctx.close();
+    await shared?.close();
   }
+}
+
+async function openFleetHistory(config: Config, logger: Logger): Promise<{ store: RunStore; close: () => Promise<void> }> {
+  const { createRedisConnection, resolveRedisUrl } = await import('../scheduler/queue/redis-connection.js');
+  const { createRedisRunStore } = await import('../state/redis-run-store.js');
+  const queue = config.queue;
+  if (queue === undefined) throw new Error('no queue section');
+  const url = resolveRedisUrl(queue, process.env);
+  const redis = createRedisConnection(url, 'client', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  return { store: createRedisRunStore(redis, queue.prefix), close: async () => void (await redis.quit().catch(() => undefined)) };
 }
 
 /** Aborts on the first SIGINT/SIGTERM so runs clean up (temp files, upload sessions) before exiting. */

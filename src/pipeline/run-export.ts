@@ -13,16 +13,17 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import type { SheetSpec } from '../shared/sheet-spec.js';
-import type { ColumnSpec, RawRow, TypedRow } from '../shared/table.js';
+import type { RawRow, TypedRow } from '../shared/table.js';
 import { createTypeInference, createRowConverter } from '../transforms/infer-types.js';
 import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measures.js';
 import { createFilterCheck } from '../transforms/filter-check.js';
 import { createDealCollector, computePipelineMetrics, buildMetricSheets, deriveDealHistory, snapshotWindow, describeDealQuality } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
+import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import type { RunStore } from '../state/run-store.js';
 import type { SnapshotStore } from './snapshot-port.js';
 import type { Destination, RawTable, Source, SourceSession, ViewRequest } from './ports.js';
-import type { RunReport, RunTrigger, SheetReport } from './report.js';
+import { blankRunReport, type RunReport, type RunTrigger, type SheetReport } from './report.js';
 import { isoWithOffset, wallDate } from '../shared/time.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { writeRunOwner } from './orphaned-runs.js';
@@ -90,9 +91,18 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
 
-  const previous = deps.store === undefined ? undefined : await deps.store.lastSuccess(exp.id);
   const alerts: string[] = [];
-  await deps.store?.insertRun({ runId, exportId: exp.id, trigger: job.trigger, startedAt, status: 'running', ...(job.attempt === undefined ? {} : { attempt: job.attempt }) });
+  let previous: RunReport | undefined;
+  try {
+    previous = deps.store === undefined ? undefined : await deps.store.lastSuccess(exp.id);
+    await deps.store?.insertRun({ runId, exportId: exp.id, trigger: job.trigger, startedAt, status: 'running', ...(job.attempt === undefined ? {} : { attempt: job.attempt }) });
+  } catch (err) {
+    // Without its history the run cannot record itself: say so as a failed report rather than throw.
+    const e = toAppError(err, 'RUN_STORE_UNAVAILABLE');
+    logger.error({ code: e.code }, `run not started: the run history is unavailable: ${deps.redactor.redact(e.message)}`);
+    deps.signal?.removeEventListener('abort', onAbort);
+    return blankRunReport({ runId, exportId: exp.id, trigger: job.trigger, status: 'failed', startedAt, finishedAt: startedAt, durationMs: 0, error: { code: 'RUN_STORE_UNAVAILABLE', message: deps.redactor.redact(`the run history is unavailable: ${e.message}`) } });
+  }
   deps.onStart?.(runId);
   logger.info({ trigger: job.trigger }, 'run started');
 
@@ -138,7 +148,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       const raw = await timed('fetch', () => open.fetchView(toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1), { logger, signal, tempDir: runTemp }));
       try {
         warnings.push(...raw.warnings.map((w) => `${sheetName}: ${w}`));
-        const previousColumns = previous?.sheets.find((s) => s.sheet === sheetName)?.columns;
+        const previousColumns = previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns;
         const outcome = await writeViewSheet({ view, sheetName, raw, writer: book, hash, signal, timed, deps, logger, warnings, alerts, collector, previousColumns });
         sheets.push(outcome);
       } finally {
@@ -150,6 +160,9 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     hash.update(`\u001d${JSON.stringify(exp)}\u001d${deps.toolVersion}`);
     if (exp.metrics !== undefined) hash.update(`\u001d${(exp.metrics.asOf ?? wallDate(started, job.timezone)).toISOString().slice(0, 10)}`);
     dataHash = hash.digest('hex');
+    // Everything is spooled to temp files now: end the Tableau session (and free its PAT) before metrics, writing and
+    // a possibly long upload, so another export sharing the PAT is not held up by a workbook open in Excel.
+    await closeSessions(sessions);
 
     if (collector?.value !== undefined) {
       const metricsConfig = collector.config;
@@ -205,6 +218,8 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       if (unchanged && previous?.destination !== undefined) {
         status = 'unchanged';
         destination = previous.destination;
+        // What is at the destination is the file delivered before, not the one just rebuilt.
+        bytes = previous.bytes;
         logger.info('data unchanged since the last delivery; upload skipped');
       } else {
         throwIfAborted(signal);
@@ -224,9 +239,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     logger.error({ code: appError.code, err: appError.cause instanceof Error && appError.code === 'INTERNAL' ? appError.cause : undefined }, `run failed: ${error.message}`);
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
-    for (const s of sessions.values()) {
-      await s.then((open) => open.close()).catch(() => undefined);
-    }
+    await closeSessions(sessions);
     await rm(runTemp, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -250,7 +263,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     attempt: job.attempt,
     alerts: alerts.length === 0 ? undefined : alerts.map((w) => deps.redactor.redact(w)),
   };
-  await deps.store?.finishRun(report);
+  await deps.store?.finishRun(report).catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not record the end of the run in the history'));
   logger.info({ status, rows: report.rows, bytes: report.bytes, durationMs: report.durationMs, timings }, 'run finished');
   return report;
 }
@@ -285,7 +298,7 @@ async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
     a.warnings.push(...wide.warnings.map((w) => `${sheetName}: ${w}`));
   }
 
-  const filters = Object.fromEntries(Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]));
+  const filters = filterValues(view);
   const columns = await a.timed('parse', async () => {
     const inference = createTypeInference(header, formats === undefined ? undefined : { formats });
     const check = Object.keys(filters).length > 0 ? createFilterCheck(header, filters) : undefined;
@@ -350,7 +363,7 @@ async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
   const result = await a.timed('write', () =>
     a.writer.addDataSheet({
       name: sheetName,
-      columns: columns as ColumnSpec[],
+      columns,
       rows: typed(),
       signal: a.signal,
       onProgress: (n) => a.deps.onProgress?.({ sheet: sheetName, rows: n, stage: 'write' }),
@@ -376,6 +389,11 @@ function describeSource(view: ViewConfig, raw: RawTable): string {
   return `Tableau view ${name}${p['viewUrl'] !== undefined ? ` (${p['viewUrl']})` : ''}`;
 }
 
+/** A view's filters as field → accepted values (strings, as Tableau compares them). */
+function filterValues(view: ViewConfig): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]));
+}
+
 /** The source-facing request of a configured view. */
 export function toViewRequest(view: ViewConfig, defaultMaxAge: number): ViewRequest {
   return {
@@ -385,7 +403,7 @@ export function toViewRequest(view: ViewConfig, defaultMaxAge: number): ViewRequ
     contentUrl: view.contentUrl,
     viewId: view.viewId,
     file: view.file,
-    filters: Object.fromEntries(Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)])),
+    filters: filterValues(view),
     parameters: Object.fromEntries(Object.entries(view.parameters).map(([k, v]) => [k, String(v)])),
     maxAgeMinutes: view.maxAgeMinutes ?? defaultMaxAge,
   };
@@ -393,6 +411,13 @@ export function toViewRequest(view: ViewConfig, defaultMaxAge: number): ViewRequ
 
 async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
+}
+
+/** Ends every source session (Tableau sign-out); idempotent, never throws. */
+async function closeSessions(sessions: Map<Source, Promise<SourceSession>>): Promise<void> {
+  const open = [...sessions.values()];
+  sessions.clear();
+  for (const s of open) await s.then((session) => session.close()).catch(() => undefined);
 }
 
 function throwIfAborted(signal: AbortSignal): void {

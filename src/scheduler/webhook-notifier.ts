@@ -141,7 +141,7 @@ async function loadDecisionInput(history: Pick<RunStore, 'listRuns'>, report: Ru
   const isBefore = (r: RunReport): boolean => r.runId !== report.runId && Date.parse(r.startedAt) <= startedMs;
   const recent = await history.listRuns({ exportId: report.exportId, limit: 50 });
   const previous = recent.find(
-    (r) => isBefore(r) && r.status !== 'running' && r.status !== 'skipped' && !(r.status === 'failed' && r.error?.code === 'ABORTED'),
+    (r) => isBefore(r) && r.status !== 'running' && r.status !== 'skipped' && !(r.status === 'failed' && (r.error?.code === 'ABORTED' || r.error?.code === 'INTERRUPTED')),
   );
   // Successes are looked up by status, so a long streak of failures does not hide the last good row count.
   const [succeeded, unchanged] = await Promise.all([

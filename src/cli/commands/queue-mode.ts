@@ -19,9 +19,11 @@ import { createQueueExportControl } from '../../scheduler/queue/queue-export-con
 import { registerQueueMetrics } from '../../scheduler/queue/queue-metrics.js';
 import { createRedisConnection, describeRedisUrl, resolveRedisUrl } from '../../scheduler/queue/redis-connection.js';
 import { createAppContext, describeDestination, secretValues, type AppContext } from '../app-context.js';
+import { blankRunReport, type RunReport } from '../../pipeline/report.js';
 import { EXIT_OK } from '../output.js';
+import { untilStopSignal } from '../signals.js';
 
-interface QueueSettings {
+export interface QueueSettings {
   readonly url: string;
   readonly prefix: string;
   readonly concurrency: number;
@@ -32,7 +34,7 @@ interface QueueSettings {
   readonly stall: { lockDuration: number; stalledInterval: number };
 }
 
-function queueSettings(config: Config, env: NodeJS.ProcessEnv): QueueSettings {
+export function queueSettings(config: Config, env: NodeJS.ProcessEnv): QueueSettings {
   const q = config.queue;
   if (q === undefined) throw new Error('queue mode without a queue section');
   return {
@@ -48,20 +50,10 @@ function queueSettings(config: Config, env: NodeJS.ProcessEnv): QueueSettings {
   };
 }
 
-function exportListing(config: Config): { id: string; schedule: string | undefined; timezone: string; destinationLabel: string; site: string }[] {
+export function exportListing(config: Config): { id: string; schedule: string | undefined; timezone: string; destinationLabel: string; site: string }[] {
   return config.exports.map((e) => ({ id: e.id, schedule: e.schedule, timezone: e.timezone ?? config.timezone, destinationLabel: describeDestination(e), site: config.tableau?.site ?? '' }));
 }
 
-function untilStopSignal(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      logger.info({ signal: sig }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGTERM', on);
-    process.once('SIGINT', on);
-  });
-}
 
 interface Common {
   readonly logger: Logger;
@@ -79,8 +71,18 @@ function openFleetMember(loaded: LoadedConfig, o: Common): { settings: QueueSett
   const metrics = createRunMetrics();
   const runner: ExportRunner = async (exportId, trigger, options) => {
     metrics.runStarted(exportId, options.runId);
-    const report = await ctx.runOne(exportId, { trigger, runId: options.runId, signal: options.signal, attempt: options.attempt });
+    let report: RunReport;
+    try {
+      report = await ctx.runOne(exportId, { trigger, runId: options.runId, signal: options.signal, attempt: options.attempt });
+    } catch (err) {
+      // Could not even start (e.g. a secret missing from this worker's environment): count it, then let the queue decide.
+      const at = new Date().toISOString();
+      metrics.runFinished(blankRunReport({ runId: options.runId, exportId, trigger, status: 'failed', startedAt: at, finishedAt: at, durationMs: 0 }));
+      throw err;
+    }
     metrics.runFinished(report);
+    // Runs handed back to the queue at shutdown are finished by another worker, which notifies then.
+    if (!(report.status === 'failed' && report.error?.code === 'INTERRUPTED')) await ctx.notify(report);
     return report;
   };
   return {
@@ -88,7 +90,7 @@ function openFleetMember(loaded: LoadedConfig, o: Common): { settings: QueueSett
     ctx: () => ctx,
     swap: (next) => {
       for (const s of secretValues(next.config, o.env)) o.redactor.addSecret(s);
-      ctx = createAppContext(next, { logger: o.logger, redactor: o.redactor, env: o.env, store });
+      ctx = createAppContext(next, { logger: o.logger, redactor: o.redactor, env: o.env, store, previous: ctx });
     },
     runner,
     metrics,

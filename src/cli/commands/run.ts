@@ -23,20 +23,30 @@ export async function runCommand(ctx: AppContext, ids: readonly string[], option
   for (const id of selected) {
     if (signal.aborted) break;
     const progress = createProgress();
-    const report = await ctx.runOne(id, {
-      trigger: { kind: 'cli' },
-      dryRun: options.dryRun,
-      signal,
-      onProgress: (p) => progress.update(p.stage === 'write' ? `${id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows written` : `${id}: ${p.stage} ${p.sheet}`),
-    });
+    // In queue mode a run goes through the fleet (never overlapping a run of the same export elsewhere); a dry run
+    // delivers nothing and stays local.
+    const report =
+      ctx.config.queue !== undefined && !options.dryRun
+        ? await (await import('./run-queued.js')).runQueued(ctx, id, signal)
+        : await ctx.runOne(id, {
+            trigger: { kind: 'cli' },
+            dryRun: options.dryRun,
+            signal,
+            onProgress: (p) => progress.update(p.stage === 'write' ? `${id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows written` : `${id}: ${p.stage} ${p.sheet}`),
+          });
     progress.done();
     reports.push(report);
-    await ctx.notify(report);
+    // Queue-mode runs are notified by the worker that ran them.
+    if (!options.dryRun && ctx.config.queue === undefined) await ctx.notify(report);
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else printReport(report);
   }
   if (!options.json && reports.length > 1) {
     process.stdout.write(`\n${formatTable(['export', 'status', 'rows', 'bytes', 'where'], reports.map((r) => [r.exportId, r.status, String(r.rows), String(r.bytes), r.destination?.webUrl ?? r.destination?.location ?? r.error?.message ?? '']))}\n`);
+  }
+  if (reports.length < selected.length) {
+    process.stderr.write(`interrupted: ${selected.length - reports.length} of ${selected.length} exports did not run\n`);
+    return EXIT_RUN_FAILED;
   }
   return reports.every((r) => r.status !== 'failed') ? EXIT_OK : EXIT_RUN_FAILED;
 }

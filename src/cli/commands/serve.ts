@@ -19,6 +19,7 @@ import { createAppContext, newRunId, secretValues, type AppContext } from '../ap
 import { adminTokensFromEnv } from '../admin-tokens.js';
 import { createContextRunner, scheduledExports } from '../service.js';
 import { EXIT_OK } from '../output.js';
+import { untilStopSignal } from '../signals.js';
 import { serveQueueMode } from './queue-mode.js';
 
 export interface ServeOptions {
@@ -37,17 +38,6 @@ export function resolvePort(flag: number | undefined, loaded: LoadedConfig, env:
   return candidate;
 }
 
-/** Resolves when a SIGTERM or SIGINT arrives. */
-function untilStopSignal(logger: Logger): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      logger.info({ signal: sig }, 'shutting down');
-      resolve(sig);
-    };
-    process.once('SIGTERM', on);
-    process.once('SIGINT', on);
-  });
-}
 
 export async function serveCommand(file: string, options: ServeOptions): Promise<number> {
   const env = options.env ?? process.env;
@@ -80,7 +70,7 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
     loadConfig(file)
       .then((next) => {
         for (const s of secretValues(next.config, env)) redactor.addSecret(s);
-        ctx = createAppContext(next, { logger, redactor, env, store, database: db });
+        ctx = createAppContext(next, { logger, redactor, env, store, database: db, previous: ctx });
         scheduler.reload(scheduledExports(next.config, env));
         logger.info({ exports: next.config.exports.length }, 'config reloaded');
       })

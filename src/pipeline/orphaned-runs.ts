@@ -4,6 +4,7 @@
  * if still recorded as running, are marked interrupted. Folders of other hosts (a shared stateDir) are only
  * removed once they are a day old, since their processes cannot be checked from here.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,11 +15,23 @@ import type { RunStore } from '../state/run-store.js';
 const OWNER_FILE = 'owner.json';
 const FOREIGN_MAX_AGE_MS = 24 * 3600_000;
 
-const ownerSchema = z.object({ host: z.string(), pid: z.number().int(), runId: z.string() });
+const ownerSchema = z.object({ host: z.string(), pid: z.number().int(), instance: z.string().optional(), runId: z.string() });
+
+/**
+ * Identifies this process beyond its pid: in a container the tool is pid 1 after every restart, with the same host
+ * name, so pid and host alone would take a dead run's folder for a live one.
+ */
+const INSTANCE = randomUUID();
 
 /** Marks a run temp folder as belonging to this process. */
 export async function writeRunOwner(runTemp: string, runId: string): Promise<void> {
-  await writeFile(join(runTemp, OWNER_FILE), JSON.stringify({ host: hostname(), pid: process.pid, runId }));
+  await writeFile(join(runTemp, OWNER_FILE), JSON.stringify({ host: hostname(), pid: process.pid, instance: INSTANCE, runId }));
+}
+
+/** Whether the owner of a folder on this host still runs: our own pid counts only when it is this very process. */
+function ownerAlive(owner: z.infer<typeof ownerSchema>): boolean {
+  if (owner.pid === process.pid) return owner.instance === INSTANCE;
+  return processAlive(owner.pid);
 }
 
 function processAlive(pid: number): boolean {
@@ -48,7 +61,7 @@ export async function sweepOrphanedRuns(tempDir: string, deps: { store?: RunStor
       if (!info.isDirectory()) continue;
       const owner = ownerSchema.safeParse(JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'null')));
       const age = deps.now.getTime() - info.mtimeMs;
-      const dead = owner.success ? (owner.data.host === here ? !processAlive(owner.data.pid) : age > FOREIGN_MAX_AGE_MS) : age > FOREIGN_MAX_AGE_MS;
+      const dead = owner.success ? (owner.data.host === here ? !ownerAlive(owner.data) : age > FOREIGN_MAX_AGE_MS) : age > FOREIGN_MAX_AGE_MS;
       if (!dead) continue;
       await rm(dir, { recursive: true, force: true });
       removed.push(entry);

@@ -50,7 +50,7 @@
   const numberFormat = new Intl.NumberFormat();
   const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
   // Times are shown in the viewer's zone, with the zone named: exports run in their own zones.
-  const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short' });
+  const dateTimeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
 
   function formatRelative(iso) {
     if (!iso) return '';

@@ -1,4 +1,4 @@
-import type { SnapshotRow } from '../transforms/metrics/index.js';
+import type { SnapshotHistory } from '../transforms/metrics/history.js';
 
 /** What the pipeline needs from the snapshot store (per-opportunity history for metrics). */
 export interface SnapshotDeal {
@@ -10,7 +10,7 @@ export interface SnapshotDeal {
 
 export interface SnapshotStore {
   saveSnapshot(exportId: string, runDate: string, deals: readonly SnapshotDeal[]): void;
-  /** The rows history derivation needs (first/last per deal, both sides of stage changes, last run per week). */
-  loadHistory(exportId: string, sinceDate: string): readonly SnapshotRow[];
+  /** The runs since `sinceDate` and the deal states seen in them (O(deals + changes), not deals × runs). */
+  loadHistory(exportId: string, sinceDate: string): SnapshotHistory;
   prune(exportId: string, beforeDate: string): number;
 }

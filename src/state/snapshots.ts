@@ -1,12 +1,22 @@
 /**
- * Per-opportunity snapshots in SQLite: each metrics run stores, per deal, its stage, amount and close date under the
- * run date, so metrics can derive stage-entry dates, stage moves and the weekly trend. The database is opened
- * elsewhere (WAL mode, shared with the run history); this module only creates its own table and index.
+ * Per-opportunity history in SQLite, stored as changes rather than copies: a deal's state (stage, amount, close date)
+ * is one row with the first and last run that saw it. A run whose deal is unchanged writes nothing for that deal;
+ * a changed or new deal adds a state row; a deal that changed or left the view gets its last run written into its
+ * previous state. So an export of 100k deals with ~2% daily changes stores ~100k + 2k × days rows, not 100k × days.
+ *
+ * Tables (created here; the database is opened elsewhere, WAL mode, shared with the run history):
+ * - `snapshot_runs (export_id, run_date, deal_count)`: every run, so states can be read as "present in every run from
+ *   first_date to last_date" and a same-day re-run can be undone;
+ * - `deal_states (export_id, deal_id, first_date, last_date, stage, amount, close_date)`: `last_date` NULL means the
+ *   state is still current, i.e. the deal was seen in it by the export's latest run. Keeping the current state open
+ *   instead of writing the run date into it is what lets an unchanged deal cost no write at all.
+ * Invariant: a state is closed only by the run right after its last run, so `last_date` of a state closed by run R
+ * is the run before R; undoing R reopens exactly the states whose last_date is that run.
  */
 import type Database from 'better-sqlite3';
-import type { SnapshotRow } from '../transforms/metrics/history.js';
+import type { DealStateRow, SnapshotHistory, SnapshotRow } from '../transforms/metrics/history.js';
 
-export type { SnapshotRow } from '../transforms/metrics/history.js';
+export type { DealStateRow, SnapshotHistory, SnapshotRow } from '../transforms/metrics/history.js';
 
 /** What a run stores per deal (a metrics `Deal` fits as is). */
 export interface SnapshotDealInput {
@@ -17,36 +27,61 @@ export interface SnapshotDealInput {
   readonly closeDate: Date | null;
 }
 
+/** What `saveSnapshot` did. */
+export interface SaveSnapshotResult {
+  /**
+   * False when `runDate` is before the export's latest stored run: history is append-only, so a back-dated run
+   * writes nothing (its own metrics are unaffected: derivation uses the run's deals as the snapshot of its date).
+   */
+  readonly stored: boolean;
+  /** Distinct deals in the run. */
+  readonly deals: number;
+  /** State rows added: new deals, and deals whose stage, amount or close date changed since the previous run. */
+  readonly newStates: number;
+}
+
 export interface SnapshotStore {
   /**
-   * Stores the snapshot of `runDate` (`YYYY-MM-DD`) for an export, replacing any snapshot of the same day, in one
-   * transaction (all or nothing). A deal id repeated in `deals` keeps its first row.
+   * Records the run of `runDate` (`YYYY-MM-DD`) for an export, replacing a run of the same day (the latest one)
+   * first, in one transaction (all or nothing). A deal id repeated in `deals` keeps its first occurrence. Writes
+   * only changes: nothing for a deal whose stage, amount and close date are those of the previous run.
    * @throws RangeError when `runDate` is not `YYYY-MM-DD`.
    */
-  saveSnapshot(exportId: string, runDate: string, deals: readonly SnapshotDealInput[]): void;
-  /** Every stored row of the export with runDate ≥ `sinceDate`, ordered by deal id, then run date. */
+  saveSnapshot(exportId: string, runDate: string, deals: readonly SnapshotDealInput[]): SaveSnapshotResult;
+  /**
+   * What deal-history derivation needs from runs on or after `sinceDate`: those runs' dates and the deal states
+   * overlapping them, clipped to them (ordered by deal id, then first date). O(deals + changes), whatever the number
+   * of runs; `deriveDealHistory` gives from it what it gives from every per-run row.
+   */
+  loadHistory(exportId: string, sinceDate: string): SnapshotHistory;
+  /**
+   * Every per-run observation with runDate ≥ `sinceDate`, one row per deal per run, ordered by deal id, then run date.
+   * Expands the stored states: O(deals × runs) — for inspection and exports of the raw history, not for the nightly
+   * run (use `loadHistory`).
+   */
   loadSnapshots(exportId: string, sinceDate: string): SnapshotRow[];
   /**
-   * The rows of `loadSnapshots` that deal-history derivation needs, and only those: each deal's first and last row,
-   * the rows either side of every stage change, and every row of the latest run of each ISO week (for the trend).
-   * `deriveDealHistory` gives the same stage entries, transitions and trend from these as from every row, while a
-   * 100k-deal export with daily runs loads a fraction of the rows.
+   * Forgets the export's runs before `beforeDate`: deletes the runs and the states last seen before it (a state that
+   * is still seen later stays). Returns the number of per-deal observations forgotten (deals × runs removed).
    */
-  loadHistory(exportId: string, sinceDate: string): SnapshotRow[];
-  /** Deletes the export's snapshots with runDate < `beforeDate`; returns the number of rows removed. */
   prune(exportId: string, beforeDate: string): number;
 }
 
-/** A row as SQLite returns it: REAL/TEXT columns may come back null. */
-interface StoredRow {
-  readonly runDate: string;
-  readonly dealId: string;
+/** A deal as stored: amount finite or null, close date `YYYY-MM-DD` or null. */
+interface StoredDeal {
+  readonly id: string;
   readonly stage: string;
   readonly amount: number | null;
   readonly closeDate: string | null;
 }
 
+/** An open state as read back: [deal_id, first_date, stage, amount, close_date]. */
+type OpenState = [string, string, string, number | null, string | null];
+
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The table of the first snapshot format (one row per deal per run), converted on first start; see `migrate`. */
+const OLD_TABLE = 'deal_snapshots';
 
 function checkDate(name: string, value: string): void {
   if (!ISO_DATE.test(value)) throw new RangeError(`snapshot ${name} must be YYYY-MM-DD, got "${value}"`);
@@ -56,87 +91,174 @@ function isoDate(date: Date | null): string | null {
   return date === null || Number.isNaN(date.getTime()) ? null : date.toISOString().slice(0, 10);
 }
 
+/** Maps run inputs to stored values; close dates repeat a lot, so their text is computed once per date. */
+function createInputMapper(): (d: SnapshotDealInput) => StoredDeal {
+  const dates = new Map<number, string | null>();
+  return (d) => {
+    let closeDate: string | null = null;
+    if (d.closeDate !== null) {
+      const time = d.closeDate.getTime();
+      closeDate = dates.get(time) ?? isoDate(d.closeDate);
+      dates.set(time, closeDate);
+    }
+    return { id: d.id, stage: d.stage, amount: d.amount !== null && Number.isFinite(d.amount) ? d.amount : null, closeDate };
+  };
+}
+
 /**
- * Creates the snapshot store on an open better-sqlite3 database, creating its table if needed
- * (`CREATE TABLE IF NOT EXISTS`, so it is safe on every start and alongside other tables).
+ * Creates the snapshot store on an open better-sqlite3 database, creating its tables if needed (`IF NOT EXISTS`,
+ * so it is safe on every start and alongside other tables). A table of the first format (`deal_snapshots`, one row
+ * per deal per run) is converted once, by replaying its runs in date order, then dropped.
  */
 export function createSnapshotStore(db: Database.Database): SnapshotStore {
-  // WITHOUT ROWID + this primary key: rows of one export and day sit together, which makes the per-day replace,
-  // the range read and the prune cheap; the PK also stops duplicate deal rows within one run.
+  // WITHOUT ROWID + these keys: one export's runs sit together (run list, range reads, prune), and one deal's states
+  // sit together (history reads come out in deal order without a sort). The last_date index serves the re-run undo
+  // (last_date = the previous run) and the prune (last_date < date). Reading the open states scans the export's
+  // primary key: measured faster than the index at 100k deals × 400 runs, the cost being building rows in JS.
   db.exec(`
-    CREATE TABLE IF NOT EXISTS deal_snapshots (
+    CREATE TABLE IF NOT EXISTS snapshot_runs (
       export_id  TEXT NOT NULL,
       run_date   TEXT NOT NULL,
+      deal_count INTEGER NOT NULL,
+      PRIMARY KEY (export_id, run_date)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS deal_states (
+      export_id  TEXT NOT NULL,
       deal_id    TEXT NOT NULL,
+      first_date TEXT NOT NULL,
+      last_date  TEXT,
       stage      TEXT NOT NULL,
       amount     REAL,
       close_date TEXT,
-      PRIMARY KEY (export_id, run_date, deal_id)
+      PRIMARY KEY (export_id, deal_id, first_date)
     ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS deal_states_last_date ON deal_states (export_id, last_date);
   `);
-  const deleteDay = db.prepare<[string, string]>('DELETE FROM deal_snapshots WHERE export_id = ? AND run_date = ?');
-  const insert = db.prepare<[string, string, string, string, number | null, string | null]>(
-    // DO NOTHING covers only the key (a repeated deal id); a NULL stage still fails and rolls the day back.
-    'INSERT INTO deal_snapshots (export_id, run_date, deal_id, stage, amount, close_date) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const select = db.prepare<[string, string], StoredRow>(
-    'SELECT run_date AS runDate, deal_id AS dealId, stage, amount, close_date AS closeDate FROM deal_snapshots WHERE export_id = ? AND run_date >= ? ORDER BY deal_id, run_date',
-  );
-  // LAG/LEAD over each deal's runs find stage changes; the weekly CTE keeps the latest run of each Monday-based week
-  // (strftime %w: Sunday = 0, so (w + 6) % 7 days back is that week's Monday).
-  const selectHistory = db.prepare<[string, string, string, string], StoredRow>(`
-    WITH weekly AS (
-      SELECT MAX(run_date) AS run_date
-      FROM (SELECT DISTINCT run_date FROM deal_snapshots WHERE export_id = ? AND run_date >= ?)
-      GROUP BY date(run_date, '-' || ((CAST(strftime('%w', run_date) AS INTEGER) + 6) % 7) || ' days')
-    ),
-    seq AS (
-      SELECT run_date, deal_id, stage, amount, close_date,
-             LAG(stage) OVER w AS prev_stage, LEAD(stage) OVER w AS next_stage
-      FROM deal_snapshots
-      WHERE export_id = ? AND run_date >= ?
-      WINDOW w AS (PARTITION BY deal_id ORDER BY run_date)
-    )
-    SELECT run_date AS runDate, deal_id AS dealId, stage, amount, close_date AS closeDate
-    FROM seq
-    WHERE prev_stage IS NULL OR next_stage IS NULL OR prev_stage <> stage OR next_stage <> stage
-       OR run_date IN (SELECT run_date FROM weekly)
-    ORDER BY deal_id, run_date
-  `);
-  const deleteBefore = db.prepare<[string, string]>('DELETE FROM deal_snapshots WHERE export_id = ? AND run_date < ?');
 
-  const replaceDay = db.transaction((exportId: string, runDate: string, deals: readonly SnapshotDealInput[]) => {
-    deleteDay.run(exportId, runDate);
-    for (const d of deals) {
-      const amount = d.amount !== null && Number.isFinite(d.amount) ? d.amount : null;
-      insert.run(exportId, runDate, d.id, d.stage, amount, isoDate(d.closeDate));
+  const latestRun = db.prepare<[string], string | null>('SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ?').pluck();
+  const runBefore = db.prepare<[string, string], string | null>('SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ? AND run_date < ?').pluck();
+  const deleteRun = db.prepare<[string, string]>('DELETE FROM snapshot_runs WHERE export_id = ? AND run_date = ?');
+  const insertRun = db.prepare<[string, string, number]>('INSERT INTO snapshot_runs (export_id, run_date, deal_count) VALUES (?, ?, ?)');
+  const deleteOpenedOn = db.prepare<[string, string]>('DELETE FROM deal_states WHERE export_id = ? AND last_date IS NULL AND first_date = ?');
+  const reopenClosedAt = db.prepare<[string, string]>('UPDATE deal_states SET last_date = NULL WHERE export_id = ? AND last_date = ?');
+  const selectOpen = db
+    .prepare<[string], OpenState>('SELECT deal_id, first_date, stage, amount, close_date FROM deal_states WHERE export_id = ? AND last_date IS NULL')
+    .raw();
+  const closeState = db.prepare<[string, string, string, string]>('UPDATE deal_states SET last_date = ? WHERE export_id = ? AND deal_id = ? AND first_date = ?');
+  const insertState = db.prepare<[string, string, string, string, number | null, string | null]>(
+    'INSERT INTO deal_states (export_id, deal_id, first_date, last_date, stage, amount, close_date) VALUES (?, ?, ?, NULL, ?, ?, ?)',
+  );
+  const selectRunDates = db
+    .prepare<[string, string], string>('SELECT run_date FROM snapshot_runs WHERE export_id = ? AND run_date >= ? AND deal_count > 0 ORDER BY run_date')
+    .pluck();
+  // Open states end at the latest run; a state begun before the window starts, as far as the window can tell, at its
+  // first run (it was seen in every run between its first and last date).
+  const selectStates = db.prepare<{ exportId: string; since: string; firstRun: string; lastRun: string }, DealStateRow>(`
+    SELECT deal_id AS dealId, stage, amount,
+           MAX(first_date, :firstRun) AS firstDate, COALESCE(last_date, :lastRun) AS lastDate
+    FROM deal_states
+    WHERE export_id = :exportId AND (last_date IS NULL OR last_date >= :since)
+    ORDER BY deal_id, first_date
+  `);
+  const selectExpanded = db.prepare<[string, string], SnapshotRow>(`
+    SELECT r.run_date AS runDate, s.deal_id AS dealId, s.stage, s.amount, s.close_date AS closeDate
+    FROM deal_states s
+    JOIN snapshot_runs r ON r.export_id = s.export_id AND r.run_date >= s.first_date AND r.run_date <= COALESCE(s.last_date, '9999-12-31')
+    WHERE s.export_id = ? AND r.run_date >= ?
+    ORDER BY s.deal_id, r.run_date
+  `);
+  const countObservationsBefore = db.prepare<[string, string], number>('SELECT TOTAL(deal_count) FROM snapshot_runs WHERE export_id = ? AND run_date < ?').pluck();
+  const deleteStatesBefore = db.prepare<[string, string]>('DELETE FROM deal_states WHERE export_id = ? AND last_date < ?');
+  const deleteRunsBefore = db.prepare<[string, string]>('DELETE FROM snapshot_runs WHERE export_id = ? AND run_date < ?');
+
+  /** Records one run (inside the caller's transaction). */
+  const record = <T>(exportId: string, runDate: string, deals: readonly T[], toStored: (deal: T) => StoredDeal): SaveSnapshotResult => {
+    let previous = latestRun.get(exportId) ?? null;
+    if (previous !== null && runDate < previous) return { stored: false, deals: 0, newStates: 0 };
+    if (previous === runDate) {
+      // Undo today's earlier run: drop the states it began, reopen the ones it closed (see the invariant above).
+      previous = runBefore.get(exportId, runDate) ?? null;
+      deleteOpenedOn.run(exportId, runDate);
+      if (previous !== null) reopenClosedAt.run(exportId, previous);
+      deleteRun.run(exportId, runDate);
     }
+
+    const open = new Map<string, OpenState>();
+    for (const row of selectOpen.iterate(exportId)) open.set(row[0], row);
+    const seen = new Set<string>();
+    let newStates = 0;
+    for (const input of deals) {
+      const d = toStored(input);
+      if (seen.has(d.id)) continue;
+      seen.add(d.id);
+      const state = open.get(d.id);
+      if (state !== undefined) {
+        open.delete(d.id);
+        if (state[2] === d.stage && state[3] === d.amount && state[4] === d.closeDate) continue;
+        // `previous` is set: an open state exists only after a run.
+        closeState.run(previous ?? runDate, exportId, d.id, state[1]);
+      }
+      insertState.run(exportId, d.id, runDate, d.stage, d.amount, d.closeDate);
+      newStates += 1;
+    }
+    // Deals of the previous run missing from this one: their state ends at the previous run.
+    for (const [dealId, state] of open) closeState.run(previous ?? runDate, exportId, dealId, state[1]);
+    insertRun.run(exportId, runDate, seen.size);
+    return { stored: true, deals: seen.size, newStates };
+  };
+
+  const save = db.transaction((exportId: string, runDate: string, deals: readonly SnapshotDealInput[]) => record(exportId, runDate, deals, createInputMapper()));
+  const prune = db.transaction((exportId: string, beforeDate: string): number => {
+    const observations = countObservationsBefore.get(exportId, beforeDate) ?? 0;
+    deleteStatesBefore.run(exportId, beforeDate);
+    deleteRunsBefore.run(exportId, beforeDate);
+    return observations;
   });
+
+  migrate(db, (exportId, runDate, deals) => record(exportId, runDate, deals, (d) => d));
 
   return {
     saveSnapshot(exportId, runDate, deals) {
       checkDate('runDate', runDate);
-      replaceDay(exportId, runDate, deals);
-    },
-    loadSnapshots(exportId, sinceDate) {
-      checkDate('sinceDate', sinceDate);
-      const rows: SnapshotRow[] = [];
-      for (const r of select.iterate(exportId, sinceDate)) {
-        rows.push({ runDate: r.runDate, dealId: r.dealId, stage: r.stage, amount: r.amount, closeDate: r.closeDate });
-      }
-      return rows;
+      // IMMEDIATE: the run reads the open states and then writes; taking the write lock first means another process
+      // (CLI run beside `serve`) waits on busy_timeout instead of failing the upgrade from reader to writer.
+      return save.immediate(exportId, runDate, deals);
     },
     loadHistory(exportId, sinceDate) {
       checkDate('sinceDate', sinceDate);
-      const rows: SnapshotRow[] = [];
-      for (const r of selectHistory.iterate(exportId, sinceDate, exportId, sinceDate)) {
-        rows.push({ runDate: r.runDate, dealId: r.dealId, stage: r.stage, amount: r.amount, closeDate: r.closeDate });
-      }
-      return rows;
+      const runDates = selectRunDates.all(exportId, sinceDate);
+      const firstRun = runDates[0];
+      const lastRun = runDates[runDates.length - 1];
+      if (firstRun === undefined || lastRun === undefined) return { runDates: [], states: [] };
+      return { runDates, states: selectStates.all({ exportId, since: sinceDate, firstRun, lastRun }) };
+    },
+    loadSnapshots(exportId, sinceDate) {
+      checkDate('sinceDate', sinceDate);
+      return selectExpanded.all(exportId, sinceDate);
     },
     prune(exportId, beforeDate) {
       checkDate('beforeDate', beforeDate);
-      return deleteBefore.run(exportId, beforeDate).changes;
+      return prune.immediate(exportId, beforeDate);
     },
   };
+}
+
+/**
+ * Converts the first format (`deal_snapshots`: one row per deal per run) by replaying each export's runs in date
+ * order through `record`, then drops it, in one transaction; a no-op when the table is absent. Replaying rather than
+ * dropping keeps the history of installations that already ran (test and demo data at the time of the change).
+ */
+function migrate(db: Database.Database, record: (exportId: string, runDate: string, deals: readonly StoredDeal[]) => unknown): void {
+  const exists = db.prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
+  if (exists.get(OLD_TABLE) === 0) return;
+  db.transaction(() => {
+    // Checked again under the write lock: another process may have converted it meanwhile.
+    if (exists.get(OLD_TABLE) === 0) return;
+    const days = db.prepare<[], { exportId: string; runDate: string }>(`SELECT DISTINCT export_id AS exportId, run_date AS runDate FROM ${OLD_TABLE} ORDER BY export_id, run_date`).all();
+    const dayRows = db.prepare<[string, string], StoredDeal>(
+      `SELECT deal_id AS id, stage, amount, close_date AS closeDate FROM ${OLD_TABLE} WHERE export_id = ? AND run_date = ? ORDER BY deal_id`,
+    );
+    for (const { exportId, runDate } of days) record(exportId, runDate, dayRows.all(exportId, runDate));
+    db.exec(`DROP TABLE ${OLD_TABLE}`);
+  }).immediate();
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deal } from './deal.js';
-import { deriveDealHistory, TREND_WEEKS, type SnapshotRow } from './history.js';
+import { deriveDealHistory, TREND_WEEKS, type DealStateRow, type SnapshotRow } from './history.js';
 
 const D = (iso: string): Date => new Date(`${iso}T00:00:00Z`);
 
@@ -169,5 +169,68 @@ describe('deriveDealHistory edge cases', () => {
     expect(h.snapshotDates).toEqual(['2026-06-22']);
     expect(h.deals.get('C')?.stageEntry).toEqual({ kind: 'unchangedSince', date: '2026-06-22' });
     expect(h.trend.filter((w) => w.snapshotDate !== null)).toHaveLength(1);
+  });
+});
+
+describe('deriveDealHistory from stored states (first and last run of each unchanged state)', () => {
+  const state = (dealId: string, stage: string, amount: number | null, firstDate: string, lastDate: string): DealStateRow => ({ dealId, stage, amount, firstDate, lastDate });
+
+  it('gives what the per-run rows of the same runs give', () => {
+    // RUN1 (06-01) and RUN2 (06-10) as states: one state per deal and unchanged stretch.
+    const states: DealStateRow[] = [
+      state('A', 'Lead Generation', 1_000, '2026-06-01', '2026-06-01'),
+      state('A', 'Qualification', 1_000, '2026-06-10', '2026-06-10'),
+      state('B', 'Contact', 2_000, '2026-06-01', '2026-06-10'),
+      state('C', 'Proposal', 3_000, '2026-06-01', '2026-06-10'),
+      state('D', 'Lead Generation', 4_000, '2026-06-10', '2026-06-10'),
+      state('E', 'Closing', 5_000, '2026-06-01', '2026-06-01'),
+      state('E', 'Closed Won', 5_000, '2026-06-10', '2026-06-10'),
+      state('F', 'Qualification', 6_000, '2026-06-01', '2026-06-01'),
+      state('G', 'Contact', 7_000, '2026-06-01', '2026-06-10'),
+    ];
+    const fromRows = deriveDealHistory([...rows('2026-06-01', RUN1), ...rows('2026-06-10', RUN2)], CURRENT, AS_OF);
+    const fromStates = deriveDealHistory({ runDates: ['2026-06-01', '2026-06-10'], states: [...states].reverse() }, CURRENT, AS_OF);
+    expect(fromStates).toEqual(fromRows);
+  });
+
+  it('ends a state reaching past asOf at the last run before asOf, and ignores states from asOf on', () => {
+    const h = deriveDealHistory(
+      {
+        runDates: ['2026-06-01', '2026-06-08', '2026-06-22', '2026-06-29'],
+        states: [state('A', 'Contact', 10, '2026-06-01', '2026-06-29'), state('B', 'Contact', 20, '2026-06-01', '2026-06-08'), state('B', 'Proposal', 20, '2026-06-22', '2026-06-29')],
+      },
+      [deal('A', 'Proposal', 10), deal('B', 'Closing', 20)],
+      AS_OF,
+    );
+    expect(h.snapshotDates).toEqual(['2026-06-01', '2026-06-08', '2026-06-22']);
+    expect(h.deals.get('A')?.stageEntry).toEqual({ kind: 'observed', date: '2026-06-22', previousStage: 'Contact', previousSnapshotDate: '2026-06-08' });
+    expect(h.transitions.map((t) => `${t.dealId} ${t.from}→${t.to} ${t.previousSnapshotDate}..${t.date}`)).toEqual([
+      'A Contact→Proposal 2026-06-08..2026-06-22',
+      'B Contact→Closing 2026-06-08..2026-06-22',
+    ]);
+    expect(h.trend.slice(-3).map((w) => [w.snapshotDate, w.stages.map((s) => `${s.stage} ${s.count}`)])).toEqual([
+      ['2026-06-08', ['Contact 2']],
+      [null, []],
+      ['2026-06-22', ['Closing 1', 'Proposal 1']],
+    ]);
+  });
+
+  it('treats a new state in the same stage (amount or close date changed) as no move, and sums each week with its amount', () => {
+    const h = deriveDealHistory(
+      {
+        runDates: ['2026-06-01', '2026-06-02', '2026-06-08', '2026-06-15'],
+        states: [state('A', 'Contact', 10, '2026-06-01', '2026-06-02'), state('A', 'Contact', 15, '2026-06-08', '2026-06-08'), state('A', 'Contact', 15, '2026-06-15', '2026-06-15')],
+      },
+      [deal('A', 'Contact', 30)],
+      AS_OF,
+    );
+    expect(h.transitions).toEqual([]);
+    expect(h.deals.get('A')).toEqual({ stageEntry: { kind: 'unchangedSince', date: '2026-06-01' }, stagesSeen: ['Contact'] });
+    expect(h.trend.slice(-4).map((w) => [w.snapshotDate, w.stages])).toEqual([
+      ['2026-06-02', [{ stage: 'Contact', count: 1, value: 10 }]],
+      ['2026-06-08', [{ stage: 'Contact', count: 1, value: 15 }]],
+      ['2026-06-15', [{ stage: 'Contact', count: 1, value: 15 }]],
+      ['2026-06-22', [{ stage: 'Contact', count: 1, value: 30 }]],
+    ]);
   });
 });

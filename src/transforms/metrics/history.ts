@@ -1,12 +1,16 @@
 /**
- * Deal history derived from per-run snapshots (pure). Each run stores, per opportunity, its stage, amount and close
- * date under the run date; from that sequence we learn when a deal entered its current stage (when the view has no
+ * Deal history derived from per-run snapshots (pure). Each run observes, per opportunity, its stage, amount and close
+ * date on the run date; from that sequence we learn when a deal entered its current stage (when the view has no
  * stage-entered column), which stage-to-stage moves really happened, and how the pipeline looked week by week.
+ *
+ * The state store keeps changes, not copies: a deal's state (stage, amount, close date) is stored once with the first
+ * and last run that saw it ({@link DealStateRow}), so history costs O(deals + changes) rather than O(deals × runs).
+ * Per-run rows ({@link SnapshotRow}) are still accepted: each row is a state seen in that one run.
  */
 import type { Deal } from './deal.js';
 import { isoDay, parseIsoDay, toDay, weekStart } from './dates.js';
 
-/** One opportunity in one run's snapshot, as stored by the state store. */
+/** One opportunity in one run's snapshot. */
 export interface SnapshotRow {
   /** `YYYY-MM-DD`: the run's as-of date. */
   readonly runDate: string;
@@ -15,6 +19,27 @@ export interface SnapshotRow {
   readonly amount: number | null;
   /** `YYYY-MM-DD` or null. */
   readonly closeDate: string | null;
+}
+
+/**
+ * One stored state of a deal over consecutive runs: the deal was in every run from `firstDate` to `lastDate` (both
+ * `YYYY-MM-DD`, both run dates) with this stage and amount (the store also keys states by close date, which history
+ * does not need, so two consecutive states may show the same stage and amount).
+ */
+export interface DealStateRow {
+  readonly dealId: string;
+  readonly stage: string;
+  readonly amount: number | null;
+  readonly firstDate: string;
+  readonly lastDate: string;
+}
+
+/** What the snapshot store gives history derivation: the runs of the window and the deal states seen in them. */
+export interface SnapshotHistory {
+  /** Dates of the window's runs that saw at least one deal, ascending. */
+  readonly runDates: readonly string[];
+  /** Deal states overlapping the window, clipped to it (`firstDate` is never before `runDates[0]`). */
+  readonly states: readonly DealStateRow[];
 }
 
 /**
@@ -65,10 +90,7 @@ export interface TrendWeek {
 export interface DealHistory {
   /** The as-of date the history was derived for. */
   readonly asOf: string;
-  /**
-   * Distinct snapshot dates seen in the rows, ascending (the current run counts as the snapshot of asOf). From the
-   * store's `loadHistory` this may miss runs where nothing changed; the first and the weekly dates are always there.
-   */
+  /** Dates of the runs that saw deals, before asOf, ascending, then asOf (the current run) when it has deals. */
   readonly snapshotDates: readonly string[];
   /** Per deal id (current deals and deals seen only in past snapshots). */
   readonly deals: ReadonlyMap<string, DealStageHistory>;
@@ -80,104 +102,197 @@ export interface DealHistory {
 
 export const TREND_WEEKS = 12;
 
-interface Point {
-  readonly date: string;
+/** A stored state after clipping to the runs before asOf, or the current run's observation (first = last = asOf). */
+interface Span {
+  readonly first: number;
+  readonly last: number;
+  readonly firstText: string;
+  readonly lastText: string;
   readonly stage: string;
   readonly amount: number | null;
 }
+
+interface StageTotal {
+  count: number;
+  value: number;
+}
+
+type CurrentDeal = Pick<Deal, 'id' | 'stage' | 'amount'>;
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Per-run rows as states: each row is a state seen in that run only. */
+function historyFromRows(rows: readonly SnapshotRow[]): SnapshotHistory {
+  const dates = new Set<string>();
+  const states: DealStateRow[] = [];
+  for (const r of rows) {
+    dates.add(r.runDate);
+    states.push({ dealId: r.dealId, stage: r.stage, amount: r.amount, firstDate: r.runDate, lastDate: r.runDate });
+  }
+  return { runDates: [...dates], states };
+}
+
+function isRowList(value: readonly SnapshotRow[] | SnapshotHistory): value is readonly SnapshotRow[] {
+  return Array.isArray(value);
+}
+
+function addTo(totals: Map<string, StageTotal>, stage: string, amount: number | null): void {
+  let t = totals.get(stage);
+  if (t === undefined) {
+    t = { count: 0, value: 0 };
+    totals.set(stage, t);
+  }
+  t.count += 1;
+  if (amount !== null && Number.isFinite(amount)) t.value += amount;
+}
+
+/** `parseIsoDay` memoised: states repeat a few dozen dates hundreds of thousands of times. */
+function createDayParser(): (text: string) => number | undefined {
+  const cache = new Map<string, number | undefined>();
+  return (text) => {
+    if (cache.has(text)) return cache.get(text);
+    const day = parseIsoDay(text);
+    cache.set(text, day);
+    return day;
+  };
+}
+
 /**
- * Derives stage-entry dates, transitions and the 12-week trend from stored snapshots plus the current run's deals.
- * The current deals stand for the snapshot of `asOf` (replacing a stored one of the same date); snapshots after
- * `asOf` and rows with an unreadable run date are ignored. Pure: the result depends only on the arguments.
+ * Derives stage-entry dates, transitions and the 12-week trend from stored history (the store's `loadHistory`, or
+ * per-run rows) plus the current run's deals. The current deals stand for the snapshot of `asOf`: stored observations
+ * on or after `asOf` are ignored (a stored state reaching past asOf ends at the last run before it), as are states
+ * with an unreadable date. A deal id repeated in one run counts once (the first wins). Time is O(n log n) and memory
+ * O(n) in states + current deals: deals are walked in id order one at a time, and the trend is summed per week and
+ * stage on the way, never held per deal and week. Pure: the result depends only on the arguments.
  */
-export function deriveDealHistory(snapshots: readonly SnapshotRow[], current: readonly Pick<Deal, 'id' | 'stage' | 'amount'>[], asOf: Date): DealHistory {
+export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHistory, current: readonly CurrentDeal[], asOf: Date): DealHistory {
+  const stored = isRowList(snapshots) ? historyFromRows(snapshots) : snapshots;
+  const dayOf = createDayParser();
   const asOfDay = toDay(asOf);
   const asOfText = isoDay(asOfDay);
 
-  const points = new Map<string, Point[]>();
-  const byDate = new Map<string, Map<string, Point>>();
-  const add = (dealId: string, p: Point): void => {
-    let perDate = byDate.get(p.date);
-    if (perDate === undefined) {
-      perDate = new Map();
-      byDate.set(p.date, perDate);
-    }
-    // One point per deal per run date: the first one wins (duplicate ids in a view are kept once).
-    if (perDate.has(dealId)) return;
-    perDate.set(dealId, p);
-    const list = points.get(dealId);
-    if (list === undefined) points.set(dealId, [p]);
-    else list.push(p);
-  };
+  const runDays = [...new Set(stored.runDates)]
+    .map(dayOf)
+    .filter((d): d is number => d !== undefined && d < asOfDay)
+    .sort((a, b) => a - b);
+  const lastRunBefore = runDays[runDays.length - 1];
 
-  for (const row of snapshots) {
-    const day = parseIsoDay(row.runDate);
-    if (day === undefined || day >= asOfDay) continue;
-    add(row.dealId, { date: row.runDate, stage: row.stage, amount: row.amount });
-  }
-  for (const deal of current) add(deal.id, { date: asOfText, stage: deal.stage, amount: deal.amount });
+  const currentById = new Map<string, CurrentDeal>();
+  for (const deal of current) if (!currentById.has(deal.id)) currentById.set(deal.id, deal);
+  const snapshotDays = currentById.size > 0 ? [...runDays, asOfDay] : runDays;
+  const snapshotDates = snapshotDays.map(isoDay);
 
-  const snapshotDates = [...byDate.keys()].sort(compareText);
-  const deals = new Map<string, DealStageHistory>();
-  const transitions: StageTransition[] = [];
-
-  for (const id of [...points.keys()].sort(compareText)) {
-    const seq = (points.get(id) ?? []).sort((a, b) => compareText(a.date, b.date));
-    const last = seq[seq.length - 1];
-    if (last === undefined) continue;
-    const stagesSeen: string[] = [];
-    for (let i = 0; i < seq.length; i += 1) {
-      const p = seq[i];
-      const prev = seq[i - 1];
-      if (p === undefined) continue;
-      if (!stagesSeen.includes(p.stage)) stagesSeen.push(p.stage);
-      if (prev !== undefined && prev.stage !== p.stage) {
-        transitions.push({ dealId: id, from: prev.stage, to: p.stage, date: p.date, previousSnapshotDate: prev.date, amount: p.amount });
-      }
-    }
-    // The final run of snapshots in the current stage starts at `start`.
-    let start = seq.length - 1;
-    while (start > 0 && seq[start - 1]?.stage === last.stage) start -= 1;
-    const first = seq[start];
-    const before = seq[start - 1];
-    const stageEntry: StageEntry =
-      first !== undefined && before !== undefined
-        ? { kind: 'observed', date: first.date, previousStage: before.stage, previousSnapshotDate: before.date }
-        : { kind: 'unchangedSince', date: first?.date ?? last.date };
-    deals.set(id, { stageEntry, stagesSeen });
-  }
-  transitions.sort((a, b) => compareText(a.date, b.date) || compareText(a.dealId, b.dealId));
-
-  const trend: TrendWeek[] = [];
+  // Trend: per week, the latest snapshot of the week up to asOf. Stored ones are summed from the states while walking
+  // the deals; the current run's one from the current deals.
+  const trendWeeks: { start: number; day: number | null; totals: Map<string, StageTotal> }[] = [];
   const lastWeek = weekStart(asOfDay);
   for (let w = TREND_WEEKS - 1; w >= 0; w -= 1) {
     const start = lastWeek - 7 * w;
     const end = Math.min(start + 6, asOfDay);
-    let snapshotDate: string | null = null;
-    for (const date of snapshotDates) {
-      const day = parseIsoDay(date);
-      if (day !== undefined && day >= start && day <= end) snapshotDate = date;
+    let day: number | null = null;
+    for (const d of snapshotDays) if (d >= start && d <= end) day = d;
+    trendWeeks.push({ start, day, totals: new Map() });
+  }
+  const storedTrend = trendWeeks.filter((w): w is { start: number; day: number; totals: Map<string, StageTotal> } => w.day !== null && w.day < asOfDay);
+
+  // Stored states before asOf, clipped to the last run before it, in deal id order, then first date (a stable sort:
+  // of two states of a deal starting the same day, the first given comes first).
+  const states = stored.states;
+  const firstDays = new Float64Array(states.length);
+  const lastDays = new Float64Array(states.length);
+  const order: number[] = [];
+  for (let i = 0; i < states.length; i += 1) {
+    const s = states[i];
+    if (s === undefined) continue;
+    const first = dayOf(s.firstDate);
+    const last = dayOf(s.lastDate);
+    if (first === undefined || last === undefined || last < first || first >= asOfDay) continue;
+    firstDays[i] = first;
+    lastDays[i] = last < asOfDay ? last : Math.max(first, lastRunBefore ?? first);
+    order.push(i);
+  }
+  order.sort((a, b) => compareText(states[a]?.dealId ?? '', states[b]?.dealId ?? '') || (firstDays[a] ?? 0) - (firstDays[b] ?? 0));
+  const currentIds = [...currentById.keys()].sort(compareText);
+
+  // Most deals never move: share their (immutable) stage entry and stages-seen list rather than allocate one each.
+  const unchangedSince = new Map<string, StageEntry>();
+  const onlyStage = new Map<string, readonly string[]>();
+
+  const deals = new Map<string, DealStageHistory>();
+  const transitions: StageTransition[] = [];
+  const seq: Span[] = [];
+  let si = 0;
+  let ci = 0;
+  while (si < order.length || ci < currentIds.length) {
+    const storedId = si < order.length ? states[order[si] ?? 0]?.dealId : undefined;
+    const currentId = currentIds[ci];
+    const id = storedId === undefined ? (currentId ?? '') : currentId === undefined || storedId <= currentId ? storedId : currentId;
+
+    // The deal's spans: its stored states, less any overlapping an earlier one (a repeated observation), then today.
+    seq.length = 0;
+    for (; si < order.length; si += 1) {
+      const i = order[si] ?? 0;
+      const s = states[i];
+      if (s === undefined || s.dealId !== id) break;
+      const first = firstDays[i] ?? 0;
+      const last = lastDays[i] ?? 0;
+      const prev = seq[seq.length - 1];
+      if (prev !== undefined && first <= prev.last) continue;
+      seq.push({ first, last, firstText: s.firstDate, lastText: last === dayOf(s.lastDate) ? s.lastDate : isoDay(last), stage: s.stage, amount: s.amount });
     }
-    const stages = new Map<string, { count: number; value: number }>();
-    if (snapshotDate !== null) {
-      for (const p of byDate.get(snapshotDate)?.values() ?? []) {
-        const s = stages.get(p.stage) ?? { count: 0, value: 0 };
-        s.count += 1;
-        if (p.amount !== null && Number.isFinite(p.amount)) s.value += p.amount;
-        stages.set(p.stage, s);
+    if (currentId === id) {
+      const deal = currentById.get(id);
+      if (deal !== undefined) seq.push({ first: asOfDay, last: asOfDay, firstText: asOfText, lastText: asOfText, stage: deal.stage, amount: deal.amount });
+      ci += 1;
+    }
+    const last = seq[seq.length - 1];
+    if (last === undefined) continue;
+
+    const stagesSeen: string[] = [];
+    for (let k = 0; k < seq.length; k += 1) {
+      const p = seq[k];
+      if (p === undefined) continue;
+      const prev = seq[k - 1];
+      if (!stagesSeen.includes(p.stage)) stagesSeen.push(p.stage);
+      if (prev !== undefined && prev.stage !== p.stage) {
+        transitions.push({ dealId: id, from: prev.stage, to: p.stage, date: p.firstText, previousSnapshotDate: prev.lastText, amount: p.amount });
+      }
+      if (p.first < asOfDay) {
+        for (const w of storedTrend) if (p.first <= w.day && w.day <= p.last) addTo(w.totals, p.stage, p.amount);
       }
     }
-    trend.push({
-      weekStart: isoDay(start),
-      snapshotDate,
-      stages: [...stages.entries()].sort(([a], [b]) => compareText(a, b)).map(([stage, s]) => ({ stage, count: s.count, value: s.value })),
-    });
+    // The current stage began with the first of the trailing spans in that stage (an amount or close date change
+    // within a stage starts a new state, not a new stage).
+    let start = seq.length - 1;
+    while (start > 0 && seq[start - 1]?.stage === last.stage) start -= 1;
+    const first = seq[start] ?? last;
+    const before = seq[start - 1];
+    let stageEntry: StageEntry;
+    if (before !== undefined) {
+      stageEntry = { kind: 'observed', date: first.firstText, previousStage: before.stage, previousSnapshotDate: before.lastText };
+    } else {
+      stageEntry = unchangedSince.get(first.firstText) ?? { kind: 'unchangedSince', date: first.firstText };
+      unchangedSince.set(first.firstText, stageEntry);
+    }
+    let seen: readonly string[] = stagesSeen;
+    if (stagesSeen.length === 1) {
+      seen = onlyStage.get(last.stage) ?? stagesSeen;
+      onlyStage.set(last.stage, seen);
+    }
+    deals.set(id, { stageEntry, stagesSeen: seen });
   }
+  transitions.sort((a, b) => compareText(a.date, b.date) || compareText(a.dealId, b.dealId));
+
+  const currentWeek = trendWeeks.find((w) => w.day === asOfDay);
+  if (currentWeek !== undefined) for (const deal of currentById.values()) addTo(currentWeek.totals, deal.stage, deal.amount);
+
+  const trend: TrendWeek[] = trendWeeks.map((w) => ({
+    weekStart: isoDay(w.start),
+    snapshotDate: w.day === null ? null : isoDay(w.day),
+    stages: [...w.totals.entries()].sort(([a], [b]) => compareText(a, b)).map(([stage, t]) => ({ stage, count: t.count, value: t.value })),
+  }));
 
   return { asOf: asOfText, snapshotDates, deals, transitions, trend };
 }

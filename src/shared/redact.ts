@@ -20,32 +20,86 @@ const PATTERNS: readonly [RegExp, string][] = [
   [/(https?:\/\/[^\s/"']+)\/[^\s"']*(uploadSession|upload\.aspx|\/up\/)[^\s"']*/gi, `$1/${REDACTED}`],
 ];
 
+export interface AddSecretOptions {
+  /**
+   * A per-session credential (Tableau session token, connected-app JWT, Graph access token, upload URL): kept only
+   * among the most recent transient secrets, so a long-running `serve` does not accumulate every token it ever saw.
+   * Default false: configured secrets (env vars) are kept for the life of the redactor.
+   */
+  readonly transient?: boolean;
+}
+
 export interface Redactor {
   /** Returns `text` with every known secret and credential-looking value replaced by [REDACTED]. */
   redact(text: string): string;
   /** Deep-copies a JSON-like value with every string redacted. */
   redactValue<T>(value: T): T;
-  /** Adds secret values learned at run time (e.g. a Tableau session token); ignores values shorter than 4. */
-  addSecret(value: string | undefined): void;
+  /** Adds a secret value learned at run time; ignores values shorter than 4. See AddSecretOptions.transient. */
+  addSecret(value: string | undefined, options?: AddSecretOptions): void;
 }
 
-/** Creates a redactor that knows the given secret values (e.g. PAT secret, client secret, webhook URL). */
-export function createRedactor(secrets: Iterable<string | undefined> = []): Redactor {
-  const known = new Set<string>();
-  const addSecret = (value: string | undefined): void => {
-    if (value !== undefined && value.length >= 4) {
-      known.add(value);
-      // Also catch the secret after URL encoding (it may appear inside a URL or a form body).
-      const encoded = encodeURIComponent(value);
-      if (encoded !== value) known.add(encoded);
+export interface RedactorOptions {
+  /** How many transient secrets are kept, oldest dropped first (default 500). */
+  readonly maxTransientSecrets?: number;
+}
+
+/** Default bound of the transient secrets: far more than the tokens alive at once, even with many concurrent runs. */
+export const DEFAULT_MAX_TRANSIENT_SECRETS = 500;
+
+/**
+ * Creates a redactor that knows the given secret values (e.g. PAT secret, client secret, webhook URL) for good.
+ * Secrets added later with `{ transient: true }` are kept in a bounded first-in-first-out list (re-adding one makes
+ * it the newest), so memory and the cost of `redact` stay flat however long the process runs.
+ */
+export function createRedactor(secrets: Iterable<string | undefined> = [], options: RedactorOptions = {}): Redactor {
+  const maxTransient = Math.max(1, options.maxTransientSecrets ?? DEFAULT_MAX_TRANSIENT_SECRETS);
+  const permanent = new Set<string>();
+  // Insertion order is age: the first key is the oldest. Values are the forms to replace (raw and URL-encoded).
+  const transient = new Map<string, readonly string[]>();
+  // Longest first, so a secret that contains another is replaced whole; rebuilt only after a change.
+  let sorted: readonly string[] | undefined;
+
+  // The secret may also appear URL-encoded (inside a URL or a form body).
+  const formsOf = (value: string): readonly string[] => {
+    const encoded = encodeURIComponent(value);
+    return encoded === value ? [value] : [value, encoded];
+  };
+
+  const addSecret = (value: string | undefined, opts: AddSecretOptions = {}): void => {
+    if (value === undefined || value.length < 4) return;
+    if (opts.transient !== true) {
+      const before = permanent.size;
+      for (const form of formsOf(value)) permanent.add(form);
+      if (transient.delete(value) || permanent.size !== before) sorted = undefined;
+      return;
     }
+    if (permanent.has(value)) return;
+    if (transient.delete(value)) {
+      // Seen again (e.g. a cached Graph token): make it the newest; the set of forms is unchanged.
+      transient.set(value, formsOf(value));
+      return;
+    }
+    transient.set(value, formsOf(value));
+    for (const oldest of transient.keys()) {
+      if (transient.size <= maxTransient) break;
+      transient.delete(oldest);
+    }
+    sorted = undefined;
   };
   for (const s of secrets) addSecret(s);
 
+  const knownSorted = (): readonly string[] => {
+    if (sorted === undefined) {
+      const all = new Set(permanent);
+      for (const forms of transient.values()) for (const form of forms) all.add(form);
+      sorted = [...all].sort((a, b) => b.length - a.length);
+    }
+    return sorted;
+  };
+
   const redact = (text: string): string => {
     let out = text;
-    // Longest first, so a secret that contains another is replaced whole.
-    for (const secret of [...known].sort((a, b) => b.length - a.length)) {
+    for (const secret of knownSorted()) {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     }
     for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);

@@ -10,7 +10,7 @@ import { DestinationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Redactor } from '../../shared/redact.js';
 import { graphDefaultScope, isMicrosoftAuthorityHost } from './cloud.js';
-import { readCaBundle } from './https-transport.js';
+import { loadOneDriveCaBundle } from './https-transport.js';
 
 export type GraphCredential =
   | { readonly clientSecret: string }
@@ -88,7 +88,7 @@ export function createGraphAuth(options: GraphAuthOptions, deps: GraphAuthDeps):
     return new ConfidentialClientApplication({
       auth,
       system: {
-        ...(options.caFile === undefined ? {} : { customAgentOptions: { ca: await readCaBundle(options.caFile) } }),
+        ...(options.caFile === undefined ? {} : { customAgentOptions: { ca: await loadOneDriveCaBundle(options.caFile) } }),
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
@@ -113,7 +113,8 @@ export function createGraphAuth(options: GraphAuthOptions, deps: GraphAuthDeps):
     if (result === null || result.accessToken === '') {
       throw new DestinationError('ONEDRIVE_AUTH_FAILED', `no access token returned for client '${clientId}' in tenant '${tenantId}'`);
     }
-    deps.redactor.addSecret(result.accessToken);
+    // Tokens rotate hourly: transient, so a long-running service does not keep every token it ever had.
+    deps.redactor.addSecret(result.accessToken, { transient: true });
     if (!result.fromCache) deps.logger.debug({ clientId, tenantId, expiresOn: result.expiresOn }, 'Graph token acquired');
     return result.accessToken;
   };

@@ -60,8 +60,29 @@ describe('Graph error mapping', () => {
       retryable: false,
       hint: expect.stringContaining('caFile'),
     });
+    expect(graphNetworkError('x', Object.assign(new Error('no response within 120000 ms'), { code: 'ETIMEDOUT' }))).toMatchObject({ retryable: true });
+    // The graph client re-wraps transport errors and keeps only the text: "Error: read ECONNRESET".
+    expect(graphNetworkError('x', new Error('Error: read ECONNRESET'))).toMatchObject({ retryable: true });
     const c = new AbortController();
     c.abort();
     expect(graphNetworkError('x', new Error('aborted'), c.signal)).toBeInstanceOf(AbortedError);
+  });
+
+  it.each([
+    ['CERT_NOT_YET_VALID', 'certificate is not yet valid'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'],
+    ['CERT_HAS_EXPIRED', 'certificate has expired'],
+  ])('fails at once on the certificate error %s, pointing at caFile', (code, message) => {
+    const e = graphNetworkError('x', Object.assign(new Error(message), { code }));
+    expect(e).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false, hint: expect.stringContaining('onedrive.caFile') });
+  });
+
+  it.each([
+    ['ERR_INVALID_URL', 'Invalid URL'],
+    ['ENOTFOUND', 'getaddrinfo ENOTFOUND graph.microsoft.con'],
+    [undefined, 'an error nobody anticipated'],
+  ])('does not retry the unknown or permanent failure %s', (code, message) => {
+    const e = graphNetworkError('x', code === undefined ? new Error(message) : Object.assign(new Error(message), { code }));
+    expect(e).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false, hint: expect.stringContaining('graphBaseUrl') });
   });
 });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AbortedError, DestinationError, type AppErrorOptions } from '../../shared/errors.js';
+import { classifyTransportFailure } from '../../shared/transport-errors.js';
 import { isRetryableStatus, parseRetryAfter } from '../../shared/retry.js';
 
 interface InnerError {
@@ -171,19 +172,25 @@ function describeStatus(status: number): [string, string | undefined] {
   }
 }
 
-/** Builds the error for a request that got no HTTP response (reset, timeout, TLS, DNS), or an abort. */
+/**
+ * Builds the error for a request that got no HTTP response (reset, timeout, TLS, DNS), or an abort. Only known
+ * transient network failures are retryable; a refused certificate fails at once with the caFile hint, and anything
+ * else (bad URL, unknown host, protocol error) fails at once too.
+ */
 export function graphNetworkError(operation: string, cause: unknown, signal?: AbortSignal): Error {
   if (signal?.aborted === true) return new AbortedError(`OneDrive ${operation} aborted`, { cause });
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const tls = /certificate|self[- ]signed|CERT_|unable to verify/i.test(reason);
+  const kind = classifyTransportFailure(cause);
+  const hint =
+    kind === 'tls'
+      ? 'the TLS certificate is not trusted or not valid: behind a TLS-inspecting proxy or with a private Graph endpoint, set onedrive.caFile to that CA (PEM); also check this machine\'s clock'
+      : kind === 'permanent'
+        ? 'check graphBaseUrl / cloud, DNS and any proxy between this machine and Microsoft Graph'
+        : undefined;
   return new GraphRequestError(
     'ONEDRIVE_NETWORK',
     `OneDrive ${operation} failed: no response (${reason})`,
     { status: 0, graphCodes: [], retryAfterMs: undefined, requestId: undefined, clientRequestId: undefined },
-    {
-      retryable: !tls,
-      cause,
-      ...(tls ? { hint: 'the TLS certificate is not trusted: set onedrive.caFile to your proxy/internal CA (PEM)' } : {}),
-    },
+    { retryable: kind === 'transient', cause, ...(hint === undefined ? {} : { hint }) },
   );
 }

@@ -7,10 +7,9 @@
  * byte goes through this transport: the graph client gets it as its last middleware (see graph-api.ts) and the
  * upload-session loop calls it directly.
  */
-import { readFile } from 'node:fs/promises';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import type { Middleware } from '@microsoft/microsoft-graph-client';
+import { loadCaBundle } from '../../shared/ca-bundle.js';
 import { DestinationError } from '../../shared/errors.js';
 
 export interface HttpRequest {
@@ -33,7 +32,7 @@ export interface HttpResponse {
 export interface HttpTransport {
   /** Sends one request; resolves for every HTTP status; rejects only without a response (network, abort). */
   request(req: HttpRequest): Promise<HttpResponse>;
-  /** Loads the CA file; throws DestinationError `ONEDRIVE_CA_FILE` when it cannot be read. */
+  /** Loads the CA file; throws DestinationError `ONEDRIVE_CA_FILE` when it cannot be read or is not PEM. */
   prepare(): Promise<void>;
 }
 
@@ -65,7 +64,10 @@ export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpT
         res.on('error', reject);
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       });
-      r.setTimeout(req.timeoutMs ?? timeoutMs, () => r.destroy(new Error(`no response within ${req.timeoutMs ?? timeoutMs} ms`)));
+      // ETIMEDOUT marks it as a transient network failure for the retry policy (see classifyTransportFailure).
+      r.setTimeout(req.timeoutMs ?? timeoutMs, () =>
+        r.destroy(Object.assign(new Error(`no response within ${req.timeoutMs ?? timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      );
       r.on('error', reject);
       r.end(body);
     });
@@ -80,28 +82,18 @@ export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpT
 
 async function loadAgent(caFile: string | undefined): Promise<https.Agent> {
   if (caFile === undefined) return new https.Agent({ keepAlive: true });
-  let pem: string;
-  try {
-    pem = await readFile(caFile, 'utf8');
-  } catch (cause) {
-    throw new DestinationError('ONEDRIVE_CA_FILE', `cannot read onedrive.caFile '${caFile}'`, {
-      cause,
-      hint: 'point caFile at a readable PEM file with your proxy or internal CA certificate',
-    });
-  }
-  return new https.Agent({ keepAlive: true, ca: [...rootCertificates, pem] });
+  return new https.Agent({ keepAlive: true, ca: await loadOneDriveCaBundle(caFile) });
 }
 
-/** Reads the CA file for MSAL's agent options (same trust as the transport). */
-export async function readCaBundle(caFile: string): Promise<string[]> {
-  try {
-    return [...rootCertificates, await readFile(caFile, 'utf8')];
-  } catch (cause) {
-    throw new DestinationError('ONEDRIVE_CA_FILE', `cannot read onedrive.caFile '${caFile}'`, {
-      cause,
-      hint: 'point caFile at a readable PEM file with your proxy or internal CA certificate',
-    });
-  }
+/**
+ * Public roots plus `caFile`, for the transport's agent and MSAL's agent options (same trust for both).
+ * @throws DestinationError `ONEDRIVE_CA_FILE` naming the file when it cannot be read or holds no valid PEM certificate.
+ */
+export function loadOneDriveCaBundle(caFile: string): Promise<string[]> {
+  return loadCaBundle(caFile, {
+    setting: 'onedrive.caFile',
+    error: (message, options) => new DestinationError('ONEDRIVE_CA_FILE', message, options),
+  });
 }
 
 /**

@@ -312,13 +312,7 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
         item = await uploadResolving(file, deliveredName, ctx.signal);
       }
     }
-    if (item.size !== file.bytes) {
-      throw new DestinationError(
-        'ONEDRIVE_VERIFY_FAILED',
-        `OneDrive reports ${item.size ?? 'no'} bytes for '${deliveredName}' after upload, but the workbook has ${file.bytes}`,
-        { retryable: true, hint: 'run the export again; if it repeats, check the library for content policies that alter files', details: { itemId: item.id } },
-      );
-    }
+    warnings.push(...checkDelivered(item, deliveredName, file.bytes, `${driveLabel}/${[...folders, deliveredName].join('/')}`));
     const sideBySide = deliveredName !== fileName;
     if (!sideBySide) {
       if (lastItemId !== undefined && lastItemId !== item.id) {
@@ -346,6 +340,32 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
   };
 
   return { describe: () => `OneDrive ${driveLabel}/${segments.join('/')}`, deliver, resolveTarget };
+}
+
+/**
+ * Checks the driveItem Graph returned once the upload committed. By then the new version is live, so nothing here
+ * may claim the previous file is intact. A different name means the bytes went somewhere else: an error that says
+ * so. A different size is only a warning: SharePoint libraries with metadata columns rewrite Office files on upload
+ * (property promotion), so the stored size can legitimately differ from ours.
+ * @throws DestinationError `ONEDRIVE_VERIFY_FAILED` when the item is not the file we uploaded.
+ */
+export function checkDelivered(item: DriveItem, expectedName: string, bytes: number, location: string): string[] {
+  // OneDrive names are case-insensitive; replacing keeps the existing item's casing.
+  if (item.name.toLowerCase() !== expectedName.toLowerCase()) {
+    throw new DestinationError(
+      'ONEDRIVE_VERIFY_FAILED',
+      `the upload to '${location}' was committed, but OneDrive answered with item '${item.name}' (id ${item.id}) instead of '${expectedName}'`,
+      {
+        hint: 'open the folder on OneDrive to see which file now holds the new workbook; check that nothing renames files in that library',
+        details: { itemId: item.id, itemName: item.name },
+      },
+    );
+  }
+  if (item.size === bytes) return [];
+  return [
+    `'${location}' was replaced, but OneDrive reports ${item.size === undefined ? 'no size' : `${item.size} bytes`} instead of ${bytes}: ` +
+      'SharePoint may have rewritten it to fill library columns (property promotion); open the file to check it',
+  ];
 }
 
 function missingRoot(): never {

@@ -123,7 +123,7 @@ async function createSession(req: SessionUploadRequest, deps: SessionUploadDeps)
     signal: req.signal,
   });
   // The URL embeds a credential: from now on it is a secret for every log line and error.
-  deps.redactor.addSecret(session.uploadUrl);
+  deps.redactor.addSecret(session.uploadUrl, { transient: true });
   return session.uploadUrl;
 }
 
@@ -135,9 +135,11 @@ async function sendFragments(
   deps: SessionUploadDeps,
 ): Promise<SessionOutcome> {
   const buffer = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(1, req.fileSize)));
-  const started = deps.clock.now().getTime();
   let offset = 0;
+  // The current failure streak: attempts and when it began. The time budget (maxTotalMs) is per streak, so a large
+  // upload that takes longer than the budget in total still gets its retries at a late transient error.
   let failures = 0;
+  let streakStarted: number | undefined;
   for (;;) {
     if (req.signal.aborted) throw new AbortedError(`upload of '${req.label}' aborted`, { cause: req.signal.reason });
     const length = Math.min(chunkBytes, req.fileSize - offset);
@@ -159,12 +161,25 @@ async function sendFragments(
       });
       if (res.status === 200 || res.status === 201) return { kind: 'done', item: parseItem(res, req) };
       if (res.status === 202) {
-        offset = nextOffset(res.body, end + 1, req);
-        failures = 0;
-        deps.logger.debug({ target: req.label, offset, total: req.fileSize }, 'upload fragment accepted');
-        continue;
+        const next = nextOffset(res.body, end + 1, req);
+        if (next > offset) {
+          offset = next;
+          failures = 0;
+          streakStarted = undefined;
+          deps.logger.debug({ target: req.label, offset, total: req.fileSize }, 'upload fragment accepted');
+          continue;
+        }
+        // Accepted, yet the session still expects the same (or an earlier) byte: no progress. Counted as a failure
+        // so a session stuck on e.g. ["0-"] ends after maxAttempts instead of spinning forever.
+        failure = new GraphRequestError(
+          'ONEDRIVE_UPLOAD_NO_PROGRESS',
+          `OneDrive ${operation}: the upload session accepted the bytes but still expects byte ${next}`,
+          { status: 202, graphCodes: [], retryAfterMs: undefined, requestId: headerValue(res, 'request-id'), clientRequestId: undefined },
+          { retryable: true },
+        );
+      } else {
+        failure = graphErrorFromResponse(operation, res.status, res.headers, res.body, deps.clock.now());
       }
-      failure = graphErrorFromResponse(operation, res.status, res.headers, res.body, deps.clock.now());
     } catch (error) {
       if (error instanceof DestinationError) throw error;
       failure = graphNetworkError(operation, error, req.signal);
@@ -175,8 +190,10 @@ async function sendFragments(
     // 416 means our idea of the offset is wrong; the rest (network, 408, 429, 5xx) may or may not have stored bytes.
     if (!(failure.status === 416 || failure.retryable)) throw failure;
     failures++;
+    const now = deps.clock.now().getTime();
+    streakStarted ??= now;
     const delayMs = failure.status === 416 ? 0 : (failure.retryAfterMs ?? backoffDelay(failures, deps.retry, deps.random));
-    const elapsed = deps.clock.now().getTime() - started;
+    const elapsed = now - streakStarted;
     if (failures >= deps.retry.maxAttempts || elapsed + delayMs > deps.retry.maxTotalMs) {
       throw new DestinationError('ONEDRIVE_UPLOAD_FAILED', `upload of '${req.label}' failed after ${failures} attempts: ${failure.message}`, {
         retryable: true,
@@ -189,8 +206,18 @@ async function sendFragments(
     // Never assume a failed fragment was lost: it may have been stored before the connection dropped.
     const status = await getSessionStatus(uploadUrl, req, deps);
     if (status.kind === 'restart') return status;
+    if (status.offset > offset) {
+      // The failed fragment was stored after all: that is progress, so the streak ends here.
+      failures = 0;
+      streakStarted = undefined;
+    }
     offset = status.offset;
   }
+}
+
+function headerValue(res: HttpResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function restartReason(error: GraphRequestError): string | undefined {

@@ -82,9 +82,54 @@ function baseUrlOf(url: string): string {
   return `${u.origin}${at >= 0 ? u.pathname.slice(0, at) : ''}`;
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** Tableau Cloud: `online.tableau.com`, its pods (`10ay.online.tableau.com`) and other `*.tableau.com` hosts. */
+function isTableauCloudHost(hostname: string): boolean {
+  return hostname === 'tableau.com' || hostname.endsWith('.tableau.com');
+}
+
+/**
+ * Decides whether a sign-in redirect may receive the credentials again, and returns the absolute target URL. Allowed:
+ * https only (never a downgrade to http), to the same host (any port; loopback names count as one host) or to a
+ * Tableau Cloud host (`*.tableau.com`, e.g. the pod `10ay.online.tableau.com`).
+ * @throws SourceError `TABLEAU_REDIRECT_REFUSED` naming the target host (never its path or query).
+ */
+export function checkSignInRedirect(from: string, location: string, what: string): string {
+  const current = new URL(from);
+  let target: URL;
+  try {
+    target = new URL(location, current);
+  } catch {
+    throw new SourceError('TABLEAU_REDIRECT', `${what} failed: the server redirected sign-in to an invalid address`, {
+      hint: 'set tableau.serverUrl to the final server address',
+    });
+  }
+  const host = target.hostname.toLowerCase();
+  const origin = current.hostname.toLowerCase();
+  // 127.0.0.1, localhost and ::1 are the same machine (the simulator redirects from one to the other).
+  const sameHost = host === origin || (LOOPBACK_HOSTS.has(host) && LOOPBACK_HOSTS.has(origin));
+  const hint = `if ${target.host} really is your Tableau server, set tableau.serverUrl to its https address directly`;
+  if (target.protocol !== 'https:') {
+    throw new SourceError(
+      'TABLEAU_REDIRECT_REFUSED',
+      `${what} failed: the server redirected sign-in to ${target.protocol}//${target.host}; credentials are only re-sent over https`,
+      { hint: `${hint}; check for a proxy that rewrites https to http`, details: { redirectHost: target.host } },
+    );
+  }
+  if (!sameHost && !isTableauCloudHost(host)) {
+    throw new SourceError(
+      'TABLEAU_REDIRECT_REFUSED',
+      `${what} failed: the server redirected sign-in to another host, ${target.host}; credentials are only re-sent to the same host or to Tableau Cloud (*.tableau.com)`,
+      { hint, details: { redirectHost: target.host } },
+    );
+  }
+  return target.toString();
+}
+
 /**
  * Signs in and returns the session token, site LUID and user LUID. Follows up to 3 redirects by re-POSTing the same
- * body (Tableau Cloud answers on the pod host). A connected-app JWT is minted fresh for every attempt.
+ * body (Tableau Cloud answers on the pod host), only where checkSignInRedirect allows it. A connected-app JWT is minted fresh for every attempt.
  * @throws SourceError `TABLEAU_AUTH_FAILED` (with a hint for the sign-in method), `TABLEAU_SITE_NOT_FOUND`, ...
  */
 export async function signIn(input: SignInInput, deps: SignInDeps): Promise<SignedIn> {
@@ -97,7 +142,7 @@ export async function signIn(input: SignInInput, deps: SignInDeps): Promise<Sign
     let jwt: string | undefined;
     if (input.auth.type === 'connected-app') {
       jwt = createConnectedAppJwt({ ...input.auth, now: deps.clock.now() });
-      deps.redactor.addSecret(jwt);
+      deps.redactor.addSecret(jwt, { transient: true });
     }
     const body = buildSignInBody(input.auth, input.site, jwt);
     let url = `${input.serverUrl}/api/${input.apiVersion}/auth/signin`;
@@ -120,13 +165,13 @@ export async function signIn(input: SignInInput, deps: SignInDeps): Promise<Sign
             hint: 'set tableau.serverUrl to the final server address (for Tableau Cloud, the pod host such as https://10ay.online.tableau.com)',
           });
         }
-        const next = new URL(location, url).toString();
+        const next = checkSignInRedirect(url, location, error.what);
         input.logger.info({ from: baseUrlOf(url), to: baseUrlOf(next) }, 'Tableau redirected sign-in; re-posting to the new address');
         url = next;
         continue;
       }
       const result = parseSignInResponse(res.text);
-      deps.redactor.addSecret(result.token);
+      deps.redactor.addSecret(result.token, { transient: true });
       return { ...result, baseUrl: baseUrlOf(url) };
     }
   };

@@ -3,6 +3,7 @@
  * here (never by parsing messages later) and a hint that tells the user what to change.
  */
 import { AppError, AbortedError, SourceError } from '../../shared/errors.js';
+import { classifyTransportFailure } from '../../shared/transport-errors.js';
 import { parseRetryAfter } from '../../shared/retry.js';
 import { parseTableauErrorBody, snippet } from './tableau-xml.js';
 
@@ -88,16 +89,6 @@ export function errorFromResponse(answer: HttpAnswer, ctx: ErrorContext, now: Da
   return make('TABLEAU_HTTP_ERROR', undefined);
 }
 
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 function errorCodeOf(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
@@ -106,26 +97,38 @@ function errorCodeOf(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Maps a failure below HTTP (DNS, TCP, TLS, reset, abort) to an AppError. AppErrors pass through unchanged. */
+/**
+ * Maps a failure below HTTP (DNS, TCP, TLS, reset, abort) to an AppError. AppErrors pass through unchanged (our own
+ * idle timeouts and truncation checks decide their retryability where they are raised). Only known transient
+ * network failures are retryable; a refused certificate fails at once with the caFile hint, and anything unknown
+ * (bad URL, protocol error) fails at once too, since six retries would only delay the same answer.
+ */
 export function errorFromTransport(err: unknown, ctx: ErrorContext, signal?: AbortSignal): AppError {
   if (err instanceof AppError) return err;
   if (signal?.aborted) return new AbortedError(`${ctx.what}: aborted`, { cause: signal.reason });
-  const code = errorCodeOf(err) ?? 'UNKNOWN';
+  const known = errorCodeOf(err);
+  const code = known ?? 'UNKNOWN';
   const reason = err instanceof Error ? err.message : String(err);
   const message = `${ctx.what} failed: ${reason} (${code})`;
   // Never keep the axios error itself: its config holds the request body (a PAT secret or JWT at sign-in).
   const cause = Object.assign(new Error(reason), { code });
-  if (TLS_CODES.has(code)) {
+  const kind = classifyTransportFailure(err, known);
+  if (kind === 'tls') {
     return new SourceError('TABLEAU_TLS', message, {
       cause,
-      hint: 'the server certificate is not trusted: if the server uses an internal CA, set tableau.caFile to that CA certificate (PEM)',
+      hint: 'the server certificate is not trusted or not valid: if the server uses an internal CA or a TLS-inspecting proxy, set tableau.caFile to that CA certificate (PEM); also check the certificate dates and this machine\'s clock',
       details: { errno: code },
     });
   }
   if (code === 'ENOTFOUND') {
     return new SourceError('TABLEAU_NETWORK', message, { cause, hint: 'check the host name in tableau.serverUrl', details: { errno: code } });
   }
-  return new SourceError('TABLEAU_NETWORK', message, { cause, retryable: true, details: { errno: code } });
+  if (kind === 'transient') return new SourceError('TABLEAU_NETWORK', message, { cause, retryable: true, details: { errno: code } });
+  return new SourceError('TABLEAU_NETWORK', message, {
+    cause,
+    hint: 'check tableau.serverUrl (scheme, host and port) and any proxy between this machine and Tableau',
+    details: { errno: code },
+  });
 }
 
 /** True for an expired or replaced session token (Tableau 401002). */

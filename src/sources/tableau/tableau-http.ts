@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { createWriteStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,8 +18,8 @@ import { withRetry, type RetryDecision, type RetryPolicy } from '../../shared/re
 import { errorFromResponse, errorFromTransport, type ErrorContext } from './tableau-errors.js';
 
 export interface TableauHttpOptions {
-  /** Extra trusted CA certificates (PEM), added to Node's public roots. */
-  readonly ca?: string | undefined;
+  /** The whole trust store (PEM certificates: Node's public roots plus the caFile, see loadCaBundle); default roots when absent. */
+  readonly ca?: readonly string[] | undefined;
   /** TCP + TLS connect. */
   readonly connectTimeoutMs: number;
   /** Longest silence once connected: waiting for the headers (Tableau computes a view first) and between chunks. */
@@ -129,7 +128,7 @@ function decoders(headers: Readonly<Record<string, string | undefined>>): Transf
 export function createTableauHttp(options: TableauHttpOptions, deps: TableauHttpDeps): TableauHttp {
   const httpsAgent = new https.Agent({
     keepAlive: true,
-    ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] }),
+    ...(options.ca === undefined ? {} : { ca: [...options.ca] }),
   });
   const httpAgent = new http.Agent({ keepAlive: true });
   const client = axios.create({ httpsAgent, httpAgent });

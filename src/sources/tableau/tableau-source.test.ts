@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ViewRequest } from '../../pipeline/ports.js';
 import { systemClock } from '../../shared/clock.js';
 import type { AppError } from '../../shared/errors.js';
@@ -13,7 +13,8 @@ import { createRedactor } from '../../shared/redact.js';
 import { createTableauSource, type TableauSourceOptions } from './tableau-source.js';
 
 const SERVER = 'https://tableau.test';
-const POD = 'https://pod.tableau.test';
+const CLOUD = 'https://online.tableau.com';
+const POD = 'https://10ay.online.tableau.com';
 const FIXTURES = join(import.meta.dirname, '../../../test/fixtures/tableau/recorded');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const SITE_ID = '6b7179ba-b82b-4f0f-91ed-812074ac5da6';
@@ -53,7 +54,7 @@ function setup(overrides: Partial<TableauSourceOptions> = {}) {
       random: () => 0.5,
     },
   );
-  return { source, lines, sleeps, logger, signal: new AbortController().signal };
+  return { source, lines, sleeps, logger, redactor, signal: new AbortController().signal };
 }
 
 const view = (v: Partial<ViewRequest>): ViewRequest => ({ filters: {}, parameters: {}, maxAgeMinutes: 1, ...v });
@@ -154,9 +155,9 @@ describe('createTableauSource against recorded responses (nock)', () => {
   });
 
   it('re-POSTs the sign-in body to the pod on a redirect and uses the pod for the rest of the session', async () => {
-    const { source } = setup({ pageSize: 1 });
+    const { source } = setup({ pageSize: 1, serverUrl: CLOUD });
     const bodies: string[] = [];
-    const main = nock(SERVER)
+    const main = nock(CLOUD)
       .get('/api/2.4/serverInfo')
       .reply(200, serverInfo('3.21'), XML)
       .post('/api/3.21/auth/signin', (b: string) => bodies.push(b) > 0)
@@ -177,6 +178,42 @@ describe('createTableauSource against recorded responses (nock)', () => {
     expect(bodies).toHaveLength(2);
     expect(bodies[1]).toBe(bodies[0]);
     expect(main.isDone() && pod.isDone()).toBe(true);
+  });
+
+  it.each([
+    ['another host', 'https://collector.example.net/api/3.21/auth/signin?session=abc123', "another host, collector.example.net", 'collector.example.net'],
+    ['plain http on the same host', 'http://tableau.test/api/3.21/auth/signin', 'http://tableau.test; credentials are only re-sent over https', 'tableau.test'],
+    ['a look-alike of Tableau Cloud', 'https://online.tableau.com.example.net/api/3.21/auth/signin', 'another host, online.tableau.com.example.net', 'online.tableau.com.example.net'],
+  ])('refuses to re-POST credentials on a sign-in redirect to %s', async (_label, location, says, host) => {
+    const { source, signal, logger, lines } = setup();
+    nock(SERVER)
+      .get('/api/2.4/serverInfo')
+      .reply(200, serverInfo('3.21'), XML)
+      .post('/api/3.21/auth/signin')
+      .reply(302, '', { Location: location });
+    const target = new URL(location);
+    const elsewhere = nock(target.origin).post(() => true).reply(200, signInXml(TOKEN), XML);
+    const err = await source.open({ logger, signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TABLEAU_REDIRECT_REFUSED', retryable: false, details: { redirectHost: host } });
+    expect((err as AppError).message).toContain(says);
+    expect((err as AppError).userMessage).not.toContain('abc123');
+    expect(elsewhere.isDone()).toBe(false);
+    expect(lines.join('\n')).not.toContain(PAT_SECRET);
+  });
+
+  it('follows a sign-in redirect to another path on the same host', async () => {
+    const { source, signal, logger } = setup();
+    nock(SERVER)
+      .get('/api/2.4/serverInfo')
+      .reply(200, serverInfo('3.21'), XML)
+      .post('/api/3.21/auth/signin')
+      .reply(307, '', { Location: '/tableau/api/3.21/auth/signin' })
+      .post('/tableau/api/3.21/auth/signin')
+      .reply(200, signInXml(TOKEN), XML)
+      .post('/tableau/api/3.21/auth/signout')
+      .reply(204);
+    await (await source.open({ logger, signal })).close();
+    expect(nock.isDone()).toBe(true);
   });
 
   it('mints a fresh, correctly signed connected-app JWT for each sign-in', async () => {
@@ -346,6 +383,28 @@ describe('createTableauSource against recorded responses (nock)', () => {
     expect((err as AppError).hint).toContain("personal access token 'export-bot'");
     expect((err as AppError).hint).toContain('tokenSecretEnv');
     expect(nock.isDone()).toBe(true);
+  });
+
+  it('fails before any request when tableau.caFile is not a PEM certificate, naming the file', async () => {
+    const caFile = join(tempDir, 'server.cer');
+    await writeFile(caFile, 'this is not a certificate');
+    const { source, signal, logger } = setup({ caFile });
+    const err = await source.open({ logger, signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TABLEAU_CA_FILE', message: expect.stringContaining(`tableau.caFile '${caFile}' is not a PEM certificate file`) });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('registers the session token and each JWT as transient secrets, never as permanent ones', async () => {
+    const { source, signal, logger, redactor } = setup({
+      auth: { type: 'connected-app', clientId: 'client-1', secretId: 'secret-1', secretValue: 'connected-app-secret-value', username: 'ops@example.com' },
+    });
+    const added = vi.spyOn(redactor, 'addSecret');
+    signedIn();
+    nock(SERVER).post('/api/3.21/auth/signout').reply(204);
+    await (await source.open({ logger, signal })).close();
+    expect(added).toHaveBeenCalledWith(TOKEN, { transient: true });
+    expect(added).toHaveBeenCalledWith(expect.stringMatching(/^eyJ/), { transient: true });
+    expect(added.mock.calls.filter(([, opts]) => opts?.transient !== true)).toEqual([]);
   });
 
   it('uses the pinned apiVersion instead of the server maximum', async () => {

@@ -4,9 +4,10 @@
  * instance; the composition root creates one source per process.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FetchContext, RawTable, Source, SourceSession, ViewRequest } from '../../pipeline/ports.js';
+import { loadCaBundle } from '../../shared/ca-bundle.js';
 import type { Clock, Sleep } from '../../shared/clock.js';
 import { SourceError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -169,17 +170,13 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
   const errorContext = (what: string): ErrorContext => ({ what, site, credentialsHint: hint });
 
   async function createHttp(): Promise<TableauHttp> {
-    let ca: string | undefined;
-    if (options.caFile !== undefined) {
-      try {
-        ca = await readFile(options.caFile, 'utf8');
-      } catch (err) {
-        throw new SourceError('TABLEAU_CA_FILE', `cannot read tableau.caFile '${options.caFile}': ${err instanceof Error ? err.message : String(err)}`, {
-          cause: err,
-          hint: 'point tableau.caFile at a readable PEM file with the CA certificate of your Tableau server',
-        });
-      }
-    }
+    const ca =
+      options.caFile === undefined
+        ? undefined
+        : await loadCaBundle(options.caFile, {
+            setting: 'tableau.caFile',
+            error: (message, opts) => new SourceError('TABLEAU_CA_FILE', message, opts),
+          });
     return createTableauHttp(
       {
         ca,

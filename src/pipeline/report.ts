@@ -69,7 +69,8 @@ export function skippedRunReport(runId: string, exportId: string, trigger: RunTr
   return blankRunReport({ runId, exportId, trigger, status: 'skipped', startedAt: at, finishedAt: at, durationMs: 0, warnings: [reason] });
 }
 
-const triggerSchema = z.discriminatedUnion('kind', [
+/** A RunTrigger as stored or queued (JSON). */
+export const runTriggerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
   z.object({ kind: z.literal('manual'), by: z.string() }),
   z.object({ kind: z.literal('cli') }),
@@ -80,7 +81,7 @@ const triggerSchema = z.discriminatedUnion('kind', [
 const storedRunReportSchema = z.object({
   runId: z.string(),
   exportId: z.string(),
-  trigger: triggerSchema,
+  trigger: runTriggerSchema,
   status: z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
-import type { RunTrigger } from '../../pipeline/report.js';
+import { runTriggerSchema, type RunTrigger } from '../../pipeline/report.js';
 
 /** Queue holding the job schedulers (one per export); its jobs are "ticks", turned into runs by any worker. */
 export const TICK_QUEUE = 'ticks';
@@ -47,15 +47,9 @@ export function skippedRunId(jobId: string): string {
 export const tickDataSchema = z.object({ exportId: z.string().min(1), site: z.string() });
 export type TickData = z.infer<typeof tickDataSchema>;
 
-const triggerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('schedule'), scheduledFor: z.string().optional() }),
-  z.object({ kind: z.literal('manual'), by: z.string() }),
-  z.object({ kind: z.literal('cli') }),
-  z.object({ kind: z.literal('catch-up'), scheduledFor: z.string().optional() }),
-]);
 
 /** Data of a run job. */
-export const runDataSchema = z.object({ exportId: z.string().min(1), trigger: triggerSchema });
+export const runDataSchema = z.object({ exportId: z.string().min(1), trigger: runTriggerSchema });
 export type RunData = z.infer<typeof runDataSchema>;
 
 /** The trigger of a run job as the domain type (zod's optional keys mapped back to the RunTrigger union). */

@@ -1,12 +1,12 @@
 /**
  * Benchmarks a whole `tableau-export run` against the built-in simulators: Tableau view data (streamed CSV) →
- * typed workbook → OneDrive upload session, in a fresh child process running the real CLI (bundled with esbuild and
- * run by plain node, so RSS holds no TypeScript loader). Prints the time per stage from the run report (fetch,
+ * typed workbook → OneDrive upload session, in a fresh child process running the real CLI as built for production
+ * (`dist/`, plain node: RSS holds no TypeScript loader). Prints the time per stage from the run report (fetch,
  * parse/type, write, upload) and the child's peak RSS, and writes bench-results/run-latest.json.
  *
  *   npm run bench:run -- --rows 1000000 [--metrics]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -36,18 +36,10 @@ function readVmHwmMiB(pid: number): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const esbuild = await import('esbuild');
-  const outdir = join(RESULTS_DIR, '.worker');
-  await esbuild.build({
-    entryPoints: [join(ROOT, 'src/cli/main.ts')],
-    outfile: join(outdir, 'cli.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
+  // The production build (tsc, as in the Docker image): dynamic imports stay lazy, so the run loads what it uses.
+  console.log('building dist/ (npm run build)…');
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
   const work = await mkdtemp(join(tmpdir(), 'tee-bench-run-'));
   const patSecret = `bench-pat-${Date.now()}`;
   const clientSecret = `bench-secret-${Date.now()}`;
@@ -78,7 +70,7 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
 `,
     );
     const started = performance.now();
-    const child = spawn(process.execPath, [join(outdir, 'cli.mjs'), 'run', 'bench', '--config', config, '--json'], {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'run', 'bench', '--config', config, '--json'], {
       cwd: ROOT,
       env: { ...process.env, TABLEAU_PAT_NAME: 'bench', TABLEAU_PAT_SECRET: patSecret, AZURE_CLIENT_SECRET: clientSecret, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -52,6 +52,8 @@ describe('parseConfigText', () => {
     ['a onedrive destination without the onedrive section', valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: Reports/x.xlsx }'), /no top-level "onedrive" section/],
     ['a onedrive path OneDrive refuses', valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: "Reports/Q1: plan?.xlsx" }'), /exports\[0\]\.destination\.path/],
     ['an invalid YAML document', 'exports: [\n  - id: x\n', /YAML syntax/],
+    ['a plain-http server URL (credentials would travel in clear)', valid.replace('https://tableau.example.com', 'http://tableau.example.com'), /tableau\.serverUrl: must be an absolute https:\/\/ URL/],
+    ['a Redis URL with a password in the file', `${valid}queue: { redis: "redis://:hunter2@redis:6379/0" }\n`, /queue\.redis: holds a password; .*redisUrlEnv/],
   ])('reports %s with file, line and path', (_name, text, pattern) => {
     const issues = issuesOf(text);
     expect(issues.join('\n')).toMatch(pattern);

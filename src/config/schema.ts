@@ -41,7 +41,8 @@ const duration = z
     return ms;
   });
 
-const httpsUrl = z.url({ message: 'must be an absolute URL such as https://tableau.example.com' });
+// Credentials travel to these URLs: plain http is refused.
+const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an absolute https:// URL such as https://tableau.example.com' });
 
 /** Retry of transient failures (408/429/5xx/network) with exponential backoff, jitter and Retry-After. */
 export const retrySchema = z
@@ -208,7 +209,11 @@ export const configSchema = z.strictObject({
     .default({ host: '127.0.0.1', shutdownGrace: 60_000 }),
   queue: z
     .strictObject({
-      redis: z.string().optional().describe('Redis URL, e.g. redis://redis:6379/0'),
+      redis: z
+        .string()
+        .refine((u) => !/^[a-z]+:\/\/[^/@]*:[^/@]+@/i.test(u), { message: 'holds a password; put the URL in an environment variable and name it with redisUrlEnv' })
+        .optional()
+        .describe('Redis URL without a password, e.g. redis://redis:6379/0 (with a password: redisUrlEnv)'),
       redisUrlEnv: envName.optional().describe('Env var holding the Redis URL (instead of redis)'),
       prefix: z.string().min(1).default('tableau-export').describe('Prefix of every Redis key (several deployments can share one Redis)'),
       concurrency: z.number().int().min(1).default(2).describe('Runs per worker process'),

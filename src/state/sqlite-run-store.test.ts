@@ -160,5 +160,13 @@ describe('createSqliteRunStore', () => {
     await expect(store.finishRun(report({ runId: 'bad', startedAt: 'yesterday' }))).rejects.toThrow(/startedAt 'yesterday' is not an ISO 8601 date/);
     db.prepare("INSERT INTO run_history VALUES ('odd', 'sales', 'succeeded', 'cli', 0, '{\"runId\":\"odd\"}')").run();
     await expect(store.getRun('odd')).rejects.toThrow(/does not match the expected shape: exportId/);
+    // The history as a whole stays readable: the damaged record is listed with what its columns say and why.
+    await store.finishRun(report({ runId: 'fine', startedAt: '2026-05-01T09:00:00.000Z' }));
+    const listed = await store.listRuns({ exportId: 'sales' });
+    expect(listed.map((r) => [r.runId, r.status])).toEqual([
+      ['fine', 'succeeded'],
+      ['odd', 'succeeded'],
+    ]);
+    expect(listed[1]?.warnings[0]).toMatch(/this run's record could not be read: .*exportId/);
   });
 });

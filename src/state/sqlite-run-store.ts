@@ -103,10 +103,19 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
       }
       const limit = Math.max(1, Math.min(MAX_LIMIT, Math.trunc(query.limit ?? DEFAULT_LIMIT)));
       params.push(limit);
-      const sql = `SELECT report_json FROM run_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      const sql = `SELECT run_id, export_id, status, started_ms, report_json FROM run_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY started_ms DESC, run_id DESC LIMIT ?`;
-      const rows = db.prepare<(string | number)[], { report_json: string }>(sql).all(...params);
-      return rows.map((r) => parseStored(r.report_json));
+      const rows = db.prepare<(string | number)[], { run_id: string; export_id: string; status: string; started_ms: number; report_json: string }>(sql).all(...params);
+      // One damaged record must not hide the whole history (dashboard, catch-up): it is listed with what its
+      // columns still say, and why its report could not be read.
+      return rows.map((r) => {
+        try {
+          return parseStored(r.report_json);
+        } catch (err) {
+          const status = (['running', 'succeeded', 'failed', 'skipped', 'unchanged'] as const).find((x) => x === r.status) ?? 'failed';
+          return blankRunReport({ runId: r.run_id, exportId: r.export_id, trigger: { kind: 'cli' }, status, startedAt: new Date(r.started_ms).toISOString(), warnings: [`this run's record could not be read: ${err instanceof Error ? err.message : String(err)}`] });
+        }
+      });
     },
 
     async lastSuccess(exportId) {

@@ -81,7 +81,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   const { exportConfig: exp, runId } = job;
   const logger = deps.logger.child({ runId, exportId: exp.id });
   const started = deps.clock.now();
-  const startedAt = isoWithOffset(started, job.timezone);
+  const startedAt = isoWithOffset(started, job.timezone, { milliseconds: true });
   const timings: Record<string, number> = {};
   const warnings: string[] = [];
   const sheets: SheetOutcome[] = [];
@@ -189,7 +189,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     const about: SheetSpec = buildAboutSheet({
       exportId: exp.id,
       description: exp.description,
-      refreshedAt: startedAt,
+      refreshedAt: isoWithOffset(started, job.timezone),
       timezone: job.timezone,
       runId,
       trigger: job.trigger,
@@ -250,7 +250,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     trigger: job.trigger,
     status,
     startedAt,
-    finishedAt: isoWithOffset(finished, job.timezone),
+    finishedAt: isoWithOffset(finished, job.timezone, { milliseconds: true }),
     durationMs: finished.getTime() - started.getTime(),
     sheets: sheets.map((s) => s.report),
     rows: sheets.reduce((n, s) => n + s.report.rows, 0),

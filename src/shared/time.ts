@@ -24,15 +24,19 @@ export function zonedParts(instant: Date, timeZone: string): { year: number; mon
   };
 }
 
-/** ISO 8601 with the zone's offset, e.g. `2026-11-27T07:00:00+01:00`. */
-export function isoWithOffset(instant: Date, timeZone: string): string {
+/**
+ * ISO 8601 with the zone's offset, e.g. `2026-11-27T07:00:00+01:00`; with `milliseconds`,
+ * `2026-11-27T07:00:00.123+01:00` (run records: two runs started in the same second still sort by time).
+ */
+export function isoWithOffset(instant: Date, timeZone: string, options: { readonly milliseconds?: boolean } = {}): string {
   const p = zonedParts(instant, timeZone);
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   const offsetMin = Math.round((wall - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
   const sign = offsetMin >= 0 ? '+' : '-';
   const abs = Math.abs(offsetMin);
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  const fraction = options.milliseconds === true ? `.${pad(((instant.getTime() % 1000) + 1000) % 1000, 3)}` : '';
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${fraction}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 /** The calendar date of `instant` in `timeZone`, as a Date at UTC midnight (the convention for wall-clock dates). */

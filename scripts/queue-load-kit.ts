@@ -163,21 +163,6 @@ function clockTicksPerSecond(): number {
   }
 }
 
-/** Largest number of [start, end] intervals open at the same instant (touching intervals do not overlap). */
-export function maxOverlap(intervals: readonly { start: number; end: number }[]): number {
-  const events = intervals.flatMap((r) => [
-    { t: r.start, d: 1 },
-    { t: r.end, d: -1 },
-  ]);
-  events.sort((a, b) => a.t - b.t || a.d - b.d);
-  let cur = 0;
-  let max = 0;
-  for (const e of events) {
-    cur += e.d;
-    max = Math.max(max, cur);
-  }
-  return max;
-}
 
 /** Prints a Markdown table (right-aligned columns: they are all numbers). */
 export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {

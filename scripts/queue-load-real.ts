@@ -23,7 +23,8 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { startSimEnv, SIM_CLIENT, SIM_USER, type SimEnv } from '../test/integration/helpers/sim-env.js';
 import { createApiClient, createServiceGroup, pollFor, type LogLine, type ServiceProcess } from '../test/integration/helpers/service-process.js';
-import { busyShare, maxOverlap, printTable, processCpuSeconds, sampleMachineCpu, type Cleanup } from './queue-load-kit.js';
+import { busyShare, printTable, processCpuSeconds, sampleMachineCpu, type Cleanup } from './queue-load-kit.js';
+import { maxConcurrent } from '../test/integration/fixtures/queue-harness.js';
 
 export interface RealLoadOptions {
   readonly redisUrl: string;
@@ -202,7 +203,7 @@ async function runPhase(sim: SimEnv, o: RealLoadOptions, phase: Phase): Promise<
       runs: finished.length,
       seconds,
       failures: failed.length,
-      maxParallel: maxOverlap(intervals),
+      maxParallel: maxConcurrent(intervals),
       workerCpuPerRun: workerCpu / Math.max(1, finished.length),
       machineBusy,
       firstError: firstFailure === undefined ? undefined : `${firstFailure.runId}: ${firstFailure.status} ${firstFailure.error?.code ?? ''} ${firstFailure.error?.message ?? ''}`,

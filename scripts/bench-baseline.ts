@@ -21,7 +21,9 @@ const SHEET = 'Opportunities';
 
 /** Records of the CSV with the reader's former csv-parse options, from record `from` (1 = the header). */
 async function* csvParseRecords(path: string, from: number, to?: number): AsyncGenerator<string[]> {
-  const parser = createReadStream(path, { highWaterMark: 256 * 1024 }).pipe(parse({ bom: true, skip_empty_lines: true, from, ...(to === undefined ? {} : { to }) }));
+  const parser = createReadStream(path, { highWaterMark: 256 * 1024 }).pipe(
+    parse({ bom: true, skip_empty_lines: true, from, ...(to === undefined ? {} : { to }) }),
+  );
   for await (const record of parser) yield record as string[];
 }
 

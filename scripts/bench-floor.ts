@@ -21,7 +21,9 @@ async function measureFloor(): Promise<WorkerResult> {
   const oursZipLevel = Number(requiredArg('zip-level', USAGE));
   const start = performance.now();
   // The reader's former csv-parse options.
-  for await (const _record of createReadStream(csv, { highWaterMark: 256 * 1024 }).pipe(parse({ bom: true, skip_empty_lines: true }))) {
+  for await (const _record of createReadStream(csv, { highWaterMark: 256 * 1024 }).pipe(
+    parse({ bom: true, skip_empty_lines: true }),
+  )) {
     // parse only
   }
   const csvParseSeconds = secondsSince(start);

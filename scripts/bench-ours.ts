@@ -25,24 +25,50 @@ async function measureOurs(): Promise<WorkerResult> {
   // JSON is YAML: the same text `run` would load from a file. zipLevel is left to the configuration's default.
   const text = JSON.stringify({
     stateDir: join(work, 'state'),
-    exports: [{ id: 'bench', views: [{ file: csv, sheet: 'Opportunities' }], destination: { type: 'local', dir: dirname(out), fileName: basename(out) } }],
+    exports: [
+      {
+        id: 'bench',
+        views: [{ file: csv, sheet: 'Opportunities' }],
+        destination: { type: 'local', dir: dirname(out), fileName: basename(out) },
+      },
+    ],
   });
   const loaded = parseConfigText(text, join(work, 'bench.yaml'));
   const exp = loaded.config.exports[0];
-  if (exp === undefined || exp.destination.type !== 'local') throw new Error('the bench configuration did not parse as one local export');
+  if (exp === undefined || exp.destination.type !== 'local')
+    throw new Error('the bench configuration did not parse as one local export');
   const csvSource = createCsvSource({ baseDir: loaded.baseDir });
   const tempDir = join(work, 'tmp');
   await mkdir(tempDir, { recursive: true });
-  const destination = createLocalDestination({ dir: exp.destination.dir, fileName: exp.destination.fileName ?? `${exp.id}.xlsx` });
+  const destination = createLocalDestination({
+    dir: exp.destination.dir,
+    fileName: exp.destination.fileName ?? `${exp.id}.xlsx`,
+  });
 
   const start = performance.now();
   const report = await runExport(
     { exportConfig: exp, timezone: 'UTC', runId: `bench-${process.pid}`, trigger: { kind: 'cli' } },
-    { sourceFor: () => csvSource, destination, logger: createSilentLogger(), clock: systemClock, redactor: createRedactor(), tempDir, toolVersion: 'bench' },
+    {
+      sourceFor: () => csvSource,
+      destination,
+      logger: createSilentLogger(),
+      clock: systemClock,
+      redactor: createRedactor(),
+      tempDir,
+      toolVersion: 'bench',
+    },
   );
   const wallSeconds = secondsSince(start);
-  if (report.status !== 'succeeded') throw new Error(`run ${report.status}: ${report.error?.code ?? ''} ${report.error?.message ?? ''}`);
-  return { writer: 'ours', wallSeconds, maxRssMiB: maxRssMiB(), fileBytes: (await stat(out)).size, timings: report.timings, zipLevel: exp.zipLevel };
+  if (report.status !== 'succeeded')
+    throw new Error(`run ${report.status}: ${report.error?.code ?? ''} ${report.error?.message ?? ''}`);
+  return {
+    writer: 'ours',
+    wallSeconds,
+    maxRssMiB: maxRssMiB(),
+    fileBytes: (await stat(out)).size,
+    timings: report.timings,
+    zipLevel: exp.zipLevel,
+  };
 }
 
 runWorkerMain(measureOurs);

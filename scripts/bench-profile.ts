@@ -28,10 +28,16 @@ const AREAS: readonly (readonly [string, (url: string, fn: string) => boolean])[
   ['project: pipeline', (u) => u.includes('/src/pipeline/')],
   ['project: other', (u) => u.includes('/src/') && !u.includes('node_modules')],
   ['exceljs', (u) => u.includes('node_modules/exceljs/')],
-  ['archiver / zip-stream / streams', (u) => /node_modules\/(archiver|zip-stream|compress-commons|readable-stream|crc|crc32-stream|lazystream)/.test(u)],
+  [
+    'archiver / zip-stream / streams',
+    (u) => /node_modules\/(archiver|zip-stream|compress-commons|readable-stream|crc|crc32-stream|lazystream)/.test(u),
+  ],
   ['other packages', (u) => u.includes('node_modules/')],
   ['node: zlib', (u) => u.includes('node:zlib') || u.endsWith('zlib.js')],
-  ['node: streams / fs / events', (u) => /node:(internal\/)?(streams?|fs|events)/.test(u) || /internal\/(streams|fs)/.test(u)],
+  [
+    'node: streams / fs / events',
+    (u) => /node:(internal\/)?(streams?|fs|events)/.test(u) || /internal\/(streams|fs)/.test(u),
+  ],
   ['node / V8 (other, incl. native)', () => true],
 ];
 

@@ -44,8 +44,17 @@ async function main(): Promise<void> {
   const patSecret = `bench-pat-${Date.now()}`;
   const clientSecret = `bench-secret-${Date.now()}`;
   console.log(`starting simulators with ${rows.toLocaleString('en-US')} opportunities…`);
-  const tableau = await startTableauSimulator({ rowCount: rows, pats: [{ name: 'bench', secret: patSecret, user: 'bench@example.com' }], tlsDir: join(work, 'tls') });
-  const graph = await startGraphSimulator({ storageDir: join(work, 'onedrive'), tenantId: 'bench-tenant', clients: [{ clientId: 'bench-client', clientSecret }], users: ['ops@contoso.com'] });
+  const tableau = await startTableauSimulator({
+    rowCount: rows,
+    pats: [{ name: 'bench', secret: patSecret, user: 'bench@example.com' }],
+    tlsDir: join(work, 'tls'),
+  });
+  const graph = await startGraphSimulator({
+    storageDir: join(work, 'onedrive'),
+    tenantId: 'bench-tenant',
+    clients: [{ clientId: 'bench-client', clientSecret }],
+    users: ['ops@contoso.com'],
+  });
   try {
     const config = join(work, 'bench.yaml');
     await writeFile(
@@ -70,11 +79,21 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
 `,
     );
     const started = performance.now();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'run', 'bench', '--config', config, '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, TABLEAU_PAT_NAME: 'bench', TABLEAU_PAT_SECRET: patSecret, AZURE_CLIENT_SECRET: clientSecret, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'dist', 'cli', 'main.js'), 'run', 'bench', '--config', config, '--json'],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TABLEAU_PAT_NAME: 'bench',
+          TABLEAU_PAT_SECRET: patSecret,
+          AZURE_CLIENT_SECRET: clientSecret,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     let peak = 0;
@@ -85,11 +104,22 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     clearInterval(poll);
     const wall = (performance.now() - started) / 1000;
     if (code !== 0) throw new Error(`run failed (exit ${code}): ${stdout}`);
-    const report = JSON.parse(stdout.trim()) as { rows: number; bytes: number; timings: Record<string, number>; status: string; warnings: string[] };
+    const report = JSON.parse(stdout.trim()) as {
+      rows: number;
+      bytes: number;
+      timings: Record<string, number>;
+      status: string;
+      warnings: string[];
+    };
     const t = report.timings;
     const s = (k: string): string => ((t[k] ?? 0) / 1000).toFixed(1);
     const result = {
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 1024 ** 3), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? '',
+        memoryGiB: Math.round(totalmem() / 1024 ** 3),
+        node: process.version,
+      },
       rows: report.rows,
       metrics: withMetrics,
       status: report.status,
@@ -98,11 +128,17 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
       peakRssMiB: Math.round(peak),
       fileMiB: Number((report.bytes / 1024 ** 2).toFixed(1)),
     };
-    console.log(`\nwhole run, ${report.rows.toLocaleString('en-US')} rows${withMetrics ? ' + metrics' : ''}: ${report.status} in ${wall.toFixed(1)} s (process), peak RSS ${Math.round(peak)} MiB, workbook ${result.fileMiB} MiB`);
-    console.log(`  fetch ${s('fetch')} s · parse/type ${s('parse')} s · write ${s('write')} s${withMetrics ? ` · metrics ${s('metrics')} s` : ''} · upload ${s('upload')} s`);
+    console.log(
+      `\nwhole run, ${report.rows.toLocaleString('en-US')} rows${withMetrics ? ' + metrics' : ''}: ${report.status} in ${wall.toFixed(1)} s (process), peak RSS ${Math.round(peak)} MiB, workbook ${result.fileMiB} MiB`,
+    );
+    console.log(
+      `  fetch ${s('fetch')} s · parse/type ${s('parse')} s · write ${s('write')} s${withMetrics ? ` · metrics ${s('metrics')} s` : ''} · upload ${s('upload')} s`,
+    );
     await mkdir(RESULTS_DIR, { recursive: true });
     await writeFile(join(RESULTS_DIR, 'run-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const stored = await readFile(graph.itemInfo('ops@contoso.com/Bench/Opportunities.xlsx')?.localPath ?? '').catch(() => undefined);
+    const stored = await readFile(graph.itemInfo('ops@contoso.com/Bench/Opportunities.xlsx')?.localPath ?? '').catch(
+      () => undefined,
+    );
     if (stored?.length !== report.bytes) throw new Error('the stored workbook does not have the size the run reported');
   } finally {
     await Promise.all([tableau.close(), graph.close()]);

@@ -18,7 +18,11 @@ import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generatePipelineRows, PIPELINE_HEADER, writeTableauCsvFile } from '../src/simulators/demo-data/pipeline-generator.js';
+import {
+  generatePipelineRows,
+  PIPELINE_HEADER,
+  writeTableauCsvFile,
+} from '../src/simulators/demo-data/pipeline-generator.js';
 import { summarizeCpuProfile } from './bench-profile.js';
 import { BASELINES, isWriterName, WRITERS, type WorkerResult, type WriterName } from './bench-types.js';
 
@@ -43,7 +47,9 @@ interface Options {
   readonly profile: boolean;
 }
 
-type RunOutcome = { readonly ok: true; readonly result: WorkerResult } | { readonly ok: false; readonly reason: string; readonly peakRssMiB: number; readonly seconds: number };
+type RunOutcome =
+  | { readonly ok: true; readonly result: WorkerResult }
+  | { readonly ok: false; readonly reason: string; readonly peakRssMiB: number; readonly seconds: number };
 
 interface ResultRow {
   readonly rows: number;
@@ -82,7 +88,8 @@ function parseOptions(): Options {
   };
   const sizes = values.rows === undefined ? DEFAULT_SIZES : values.rows.split(',').map((r) => positive(r, 'rows'));
   const writers = values.writers === undefined ? [...WRITERS] : values.writers.split(',');
-  for (const w of writers) if (!isWriterName(w)) throw new Error(`unknown writer "${w}"; writers: ${WRITERS.join(', ')}`);
+  for (const w of writers)
+    if (!isWriterName(w)) throw new Error(`unknown writer "${w}"; writers: ${WRITERS.join(', ')}`);
   const chosen = writers.filter(isWriterName);
   // The floor deflates the sheet XML ours wrote, so ours always runs with it.
   if (chosen.includes('floor') && !chosen.includes('ours')) chosen.unshift('ours');
@@ -123,7 +130,12 @@ function workerArgs(writer: WriterName, a: WorkerArgs): string[] {
 }
 
 /** Runs the TypeScript worker through tsx (for profiles: their URLs then name the project's source files). */
-const tsxWorker: WorkerCommand = (writer, args) => ['--import', 'tsx', join(ROOT, 'scripts', `${WORKER_FILES[writer]}.ts`), ...workerArgs(writer, args)];
+const tsxWorker: WorkerCommand = (writer, args) => [
+  '--import',
+  'tsx',
+  join(ROOT, 'scripts', `${WORKER_FILES[writer]}.ts`),
+  ...workerArgs(writer, args),
+];
 
 /**
  * How to start workers: bundles made with esbuild (tsx's own dependency) and run by plain `node`, so the measured
@@ -135,13 +147,26 @@ async function prepareWorkers(): Promise<{ readonly command: WorkerCommand; read
     // Inside the project: the bundles import packages by name, resolved from the project's node_modules.
     const outdir = join(RESULTS_DIR, '.worker');
     const entryPoints = [...new Set(Object.values(WORKER_FILES))].map((f) => join(ROOT, 'scripts', `${f}.ts`));
-    await esbuild.build({ entryPoints, outdir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+    await esbuild.build({
+      entryPoints,
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
     return {
       command: (writer, args) => [join(outdir, `${WORKER_FILES[writer]}.mjs`), ...workerArgs(writer, args)],
       note: 'workers: esbuild bundles run by plain node (one per writer, loading only that writer)',
     };
   } catch (err) {
-    return { command: tsxWorker, note: `workers: node --import tsx (esbuild unavailable: ${String(err)}); RSS includes ≈ 40 MiB of loader` };
+    return {
+      command: tsxWorker,
+      note: `workers: node --import tsx (esbuild unavailable: ${String(err)}); RSS includes ≈ 40 MiB of loader`,
+    };
   }
 }
 
@@ -156,9 +181,18 @@ function readVmHwmMiB(pid: number): number | undefined {
 }
 
 /** Runs one worker process; kills it at the time cap; its heap is capped by --max-old-space-size. */
-async function runWorker(writer: WriterName, commandLine: readonly string[], options: Options, extraNodeArgs: readonly string[] = []): Promise<RunOutcome> {
+async function runWorker(
+  writer: WriterName,
+  commandLine: readonly string[],
+  options: Options,
+  extraNodeArgs: readonly string[] = [],
+): Promise<RunOutcome> {
   const capped = CAPPED.has(writer);
-  const nodeArgs = [...extraNodeArgs, ...(capped ? [`--max-old-space-size=${options.capHeapMiB}`] : []), ...commandLine];
+  const nodeArgs = [
+    ...extraNodeArgs,
+    ...(capped ? [`--max-old-space-size=${options.capHeapMiB}`] : []),
+    ...commandLine,
+  ];
   const started = performance.now();
   const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   let stdout = '';
@@ -183,7 +217,8 @@ async function runWorker(writer: WriterName, commandLine: readonly string[], opt
   if (killedForTime) return { ok: false, reason: `killed at cap (${options.capSeconds} s)`, peakRssMiB: peak, seconds };
   if (code !== 0) {
     const outOfMemory = /heap out of memory|Allocation failed/i.test(stderr);
-    if (capped && outOfMemory) return { ok: false, reason: `killed at cap (${options.capHeapMiB} MiB heap)`, peakRssMiB: peak, seconds };
+    if (capped && outOfMemory)
+      return { ok: false, reason: `killed at cap (${options.capHeapMiB} MiB heap)`, peakRssMiB: peak, seconds };
     throw new Error(`${writer} failed (exit ${code}):\n${stderr.trim()}`);
   }
   const line = stdout.trim().split('\n').at(-1) ?? '';
@@ -195,7 +230,9 @@ function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function extractSheetXml(xlsx: string, out: string): void {
@@ -204,7 +241,9 @@ function extractSheetXml(xlsx: string, out: string): void {
   try {
     const unzip = spawnSync('unzip', ['-p', xlsx, 'xl/worksheets/sheet1.xml'], { stdio: ['ignore', fd, 'pipe'] });
     if (unzip.error !== undefined || unzip.status !== 0) {
-      throw new Error(`cannot extract the sheet XML from ${xlsx} with \`unzip\` (${String(unzip.error ?? unzip.stderr)}); install unzip`);
+      throw new Error(
+        `cannot extract the sheet XML from ${xlsx} with \`unzip\` (${String(unzip.error ?? unzip.stderr)}); install unzip`,
+      );
     }
   } finally {
     closeSync(fd);
@@ -225,23 +264,34 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
       // Indexed by run, so each run can be paired with the other writers' runs of the same round.
       const previous = outcomes.get(writer) ?? [];
       // Capped baselines: once killed at a size, not again; at large sizes, one run is enough to show the trend.
-      if (CAPPED.has(writer) && (previous.some((o) => o?.ok === false) || (rows >= LARGE_ROWS && previous.some((o) => o !== undefined)))) {
+      if (
+        CAPPED.has(writer) &&
+        (previous.some((o) => o?.ok === false) || (rows >= LARGE_ROWS && previous.some((o) => o !== undefined)))
+      ) {
         previous.push(undefined);
         continue;
       }
       const out = join(work, 'out', `${writer}-${rows}-${run}.xlsx`);
       await mkdir(dirname(out), { recursive: true });
-      const outcome = await runWorker(writer, command(writer, { csv, out, work: join(work, `w-${writer}-${run}`), sheetXml, zipLevel: oursZipLevel }), options);
+      const outcome = await runWorker(
+        writer,
+        command(writer, { csv, out, work: join(work, `w-${writer}-${run}`), sheetXml, zipLevel: oursZipLevel }),
+        options,
+      );
       previous.push(outcome);
       outcomes.set(writer, previous);
       if (outcome.ok) {
         const r = outcome.result;
         const extra = r.timings === undefined ? '' : ` timings ${JSON.stringify(r.timings)}`;
-        process.stdout.write(`  run ${run} ${writer}: ${r.wallSeconds.toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB, ${(r.fileBytes / MiB).toFixed(1)} MiB${extra}\n`);
+        process.stdout.write(
+          `  run ${run} ${writer}: ${r.wallSeconds.toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB, ${(r.fileBytes / MiB).toFixed(1)} MiB${extra}\n`,
+        );
         if (writer === 'ours' && !existsSync(sheetXml)) extractSheetXml(out, sheetXml);
         if (r.zipLevel !== undefined) oursZipLevel = r.zipLevel;
       } else {
-        process.stdout.write(`  run ${run} ${writer}: ${outcome.reason} after ${outcome.seconds.toFixed(0)} s (peak ${outcome.peakRssMiB.toFixed(0)} MiB)\n`);
+        process.stdout.write(
+          `  run ${run} ${writer}: ${outcome.reason} after ${outcome.seconds.toFixed(0)} s (peak ${outcome.peakRssMiB.toFixed(0)} MiB)\n`,
+        );
       }
       await rm(out, { force: true });
       await rm(join(work, `w-${writer}-${run}`), { recursive: true, force: true });
@@ -252,12 +302,19 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
     const dir = join(RESULTS_DIR, 'profiles', `ours-${rows}`);
     await rm(dir, { recursive: true, force: true });
     const out = join(work, 'out', `ours-${rows}-profile.xlsx`);
-    const outcome = await runWorker('ours', tsxWorker('ours', { csv, out, work: join(work, 'w-profile'), sheetXml, zipLevel: oursZipLevel }), options, ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const outcome = await runWorker(
+      'ours',
+      tsxWorker('ours', { csv, out, work: join(work, 'w-profile'), sheetXml, zipLevel: oursZipLevel }),
+      options,
+      ['--cpu-prof', '--cpu-prof-dir', dir],
+    );
     // One profile per thread (tsx's loader runs in a worker thread): the main thread's is `CPU.<date>.<pid>.0.<n>`.
     const file = (await readdir(dir)).find((f) => /\.0\.\d+\.cpuprofile$/.test(f));
     if (outcome.ok && file !== undefined) {
       const summary = summarizeCpuProfile(JSON.parse(await readFile(join(dir, file), 'utf8')) as unknown);
-      process.stdout.write(`\nCPU profile of ours at ${rows.toLocaleString('en-US')} rows (${join(dir, file)}; run took ${outcome.result.wallSeconds.toFixed(2)} s under the profiler):\n${summary}\n\n`);
+      process.stdout.write(
+        `\nCPU profile of ours at ${rows.toLocaleString('en-US')} rows (${join(dir, file)}; run took ${outcome.result.wallSeconds.toFixed(2)} s under the profiler):\n${summary}\n\n`,
+      );
     }
     await rm(out, { force: true });
   }
@@ -271,8 +328,13 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
  * the runs of a round are minutes apart at most, so the shared machine's load changes less within a pair than
  * across the whole bench.
  */
-function summarize(rows: number, writers: readonly WriterName[], outcomes: ReadonlyMap<WriterName, readonly (RunOutcome | undefined)[]>): ResultRow[] {
-  const finished = (w: WriterName): (WorkerResult | undefined)[] => (outcomes.get(w) ?? []).map((o) => (o?.ok === true ? o.result : undefined));
+function summarize(
+  rows: number,
+  writers: readonly WriterName[],
+  outcomes: ReadonlyMap<WriterName, readonly (RunOutcome | undefined)[]>,
+): ResultRow[] {
+  const finished = (w: WriterName): (WorkerResult | undefined)[] =>
+    (outcomes.get(w) ?? []).map((o) => (o?.ok === true ? o.result : undefined));
   const pairedRatio = (a: WriterName, b: WriterName): number | null => {
     const bs = finished(b);
     const ratios = finished(a).flatMap((x, i) => {
@@ -296,7 +358,9 @@ function summarize(rows: number, writers: readonly WriterName[], outcomes: Reado
       peakRssMiB: peak,
       fileMiB: last === undefined ? null : last.fileBytes / MiB,
       ratioToFloor: writers.includes('floor') ? pairedRatio(writer, 'floor') : null,
-      ratioToBaselines: Object.fromEntries(BASELINES.filter((w) => writers.includes(w)).map((w) => [w, pairedRatio(writer, w)])),
+      ratioToBaselines: Object.fromEntries(
+        BASELINES.filter((w) => writers.includes(w)).map((w) => [w, pairedRatio(writer, w)]),
+      ),
       runs: done.map((r) => r.wallSeconds),
       status: killed.length > 0 && done.length === 0 ? (killed[0]?.reason ?? 'killed') : 'ok',
       ...(last?.timings === undefined ? {} : { timings: medianTimings(done) }),
@@ -307,7 +371,8 @@ function summarize(rows: number, writers: readonly WriterName[], outcomes: Reado
 }
 
 function medianComponents(results: readonly WorkerResult[]): WorkerResult['components'] {
-  const of = (pick: (c: NonNullable<WorkerResult['components']>) => number): number => median(results.flatMap((r) => (r.components === undefined ? [] : [pick(r.components)]))) ?? 0;
+  const of = (pick: (c: NonNullable<WorkerResult['components']>) => number): number =>
+    median(results.flatMap((r) => (r.components === undefined ? [] : [pick(r.components)]))) ?? 0;
   return {
     csvParseSeconds: of((c) => c.csvParseSeconds),
     deflateSeconds: of((c) => c.deflateSeconds),
@@ -328,7 +393,17 @@ function fmt(value: number | null, digits: number, suffix = ''): string {
 
 function formatTable(results: readonly ResultRow[]): string {
   const baselines = BASELINES.filter((w) => results.some((r) => r.writer === w));
-  const head = ['rows', 'writer', 'wall s', 'rows/s', 'peak RSS MiB', 'file MiB', '× floor', ...baselines.map((w) => `× ${w}`), 'status'];
+  const head = [
+    'rows',
+    'writer',
+    'wall s',
+    'rows/s',
+    'peak RSS MiB',
+    'file MiB',
+    '× floor',
+    ...baselines.map((w) => `× ${w}`),
+    'status',
+  ];
   const body = results.map((r) => [
     r.rows.toLocaleString('en-US'),
     r.writer,
@@ -341,8 +416,13 @@ function formatTable(results: readonly ResultRow[]): string {
     r.status,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 2 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i < 2 || i === widths.length - 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => (i < 2 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => (i < 2 || i === widths.length - 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
 }
 
 /** The issue's targets, reported (never asserted): each line says met or missed, with the numbers. */
@@ -355,23 +435,34 @@ function formatTargets(results: readonly ResultRow[]): string {
     if (ours?.wallSeconds == null) continue;
     const tag = (ok: boolean): string => (ok ? 'met   ' : 'MISSED');
     const n = rows.toLocaleString('en-US');
-    if (ours.ratioToFloor !== null) lines.push(`${tag(ours.ratioToFloor <= TARGETS.ratioToFloor)} ${n}: ours within ${TARGETS.ratioToFloor}× of the floor — ${ours.ratioToFloor.toFixed(2)}×`);
-    lines.push(`${tag(ours.peakRssMiB < TARGETS.peakRssMiB)} ${n}: ours peak RSS under ${TARGETS.peakRssMiB} MiB — ${ours.peakRssMiB.toFixed(0)} MiB`);
+    if (ours.ratioToFloor !== null)
+      lines.push(
+        `${tag(ours.ratioToFloor <= TARGETS.ratioToFloor)} ${n}: ours within ${TARGETS.ratioToFloor}× of the floor — ${ours.ratioToFloor.toFixed(2)}×`,
+      );
+    lines.push(
+      `${tag(ours.peakRssMiB < TARGETS.peakRssMiB)} ${n}: ours peak RSS under ${TARGETS.peakRssMiB} MiB — ${ours.peakRssMiB.toFixed(0)} MiB`,
+    );
     for (const w of ['exceljs-stream-plain', 'sheetjs'] as const) {
       const b = at(w);
       if (b === undefined) continue;
       if (b.wallSeconds === null) {
-        lines.push(`met    ${n}: ours ≥ ${TARGETS.speedupOverBaseline}× faster than ${w} — ${w} ${b.status}, ours ${ours.wallSeconds.toFixed(1)} s`);
+        lines.push(
+          `met    ${n}: ours ≥ ${TARGETS.speedupOverBaseline}× faster than ${w} — ${w} ${b.status}, ours ${ours.wallSeconds.toFixed(1)} s`,
+        );
       } else {
         const paired = ours.ratioToBaselines[w] ?? null;
         const speedup = paired === null ? b.wallSeconds / ours.wallSeconds : 1 / paired;
-        lines.push(`${tag(speedup >= TARGETS.speedupOverBaseline)} ${n}: ours ≥ ${TARGETS.speedupOverBaseline}× faster than ${w} — ${speedup.toFixed(2)}×`);
+        lines.push(
+          `${tag(speedup >= TARGETS.speedupOverBaseline)} ${n}: ours ≥ ${TARGETS.speedupOverBaseline}× faster than ${w} — ${speedup.toFixed(2)}×`,
+        );
       }
     }
     const plain = at('exceljs-stream-plain');
     if (plain?.fileMiB != null && ours.fileMiB !== null) {
       const r = ours.fileMiB / plain.fileMiB;
-      lines.push(`${tag(r <= TARGETS.fileRatioToExceljs)} ${n}: file within ${TARGETS.fileRatioToExceljs}× of exceljs's default — ${r.toFixed(2)}× (${ours.fileMiB.toFixed(1)} vs ${plain.fileMiB.toFixed(1)} MiB)`);
+      lines.push(
+        `${tag(r <= TARGETS.fileRatioToExceljs)} ${n}: file within ${TARGETS.fileRatioToExceljs}× of exceljs's default — ${r.toFixed(2)}× (${ours.fileMiB.toFixed(1)} vs ${plain.fileMiB.toFixed(1)} MiB)`,
+      );
     }
   }
   const ours = results.filter((r) => r.writer === 'ours');
@@ -379,7 +470,9 @@ function formatTargets(results: readonly ResultRow[]): string {
     const [small, large] = [ours[0], ours.at(-1)];
     if (small !== undefined && large !== undefined) {
       const flat = large.peakRssMiB <= small.peakRssMiB * 1.25;
-      lines.push(`${flat ? 'met   ' : 'MISSED'} peak RSS flat in the row count — ${small.peakRssMiB.toFixed(0)} MiB at ${small.rows.toLocaleString('en-US')}, ${large.peakRssMiB.toFixed(0)} MiB at ${large.rows.toLocaleString('en-US')}`);
+      lines.push(
+        `${flat ? 'met   ' : 'MISSED'} peak RSS flat in the row count — ${small.peakRssMiB.toFixed(0)} MiB at ${small.rows.toLocaleString('en-US')}, ${large.peakRssMiB.toFixed(0)} MiB at ${large.rows.toLocaleString('en-US')}`,
+      );
     }
   }
   return lines.join('\n');
@@ -400,17 +493,26 @@ async function main(): Promise<void> {
       platform: `${process.platform} ${process.arch}`,
       loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
     };
-    process.stdout.write(`machine: ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemMiB} MiB, node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}\n${worker.note}\n`);
-    process.stdout.write(`writers: ${options.writers.join(', ')}; ${options.runs} run(s) each (capped baselines: 1 at ≥ ${LARGE_ROWS.toLocaleString('en-US')} rows; caps ${options.capSeconds} s, ${options.capHeapMiB} MiB heap)\n`);
+    process.stdout.write(
+      `machine: ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemMiB} MiB, node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}\n${worker.note}\n`,
+    );
+    process.stdout.write(
+      `writers: ${options.writers.join(', ')}; ${options.runs} run(s) each (capped baselines: 1 at ≥ ${LARGE_ROWS.toLocaleString('en-US')} rows; caps ${options.capSeconds} s, ${options.capHeapMiB} MiB heap)\n`,
+    );
 
     const results: ResultRow[] = [];
     for (const rows of options.sizes) results.push(...(await benchSize(rows, options, worker.command, work)));
 
     const zipLevel = results.find((r) => r.zipLevel !== undefined)?.zipLevel;
     process.stdout.write(`\n${formatTable(results)}\n\n`);
-    process.stdout.write(`ours: the real run path (runExport, CSV source, local destination), zipLevel ${zipLevel ?? '?'} (the configuration's default); × = wall time ÷ that writer's wall time\n`);
+    process.stdout.write(
+      `ours: the real run path (runExport, CSV source, local destination), zipLevel ${zipLevel ?? '?'} (the configuration's default); × = wall time ÷ that writer's wall time\n`,
+    );
     for (const r of results) {
-      if (r.timings !== undefined) process.stdout.write(`ours ${r.rows.toLocaleString('en-US')} rows, run report timings (median ms): ${JSON.stringify(r.timings)}\n`);
+      if (r.timings !== undefined)
+        process.stdout.write(
+          `ours ${r.rows.toLocaleString('en-US')} rows, run report timings (median ms): ${JSON.stringify(r.timings)}\n`,
+        );
       if (r.components !== undefined) {
         const c = r.components;
         const ours = results.find((o) => o.rows === r.rows && o.writer === 'ours');
@@ -425,9 +527,11 @@ async function main(): Promise<void> {
     process.stdout.write(`\ntargets (reported, not asserted):\n${formatTargets(results)}\n`);
 
     const latest = join(RESULTS_DIR, 'latest.json');
-    await writeFile(latest, `${JSON.stringify({ machine, workers: worker.note, seed: SEED, zipLevel, runsPerWriter: options.runs, results }, null, 2)}\n`);
+    await writeFile(
+      latest,
+      `${JSON.stringify({ machine, workers: worker.note, seed: SEED, zipLevel, runsPerWriter: options.runs, results }, null, 2)}\n`,
+    );
     process.stdout.write(`\nwrote ${latest}\n`);
-
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -40,12 +40,28 @@ async function measure(o: FakeLoadOptions, workers: number): Promise<Row> {
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 3 });
   const children = await Promise.all(
     Array.from({ length: workers }, async () => {
-      const c = await spawnQueueProcess({ role: 'worker', redisUrl: o.redisUrl, prefix, exports, siteConcurrency, concurrency: o.concurrency, log, runMs: [o.runMs, o.runMs] });
+      const c = await spawnQueueProcess({
+        role: 'worker',
+        redisUrl: o.redisUrl,
+        prefix,
+        exports,
+        siteConcurrency,
+        concurrency: o.concurrency,
+        log,
+        runMs: [o.runMs, o.runMs],
+      });
       o.cleanup.child(c.pid, () => c.stop());
       return c;
     }),
   );
-  const scheduler = createQueueScheduler({ connection: redis, prefix, exports, timezone: 'UTC', siteConcurrency, logger: createSilentLogger() });
+  const scheduler = createQueueScheduler({
+    connection: redis,
+    prefix,
+    exports,
+    timezone: 'UTC',
+    siteConcurrency,
+    logger: createSilentLogger(),
+  });
   try {
     await scheduler.sync(exports);
     const started = Date.now();
@@ -53,7 +69,13 @@ async function measure(o: FakeLoadOptions, workers: number): Promise<Row> {
     await waitFor(`${o.runs} runs`, 10 * 60_000, () => (readRunLog(log).length >= o.runs ? true : undefined));
     const seconds = (Date.now() - started) / 1000;
     const slots = Math.min(workers * o.concurrency, siteConcurrency);
-    return { workers, runs: o.runs, seconds, runsPerMinute: (o.runs / seconds) * 60, ideal: (slots * 60_000) / o.runMs };
+    return {
+      workers,
+      runs: o.runs,
+      seconds,
+      runsPerMinute: (o.runs / seconds) * 60,
+      ideal: (slots * 60_000) / o.runMs,
+    };
   } finally {
     await scheduler.close();
     for (const c of children) await c.stop();
@@ -69,9 +91,18 @@ export async function runFakeLoad(o: FakeLoadOptions): Promise<void> {
   const rows: Row[] = [];
   for (const w of o.workerCounts) rows.push(await measure(o, w));
   const base = rows[0]?.runsPerMinute ?? 1;
-  console.log(`\nQueue throughput (fake runner): ${o.runs} runs of ${o.runMs} ms, ${o.concurrency} runs per worker process\n`);
+  console.log(
+    `\nQueue throughput (fake runner): ${o.runs} runs of ${o.runMs} ms, ${o.concurrency} runs per worker process\n`,
+  );
   printTable(
     ['workers', 'runs', 'seconds', 'runs/minute', 'speed-up', 'ideal runs/minute'],
-    rows.map((r) => [String(r.workers), String(r.runs), r.seconds.toFixed(1), r.runsPerMinute.toFixed(0), `${(r.runsPerMinute / base).toFixed(2)}x`, r.ideal.toFixed(0)]),
+    rows.map((r) => [
+      String(r.workers),
+      String(r.runs),
+      r.seconds.toFixed(1),
+      r.runsPerMinute.toFixed(0),
+      `${(r.runsPerMinute / base).toFixed(2)}x`,
+      r.ideal.toFixed(0),
+    ]),
   );
 }

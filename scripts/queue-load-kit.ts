@@ -50,7 +50,9 @@ export function createCleanup(): Cleanup {
         try {
           await e.run();
         } catch (err) {
-          console.error(`queue-load: cleanup step "${e.name}" failed: ${err instanceof Error ? err.message : String(err)}`);
+          console.error(
+            `queue-load: cleanup step "${e.name}" failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
           try {
             e.sync();
           } catch {
@@ -104,9 +106,14 @@ export function createCleanup(): Cleanup {
 export async function startPrivateRedis(cleanup: Cleanup): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'queue-load-redis-env-'));
   cleanup.dir(dir);
-  const { stdout, stderr } = await execFileAsync('bash', [join(REPO_ROOT, 'scripts/ensure-redis.sh'), join(dir, 'redis.env')], { cwd: REPO_ROOT });
+  const { stdout, stderr } = await execFileAsync(
+    'bash',
+    [join(REPO_ROOT, 'scripts/ensure-redis.sh'), join(dir, 'redis.env')],
+    { cwd: REPO_ROOT },
+  );
   const url = /REDIS_URL=(redis:\/\/127\.0\.0\.1:(\d+))/.exec(stdout);
-  if (url?.[1] === undefined || url[2] === undefined) throw new Error(`scripts/ensure-redis.sh printed no REDIS_URL line; stdout: ${stdout}; stderr: ${stderr}`);
+  if (url?.[1] === undefined || url[2] === undefined)
+    throw new Error(`scripts/ensure-redis.sh printed no REDIS_URL line; stdout: ${stdout}; stderr: ${stderr}`);
   const port = url[2];
   const redisDir = /\(dir ([^,]+),/.exec(stderr)?.[1];
   const shutdown = (): void => {
@@ -162,7 +169,6 @@ function clockTicksPerSecond(): number {
     return 100;
   }
 }
-
 
 /** Prints a Markdown table (right-aligned columns: they are all numbers). */
 export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {

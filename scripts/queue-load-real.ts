@@ -22,7 +22,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { startSimEnv, SIM_CLIENT, SIM_USER, type SimEnv } from '../test/integration/helpers/sim-env.js';
-import { createApiClient, createServiceGroup, pollFor, type LogLine, type ServiceProcess } from '../test/integration/helpers/service-process.js';
+import {
+  createApiClient,
+  createServiceGroup,
+  pollFor,
+  type LogLine,
+  type ServiceProcess,
+} from '../test/integration/helpers/service-process.js';
 import { busyShare, printTable, processCpuSeconds, sampleMachineCpu, type Cleanup } from './queue-load-kit.js';
 import { maxConcurrent } from '../test/integration/fixtures/queue-harness.js';
 
@@ -44,7 +50,12 @@ export interface RealLoadOptions {
 }
 
 /** The simulator's default connected app and a user it knows (see src/simulators/tableau). */
-const CONNECTED_APP = { clientId: 'sim-client-id', secretId: 'sim-secret-id', secretValue: 'sim-connected-app-secret-value', user: 'ops@example.com' };
+const CONNECTED_APP = {
+  clientId: 'sim-client-id',
+  secretId: 'sim-secret-id',
+  secretValue: 'sim-connected-app-secret-value',
+  user: 'ops@example.com',
+};
 /** Tableau Cloud's per-site limit, and the schema's maximum: never the bottleneck of the scaling lines. */
 const OPEN_SITE_CONCURRENCY = 20;
 const PHASE_TIMEOUT_MS = 5 * 60_000;
@@ -142,8 +153,14 @@ async function runPhase(sim: SimEnv, o: RealLoadOptions, phase: Phase): Promise<
   try {
     console.error(`queue-load: ${phase.label}: starting serve --no-work and ${phase.workers} worker(s)`);
     const [serve, ...workers] = await Promise.all([
-      start(['serve', '--config', config, '--port', '0', '--no-work'], (l) => typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on')),
-      ...Array.from({ length: phase.workers }, () => start(['worker', '--config', config], (l) => l.msg === 'worker ready')),
+      start(
+        ['serve', '--config', config, '--port', '0', '--no-work'],
+        (l) =>
+          typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on'),
+      ),
+      ...Array.from({ length: phase.workers }, () =>
+        start(['worker', '--config', config], (l) => l.msg === 'worker ready'),
+      ),
     ]);
     const baseUrl = serve?.['url'];
     if (typeof baseUrl !== 'string') throw new Error('serve --no-work logged no admin URL');
@@ -186,7 +203,8 @@ async function runPhase(sim: SimEnv, o: RealLoadOptions, phase: Phase): Promise<
       await Promise.all(
         ids.map(async (id) => {
           const res = await api.get(`/api/exports/${encodeURIComponent(id)}/runs?limit=500`);
-          if (res.status !== 200) throw new Error(`GET /api/exports/${id}/runs answered ${res.status}: ${JSON.stringify(res.body)}`);
+          if (res.status !== 200)
+            throw new Error(`GET /api/exports/${id}/runs answered ${res.status}: ${JSON.stringify(res.body)}`);
           return runsListSchema.parse(res.body).runs;
         }),
       )
@@ -194,9 +212,14 @@ async function runPhase(sim: SimEnv, o: RealLoadOptions, phase: Phase): Promise<
     const finished = runs.filter((r) => r.status !== 'running');
     const failed = finished.filter((r) => r.status !== 'succeeded' || r.bytes === 0);
     if (finished.length < o.exports * o.rounds) {
-      throw new Error(`${phase.label}: ${finished.length} finished runs recorded, expected ${o.exports * o.rounds}; see the workers' logs`);
+      throw new Error(
+        `${phase.label}: ${finished.length} finished runs recorded, expected ${o.exports * o.rounds}; see the workers' logs`,
+      );
     }
-    const intervals = finished.map((r) => ({ start: Date.parse(r.startedAt), end: Date.parse(r.finishedAt ?? r.startedAt) }));
+    const intervals = finished.map((r) => ({
+      start: Date.parse(r.startedAt),
+      end: Date.parse(r.finishedAt ?? r.startedAt),
+    }));
     const firstFailure = failed[0];
     return {
       ...phase,
@@ -206,7 +229,10 @@ async function runPhase(sim: SimEnv, o: RealLoadOptions, phase: Phase): Promise<
       maxParallel: maxConcurrent(intervals),
       workerCpuPerRun: workerCpu / Math.max(1, finished.length),
       machineBusy,
-      firstError: firstFailure === undefined ? undefined : `${firstFailure.runId}: ${firstFailure.status} ${firstFailure.error?.code ?? ''} ${firstFailure.error?.message ?? ''}`,
+      firstError:
+        firstFailure === undefined
+          ? undefined
+          : `${firstFailure.runId}: ${firstFailure.status} ${firstFailure.error?.code ?? ''} ${firstFailure.error?.message ?? ''}`,
     };
   } finally {
     // SIGTERM lets each worker close its Redis connections; killAll is the backstop for one that hangs.
@@ -219,16 +245,32 @@ async function runPhase(sim: SimEnv, o: RealLoadOptions, phase: Phase): Promise<
 export async function runRealLoad(o: RealLoadOptions): Promise<void> {
   const sim = await startSimEnv();
   o.cleanup.step('close the simulators and remove their folder', () => sim.close());
-  if (o.viewLatencyMs > 0) sim.tableau.faults.next({ kind: 'slow-body', delayMs: o.viewLatencyMs, on: 'data', times: Number.MAX_SAFE_INTEGER });
+  if (o.viewLatencyMs > 0)
+    sim.tableau.faults.next({
+      kind: 'slow-body',
+      delayMs: o.viewLatencyMs,
+      on: 'data',
+      times: Number.MAX_SAFE_INTEGER,
+    });
   const largest = Math.max(...o.workerCounts);
   const phases: Phase[] = [
     ...o.workerCounts.map((w) => ({ label: `w${w}`, workers: w, siteConcurrency: OPEN_SITE_CONCURRENCY })),
-    ...(o.limiterSiteConcurrency === undefined ? [] : [{ label: `w${largest}-site${o.limiterSiteConcurrency}`, workers: largest, siteConcurrency: o.limiterSiteConcurrency }]),
+    ...(o.limiterSiteConcurrency === undefined
+      ? []
+      : [
+          {
+            label: `w${largest}-site${o.limiterSiteConcurrency}`,
+            workers: largest,
+            siteConcurrency: o.limiterSiteConcurrency,
+          },
+        ]),
   ];
   const results: PhaseResult[] = [];
   for (const phase of phases) {
     const r = await runPhase(sim, o, phase);
-    console.error(`queue-load: ${phase.label}: ${r.runs} runs in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.firstError === undefined ? '' : ` (first: ${r.firstError})`}`);
+    console.error(
+      `queue-load: ${phase.label}: ${r.runs} runs in ${r.seconds.toFixed(1)} s, ${r.failures} failed${r.firstError === undefined ? '' : ` (first: ${r.firstError})`}`,
+    );
     results.push(r);
   }
   const base = results[0] === undefined ? 1 : results[0].runs / results[0].seconds;
@@ -237,7 +279,19 @@ export async function runRealLoad(o: RealLoadOptions): Promise<void> {
       `${o.concurrency} runs per worker process, connected-app auth, ${new Date().toISOString().slice(0, 10)}\n`,
   );
   printTable(
-    ['workers', 'siteConcurrency', 'slots', 'runs', 'seconds', 'runs/minute', 'speed-up', 'failures', 'max parallel runs', 'worker CPU s/run', 'machine CPU busy'],
+    [
+      'workers',
+      'siteConcurrency',
+      'slots',
+      'runs',
+      'seconds',
+      'runs/minute',
+      'speed-up',
+      'failures',
+      'max parallel runs',
+      'worker CPU s/run',
+      'machine CPU busy',
+    ],
     results.map((r) => [
       String(r.workers),
       String(r.siteConcurrency),

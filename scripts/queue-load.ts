@@ -44,7 +44,14 @@ const cleanup = createCleanup();
 try {
   const redisUrl = await startPrivateRedis(cleanup);
   if (values.fake) {
-    await runFakeLoad({ redisUrl, workerCounts, concurrency, runs: positiveInt('runs', values.runs), runMs: positiveInt('run-ms', values['run-ms']), cleanup });
+    await runFakeLoad({
+      redisUrl,
+      workerCounts,
+      concurrency,
+      runs: positiveInt('runs', values.runs),
+      runMs: positiveInt('run-ms', values['run-ms']),
+      cleanup,
+    });
   } else {
     const limiter = positiveInt('limiter-site-concurrency', values['limiter-site-concurrency'], 0);
     await runRealLoad({

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs what the tests need on a fresh machine (Debian chromium and
-# redis-server, only when missing), starts a private Redis on a free loopback port, then typecheck, lint and the
-# whole vitest suite. Exits non-zero when any of them fails.
+# redis-server, only when missing), starts a private Redis on a free loopback port, then typecheck, the format
+# check, lint and the whole vitest suite. Exits non-zero when any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +14,6 @@ trap 'redis-cli -u "$REDIS_URL" shutdown nosave >/dev/null 2>&1 || true; rm -f "
 export REDIS_URL
 
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
+echo "== format"; npx prettier --check . --log-level warn
 echo "== lint"; npx eslint .
 echo "== tests"; npx vitest run "$@"

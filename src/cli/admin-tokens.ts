@@ -15,9 +15,14 @@ export function adminTokensFromEnv(env: NodeJS.ProcessEnv): AdminToken[] {
   }
   if (single !== undefined && single !== '') tokens.push({ name: 'admin', token: single });
   if (tokens.length === 0) {
-    throw new UsageError(`set ADMIN_TOKEN (at least ${MIN_TOKEN_LENGTH} characters, e.g. \`openssl rand -hex 24\`) or ADMIN_TOKENS=name:token,... before starting the admin server`);
+    throw new UsageError(
+      `set ADMIN_TOKEN (at least ${MIN_TOKEN_LENGTH} characters, e.g. \`openssl rand -hex 24\`) or ADMIN_TOKENS=name:token,... before starting the admin server`,
+    );
   }
   const short = tokens.find((t) => t.token.length < MIN_TOKEN_LENGTH);
-  if (short !== undefined) throw new UsageError(`admin token "${short.name}" is shorter than ${MIN_TOKEN_LENGTH} characters; use a long random token (e.g. \`openssl rand -hex 24\`)`);
+  if (short !== undefined)
+    throw new UsageError(
+      `admin token "${short.name}" is shorter than ${MIN_TOKEN_LENGTH} characters; use a long random token (e.g. \`openssl rand -hex 24\`)`,
+    );
   return tokens;
 }

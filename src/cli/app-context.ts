@@ -17,7 +17,12 @@ import { createRedactor, type Redactor } from '../shared/redact.js';
 import { createCsvSource } from '../sources/csv/csv-source.js';
 import { createTableauSource, type TableauSourceOptions } from '../sources/tableau/index.js';
 import { createLocalDestination } from '../destinations/local/local-destination.js';
-import { createOneDriveDestination, createGraphAuthRegistry, resolveCloud, type GraphCredential } from '../destinations/onedrive/index.js';
+import {
+  createOneDriveDestination,
+  createGraphAuthRegistry,
+  resolveCloud,
+  type GraphCredential,
+} from '../destinations/onedrive/index.js';
 import { runExport, type RunProgress } from '../pipeline/run-export.js';
 import { sweepOrphanedRuns } from '../pipeline/orphaned-runs.js';
 import type { Destination, Source } from '../pipeline/ports.js';
@@ -33,7 +38,9 @@ import type { Notifier } from '../scheduler/types.js';
 export const TOOL_VERSION: string = (() => {
   try {
     const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+    return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string'
+      ? pkg.version
+      : '0.0.0';
   } catch {
     return '0.0.0';
   }
@@ -109,7 +116,14 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   const requireEnv = (name: string, path: string): string => {
     const value = env[name];
     if (value === undefined || value === '') {
-      throw new ConfigError([{ file: loaded.file, line: undefined, path, message: `environment variable ${name} is not set; export it before running (secrets are read from the environment only)` }]);
+      throw new ConfigError([
+        {
+          file: loaded.file,
+          line: undefined,
+          path,
+          message: `environment variable ${name} is not set; export it before running (secrets are read from the environment only)`,
+        },
+      ]);
     }
     return value;
   };
@@ -119,23 +133,45 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
       return readFileSync(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new ConfigError([{ file: loaded.file, line: undefined, path: key, message: `cannot read the file its environment variable points to (${code}); check the path and that this user may read it` }]);
+      throw new ConfigError([
+        {
+          file: loaded.file,
+          line: undefined,
+          path: key,
+          message: `cannot read the file its environment variable points to (${code}); check the path and that this user may read it`,
+        },
+      ]);
     }
   };
 
   let tableauSource: ReturnType<typeof createTableauSource> | undefined;
   const tableau = (): ReturnType<typeof createTableauSource> => {
     if (tableauSource !== undefined) return tableauSource;
-    if (options.previous !== undefined && JSON.stringify(options.previous.config.tableau) === JSON.stringify(config.tableau)) {
+    if (
+      options.previous !== undefined &&
+      JSON.stringify(options.previous.config.tableau) === JSON.stringify(config.tableau)
+    ) {
       tableauSource = options.previous.tableau();
       return tableauSource;
     }
     const t = config.tableau;
-    if (t === undefined) throw new ConfigError([{ file: loaded.file, line: undefined, path: 'tableau', message: 'this command needs a "tableau" section in the config' }]);
+    if (t === undefined)
+      throw new ConfigError([
+        {
+          file: loaded.file,
+          line: undefined,
+          path: 'tableau',
+          message: 'this command needs a "tableau" section in the config',
+        },
+      ]);
     const a = t.auth;
     const auth: TableauSourceOptions['auth'] =
       a.type === 'pat'
-        ? { type: 'pat', tokenName: requireEnv(a.tokenNameEnv, 'tableau.auth.tokenNameEnv'), tokenSecret: requireEnv(a.tokenSecretEnv, 'tableau.auth.tokenSecretEnv') }
+        ? {
+            type: 'pat',
+            tokenName: requireEnv(a.tokenNameEnv, 'tableau.auth.tokenNameEnv'),
+            tokenSecret: requireEnv(a.tokenSecretEnv, 'tableau.auth.tokenSecretEnv'),
+          }
         : a.type === 'connected-app'
           ? {
               type: 'connected-app',
@@ -145,7 +181,11 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
               username: a.username,
               ...(a.scopes === undefined ? {} : { scopes: a.scopes }),
             }
-          : { type: 'password', username: requireEnv(a.usernameEnv, 'tableau.auth.usernameEnv'), password: requireEnv(a.passwordEnv, 'tableau.auth.passwordEnv') };
+          : {
+              type: 'password',
+              username: requireEnv(a.usernameEnv, 'tableau.auth.usernameEnv'),
+              password: requireEnv(a.passwordEnv, 'tableau.auth.passwordEnv'),
+            };
     tableauSource = createTableauSource(
       {
         serverUrl: t.serverUrl,
@@ -182,19 +222,48 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
     const d = exp.destination;
     if (d.type === 'local') return createLocalDestination({ dir: d.dir, fileName: d.fileName ?? `${exp.id}.xlsx` });
     const od = config.onedrive;
-    if (od === undefined) throw new ConfigError([{ file: loaded.file, line: undefined, path: 'onedrive', message: 'a onedrive destination needs the top-level "onedrive" section' }]);
-    const endpoints = od.authorityHost !== undefined && od.graphBaseUrl !== undefined ? { authorityHost: od.authorityHost, graphBaseUrl: od.graphBaseUrl } : resolveCloud(od.cloud);
+    if (od === undefined)
+      throw new ConfigError([
+        {
+          file: loaded.file,
+          line: undefined,
+          path: 'onedrive',
+          message: 'a onedrive destination needs the top-level "onedrive" section',
+        },
+      ]);
+    const endpoints =
+      od.authorityHost !== undefined && od.graphBaseUrl !== undefined
+        ? { authorityHost: od.authorityHost, graphBaseUrl: od.graphBaseUrl }
+        : resolveCloud(od.cloud);
     const credential: GraphCredential =
       od.clientSecretEnv !== undefined
         ? { clientSecret: requireEnv(od.clientSecretEnv, 'onedrive.clientSecretEnv') }
         : {
             certificate: {
-              privateKey: readSecretFile(requireEnv(od.certificate?.privateKeyFileEnv ?? '', 'onedrive.certificate.privateKeyFileEnv'), 'onedrive.certificate.privateKeyFileEnv'),
-              ...((od.certificate?.thumbprint.length ?? 0) === 64 ? { thumbprintSha256: od.certificate?.thumbprint ?? '' } : { thumbprint: od.certificate?.thumbprint ?? '' }),
-              ...(od.certificate?.x5cFileEnv === undefined ? {} : { x5c: readSecretFile(requireEnv(od.certificate.x5cFileEnv, 'onedrive.certificate.x5cFileEnv'), 'onedrive.certificate.x5cFileEnv') }),
+              privateKey: readSecretFile(
+                requireEnv(od.certificate?.privateKeyFileEnv ?? '', 'onedrive.certificate.privateKeyFileEnv'),
+                'onedrive.certificate.privateKeyFileEnv',
+              ),
+              ...((od.certificate?.thumbprint.length ?? 0) === 64
+                ? { thumbprintSha256: od.certificate?.thumbprint ?? '' }
+                : { thumbprint: od.certificate?.thumbprint ?? '' }),
+              ...(od.certificate?.x5cFileEnv === undefined
+                ? {}
+                : {
+                    x5c: readSecretFile(
+                      requireEnv(od.certificate.x5cFileEnv, 'onedrive.certificate.x5cFileEnv'),
+                      'onedrive.certificate.x5cFileEnv',
+                    ),
+                  }),
             },
           };
-    const authOptions = { tenantId: od.tenantId, clientId: od.clientId, credential, ...endpoints, ...(od.caFile === undefined ? {} : { caFile: od.caFile }) };
+    const authOptions = {
+      tenantId: od.tenantId,
+      clientId: od.clientId,
+      credential,
+      ...endpoints,
+      ...(od.caFile === undefined ? {} : { caFile: od.caFile }),
+    };
     const auth = graphAuths.get(authOptions);
     const destination = createOneDriveDestination(
       {
@@ -214,7 +283,11 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
       check: () => destination.resolveTarget({}),
       holds: async (previous, c) => {
         const target = await destination.resolveTarget({ signal: c.signal });
-        return target.existing !== undefined && target.existing.itemId === previous.itemId && target.existing.size === previous.bytes;
+        return (
+          target.existing !== undefined &&
+          target.existing.itemId === previous.itemId &&
+          target.existing.size === previous.bytes
+        );
       },
     };
   };
@@ -229,7 +302,11 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
 
   const findExport = (id: string): ExportConfig => {
     const exp = config.exports.find((e) => e.id === id);
-    if (exp === undefined) throw new UsageError(`unknown export "${id}"; exports in ${loaded.file}: ${config.exports.map((e) => e.id).join(', ')}`, { hint: 'run `tableau-export list`' });
+    if (exp === undefined)
+      throw new UsageError(
+        `unknown export "${id}"; exports in ${loaded.file}: ${config.exports.map((e) => e.id).join(', ')}`,
+        { hint: 'run `tableau-export list`' },
+      );
     return exp;
   };
   const exportTimezone = (exp: ExportConfig): string => exp.timezone ?? config.timezone;
@@ -256,7 +333,14 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
       await sweepOrphanedRuns(tempDir, { store: store(), logger, now: clock.now() });
       if (exp.metrics !== undefined) snapshots ??= createSnapshotStore(database());
       return runExport(
-        { exportConfig: exp, timezone: exportTimezone(exp), runId: opts.runId ?? newRunId(), trigger: opts.trigger, dryRun, ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }) },
+        {
+          exportConfig: exp,
+          timezone: exportTimezone(exp),
+          runId: opts.runId ?? newRunId(),
+          trigger: opts.trigger,
+          dryRun,
+          ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
+        },
         {
           sourceFor,
           destination,
@@ -291,14 +375,25 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
 
 /** The retry section of the config as the HTTP layers take it. */
 export function toRetryPolicy(r: RetryConfig): RetryPolicy {
-  return { maxAttempts: r.attempts, baseDelayMs: r.initialDelay, maxDelayMs: r.maxDelay, maxRetryAfterMs: r.maxRetryAfter, maxTotalMs: r.giveUpAfter };
+  return {
+    maxAttempts: r.attempts,
+    baseDelayMs: r.initialDelay,
+    maxDelayMs: r.maxDelay,
+    maxRetryAfterMs: r.maxRetryAfter,
+    maxTotalMs: r.giveUpAfter,
+  };
 }
 
 /** A human label of an export's destination that needs no credentials (for list, the API and messages). */
 export function describeDestination(exp: ExportConfig): string {
   const d = exp.destination;
   if (d.type === 'local') return join(d.dir, d.fileName ?? `${exp.id}.xlsx`);
-  const drive = 'user' in d.drive ? `user ${d.drive.user}` : 'driveId' in d.drive ? `drive ${d.drive.driveId}` : `site ${d.drive.site}`;
+  const drive =
+    'user' in d.drive
+      ? `user ${d.drive.user}`
+      : 'driveId' in d.drive
+        ? `drive ${d.drive.driveId}`
+        : `site ${d.drive.site}`;
   return `OneDrive (${drive}): ${d.path}`;
 }
 

@@ -25,7 +25,11 @@ interface GlobalOptions {
 const redactor = createRedactor();
 
 function makeLogger(verbose: boolean, level: string): Logger {
-  return createLogger({ redactor, level: verbose ? 'debug' : (process.env['LOG_LEVEL'] ?? level), pretty: process.stderr.isTTY === true });
+  return createLogger({
+    redactor,
+    level: verbose ? 'debug' : (process.env['LOG_LEVEL'] ?? level),
+    pretty: process.stderr.isTTY === true,
+  });
 }
 
 async function withContext<T>(opts: GlobalOptions, level: string, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
@@ -42,14 +46,22 @@ async function withContext<T>(opts: GlobalOptions, level: string, fn: (ctx: AppC
   }
 }
 
-async function openFleetHistory(config: Config, logger: Logger): Promise<{ store: RunStore; close: () => Promise<void> }> {
+async function openFleetHistory(
+  config: Config,
+  logger: Logger,
+): Promise<{ store: RunStore; close: () => Promise<void> }> {
   const { createRedisConnection, resolveRedisUrl } = await import('../scheduler/queue/redis-connection.js');
   const { createRedisRunStore } = await import('../state/redis-run-store.js');
   const queue = config.queue;
   if (queue === undefined) throw new Error('no queue section');
   const url = resolveRedisUrl(queue, process.env);
-  const redis = createRedisConnection(url, 'client', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  return { store: createRedisRunStore(redis, queue.prefix), close: async () => void (await redis.quit().catch(() => undefined)) };
+  const redis = createRedisConnection(url, 'client', (err) =>
+    logger.warn({ err: err.message }, 'redis connection error'),
+  );
+  return {
+    store: createRedisRunStore(redis, queue.prefix),
+    close: async () => void (await redis.quit().catch(() => undefined)),
+  };
 }
 
 /** Aborts on the first SIGINT/SIGTERM so runs clean up (temp files, upload sessions) before exiting. */
@@ -67,7 +79,9 @@ function interruptSignal(): AbortSignal {
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('tableau-export')
-    .description('Export Tableau sales-pipeline views to Excel workbooks with pipeline metrics, delivered to OneDrive/SharePoint or a folder.')
+    .description(
+      'Export Tableau sales-pipeline views to Excel workbooks with pipeline metrics, delivered to OneDrive/SharePoint or a folder.',
+    )
     .version(TOOL_VERSION)
     .option('-c, --config <file>', 'config file (default: $TABLEAU_EXPORT_CONFIG or config/exports.yaml)')
     .option('-v, --verbose', 'debug logs and stack traces')
@@ -84,15 +98,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print one JSON run report per export')
     .action(async (ids: string[], o: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
       const signal = interruptSignal();
-      setExit(await withContext(g(), 'warn', (ctx) => runCommand(ctx, ids, { all: o.all === true, dryRun: o.dryRun === true, json: o.json === true }, signal)));
+      setExit(
+        await withContext(g(), 'warn', (ctx) =>
+          runCommand(ctx, ids, { all: o.all === true, dryRun: o.dryRun === true, json: o.json === true }, signal),
+        ),
+      );
     });
 
   program
     .command('validate')
-    .description('check the config and report every problem at once (exit 2); --online also signs in and resolves views and drives')
+    .description(
+      'check the config and report every problem at once (exit 2); --online also signs in and resolves views and drives',
+    )
     .option('--online', 'sign in to Tableau and Microsoft Graph and resolve every view and drive')
     .action(async (o: { online?: boolean }) => {
-      setExit(await validateCommand(resolveConfigPath(g().config), { online: o.online === true, logger: makeLogger(g().verbose === true, 'warn') }));
+      setExit(
+        await validateCommand(resolveConfigPath(g().config), {
+          online: o.online === true,
+          logger: makeLogger(g().verbose === true, 'warn'),
+        }),
+      );
     });
 
   program
@@ -106,11 +131,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('views')
     .description('browse Tableau: workbooks, views and sheet types (to build a config)')
-    .option('--site <contentUrl>', 'site contentUrl (default: the config\'s tableau.site)')
+    .option('--site <contentUrl>', "site contentUrl (default: the config's tableau.site)")
     .option('--workbook <name>', 'only this workbook')
     .option('--json', 'print JSON')
     .action(async (o: { site?: string; workbook?: string; json?: boolean }) => {
-      setExit(await (await import('./commands/views.js')).viewsCommand(resolveConfigPath(g().config), { ...o, json: o.json === true }, { logger: makeLogger(g().verbose === true, 'warn'), redactor }));
+      setExit(
+        await (
+          await import('./commands/views.js')
+        ).viewsCommand(
+          resolveConfigPath(g().config),
+          { ...o, json: o.json === true },
+          { logger: makeLogger(g().verbose === true, 'warn'), redactor },
+        ),
+      );
     });
 
   program
@@ -120,23 +153,42 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('-n, --limit <n>', 'how many runs', '20')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, o: { limit: string; json?: boolean }) => {
-      setExit(await withContext(g(), 'warn', (ctx) => historyCommand(ctx, id, { limit: Number(o.limit), json: o.json === true })));
+      setExit(
+        await withContext(g(), 'warn', (ctx) =>
+          historyCommand(ctx, id, { limit: Number(o.limit), json: o.json === true }),
+        ),
+      );
     });
 
   program
     .command('serve')
-    .description('scheduler + admin API and dashboard (port from --port, server.port, PORT or 8080; tokens from ADMIN_TOKEN)')
+    .description(
+      'scheduler + admin API and dashboard (port from --port, server.port, PORT or 8080; tokens from ADMIN_TOKEN)',
+    )
     .option('-p, --port <n>', 'admin port')
     .addOption(new Option('--no-work', 'queue mode: only schedule and serve the API; leave runs to workers'))
     .action(async (o: { port?: string; work: boolean }) => {
-      setExit(await (await import('./commands/serve.js')).serveCommand(resolveConfigPath(g().config), { port: o.port === undefined ? undefined : Number(o.port), work: o.work, logger: makeLogger(g().verbose === true, 'info'), redactor }));
+      setExit(
+        await (
+          await import('./commands/serve.js')
+        ).serveCommand(resolveConfigPath(g().config), {
+          port: o.port === undefined ? undefined : Number(o.port),
+          work: o.work,
+          logger: makeLogger(g().verbose === true, 'info'),
+          redactor,
+        }),
+      );
     });
 
   program
     .command('worker')
     .description('queue mode: process export runs from Redis')
     .action(async () => {
-      setExit(await (await import('./commands/worker.js')).workerCommand(resolveConfigPath(g().config), { logger: makeLogger(g().verbose === true, 'info'), redactor }));
+      setExit(
+        await (
+          await import('./commands/worker.js')
+        ).workerCommand(resolveConfigPath(g().config), { logger: makeLogger(g().verbose === true, 'info'), redactor }),
+      );
     });
 
   program
@@ -145,7 +197,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--rows <n>', 'opportunities in the simulated Tableau view', '5000')
     .option('--json', 'print the run report as JSON')
     .action(async (o: { rows: string; json?: boolean }) => {
-      setExit(await (await import('./commands/demo.js')).demoCommand(resolveConfigPath(g().config), { rows: Number(o.rows), json: o.json === true, logger: makeLogger(g().verbose === true, 'warn'), redactor }));
+      setExit(
+        await (
+          await import('./commands/demo.js')
+        ).demoCommand(resolveConfigPath(g().config), {
+          rows: Number(o.rows),
+          json: o.json === true,
+          logger: makeLogger(g().verbose === true, 'warn'),
+          redactor,
+        }),
+      );
     });
 
   return program;

@@ -7,7 +7,10 @@ export const EXIT_RUN_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 /** Prints an error as one clear line (plus every config issue), the stack only when verbose; returns the exit code. */
-export function reportError(err: unknown, options: { verbose: boolean; redactor: Redactor; write?: (s: string) => void }): number {
+export function reportError(
+  err: unknown,
+  options: { verbose: boolean; redactor: Redactor; write?: (s: string) => void },
+): number {
   const write = options.write ?? ((s: string) => process.stderr.write(s));
   const r = (s: string): string => options.redactor.redact(s);
   if (err instanceof ConfigError) {
@@ -34,12 +37,19 @@ export function reportError(err: unknown, options: { verbose: boolean; redactor:
 /** Renders rows as an aligned text table. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** A progress line on a TTY (rewritten in place), silent otherwise. */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): { update(text: string): void; done(): void } {
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): {
+  update(text: string): void;
+  done(): void;
+} {
   if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
   let last = 0;
   let shown = false;

@@ -17,7 +17,10 @@ export function scheduledExports(config: Config, env: NodeJS.ProcessEnv): Schedu
       timezone: e.timezone ?? config.timezone,
       catchUp: e.catchUp,
       destinationLabel: describeDestination(e),
-      notify: e.notify === undefined || webhookUrl === undefined || webhookUrl === '' ? undefined : { webhookUrl, rowDropShare: e.notify.rowDropShare ?? DEFAULT_ROW_DROP_SHARE },
+      notify:
+        e.notify === undefined || webhookUrl === undefined || webhookUrl === ''
+          ? undefined
+          : { webhookUrl, rowDropShare: e.notify.rowDropShare ?? DEFAULT_ROW_DROP_SHARE },
     };
   });
 }

@@ -12,7 +12,8 @@ export function parseDuration(value: string | number): number | undefined {
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const n = Number(m[1]);
     const unit = m[2];
-    total += n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
+    total +=
+      n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
     consumed = re.lastIndex;
   }
   return consumed === text.length && consumed > 0 ? total : undefined;

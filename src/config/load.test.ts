@@ -45,15 +45,49 @@ describe('parseConfigText', () => {
   it.each([
     ['an invalid cron expression', valid.replace('"0 6 * * 1-5"', '"61 6 * * *"'), /exports\[0\]\.schedule: .*cron/],
     ['an unknown time zone', valid.replace('America/New_York', 'America/Gotham'), /exports\[0\]\.timezone: .*IANA/],
-    ['a secret value instead of an env var name', valid.replace('tokenSecretEnv: TABLEAU_PAT_SECRET', 'tokenSecretEnv: "s3cr3t value!"'), /tableau\.auth\.tokenSecretEnv: must be the NAME/],
+    [
+      'a secret value instead of an env var name',
+      valid.replace('tokenSecretEnv: TABLEAU_PAT_SECRET', 'tokenSecretEnv: "s3cr3t value!"'),
+      /tableau\.auth\.tokenSecretEnv: must be the NAME/,
+    ],
     ['an unknown key', valid.replace('site: sales', 'site: sales\n  sitee: x'), /tableau\.sitee: unknown key/],
-    ['a missing destination', valid.replace('    destination: { type: local, dir: ./out }\n', ''), /exports\[0\]\.destination/],
-    ['a view addressed two ways', valid.replace('{ workbook: Sales Pipeline, view: Opportunities,', '{ workbook: Sales Pipeline, view: Opportunities, viewId: abc,'), /exports\[0\]\.views\[0\]: address the view exactly one way/],
-    ['a onedrive destination without the onedrive section', valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: Reports/x.xlsx }'), /no top-level "onedrive" section/],
-    ['a onedrive path OneDrive refuses', valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: "Reports/Q1: plan?.xlsx" }'), /exports\[0\]\.destination\.path/],
+    [
+      'a missing destination',
+      valid.replace('    destination: { type: local, dir: ./out }\n', ''),
+      /exports\[0\]\.destination/,
+    ],
+    [
+      'a view addressed two ways',
+      valid.replace(
+        '{ workbook: Sales Pipeline, view: Opportunities,',
+        '{ workbook: Sales Pipeline, view: Opportunities, viewId: abc,',
+      ),
+      /exports\[0\]\.views\[0\]: address the view exactly one way/,
+    ],
+    [
+      'a onedrive destination without the onedrive section',
+      valid.replace('{ type: local, dir: ./out }', '{ type: onedrive, drive: { user: a@b.c }, path: Reports/x.xlsx }'),
+      /no top-level "onedrive" section/,
+    ],
+    [
+      'a onedrive path OneDrive refuses',
+      valid.replace(
+        '{ type: local, dir: ./out }',
+        '{ type: onedrive, drive: { user: a@b.c }, path: "Reports/Q1: plan?.xlsx" }',
+      ),
+      /exports\[0\]\.destination\.path/,
+    ],
     ['an invalid YAML document', 'exports: [\n  - id: x\n', /YAML syntax/],
-    ['a plain-http server URL (credentials would travel in clear)', valid.replace('https://tableau.example.com', 'http://tableau.example.com'), /tableau\.serverUrl: must be an absolute https:\/\/ URL/],
-    ['a Redis URL with a password in the file', `${valid}queue: { redis: "redis://:hunter2@redis:6379/0" }\n`, /queue\.redis: holds a password; .*redisUrlEnv/],
+    [
+      'a plain-http server URL (credentials would travel in clear)',
+      valid.replace('https://tableau.example.com', 'http://tableau.example.com'),
+      /tableau\.serverUrl: must be an absolute https:\/\/ URL/,
+    ],
+    [
+      'a Redis URL with a password in the file',
+      `${valid}queue: { redis: "redis://:hunter2@redis:6379/0" }\n`,
+      /queue\.redis: holds a password; .*redisUrlEnv/,
+    ],
   ])('reports %s with file, line and path', (_name, text, pattern) => {
     const issues = issuesOf(text);
     expect(issues.join('\n')).toMatch(pattern);
@@ -68,8 +102,12 @@ describe('parseConfigText', () => {
     destination: { type: local, dir: ./out }
 `;
     const issues = issuesOf(text);
-    expect(issues).toContainEqual(expect.stringMatching(/^15 exports\[1\].id: duplicate export id "nightly" \(also exports\[0\]\)/));
-    expect(issues).toContainEqual(expect.stringMatching(/exports\[1\]\.views\[1\]\.sheet: sheet name "deals" is already used by views\[0\]/));
+    expect(issues).toContainEqual(
+      expect.stringMatching(/^15 exports\[1\].id: duplicate export id "nightly" \(also exports\[0\]\)/),
+    );
+    expect(issues).toContainEqual(
+      expect.stringMatching(/exports\[1\]\.views\[1\]\.sheet: sheet name "deals" is already used by views\[0\]/),
+    );
   });
 
   it('reports every problem of a file with several errors at once, in line order', () => {
@@ -110,7 +148,9 @@ exports:
   });
 
   it('with checkEnv, reports env vars that are named but not set', () => {
-    expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n' })).toEqual([expect.stringMatching(/tableau\.auth\.tokenSecretEnv: environment variable TABLEAU_PAT_SECRET is not set/)]);
+    expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n' })).toEqual([
+      expect.stringMatching(/tableau\.auth\.tokenSecretEnv: environment variable TABLEAU_PAT_SECRET is not set/),
+    ]);
     expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n', TABLEAU_PAT_SECRET: 's' })).toEqual([]);
   });
 });
@@ -128,7 +168,8 @@ describe('parseDuration', () => {
 });
 
 describe('formatPath', () => {
-  it('renders indexes and keys', () => expect(formatPath(['exports', 0, 'views', 1, 'sheet'])).toBe('exports[0].views[1].sheet'));
+  it('renders indexes and keys', () =>
+    expect(formatPath(['exports', 0, 'views', 1, 'sheet'])).toBe('exports[0].views[1].sheet'));
 });
 
 describe('shipped config files', () => {

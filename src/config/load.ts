@@ -6,7 +6,16 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
-import { configSchema, destinationSchema, exportSchema, onedriveSchema, tableauSchema, viewSchema, type Config, type ExportConfig } from './schema.js';
+import {
+  configSchema,
+  destinationSchema,
+  exportSchema,
+  onedriveSchema,
+  tableauSchema,
+  viewSchema,
+  type Config,
+  type ExportConfig,
+} from './schema.js';
 import { checkRules, missingEnvVars, viewSheetName, type RuleIssue } from './rules.js';
 import { validateDrivePath } from '../destinations/onedrive/drive-path.js';
 
@@ -42,7 +51,17 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(
-      [{ file, line: undefined, path: '', message: code === 'ENOENT' ? 'file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG' : `cannot read: ${String(err)}` }],
+      [
+        {
+          file,
+          line: undefined,
+          path: '',
+          message:
+            code === 'ENOENT'
+              ? 'file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG'
+              : `cannot read: ${String(err)}`,
+        },
+      ],
       { cause: err },
     );
   }
@@ -56,19 +75,32 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   for (const e of doc.errors) {
-    issues.push({ file, line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line, path: '', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` });
+    issues.push({
+      file,
+      line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
+      path: '',
+      message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`,
+    });
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const raw: unknown = doc.toJS();
   const locate = (path: readonly PropertyKey[]): number | undefined => lineOf(doc, lineCounter, path);
-  const toIssue = (path: readonly PropertyKey[], message: string): ConfigIssue => ({ file, line: locate(path), path: formatPath(path), message });
+  const toIssue = (path: readonly PropertyKey[], message: string): ConfigIssue => ({
+    file,
+    line: locate(path),
+    path: formatPath(path),
+    message,
+  });
 
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) {
     const config = resolvePaths(parsed.data, dirname(file));
     const ruleIssues: RuleIssue[] = [
-      ...checkRules(config, config.exports.map((value, index) => ({ index, value }))),
+      ...checkRules(
+        config,
+        config.exports.map((value, index) => ({ index, value })),
+      ),
       ...(options.checkEnv === true ? missingEnvVars(config, options.env ?? process.env) : []),
     ];
     for (const r of ruleIssues) (r.severity === 'warning' ? warnings : issues).push(toIssue(r.path, r.message));
@@ -78,7 +110,10 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
 
   for (const i of parsed.error.issues) {
     if (i.code === 'unrecognized_keys') {
-      for (const key of i.keys) issues.push(toIssue([...i.path, key], `unknown key "${key}"; check its spelling against config/exports.example.yaml`));
+      for (const key of i.keys)
+        issues.push(
+          toIssue([...i.path, key], `unknown key "${key}"; check its spelling against config/exports.example.yaml`),
+        );
     } else {
       issues.push(toIssue(i.path, i.message));
     }
@@ -117,7 +152,11 @@ function checkPartialRules(rawExports: unknown, parsed: readonly { index: number
     if (typeof id !== 'string') return;
     const first = ids.get(id);
     if (first === undefined) ids.set(id, index);
-    else if (!(whole.has(index) && whole.has(first))) issues.push({ path: ['exports', index, 'id'], message: `duplicate export id "${id}" (also exports[${first}]); ids must be unique` });
+    else if (!(whole.has(index) && whole.has(first)))
+      issues.push({
+        path: ['exports', index, 'id'],
+        message: `duplicate export id "${id}" (also exports[${first}]); ids must be unique`,
+      });
   });
   rawExports.forEach((e: unknown, index: number) => {
     if (whole.has(index) || !isRecord(e)) return;
@@ -128,16 +167,29 @@ function checkPartialRules(rawExports: unknown, parsed: readonly { index: number
         if (!view.success) return;
         const name = viewSheetName(view.data);
         const first = seen.get(name.toLowerCase());
-        if (first !== undefined) issues.push({ path: ['exports', index, 'views', vi, 'sheet'], message: `sheet name "${name}" is already used by views[${first}]; set a distinct "sheet:"` });
+        if (first !== undefined)
+          issues.push({
+            path: ['exports', index, 'views', vi, 'sheet'],
+            message: `sheet name "${name}" is already used by views[${first}]; set a distinct "sheet:"`,
+          });
         else seen.set(name.toLowerCase(), vi);
       });
     }
     const dest = destinationSchema.safeParse(e['destination']);
-    if (dest.success && dest.data.type === 'local' && dest.data.fileName !== undefined && (/[\\/]/.test(dest.data.fileName) || !/\.xlsx$/i.test(dest.data.fileName))) {
-      issues.push({ path: ['exports', index, 'destination', 'fileName'], message: 'must be a plain file name ending with .xlsx (put folders in "dir")' });
+    if (
+      dest.success &&
+      dest.data.type === 'local' &&
+      dest.data.fileName !== undefined &&
+      (/[\\/]/.test(dest.data.fileName) || !/\.xlsx$/i.test(dest.data.fileName))
+    ) {
+      issues.push({
+        path: ['exports', index, 'destination', 'fileName'],
+        message: 'must be a plain file name ending with .xlsx (put folders in "dir")',
+      });
     }
     if (dest.success && dest.data.type === 'onedrive') {
-      for (const msg of validateDrivePath(dest.data.path).errors) issues.push({ path: ['exports', index, 'destination', 'path'], message: msg });
+      for (const msg of validateDrivePath(dest.data.path).errors)
+        issues.push({ path: ['exports', index, 'destination', 'path'], message: msg });
     }
   });
   return issues;
@@ -149,7 +201,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** `['exports', 0, 'views', 1, 'sheet']` → `exports[0].views[1].sheet`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc === '' ? String(p) : `${acc}.${String(p)}`), '');
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc === '' ? String(p) : `${acc}.${String(p)}`),
+    '',
+  );
 }
 
 /** Line of the deepest node that exists along `path` (the key itself when the path ends at a key). */
@@ -195,8 +250,17 @@ function resolvePaths(config: Config, baseDir: string): Config {
   return {
     ...config,
     stateDir: abs(config.stateDir),
-    tableau: config.tableau === undefined ? undefined : { ...config.tableau, ...(config.tableau.caFile === undefined ? {} : { caFile: abs(config.tableau.caFile) }) },
-    onedrive: config.onedrive === undefined ? undefined : { ...config.onedrive, ...(config.onedrive.caFile === undefined ? {} : { caFile: abs(config.onedrive.caFile) }) },
+    tableau:
+      config.tableau === undefined
+        ? undefined
+        : { ...config.tableau, ...(config.tableau.caFile === undefined ? {} : { caFile: abs(config.tableau.caFile) }) },
+    onedrive:
+      config.onedrive === undefined
+        ? undefined
+        : {
+            ...config.onedrive,
+            ...(config.onedrive.caFile === undefined ? {} : { caFile: abs(config.onedrive.caFile) }),
+          },
     exports: config.exports.map((e) => ({
       ...e,
       views: e.views.map((v) => (v.file === undefined ? v : { ...v, file: abs(v.file) })),

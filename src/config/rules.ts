@@ -30,7 +30,11 @@ function uniqueExportIds(exports: readonly { index: number; value: ExportConfig 
   const issues: RuleIssue[] = [];
   for (const { index, value } of exports) {
     const first = seen.get(value.id);
-    if (first !== undefined) issues.push({ path: ['exports', index, 'id'], message: `duplicate export id "${value.id}" (also exports[${first}]); ids must be unique` });
+    if (first !== undefined)
+      issues.push({
+        path: ['exports', index, 'id'],
+        message: `duplicate export id "${value.id}" (also exports[${first}]); ids must be unique`,
+      });
     else seen.set(value.id, index);
   }
   return issues;
@@ -41,19 +45,35 @@ function viewAddressing(index: number, exp: ExportConfig, top: TopLevel): RuleIs
   const issues: RuleIssue[] = [];
   exp.views.forEach((v, vi) => {
     const path = ['exports', index, 'views', vi];
-    const forms = [v.workbook !== undefined || v.view !== undefined, v.contentUrl !== undefined, v.viewId !== undefined, v.file !== undefined].filter(Boolean).length;
+    const forms = [
+      v.workbook !== undefined || v.view !== undefined,
+      v.contentUrl !== undefined,
+      v.viewId !== undefined,
+      v.file !== undefined,
+    ].filter(Boolean).length;
     if (forms !== 1) {
-      issues.push({ path, message: 'address the view exactly one way: { workbook, view } or contentUrl or viewId (Tableau), or file (local CSV)' });
+      issues.push({
+        path,
+        message:
+          'address the view exactly one way: { workbook, view } or contentUrl or viewId (Tableau), or file (local CSV)',
+      });
       return;
     }
     if ((v.workbook === undefined) !== (v.view === undefined)) {
       issues.push({ path, message: 'give both workbook and view names' });
     }
     if (v.file === undefined && top.tableau === undefined) {
-      issues.push({ path, message: 'this view comes from Tableau but the config has no top-level "tableau" section; add one (serverUrl, site, auth)' });
+      issues.push({
+        path,
+        message:
+          'this view comes from Tableau but the config has no top-level "tableau" section; add one (serverUrl, site, auth)',
+      });
     }
     if (v.file !== undefined && (Object.keys(v.filters).length > 0 || Object.keys(v.parameters).length > 0)) {
-      issues.push({ path: [...path, 'filters'], message: 'filters and parameters apply to Tableau views only, not to CSV files' });
+      issues.push({
+        path: [...path, 'filters'],
+        message: 'filters and parameters apply to Tableau views only, not to CSV files',
+      });
     }
   });
   return issues;
@@ -67,7 +87,10 @@ function uniqueSheetNames(index: number, exp: ExportConfig): RuleIssue[] {
     const name = viewSheetName(v).toLowerCase();
     const first = seen.get(name);
     if (first !== undefined) {
-      issues.push({ path: ['exports', index, 'views', vi, 'sheet'], message: `sheet name "${viewSheetName(v)}" is already used by views[${first}]; set a distinct "sheet:"` });
+      issues.push({
+        path: ['exports', index, 'views', vi, 'sheet'],
+        message: `sheet name "${viewSheetName(v)}" is already used by views[${first}]; set a distinct "sheet:"`,
+      });
     } else seen.set(name, vi);
   });
   return issues;
@@ -79,13 +102,21 @@ function destinationRules(index: number, exp: ExportConfig, top: TopLevel): Rule
   const d = exp.destination;
   const path = ['exports', index, 'destination'];
   if (d.type === 'onedrive') {
-    if (top.onedrive === undefined) issues.push({ path, message: 'destination is onedrive but the config has no top-level "onedrive" section (tenantId, clientId, clientSecretEnv or certificate)' });
+    if (top.onedrive === undefined)
+      issues.push({
+        path,
+        message:
+          'destination is onedrive but the config has no top-level "onedrive" section (tenantId, clientId, clientSecretEnv or certificate)',
+      });
     const checked = validateDrivePath(d.path);
     for (const e of checked.errors) issues.push({ path: [...path, 'path'], message: e });
     for (const w of checked.warnings) issues.push({ path: [...path, 'path'], message: w, severity: 'warning' });
     if (!/\.xlsx$/i.test(d.path)) issues.push({ path: [...path, 'path'], message: 'must end with .xlsx' });
   } else if (d.fileName !== undefined && (/[\\/]/.test(d.fileName) || !/\.xlsx$/i.test(d.fileName))) {
-    issues.push({ path: [...path, 'fileName'], message: 'must be a plain file name ending with .xlsx (put folders in "dir")' });
+    issues.push({
+      path: [...path, 'fileName'],
+      message: 'must be a plain file name ending with .xlsx (put folders in "dir")',
+    });
   }
   return issues;
 }
@@ -98,7 +129,10 @@ function topLevelRules(top: TopLevel): RuleIssue[] {
       issues.push({ path: ['onedrive'], message: 'give exactly one credential: clientSecretEnv or certificate' });
     }
     if ((od.authorityHost === undefined) !== (od.graphBaseUrl === undefined)) {
-      issues.push({ path: ['onedrive'], message: 'set authorityHost and graphBaseUrl together (or neither, and use cloud:)' });
+      issues.push({
+        path: ['onedrive'],
+        message: 'set authorityHost and graphBaseUrl together (or neither, and use cloud:)',
+      });
     }
   }
   const q = top.queue;
@@ -114,9 +148,13 @@ function metricsRules(index: number, exp: ExportConfig): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const sheets = exp.views.map(viewSheetName);
   if (!sheets.includes(exp.metrics.from)) {
-    issues.push({ path: ['exports', index, 'metrics', 'from'], message: `"${exp.metrics.from}" is not a sheet of this export; sheets: ${sheets.map((s) => `"${s}"`).join(', ')}` });
+    issues.push({
+      path: ['exports', index, 'metrics', 'from'],
+      message: `"${exp.metrics.from}" is not a sheet of this export; sheets: ${sheets.map((s) => `"${s}"`).join(', ')}`,
+    });
   }
-  for (const i of checkMetricsConfig(exp.metrics)) issues.push({ path: ['exports', index, 'metrics', ...i.path], message: i.message });
+  for (const i of checkMetricsConfig(exp.metrics))
+    issues.push({ path: ['exports', index, 'metrics', ...i.path], message: i.message });
   return issues;
 }
 
@@ -124,7 +162,8 @@ function metricsRules(index: number, exp: ExportConfig): RuleIssue[] {
 export function missingEnvVars(config: Config, env: NodeJS.ProcessEnv): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const need = (path: (string | number)[], name: string | undefined): void => {
-    if (name !== undefined && (env[name] === undefined || env[name] === '')) issues.push({ path, message: `environment variable ${name} is not set` });
+    if (name !== undefined && (env[name] === undefined || env[name] === ''))
+      issues.push({ path, message: `environment variable ${name} is not set` });
   };
   const auth = config.tableau?.auth;
   if (auth?.type === 'pat') {

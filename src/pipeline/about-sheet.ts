@@ -52,7 +52,11 @@ const PROVENANCE_LABELS: Readonly<Record<string, string>> = {
 function provenanceLabel(key: string): string {
   const known = PROVENANCE_LABELS[key];
   if (known !== undefined) return known;
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').trim().toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .trim()
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -76,7 +80,11 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
     ['Tool version', `tableau-excel-export ${input.toolVersion}`],
   ];
   for (const s of input.sheets) {
-    const block: (readonly [string, string | number])[] = [['Sheet', s.sheet], ['  Source', s.source], ['  Rows', s.rows]];
+    const block: (readonly [string, string | number])[] = [
+      ['Sheet', s.sheet],
+      ['  Source', s.source],
+      ['  Rows', s.rows],
+    ];
     if (s.filters !== '') block.push(['  Filters', s.filters]);
     for (const [key, value] of Object.entries(s.provenance)) {
       const label = `  ${provenanceLabel(key)}`;

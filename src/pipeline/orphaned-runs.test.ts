@@ -30,7 +30,12 @@ describe('sweepOrphanedRuns', () => {
     const deadPid = spawnSync(process.execPath, ['-e', 'process.pid']).pid ?? 999_999;
     await folder(root, 'dead', { host: hostname(), pid: deadPid, runId: 'run-dead' });
     // A container restart: the tool is pid 1 again (here: our own pid), but another process instance wrote the file.
-    await folder(root, 'restarted', { host: hostname(), pid: process.pid, instance: 'an-earlier-process', runId: 'run-restarted' });
+    await folder(root, 'restarted', {
+      host: hostname(),
+      pid: process.pid,
+      instance: 'an-earlier-process',
+      runId: 'run-restarted',
+    });
     await mkdir(join(root, 'alive'));
     await writeRunOwner(join(root, 'alive'), 'run-alive');
     await folder(root, 'other-host', { host: 'another-machine', pid: 1, runId: 'run-elsewhere' });
@@ -43,12 +48,18 @@ describe('sweepOrphanedRuns', () => {
     expect((await readdir(root)).sort()).toEqual(['alive', 'no-owner', 'other-host']);
 
     // A day later, folders of other hosts and folders without an owner are removed too.
-    const later = await sweepOrphanedRuns(root, { store, logger: createSilentLogger(), now: new Date(Date.now() + 25 * 3600_000) });
+    const later = await sweepOrphanedRuns(root, {
+      store,
+      logger: createSilentLogger(),
+      now: new Date(Date.now() + 25 * 3600_000),
+    });
     expect(later.sort()).toEqual(['no-owner', 'other-host']);
     expect(await readdir(root)).toEqual(['alive']);
   });
 
   it('does nothing when the temp folder does not exist yet', async () => {
-    expect(await sweepOrphanedRuns(join(tmpdir(), 'tee-no-such-folder'), { logger: createSilentLogger(), now: new Date() })).toEqual([]);
+    expect(
+      await sweepOrphanedRuns(join(tmpdir(), 'tee-no-such-folder'), { logger: createSilentLogger(), now: new Date() }),
+    ).toEqual([]);
   });
 });

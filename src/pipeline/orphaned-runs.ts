@@ -15,7 +15,12 @@ import type { RunStore } from '../state/run-store.js';
 const OWNER_FILE = 'owner.json';
 const FOREIGN_MAX_AGE_MS = 24 * 3600_000;
 
-const ownerSchema = z.object({ host: z.string(), pid: z.number().int(), instance: z.string().optional(), runId: z.string() });
+const ownerSchema = z.object({
+  host: z.string(),
+  pid: z.number().int(),
+  instance: z.string().optional(),
+  runId: z.string(),
+});
 
 /**
  * Identifies this process beyond its pid: in a container the tool is pid 1 after every restart, with the same host
@@ -25,7 +30,10 @@ const INSTANCE = randomUUID();
 
 /** Marks a run temp folder as belonging to this process. */
 export async function writeRunOwner(runTemp: string, runId: string): Promise<void> {
-  await writeFile(join(runTemp, OWNER_FILE), JSON.stringify({ host: hostname(), pid: process.pid, instance: INSTANCE, runId }));
+  await writeFile(
+    join(runTemp, OWNER_FILE),
+    JSON.stringify({ host: hostname(), pid: process.pid, instance: INSTANCE, runId }),
+  );
 }
 
 /** Whether the owner of a folder on this host still runs: our own pid counts only when it is this very process. */
@@ -45,7 +53,10 @@ function processAlive(pid: number): boolean {
 }
 
 /** Removes temp folders of dead runs under `tempDir` and marks those runs interrupted. Never throws. */
-export async function sweepOrphanedRuns(tempDir: string, deps: { store?: RunStore | undefined; logger: Logger; now: Date }): Promise<string[]> {
+export async function sweepOrphanedRuns(
+  tempDir: string,
+  deps: { store?: RunStore | undefined; logger: Logger; now: Date },
+): Promise<string[]> {
   let entries: string[];
   try {
     entries = await readdir(tempDir);
@@ -59,18 +70,32 @@ export async function sweepOrphanedRuns(tempDir: string, deps: { store?: RunStor
     try {
       const info = await stat(dir);
       if (!info.isDirectory()) continue;
-      const owner = ownerSchema.safeParse(JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'null')));
+      const owner = ownerSchema.safeParse(
+        JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => 'null')),
+      );
       const age = deps.now.getTime() - info.mtimeMs;
-      const dead = owner.success ? (owner.data.host === here ? !ownerAlive(owner.data) : age > FOREIGN_MAX_AGE_MS) : age > FOREIGN_MAX_AGE_MS;
+      const dead = owner.success
+        ? owner.data.host === here
+          ? !ownerAlive(owner.data)
+          : age > FOREIGN_MAX_AGE_MS
+        : age > FOREIGN_MAX_AGE_MS;
       if (!dead) continue;
       await rm(dir, { recursive: true, force: true });
       removed.push(entry);
       if (owner.success && deps.store !== undefined) {
-        await deps.store.markInterrupted('the process running it stopped before the run finished (killed or crashed)', { runIds: [owner.data.runId] });
+        await deps.store.markInterrupted('the process running it stopped before the run finished (killed or crashed)', {
+          runIds: [owner.data.runId],
+        });
       }
-      deps.logger.warn({ folder: entry, runId: owner.success ? owner.data.runId : undefined }, 'removed temp files of a run whose process is gone');
+      deps.logger.warn(
+        { folder: entry, runId: owner.success ? owner.data.runId : undefined },
+        'removed temp files of a run whose process is gone',
+      );
     } catch (err) {
-      deps.logger.debug({ folder: entry, err: err instanceof Error ? err.message : String(err) }, 'could not check a temp folder');
+      deps.logger.debug(
+        { folder: entry, err: err instanceof Error ? err.message : String(err) },
+        'could not check a temp folder',
+      );
     }
   }
   return removed;

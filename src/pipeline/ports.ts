@@ -95,5 +95,8 @@ export interface Destination {
    * True when the file of a previous delivery is still at the target as delivered (same item, same size), so an
    * upload of unchanged data can be skipped. Absent: never skip.
    */
-  holds?(previous: { readonly location: string; readonly itemId?: string | undefined; readonly bytes: number }, ctx: { readonly signal: AbortSignal }): Promise<boolean>;
+  holds?(
+    previous: { readonly location: string; readonly itemId?: string | undefined; readonly bytes: number },
+    ctx: { readonly signal: AbortSignal },
+  ): Promise<boolean>;
 }

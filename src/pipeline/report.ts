@@ -33,7 +33,14 @@ export interface RunReport {
   readonly rows: number;
   /** Size of the delivered workbook in bytes (0 when nothing was written). */
   readonly bytes: number;
-  readonly destination: { readonly location: string; readonly webUrl?: string | undefined; readonly itemId?: string | undefined; readonly eTag?: string | undefined } | undefined;
+  readonly destination:
+    | {
+        readonly location: string;
+        readonly webUrl?: string | undefined;
+        readonly itemId?: string | undefined;
+        readonly eTag?: string | undefined;
+      }
+    | undefined;
   readonly warnings: readonly string[];
   /** Redacted. */
   readonly error: { readonly code: string; readonly message: string } | undefined;
@@ -48,7 +55,9 @@ export interface RunReport {
 }
 
 /** A report with nothing done yet (a run just recorded, or a skipped tick): the given fields, the rest empty. */
-export function blankRunReport(fields: Pick<RunReport, 'runId' | 'exportId' | 'trigger' | 'status' | 'startedAt'> & Partial<RunReport>): RunReport {
+export function blankRunReport(
+  fields: Pick<RunReport, 'runId' | 'exportId' | 'trigger' | 'status' | 'startedAt'> & Partial<RunReport>,
+): RunReport {
   return {
     finishedAt: undefined,
     durationMs: undefined,
@@ -65,8 +74,23 @@ export function blankRunReport(fields: Pick<RunReport, 'runId' | 'exportId' | 't
 }
 
 /** A tick that was not run because a run of the same export was still going. */
-export function skippedRunReport(runId: string, exportId: string, trigger: RunTrigger, at: string, reason: string): RunReport {
-  return blankRunReport({ runId, exportId, trigger, status: 'skipped', startedAt: at, finishedAt: at, durationMs: 0, warnings: [reason] });
+export function skippedRunReport(
+  runId: string,
+  exportId: string,
+  trigger: RunTrigger,
+  at: string,
+  reason: string,
+): RunReport {
+  return blankRunReport({
+    runId,
+    exportId,
+    trigger,
+    status: 'skipped',
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+    warnings: [reason],
+  });
 }
 
 /** A RunTrigger as stored or queued (JSON). */
@@ -86,10 +110,21 @@ const storedRunReportSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   durationMs: z.number().optional(),
-  sheets: z.array(z.object({ sheet: z.string(), rows: z.number(), source: z.string(), columns: z.array(z.string()).optional() })).default([]),
+  sheets: z
+    .array(
+      z.object({ sheet: z.string(), rows: z.number(), source: z.string(), columns: z.array(z.string()).optional() }),
+    )
+    .default([]),
   rows: z.number().default(0),
   bytes: z.number().default(0),
-  destination: z.object({ location: z.string(), webUrl: z.string().optional(), itemId: z.string().optional(), eTag: z.string().optional() }).optional(),
+  destination: z
+    .object({
+      location: z.string(),
+      webUrl: z.string().optional(),
+      itemId: z.string().optional(),
+      eTag: z.string().optional(),
+    })
+    .optional(),
   warnings: z.array(z.string()).default([]),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   timings: z.record(z.string(), z.number()).default({}),
@@ -102,11 +137,19 @@ const storedRunReportSchema = z.object({
  * Reads a stored run report (parsed JSON) back, or says what does not match. Shared by every run store so a record
  * written by one is read the same way by the other.
  */
-export function parseStoredRunReport(data: unknown): { readonly ok: true; readonly report: RunReport } | { readonly ok: false; readonly problem: string } {
+export function parseStoredRunReport(
+  data: unknown,
+): { readonly ok: true; readonly report: RunReport } | { readonly ok: false; readonly problem: string } {
   const parsed = storedRunReportSchema.safeParse(data);
-  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   const r = parsed.data;
-  const trigger: RunTrigger = r.trigger.kind === 'manual' ? { kind: 'manual', by: r.trigger.by } : r.trigger.kind === 'cli' ? { kind: 'cli' } : { kind: r.trigger.kind, scheduledFor: r.trigger.scheduledFor };
+  const trigger: RunTrigger =
+    r.trigger.kind === 'manual'
+      ? { kind: 'manual', by: r.trigger.by }
+      : r.trigger.kind === 'cli'
+        ? { kind: 'cli' }
+        : { kind: r.trigger.kind, scheduledFor: r.trigger.scheduledFor };
   return {
     ok: true,
     report: {

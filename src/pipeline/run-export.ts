@@ -17,7 +17,14 @@ import type { RawRow, TypedRow } from '../shared/table.js';
 import { createTypeInference, createRowConverter } from '../transforms/infer-types.js';
 import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measures.js';
 import { createFilterCheck } from '../transforms/filter-check.js';
-import { createDealCollector, computePipelineMetrics, buildMetricSheets, deriveDealHistory, snapshotWindow, describeDealQuality } from '../transforms/metrics/index.js';
+import {
+  createDealCollector,
+  computePipelineMetrics,
+  buildMetricSheets,
+  deriveDealHistory,
+  snapshotWindow,
+  describeDealQuality,
+} from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import type { RunStore } from '../state/run-store.js';
@@ -95,13 +102,35 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   let previous: RunReport | undefined;
   try {
     previous = deps.store === undefined ? undefined : await deps.store.lastSuccess(exp.id);
-    await deps.store?.insertRun({ runId, exportId: exp.id, trigger: job.trigger, startedAt, status: 'running', ...(job.attempt === undefined ? {} : { attempt: job.attempt }) });
+    await deps.store?.insertRun({
+      runId,
+      exportId: exp.id,
+      trigger: job.trigger,
+      startedAt,
+      status: 'running',
+      ...(job.attempt === undefined ? {} : { attempt: job.attempt }),
+    });
   } catch (err) {
     // Without its history the run cannot record itself: say so as a failed report rather than throw.
     const e = toAppError(err, 'RUN_STORE_UNAVAILABLE');
-    logger.error({ code: e.code }, `run not started: the run history is unavailable: ${deps.redactor.redact(e.message)}`);
+    logger.error(
+      { code: e.code },
+      `run not started: the run history is unavailable: ${deps.redactor.redact(e.message)}`,
+    );
     deps.signal?.removeEventListener('abort', onAbort);
-    return blankRunReport({ runId, exportId: exp.id, trigger: job.trigger, status: 'failed', startedAt, finishedAt: startedAt, durationMs: 0, error: { code: 'RUN_STORE_UNAVAILABLE', message: deps.redactor.redact(`the run history is unavailable: ${e.message}`) } });
+    return blankRunReport({
+      runId,
+      exportId: exp.id,
+      trigger: job.trigger,
+      status: 'failed',
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      error: {
+        code: 'RUN_STORE_UNAVAILABLE',
+        message: deps.redactor.redact(`the run history is unavailable: ${e.message}`),
+      },
+    });
   }
   deps.onStart?.(runId);
   logger.info({ trigger: job.trigger }, 'run started');
@@ -128,11 +157,20 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     await mkdir(runTemp, { recursive: true });
     await writeRunOwner(runTemp, runId);
     // Created only now: the writer opens its file at once, so the folder must exist first.
-    const book = createWorkbookWriter({ filePath: workbookPath, zipLevel: exp.zipLevel, creator: `tableau-excel-export ${deps.toolVersion}`, now: started, ...(deps.maxRowsPerSheet === undefined ? {} : { maxRowsPerSheet: deps.maxRowsPerSheet }) });
+    const book = createWorkbookWriter({
+      filePath: workbookPath,
+      zipLevel: exp.zipLevel,
+      creator: `tableau-excel-export ${deps.toolVersion}`,
+      now: started,
+      ...(deps.maxRowsPerSheet === undefined ? {} : { maxRowsPerSheet: deps.maxRowsPerSheet }),
+    });
     writer = book;
     const hash = createHash('sha256');
     const metricSheets: string[] = [];
-    const collector = exp.metrics === undefined ? undefined : { config: exp.metrics, value: undefined as ReturnType<typeof createDealCollector> | undefined };
+    const collector =
+      exp.metrics === undefined
+        ? undefined
+        : { config: exp.metrics, value: undefined as ReturnType<typeof createDealCollector> | undefined };
 
     for (const view of exp.views) {
       throwIfAborted(signal);
@@ -145,11 +183,27 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       }
       const open = await session;
       deps.onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
-      const raw = await timed('fetch', () => open.fetchView(toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1), { logger, signal, tempDir: runTemp }));
+      const raw = await timed('fetch', () =>
+        open.fetchView(toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1), { logger, signal, tempDir: runTemp }),
+      );
       try {
         warnings.push(...raw.warnings.map((w) => `${sheetName}: ${w}`));
         const previousColumns = previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns;
-        const outcome = await writeViewSheet({ view, sheetName, raw, writer: book, hash, signal, timed, deps, logger, warnings, alerts, collector, previousColumns });
+        const outcome = await writeViewSheet({
+          view,
+          sheetName,
+          raw,
+          writer: book,
+          hash,
+          signal,
+          timed,
+          deps,
+          logger,
+          warnings,
+          alerts,
+          collector,
+          previousColumns,
+        });
         sheets.push(outcome);
       } finally {
         await raw.dispose();
@@ -158,7 +212,8 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     // What else shapes the workbook: the export's settings, the tool version, and the metrics' as-of date (days in
     // stage change daily even on the same data). Same hash = the teammates' file would not change.
     hash.update(`\u001d${JSON.stringify(exp)}\u001d${deps.toolVersion}`);
-    if (exp.metrics !== undefined) hash.update(`\u001d${(exp.metrics.asOf ?? wallDate(started, job.timezone)).toISOString().slice(0, 10)}`);
+    if (exp.metrics !== undefined)
+      hash.update(`\u001d${(exp.metrics.asOf ?? wallDate(started, job.timezone)).toISOString().slice(0, 10)}`);
     dataHash = hash.digest('hex');
     // Everything is spooled to temp files now: end the Tableau session (and free its PAT) before metrics, writing and
     // a possibly long upload, so another export sharing the PAT is not held up by a workbook open in Excel.
@@ -194,14 +249,25 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       runId,
       trigger: job.trigger,
       toolVersion: deps.toolVersion,
-      sheets: sheets.map((s) => ({ sheet: s.report.sheet, rows: s.report.rows, source: s.report.source, filters: s.filters, provenance: s.provenance })),
+      sheets: sheets.map((s) => ({
+        sheet: s.report.sheet,
+        rows: s.report.rows,
+        source: s.report.source,
+        filters: s.filters,
+        provenance: s.provenance,
+      })),
       warnings,
       destination: deps.destination.describe(),
     });
     const aboutName = await book.addSpecSheet(about);
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
     const [summary, ...otherMetrics] = metricSheets;
-    book.setTabOrder([...(summary === undefined ? [] : [summary]), ...sheets.flatMap((s) => s.sheetNames), ...otherMetrics, aboutName]);
+    book.setTabOrder([
+      ...(summary === undefined ? [] : [summary]),
+      ...sheets.flatMap((s) => s.sheetNames),
+      ...otherMetrics,
+      aboutName,
+    ]);
     const committed = await timed('write', () => book.commit());
     bytes = committed.bytes;
     warnings.push(...committed.warnings);
@@ -214,7 +280,9 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
         skipUnchanged &&
         previous?.dataHash === dataHash &&
         previous.destination !== undefined &&
-        (await deps.destination.holds?.({ ...previous.destination, bytes: previous.bytes }, { signal }).catch(() => false)) === true;
+        (await deps.destination
+          .holds?.({ ...previous.destination, bytes: previous.bytes }, { signal })
+          .catch(() => false)) === true;
       if (unchanged && previous?.destination !== undefined) {
         status = 'unchanged';
         destination = previous.destination;
@@ -225,18 +293,38 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
         throwIfAborted(signal);
         deps.onProgress?.({ sheet: '', rows: 0, stage: 'upload' });
         const delivered = await timed('upload', () =>
-          deps.destination.deliver({ path: workbookPath, bytes, suggestedName: `${exp.id}.xlsx` }, { logger, signal, runStartedAt: started, timezone: job.timezone }),
+          deps.destination.deliver(
+            { path: workbookPath, bytes, suggestedName: `${exp.id}.xlsx` },
+            { logger, signal, runStartedAt: started, timezone: job.timezone },
+          ),
         );
         warnings.push(...delivered.warnings);
-        destination = { location: delivered.location, webUrl: delivered.webUrl, itemId: delivered.itemId, eTag: delivered.eTag };
+        destination = {
+          location: delivered.location,
+          webUrl: delivered.webUrl,
+          itemId: delivered.itemId,
+          eTag: delivered.eTag,
+        };
       }
     }
   } catch (err) {
     await writer?.abort();
-    const appError = signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED') ? new AbortedError('run aborted (service shutting down or cancelled)', { cause: err }) : toAppError(err);
+    const appError =
+      signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')
+        ? new AbortedError('run aborted (service shutting down or cancelled)', { cause: err })
+        : toAppError(err);
     status = 'failed';
-    error = { code: appError.code === 'ABORTED' ? 'INTERRUPTED' : appError.code, message: deps.redactor.redact(appError.userMessage) };
-    logger.error({ code: appError.code, err: appError.cause instanceof Error && appError.code === 'INTERNAL' ? appError.cause : undefined }, `run failed: ${error.message}`);
+    error = {
+      code: appError.code === 'ABORTED' ? 'INTERRUPTED' : appError.code,
+      message: deps.redactor.redact(appError.userMessage),
+    };
+    logger.error(
+      {
+        code: appError.code,
+        err: appError.cause instanceof Error && appError.code === 'INTERNAL' ? appError.cause : undefined,
+      },
+      `run failed: ${error.message}`,
+    );
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await closeSessions(sessions);
@@ -263,8 +351,18 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     attempt: job.attempt,
     alerts: alerts.length === 0 ? undefined : alerts.map((w) => deps.redactor.redact(w)),
   };
-  await deps.store?.finishRun(report).catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not record the end of the run in the history'));
-  logger.info({ status, rows: report.rows, bytes: report.bytes, durationMs: report.durationMs, timings }, 'run finished');
+  await deps.store
+    ?.finishRun(report)
+    .catch((err: unknown) =>
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not record the end of the run in the history',
+      ),
+    );
+  logger.info(
+    { status, rows: report.rows, bytes: report.bytes, durationMs: report.durationMs, timings },
+    'run finished',
+  );
   return report;
 }
 
@@ -281,7 +379,9 @@ interface WriteViewArgs {
   readonly warnings: string[];
   readonly alerts: string[];
   readonly previousColumns: readonly string[] | undefined;
-  readonly collector: { config: NonNullable<ExportConfig['metrics']>; value: ReturnType<typeof createDealCollector> | undefined } | undefined;
+  readonly collector:
+    | { config: NonNullable<ExportConfig['metrics']>; value: ReturnType<typeof createDealCollector> | undefined }
+    | undefined;
 }
 
 /** Pass 1 types the columns (and checks filters), pass 2 converts and streams rows into the workbook. */
@@ -313,15 +413,22 @@ async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
     a.hash.update(`\u001d${sheetName}\u001d${header.join('\u001f')}`);
     if (count === 0) {
       const message = `view "${sheetName}" returned no rows${Object.keys(filters).length > 0 ? ' (the filters matched nothing, or a filter field name is wrong)' : ''}`;
-      if (view.onEmpty === 'fail') throw new SourceError('VIEW_EMPTY', message, { hint: 'check the view and its filters in Tableau, or set onEmpty: warn' });
+      if (view.onEmpty === 'fail')
+        throw new SourceError('VIEW_EMPTY', message, {
+          hint: 'check the view and its filters in Tableau, or set onEmpty: warn',
+        });
       a.warnings.push(`${sheetName}: ${message}`);
     }
     if (check !== undefined) {
       const result = check.result();
       if (result.unfiltered && view.onEmpty === 'fail') {
-        throw new SourceError('VIEW_UNFILTERED', `${sheetName}: ${result.warnings.join('; ')}`, { hint: 'Tableau ignores unknown filter fields and values silently; use the field caption exactly as shown in Tableau' });
+        throw new SourceError('VIEW_UNFILTERED', `${sheetName}: ${result.warnings.join('; ')}`, {
+          hint: 'Tableau ignores unknown filter fields and values silently; use the field caption exactly as shown in Tableau',
+        });
       }
-      a.warnings.push(...result.warnings.filter((w) => count > 0 || !/no rows/i.test(w)).map((w) => `${sheetName}: ${w}`));
+      a.warnings.push(
+        ...result.warnings.filter((w) => count > 0 || !/no rows/i.test(w)).map((w) => `${sheetName}: ${w}`),
+      );
     }
     return inference.columns();
   });
@@ -333,7 +440,10 @@ async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
       a.alerts.push(message);
       a.warnings.push(message);
     }
-    if (added.length > 0) a.warnings.push(`${sheetName}: new column${added.length === 1 ? '' : 's'} in the view: ${added.map((c) => `"${c}"`).join(', ')}`);
+    if (added.length > 0)
+      a.warnings.push(
+        `${sheetName}: new column${added.length === 1 ? '' : 's'} in the view: ${added.map((c) => `"${c}"`).join(', ')}`,
+      );
   }
 
   let metricsTap: ((row: TypedRow) => void) | undefined;
@@ -375,7 +485,12 @@ async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
     .concat(Object.entries(view.parameters).map(([k, v]) => `Parameter ${k} = ${String(v)}`))
     .join('; ');
   return {
-    report: { sheet: result.sheetNames[0] ?? sheetName, rows: result.rows, source: describeSource(view, raw), columns: header },
+    report: {
+      sheet: result.sheetNames[0] ?? sheetName,
+      rows: result.rows,
+      source: describeSource(view, raw),
+      columns: header,
+    },
     sheetNames: result.sheetNames,
     provenance: raw.provenance,
     filters: filterText,
@@ -385,13 +500,16 @@ async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
 function describeSource(view: ViewConfig, raw: RawTable): string {
   const p = raw.provenance;
   if (view.file !== undefined) return `CSV file ${p['file'] ?? view.file}`;
-  const name = view.workbook !== undefined ? `${view.workbook} / ${view.view ?? ''}` : (view.contentUrl ?? view.viewId ?? '');
+  const name =
+    view.workbook !== undefined ? `${view.workbook} / ${view.view ?? ''}` : (view.contentUrl ?? view.viewId ?? '');
   return `Tableau view ${name}${p['viewUrl'] !== undefined ? ` (${p['viewUrl']})` : ''}`;
 }
 
 /** A view's filters as field → accepted values (strings, as Tableau compares them). */
 function filterValues(view: ViewConfig): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]));
+  return Object.fromEntries(
+    Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]),
+  );
 }
 
 /** The source-facing request of a configured view. */

@@ -122,7 +122,9 @@ function parseSchedule(pattern: string, timeZone: string): ParsedSchedule {
     CronExpressionParser.parse(pattern, { tz: 'UTC', strict: false });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`schedule '${pattern}' is not a valid cron expression (${reason}); e.g. '30 2 * * *' runs at 02:30 daily`);
+    throw new Error(
+      `schedule '${pattern}' is not a valid cron expression (${reason}); e.g. '30 2 * * *' runs at 02:30 daily`,
+    );
   }
   // node-cron is the reference for the documented syntax: refuse what it would refuse, even if cron-parser is lenient.
   if (!nodeCron.validate(pattern)) {
@@ -160,7 +162,9 @@ function createZoneClock(timeZone: string): ZoneClock {
       second: 'numeric',
     });
   } catch {
-    throw new Error(`time zone '${timeZone}' is not a valid IANA time zone; use a name like 'Europe/Paris' or 'America/New_York'`);
+    throw new Error(
+      `time zone '${timeZone}' is not a valid IANA time zone; use a name like 'Europe/Paris' or 'America/New_York'`,
+    );
   }
 
   const wallOf = (instant: number): number => {
@@ -169,7 +173,15 @@ function createZoneClock(timeZone: string): ZoneClock {
       if (p.type !== 'literal') parts[p.type] = Number(p.value);
     }
     const ms = ((instant % 1000) + 1000) % 1000;
-    return Date.UTC(parts['year'] ?? 0, (parts['month'] ?? 1) - 1, parts['day'] ?? 1, parts['hour'] ?? 0, parts['minute'] ?? 0, parts['second'] ?? 0, ms);
+    return Date.UTC(
+      parts['year'] ?? 0,
+      (parts['month'] ?? 1) - 1,
+      parts['day'] ?? 1,
+      parts['hour'] ?? 0,
+      parts['minute'] ?? 0,
+      parts['second'] ?? 0,
+      ms,
+    );
   };
   const offsetAt = (instant: number): number => wallOf(instant) - instant;
 

@@ -69,13 +69,24 @@ interface RunnerCall {
  * A runner like the real one: records the run in the store at start and at the end. `hold(exportId)` makes the next
  * runs of that export wait until released (or aborted, if `honourAbort`).
  */
-function createFakeRunner(store: RunStore, clock: { now(): Date }, options: { honourAbort?: boolean; result?: (call: RunnerCall) => Partial<RunReport> } = {}) {
+function createFakeRunner(
+  store: RunStore,
+  clock: { now(): Date },
+  options: { honourAbort?: boolean; result?: (call: RunnerCall) => Partial<RunReport> } = {},
+) {
   const calls: RunnerCall[] = [];
   const held = new Map<string, Array<() => void>>();
   const holding = new Set<string>();
   const runner: ExportRunner = async (exportId, trigger, opts: RunnerOptions) => {
     const startedAt = clock.now().toISOString();
-    const call: RunnerCall = { exportId, trigger, at: startedAt, runId: opts.runId, signal: opts.signal, logBindings: opts.logger?.bindings() };
+    const call: RunnerCall = {
+      exportId,
+      trigger,
+      at: startedAt,
+      runId: opts.runId,
+      signal: opts.signal,
+      logBindings: opts.logger?.bindings(),
+    };
     calls.push(call);
     await store.insertRun({ runId: opts.runId, exportId, trigger, startedAt });
     opts.onStart?.(opts.runId);
@@ -107,7 +118,12 @@ function createFakeRunner(store: RunStore, clock: { now(): Date }, options: { ho
       bytes: 1000,
       destination: { location: 'local:/out/x.xlsx' },
       warnings: [],
-      error: aborted ? { code: 'ABORTED', message: opts.signal.reason instanceof AbortedError ? opts.signal.reason.message : 'aborted' } : undefined,
+      error: aborted
+        ? {
+            code: 'ABORTED',
+            message: opts.signal.reason instanceof AbortedError ? opts.signal.reason.message : 'aborted',
+          }
+        : undefined,
       timings: {},
       dataHash: undefined,
       ...(options.result?.(call) ?? {}),
@@ -143,7 +159,12 @@ function stopOnCleanup(scheduler: Scheduler, time: ReturnType<typeof createFakeT
   });
 }
 
-function setup(startIso: string, exports: ScheduledExport[], runnerOptions: Parameters<typeof createFakeRunner>[2] = {}, extra: { notifier?: Notifier; abortGraceMs?: number } = {}) {
+function setup(
+  startIso: string,
+  exports: ScheduledExport[],
+  runnerOptions: Parameters<typeof createFakeRunner>[2] = {},
+  extra: { notifier?: Notifier; abortGraceMs?: number } = {},
+) {
   const time = createFakeTime(startIso);
   const db = new Database(':memory:');
   dbs.push(db);
@@ -165,7 +186,12 @@ function setup(startIso: string, exports: ScheduledExport[], runnerOptions: Para
   return { time, store, fake, scheduler };
 }
 
-function exp(id: string, schedule: string | undefined, timezone: string, more: Partial<ScheduledExport> = {}): ScheduledExport {
+function exp(
+  id: string,
+  schedule: string | undefined,
+  timezone: string,
+  more: Partial<ScheduledExport> = {},
+): ScheduledExport {
   return { id, schedule, timezone, catchUp: false, destinationLabel: `local ./out/${id}.xlsx`, ...more };
 }
 
@@ -195,19 +221,39 @@ describe('createScheduler: cron in time zones', () => {
 
   it.each([
     // zone, day, local midnight (UTC) .. next local midnight (UTC), the daily 02:30 run, hourly runs that day
-    ['America/New_York', 'spring-forward', '2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z', ['2026-03-08T07:00:00.000Z'], 23],
+    [
+      'America/New_York',
+      'spring-forward',
+      '2026-03-08T05:00:00Z',
+      '2026-03-09T04:00:00Z',
+      ['2026-03-08T07:00:00.000Z'],
+      23,
+    ],
     ['America/New_York', 'fall-back', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z', ['2026-11-01T07:30:00.000Z'], 25], // 02:30 EST
-    ['Europe/Paris', 'spring-forward', '2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z', ['2026-03-29T01:00:00.000Z'], 23],
+    [
+      'Europe/Paris',
+      'spring-forward',
+      '2026-03-28T23:00:00Z',
+      '2026-03-29T22:00:00Z',
+      ['2026-03-29T01:00:00.000Z'],
+      23,
+    ],
     ['Europe/Paris', 'fall-back', '2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z', ['2026-10-25T00:30:00.000Z'], 25],
-  ])('%s %s day: a daily 02:30 runs once and an hourly one every real hour', async (tz, _kind, from, to, daily, hourly) => {
-    const { time, fake, scheduler } = setup(new Date(Date.parse(from) - 1000).toISOString(), [exp('daily', '30 2 * * *', tz), exp('hourly', '0 * * * *', tz)]);
-    await scheduler.start();
-    await time.advanceTo(new Date(Date.parse(to) - 1000).toISOString());
-    expect(firesOf(fake.calls, 'daily')).toEqual(daily);
-    const hours = firesOf(fake.calls, 'hourly');
-    expect(hours).toHaveLength(hourly);
-    expect(new Set(hours).size).toBe(hourly);
-  });
+  ])(
+    '%s %s day: a daily 02:30 runs once and an hourly one every real hour',
+    async (tz, _kind, from, to, daily, hourly) => {
+      const { time, fake, scheduler } = setup(new Date(Date.parse(from) - 1000).toISOString(), [
+        exp('daily', '30 2 * * *', tz),
+        exp('hourly', '0 * * * *', tz),
+      ]);
+      await scheduler.start();
+      await time.advanceTo(new Date(Date.parse(to) - 1000).toISOString());
+      expect(firesOf(fake.calls, 'daily')).toEqual(daily);
+      const hours = firesOf(fake.calls, 'hourly');
+      expect(hours).toHaveLength(hourly);
+      expect(new Set(hours).size).toBe(hourly);
+    },
+  );
 
   it('runs a daily 01:30 once on the New York fall-back day, not twice', async () => {
     const { time, fake, scheduler } = setup('2026-10-31T12:00:00Z', [exp('late', '30 1 * * *', 'America/New_York')]);
@@ -254,7 +300,10 @@ describe('createScheduler: no overlap', () => {
   });
 
   it('refuses a manual trigger while the export runs, and records who triggered', async () => {
-    const { time, fake, scheduler, store } = setup('2026-06-01T00:00:00Z', [exp('a', undefined, 'UTC'), exp('b', undefined, 'UTC')]);
+    const { time, fake, scheduler, store } = setup('2026-06-01T00:00:00Z', [
+      exp('a', undefined, 'UTC'),
+      exp('b', undefined, 'UTC'),
+    ]);
     await scheduler.start();
     fake.hold('a');
     const first = scheduler.triggerNow('a', { kind: 'manual', by: 'alice' });
@@ -275,12 +324,24 @@ describe('createScheduler: no overlap', () => {
 describe('createScheduler: start', () => {
   const sixAm: ScheduledExport = exp('sales', '0 6 * * *', 'Europe/Paris', { catchUp: true });
 
-  async function seed(store: RunStore, runId: string, startedAt: string, status: RunReport['status'] = 'succeeded', errorCode?: string) {
+  async function seed(
+    store: RunStore,
+    runId: string,
+    startedAt: string,
+    status: RunReport['status'] = 'succeeded',
+    errorCode?: string,
+  ) {
     await store.insertRun({ runId, exportId: 'sales', trigger: { kind: 'schedule' }, startedAt });
     if (status !== 'running') {
       const run = await store.getRun(runId);
       if (run === undefined) throw new Error('seed failed');
-      await store.finishRun({ ...run, status, finishedAt: startedAt, durationMs: 0, error: errorCode === undefined ? undefined : { code: errorCode, message: 'x' } });
+      await store.finishRun({
+        ...run,
+        status,
+        finishedAt: startedAt,
+        durationMs: 0,
+        error: errorCode === undefined ? undefined : { code: errorCode, message: 'x' },
+      });
     }
   }
 
@@ -326,7 +387,10 @@ describe('createScheduler: start', () => {
 
 describe('createScheduler: reload', () => {
   it('stops removed exports, re-arms changed schedules, arms new ones, keeps running runs', async () => {
-    const { time, fake, scheduler } = setup('2026-06-01T00:00:00Z', [exp('a', '0 * * * *', 'UTC'), exp('b', '30 * * * *', 'UTC')]);
+    const { time, fake, scheduler } = setup('2026-06-01T00:00:00Z', [
+      exp('a', '0 * * * *', 'UTC'),
+      exp('b', '30 * * * *', 'UTC'),
+    ]);
     await scheduler.start();
     await time.advanceTo('2026-06-01T01:45:00Z');
     expect(firesOf(fake.calls, 'a')).toEqual(['2026-06-01T01:00:00.000Z']);
@@ -367,7 +431,12 @@ describe('createScheduler: stop', () => {
     const notified: RunReport[] = [];
     const notifier: Notifier = { runFinished: async (report) => void notified.push(report) };
     const notify: NotifySettings = { webhookUrl: 'https://hooks.example/x', rowDropShare: 0.5 };
-    const { time, fake, scheduler, store } = setup('2026-06-01T00:00:00Z', [exp('a', undefined, 'UTC', { notify })], {}, { notifier });
+    const { time, fake, scheduler, store } = setup(
+      '2026-06-01T00:00:00Z',
+      [exp('a', undefined, 'UTC', { notify })],
+      {},
+      { notifier },
+    );
     await scheduler.start();
     fake.hold('a');
     scheduler.triggerNow('a', { kind: 'cli' });
@@ -375,12 +444,20 @@ describe('createScheduler: stop', () => {
     await time.advanceBy(30_000);
     await stopping;
     expect(fake.calls[0]?.signal.aborted).toBe(true);
-    expect(await store.getRun('run-1')).toMatchObject({ status: 'failed', error: { code: 'ABORTED', message: expect.stringMatching(/shutting down/) } });
+    expect(await store.getRun('run-1')).toMatchObject({
+      status: 'failed',
+      error: { code: 'ABORTED', message: expect.stringMatching(/shutting down/) },
+    });
     expect(notified).toEqual([]);
   });
 
   it('marks runs that ignore the abort as INTERRUPTED after the grace period and still resolves', async () => {
-    const { time, fake, scheduler, store } = setup('2026-06-01T00:00:00Z', [exp('a', undefined, 'UTC')], { honourAbort: false }, { abortGraceMs: 5_000 });
+    const { time, fake, scheduler, store } = setup(
+      '2026-06-01T00:00:00Z',
+      [exp('a', undefined, 'UTC')],
+      { honourAbort: false },
+      { abortGraceMs: 5_000 },
+    );
     await scheduler.start();
     fake.hold('a');
     scheduler.triggerNow('a', { kind: 'cli' });
@@ -401,9 +478,15 @@ describe('createScheduler: notifications and runner failures', () => {
         throw new Error('webhook down');
       },
     };
-    const { time, scheduler } = setup('2026-06-01T00:00:00Z', [exp('a', undefined, 'UTC', { notify }), exp('quiet', undefined, 'UTC')], {
-      result: (call) => (call.runId === 'run-1' ? { status: 'failed', error: { code: 'TABLEAU_DOWN', message: 'x' } } : {}),
-    }, { notifier });
+    const { time, scheduler } = setup(
+      '2026-06-01T00:00:00Z',
+      [exp('a', undefined, 'UTC', { notify }), exp('quiet', undefined, 'UTC')],
+      {
+        result: (call) =>
+          call.runId === 'run-1' ? { status: 'failed', error: { code: 'TABLEAU_DOWN', message: 'x' } } : {},
+      },
+      { notifier },
+    );
     await scheduler.start();
     scheduler.triggerNow('a', { kind: 'cli' });
     scheduler.triggerNow('quiet', { kind: 'cli' });
@@ -431,14 +514,21 @@ describe('createScheduler: notifications and runner failures', () => {
       clock: time.clock,
       newRunId: () => 'run-x',
       timerApi: time.timerApi,
-      redactor: { redact: (t) => t.replace('abcdef123456', '[REDACTED]'), redactValue: (v) => v, addSecret: () => undefined },
+      redactor: {
+        redact: (t) => t.replace('abcdef123456', '[REDACTED]'),
+        redactValue: (v) => v,
+        addSecret: () => undefined,
+      },
     });
     stopOnCleanup(scheduler, time);
     await scheduler.start();
     const outcome = scheduler.triggerNow('a', { kind: 'cli' });
     if ('started' in outcome) await outcome.started;
     await time.flush();
-    expect(await store.getRun('run-x')).toMatchObject({ status: 'failed', error: { code: 'INTERNAL', message: 'bug with token=[REDACTED]' } });
+    expect(await store.getRun('run-x')).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERNAL', message: 'bug with token=[REDACTED]' },
+    });
     expect(scheduler.isRunning('a')).toBe(false);
   });
 });

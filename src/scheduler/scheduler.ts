@@ -113,7 +113,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       return nextRun(from, exp.schedule, exp.timezone)?.getTime();
     } catch (err) {
       // Config validation rejects bad patterns before they get here; if one slips through, the export stays manual.
-      log.error({ err, exportId: exp.id }, `export '${exp.id}' is not scheduled: ${err instanceof Error ? err.message : String(err)}`);
+      log.error(
+        { err, exportId: exp.id },
+        `export '${exp.id}' is not scheduled: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return undefined;
     }
   };
@@ -146,7 +149,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const scheduledFor = new Date(entry.nextAt);
     const lateMs = now.getTime() - entry.nextAt;
     if (lateMs > 2 * maxTimerMs) {
-      log.warn({ exportId: entry.exp.id, scheduledFor, lateMs }, `tick of export '${entry.exp.id}' fired ${Math.round(lateMs / 1000)} s late (clock jump or suspended machine); later ticks missed meanwhile are not replayed`);
+      log.warn(
+        { exportId: entry.exp.id, scheduledFor, lateMs },
+        `tick of export '${entry.exp.id}' fired ${Math.round(lateMs / 1000)} s late (clock jump or suspended machine); later ticks missed meanwhile are not replayed`,
+      );
     }
     tick(entry.exp, { kind: 'schedule', scheduledFor: scheduledFor.toISOString() });
     // From "now", not from the fired instant: after a long suspend we resume with the next future tick.
@@ -167,12 +173,21 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const runId = deps.newRunId();
     const at = deps.clock.now().toISOString();
     const when = trigger.kind === 'schedule' && trigger.scheduledFor !== undefined ? trigger.scheduledFor : at;
-    const report = skippedRunReport(runId, exp.id, trigger, at, `skipped: run ${runningRunId} of this export was still running at the scheduled time ${when}`);
+    const report = skippedRunReport(
+      runId,
+      exp.id,
+      trigger,
+      at,
+      `skipped: run ${runningRunId} of this export was still running at the scheduled time ${when}`,
+    );
     const runLog = log.child({ runId, exportId: exp.id });
     try {
       await deps.store.insertRun({ runId, exportId: exp.id, trigger, startedAt: at, status: 'skipped' });
       await deps.store.finishRun(report);
-      runLog.warn({ runningRunId }, `scheduled run of export '${exp.id}' skipped: run ${runningRunId} is still running`);
+      runLog.warn(
+        { runningRunId },
+        `scheduled run of export '${exp.id}' skipped: run ${runningRunId} is still running`,
+      );
     } catch (err) {
       runLog.error({ err }, `could not record the skipped run of export '${exp.id}'`);
     }
@@ -205,9 +220,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const execute = async (): Promise<void> => {
       let report: RunReport;
       try {
-        report = await deps.runner(exp.id, trigger, { signal: controller.signal, runId, onStart: () => markStarted(), logger: deps.logger.child({ runId, exportId: exp.id }) });
+        report = await deps.runner(exp.id, trigger, {
+          signal: controller.signal,
+          runId,
+          onStart: () => markStarted(),
+          logger: deps.logger.child({ runId, exportId: exp.id }),
+        });
       } catch (err) {
-        runLog.error({ err }, `the runner of export '${exp.id}' threw instead of returning a failed report; recording the run as failed`);
+        runLog.error(
+          { err },
+          `the runner of export '${exp.id}' threw instead of returning a failed report; recording the run as failed`,
+        );
         report = internalFailure(exp.id, runId, trigger, startedAt, deps.clock.now(), err, deps.redactor);
         try {
           await deps.store.finishRun(report);
@@ -221,7 +244,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       }
       notifyObserver(() => deps.observer?.runFinished?.(report));
       runLog.info(
-        { status: report.status, rows: report.rows, bytes: report.bytes, durationMs: report.durationMs, errorCode: report.error?.code },
+        {
+          status: report.status,
+          rows: report.rows,
+          bytes: report.bytes,
+          durationMs: report.durationMs,
+          errorCode: report.error?.code,
+        },
         `run of export '${exp.id}' ${report.status}${report.error === undefined ? '' : `: ${report.error.code}: ${report.error.message}`}`,
       );
       // The latest config decides where notifications go (a reload may have changed them during the run).
@@ -278,8 +307,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   return {
     async start() {
       if (phase !== 'idle') throw new AppError('SCHEDULER_STATE', `the scheduler cannot start: it is ${phase}`);
-      const interrupted = await deps.store.markInterrupted('the service stopped (crash or kill) while this run was in progress');
-      if (interrupted > 0) log.warn({ interrupted }, `${interrupted} run(s) left running by a previous process were marked failed (INTERRUPTED)`);
+      const interrupted = await deps.store.markInterrupted(
+        'the service stopped (crash or kill) while this run was in progress',
+      );
+      if (interrupted > 0)
+        log.warn(
+          { interrupted },
+          `${interrupted} run(s) left running by a previous process were marked failed (INTERRUPTED)`,
+        );
       phase = 'active';
       for (const exp of current) entries.set(exp.id, { exp, timer: undefined, nextAt: undefined });
       for (const entry of entries.values()) arm(entry);
@@ -289,11 +324,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           if (last !== undefined) notifyObserver(() => deps.observer?.lastSuccessLoaded?.(last));
           await catchUpIfMissed(exp);
         } catch (err) {
-          log.error({ err, exportId: exp.id }, `could not read the run history of export '${exp.id}' at start; no catch-up for it`);
+          log.error(
+            { err, exportId: exp.id },
+            `could not read the run history of export '${exp.id}' at start; no catch-up for it`,
+          );
         }
       }
       const scheduled = current.filter((e) => e.schedule !== undefined).length;
-      log.info({ exports: current.length, scheduled }, `scheduler started: ${scheduled} of ${current.length} export(s) scheduled`);
+      log.info(
+        { exports: current.length, scheduled },
+        `scheduler started: ${scheduled} of ${current.length} export(s) scheduled`,
+      );
     },
 
     reload(exports) {
@@ -320,11 +361,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
     triggerNow(exportId, trigger) {
       if (phase === 'stopping' || phase === 'stopped') {
-        throw new AppError('SHUTTING_DOWN', `cannot start export '${exportId}': the service is shutting down`, { retryable: true, hint: 'try again once the service is back' });
+        throw new AppError('SHUTTING_DOWN', `cannot start export '${exportId}': the service is shutting down`, {
+          retryable: true,
+          hint: 'try again once the service is back',
+        });
       }
       const exp = current.find((e) => e.id === exportId);
       if (exp === undefined) {
-        throw new UsageError(`unknown export '${exportId}'`, { hint: `known exports: ${current.map((e) => e.id).join(', ') || '(none)'}` });
+        throw new UsageError(`unknown export '${exportId}'`, {
+          hint: `known exports: ${current.map((e) => e.id).join(', ') || '(none)'}`,
+        });
       }
       const running = active.get(exportId);
       if (running !== undefined) return { conflict: true, runningRunId: running.runId };
@@ -336,7 +382,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
     nextRun(exportId) {
       const entry = entryOf(exportId);
-      if (entry !== undefined && phase === 'active') return entry.nextAt === undefined ? undefined : new Date(entry.nextAt);
+      if (entry !== undefined && phase === 'active')
+        return entry.nextAt === undefined ? undefined : new Date(entry.nextAt);
       const exp = current.find((e) => e.id === exportId);
       if (exp === undefined) return undefined;
       const at = computeNext(exp, deps.clock.now());
@@ -352,18 +399,26 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       for (const entry of entries.values()) disarm(entry);
       const runs = [...active.values()];
       if (runs.length > 0) {
-        log.info({ running: runs.map((r) => r.runId), deadlineMs }, `shutting down: waiting up to ${deadlineMs} ms for ${runs.length} run(s) to finish`);
+        log.info(
+          { running: runs.map((r) => r.runId), deadlineMs },
+          `shutting down: waiting up to ${deadlineMs} ms for ${runs.length} run(s) to finish`,
+        );
         const allDone = Promise.all(runs.map((r) => r.done));
         if (!(await waitFor(allDone, deadlineMs))) {
           const left = [...active.values()];
           log.warn({ running: left.map((r) => r.runId) }, `shutdown deadline passed: aborting ${left.length} run(s)`);
           for (const r of left) {
             r.abortedByStop = true;
-            r.controller.abort(new AbortedError('the service is shutting down: the run was aborted after the shutdown deadline'));
+            r.controller.abort(
+              new AbortedError('the service is shutting down: the run was aborted after the shutdown deadline'),
+            );
           }
           if (!(await waitFor(allDone, abortGraceMs))) {
             const stuck = [...active.values()].map((r) => r.runId);
-            log.error({ running: stuck }, `${stuck.length} run(s) did not stop within ${abortGraceMs} ms of the abort; recording them as INTERRUPTED`);
+            log.error(
+              { running: stuck },
+              `${stuck.length} run(s) did not stop within ${abortGraceMs} ms of the abort; recording them as INTERRUPTED`,
+            );
             try {
               await deps.store.markInterrupted('the service stopped before the run ended', { runIds: stuck });
             } catch (err) {

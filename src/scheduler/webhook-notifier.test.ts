@@ -26,7 +26,10 @@ function run(runId: string, startedAt: string, overrides: Partial<RunReport> = {
     sheets: [],
     rows: 1000,
     bytes: 5000,
-    destination: { location: 'onedrive:Reports/Sales.xlsx', webUrl: 'https://contoso-my.sharepoint.com/personal/ops/Sales.xlsx' },
+    destination: {
+      location: 'onedrive:Reports/Sales.xlsx',
+      webUrl: 'https://contoso-my.sharepoint.com/personal/ops/Sales.xlsx',
+    },
     warnings: [],
     error: undefined,
     timings: {},
@@ -36,7 +39,13 @@ function run(runId: string, startedAt: string, overrides: Partial<RunReport> = {
 }
 
 const failure = (runId: string, startedAt: string, code = 'TABLEAU_UNAVAILABLE'): RunReport =>
-  run(runId, startedAt, { status: 'failed', rows: 0, bytes: 0, destination: undefined, error: { code, message: 'Tableau answered 503 for view Opportunities' } });
+  run(runId, startedAt, {
+    status: 'failed',
+    rows: 0,
+    bytes: 0,
+    destination: undefined,
+    error: { code, message: 'Tableau answered 503 for view Opportunities' },
+  });
 
 describe('decideNotifications', () => {
   it.each([
@@ -45,11 +54,23 @@ describe('decideNotifications', () => {
     ['a success after a success', run('r2', 't2'), run('r1', 't1'), run('r1', 't1'), []],
     ['a first success', run('r1', 't1'), undefined, undefined, []],
     ['a success after a failure', run('r3', 't3'), failure('r2', 't2'), run('r1', 't1'), ['recovery']],
-    ['an unchanged run after a failure', run('r3', 't3', { status: 'unchanged' }), failure('r2', 't2'), run('r1', 't1'), ['recovery']],
+    [
+      'an unchanged run after a failure',
+      run('r3', 't3', { status: 'unchanged' }),
+      failure('r2', 't2'),
+      run('r1', 't1'),
+      ['recovery'],
+    ],
     ['rows falling by more than half', run('r2', 't2', { rows: 400 }), run('r1', 't1'), run('r1', 't1'), ['row-drop']],
     ['rows falling by exactly half', run('r2', 't2', { rows: 500 }), run('r1', 't1'), run('r1', 't1'), []],
     ['rows growing', run('r2', 't2', { rows: 5000 }), run('r1', 't1'), run('r1', 't1'), []],
-    ['recovery with a row drop', run('r3', 't3', { rows: 10 }), failure('r2', 't2'), run('r1', 't1'), ['recovery', 'row-drop']],
+    [
+      'recovery with a row drop',
+      run('r3', 't3', { rows: 10 }),
+      failure('r2', 't2'),
+      run('r1', 't1'),
+      ['recovery', 'row-drop'],
+    ],
     ['a skipped run', run('r2', 't2', { status: 'skipped' }), failure('r1', 't1'), undefined, []],
   ])('%s', (_name, report, previous, lastSuccess, expected) => {
     expect(decideNotifications({ report, previous, lastSuccess, rowDropShare: 0.5 })).toEqual(expected);
@@ -59,7 +80,11 @@ describe('decideNotifications', () => {
 describe('composeNotificationText', () => {
   it('names the export, what happened, the error and the links', () => {
     const report = failure('r2', '2026-06-01T04:00:00.000Z');
-    const text = composeNotificationText(['failure'], { report, previous: undefined, lastSuccess: run('r1', 't1'), rowDropShare: 0.5 }, { runUrl: 'https://admin.example/#run=r2' });
+    const text = composeNotificationText(
+      ['failure'],
+      { report, previous: undefined, lastSuccess: run('r1', 't1'), rowDropShare: 0.5 },
+      { runUrl: 'https://admin.example/#run=r2' },
+    );
     expect(text).toContain('Export "sales" failed (run r2, scheduled for 2026-06-01T04:00:00.000Z)');
     expect(text).toContain('Error: TABLEAU_UNAVAILABLE: Tableau answered 503 for view Opportunities');
     // The failed run has no file: the link is the last good one.
@@ -68,8 +93,19 @@ describe('composeNotificationText', () => {
   });
 
   it('quantifies a row drop', () => {
-    const text = composeNotificationText(['row-drop'], { report: run('r2', 't2', { rows: 300 }), previous: undefined, lastSuccess: run('r1', '2026-05-31T04:00:00.000Z'), rowDropShare: 0.5 }, {});
-    expect(text).toContain('row count dropped by 70% (1,000 rows → 300 rows) against the last success (run r1, 2026-05-31T04:00:00.000Z)');
+    const text = composeNotificationText(
+      ['row-drop'],
+      {
+        report: run('r2', 't2', { rows: 300 }),
+        previous: undefined,
+        lastSuccess: run('r1', '2026-05-31T04:00:00.000Z'),
+        rowDropShare: 0.5,
+      },
+      {},
+    );
+    expect(text).toContain(
+      'row count dropped by 70% (1,000 rows → 300 rows) against the last success (run r1, 2026-05-31T04:00:00.000Z)',
+    );
   });
 });
 
@@ -146,7 +182,10 @@ describe('createWebhookNotifier', () => {
     await store.finishRun(failed);
 
     const ok = nock('https://contoso.webhook.office.com')
-      .post('/webhookb2/SECRET-PART-123456/IncomingWebhook/abc', (body: unknown) => typeof body === 'object' && body !== null && 'text' in body)
+      .post(
+        '/webhookb2/SECRET-PART-123456/IncomingWebhook/abc',
+        (body: unknown) => typeof body === 'object' && body !== null && 'text' in body,
+      )
       .reply(200, '1');
     await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
     expect(ok.isDone()).toBe(true);

@@ -70,11 +70,17 @@ export function composeNotificationText(
   for (const kind of kinds) {
     if (kind === 'failure') {
       const error = report.error === undefined ? 'no error recorded' : `${report.error.code}: ${report.error.message}`;
-      paragraphs.push(`❌ Export "${report.exportId}" failed (run ${report.runId}, ${describeRunTrigger(report)}).\nError: ${error}`);
+      paragraphs.push(
+        `❌ Export "${report.exportId}" failed (run ${report.runId}, ${describeRunTrigger(report)}).\nError: ${error}`,
+      );
     } else if (kind === 'alert') {
-      paragraphs.push(`⚠️ Export "${report.exportId}" (run ${report.runId}) needs a look:\n${(report.alerts ?? []).map((a) => `• ${a}`).join('\n')}`);
+      paragraphs.push(
+        `⚠️ Export "${report.exportId}" (run ${report.runId}) needs a look:\n${(report.alerts ?? []).map((a) => `• ${a}`).join('\n')}`,
+      );
     } else if (kind === 'recovery') {
-      paragraphs.push(`✅ Export "${report.exportId}" recovered: run ${report.runId} ${report.status} after a failed run (${formatRows(report.rows)}).`);
+      paragraphs.push(
+        `✅ Export "${report.exportId}" recovered: run ${report.runId} ${report.status} after a failed run (${formatRows(report.rows)}).`,
+      );
     } else if (lastSuccess !== undefined) {
       const share = Math.round(((lastSuccess.rows - report.rows) / lastSuccess.rows) * 100);
       paragraphs.push(
@@ -103,7 +109,10 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): Notifier {
         const input = await loadDecisionInput(deps.history, report, settings.rowDropShare);
         const kinds = decideNotifications(input);
         if (kinds.length === 0) return;
-        const runUrl = deps.dashboardUrl === undefined ? undefined : `${deps.dashboardUrl.replace(/\/+$/, '')}/#run=${encodeURIComponent(report.runId)}`;
+        const runUrl =
+          deps.dashboardUrl === undefined
+            ? undefined
+            : `${deps.dashboardUrl.replace(/\/+$/, '')}/#run=${encodeURIComponent(report.runId)}`;
         const text = deps.redactor.redact(composeNotificationText(kinds, input, { runUrl }));
         await withRetry(
           () => post(settings.webhookUrl, { text }),
@@ -116,7 +125,10 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): Notifier {
       } catch (err) {
         // The message is ours (status or network code), never the URL; the redactor knows the URL anyway.
         const reason = deps.redactor.redact(err instanceof Error ? err.message : String(err));
-        runLog.warn({ reason }, `webhook notification for export '${report.exportId}' failed: ${reason}; the run is not affected`);
+        runLog.warn(
+          { reason },
+          `webhook notification for export '${report.exportId}' failed: ${reason}; the run is not affected`,
+        );
       }
     },
   };
@@ -129,26 +141,39 @@ const axiosPost: WebhookPost = async (url, body) => {
     // Rethrow without the axios error: it carries the request config, and so the secret URL.
     if (axios.isAxiosError(err) && err.response !== undefined) {
       const status = err.response.status;
-      throw new AppError('WEBHOOK_HTTP', `the webhook answered HTTP ${status}`, { retryable: isRetryableStatus(status), details: { status } });
+      throw new AppError('WEBHOOK_HTTP', `the webhook answered HTTP ${status}`, {
+        retryable: isRetryableStatus(status),
+        details: { status },
+      });
     }
     const code = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'unexpected error';
     throw new AppError('WEBHOOK_UNREACHABLE', `the webhook could not be reached (${code})`, { retryable: true });
   }
 };
 
-async function loadDecisionInput(history: Pick<RunStore, 'listRuns'>, report: RunReport, rowDropShare: number): Promise<NotificationDecisionInput> {
+async function loadDecisionInput(
+  history: Pick<RunStore, 'listRuns'>,
+  report: RunReport,
+  rowDropShare: number,
+): Promise<NotificationDecisionInput> {
   const startedMs = Date.parse(report.startedAt);
   const isBefore = (r: RunReport): boolean => r.runId !== report.runId && Date.parse(r.startedAt) <= startedMs;
   const recent = await history.listRuns({ exportId: report.exportId, limit: 50 });
   const previous = recent.find(
-    (r) => isBefore(r) && r.status !== 'running' && r.status !== 'skipped' && !(r.status === 'failed' && (r.error?.code === 'ABORTED' || r.error?.code === 'INTERRUPTED')),
+    (r) =>
+      isBefore(r) &&
+      r.status !== 'running' &&
+      r.status !== 'skipped' &&
+      !(r.status === 'failed' && (r.error?.code === 'ABORTED' || r.error?.code === 'INTERRUPTED')),
   );
   // Successes are looked up by status, so a long streak of failures does not hide the last good row count.
   const [succeeded, unchanged] = await Promise.all([
     history.listRuns({ exportId: report.exportId, status: 'succeeded', limit: 2 }),
     history.listRuns({ exportId: report.exportId, status: 'unchanged', limit: 2 }),
   ]);
-  const lastSuccess = [...succeeded, ...unchanged].filter(isBefore).sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
+  const lastSuccess = [...succeeded, ...unchanged]
+    .filter(isBefore)
+    .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
   return { report, previous, lastSuccess, rowDropShare };
 }
 

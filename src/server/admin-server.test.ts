@@ -17,7 +17,13 @@ const tokens = [
 ];
 
 const exports: ScheduledExport[] = [
-  { id: 'sales', schedule: '0 6 * * 1-5', timezone: 'America/New_York', catchUp: false, destinationLabel: 'OneDrive ops@contoso.com: Reports/Sales.xlsx' },
+  {
+    id: 'sales',
+    schedule: '0 6 * * 1-5',
+    timezone: 'America/New_York',
+    catchUp: false,
+    destinationLabel: 'OneDrive ops@contoso.com: Reports/Sales.xlsx',
+  },
   { id: 'manual-only', timezone: 'Europe/Paris', catchUp: false, destinationLabel: 'local ./out/m.xlsx' },
 ];
 
@@ -68,7 +74,13 @@ async function setup() {
     observer: metrics,
   });
   await scheduler.start();
-  const server = createAdminServer({ control: createSchedulerControl(scheduler), history: store, tokens, logger: createSilentLogger(), registry: metrics.registry });
+  const server = createAdminServer({
+    control: createSchedulerControl(scheduler),
+    history: store,
+    tokens,
+    logger: createSilentLogger(),
+    registry: metrics.registry,
+  });
   cleanups.push(async () => {
     for (const r of releases) r();
     await scheduler.stop({ deadlineMs: 1000 });
@@ -78,7 +90,8 @@ async function setup() {
   /** Lets the runs in progress finish, and waits until the scheduler has seen them end. */
   const release = async (): Promise<void> => {
     for (const r of releases.splice(0)) r();
-    for (let i = 0; i < 200 && exports.some((e) => scheduler.isRunning(e.id)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 200 && exports.some((e) => scheduler.isRunning(e.id)); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
   };
   return { server, store, scheduler, release };
 }
@@ -94,10 +107,18 @@ function fakeControl(overrides: Partial<ExportControl> = {}): ExportControl {
   };
 }
 
-function serverWith(control: ExportControl, history: Partial<Parameters<typeof createAdminServer>[0]['history']> = {}): AdminServer {
+function serverWith(
+  control: ExportControl,
+  history: Partial<Parameters<typeof createAdminServer>[0]['history']> = {},
+): AdminServer {
   const server = createAdminServer({
     control,
-    history: { getRun: async () => undefined, listRuns: async () => [], lastSuccess: async () => undefined, ...history },
+    history: {
+      getRun: async () => undefined,
+      listRuns: async () => [],
+      lastSuccess: async () => undefined,
+      ...history,
+    },
     tokens,
     logger: createSilentLogger(),
   });
@@ -133,7 +154,10 @@ describe('admin API authentication', () => {
   it('leaves health, readiness and the dashboard page public', async () => {
     const { server } = await setup();
     expect((await server.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await server.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { store: 'ok', scheduler: 'ok' } });
+    expect((await server.app.inject({ url: '/readyz' })).json()).toEqual({
+      status: 'ready',
+      checks: { store: 'ok', scheduler: 'ok' },
+    });
     const page = await server.app.inject({ url: '/' });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
@@ -143,10 +167,22 @@ describe('admin API authentication', () => {
   });
 
   it('refuses to start without tokens or with a short one', () => {
-    const base = { control: fakeControl(), history: { getRun: async () => undefined, listRuns: async () => [], lastSuccess: async () => undefined }, logger: createSilentLogger() };
+    const base = {
+      control: fakeControl(),
+      history: { getRun: async () => undefined, listRuns: async () => [], lastSuccess: async () => undefined },
+      logger: createSilentLogger(),
+    };
     expect(() => createAdminServer({ ...base, tokens: [] })).toThrow(/no admin token is configured/);
     expect(() => createAdminServer({ ...base, tokens: [{ name: 'x', token: 'short' }] })).toThrow(/shorter than 16/);
-    expect(() => createAdminServer({ ...base, tokens: [{ name: 'x', token: ALICE }, { name: 'x', token: BOB }] })).toThrow(/used twice/);
+    expect(() =>
+      createAdminServer({
+        ...base,
+        tokens: [
+          { name: 'x', token: ALICE },
+          { name: 'x', token: BOB },
+        ],
+      }),
+    ).toThrow(/used twice/);
   });
 });
 
@@ -175,7 +211,14 @@ describe('admin API', () => {
     res = await server.app.inject({ url: '/api/exports', headers: auth(ALICE) });
     expect(res.json().exports[0]).toMatchObject({
       destination: { webUrl: 'https://contoso-my.sharepoint.com/Sales.xlsx' },
-      lastRun: { runId: 'run-1', status: 'succeeded', rows: 42, bytes: 9000, durationMs: 1234, trigger: { kind: 'manual', by: 'alice' } },
+      lastRun: {
+        runId: 'run-1',
+        status: 'succeeded',
+        rows: 42,
+        bytes: 9000,
+        durationMs: 1234,
+        trigger: { kind: 'manual', by: 'alice' },
+      },
     });
   });
 
@@ -187,17 +230,33 @@ describe('admin API', () => {
     expect(started.headers['location']).toBe('/api/runs/run-1');
 
     const running = await server.app.inject({ url: '/api/runs/run-1', headers: auth(ALICE) });
-    expect(running.json()).toMatchObject({ runId: 'run-1', exportId: 'sales', status: 'running', trigger: { kind: 'manual', by: 'bob' } });
+    expect(running.json()).toMatchObject({
+      runId: 'run-1',
+      exportId: 'sales',
+      status: 'running',
+      trigger: { kind: 'manual', by: 'bob' },
+    });
     const list = await server.app.inject({ url: '/api/exports', headers: auth(ALICE) });
     expect(list.json().exports[0]).toMatchObject({ running: true, runningRunId: 'run-1' });
 
-    const conflict = await server.app.inject({ method: 'POST', url: '/api/exports/sales/run', headers: auth(ALICE), payload: {} });
+    const conflict = await server.app.inject({
+      method: 'POST',
+      url: '/api/exports/sales/run',
+      headers: auth(ALICE),
+      payload: {},
+    });
     expect(conflict.statusCode).toBe(409);
-    expect(conflict.json()).toEqual({ error: { code: 'RUN_IN_PROGRESS', message: expect.stringMatching(/already running.*run-1/), runId: 'run-1' } });
+    expect(conflict.json()).toEqual({
+      error: { code: 'RUN_IN_PROGRESS', message: expect.stringMatching(/already running.*run-1/), runId: 'run-1' },
+    });
 
     await release();
     const done = await server.app.inject({ url: '/api/runs/run-1', headers: auth(ALICE) });
-    expect(done.json()).toMatchObject({ status: 'succeeded', rows: 42, sheets: [{ sheet: 'Opportunities', rows: 42 }] });
+    expect(done.json()).toMatchObject({
+      status: 'succeeded',
+      rows: 42,
+      sheets: [{ sheet: 'Opportunities', rows: 42 }],
+    });
 
     const runs = await server.app.inject({ url: '/api/exports/sales/runs?limit=5', headers: auth(ALICE) });
     expect(runs.json().runs.map((r: RunReport) => [r.runId, r.status])).toEqual([['run-1', 'succeeded']]);
@@ -205,7 +264,13 @@ describe('admin API', () => {
 
   it('answers 404 JSON for unknown or malformed ids, and 400 for a bad query', async () => {
     const { server } = await setup();
-    for (const url of ['/api/runs/nope', '/api/runs/..%2F..%2Fetc', '/api/exports/nope/runs', '/api/exports/%3Cscript%3E/runs', '/api/unknown']) {
+    for (const url of [
+      '/api/runs/nope',
+      '/api/runs/..%2F..%2Fetc',
+      '/api/exports/nope/runs',
+      '/api/exports/%3Cscript%3E/runs',
+      '/api/unknown',
+    ]) {
       const res = await server.app.inject({ url, headers: auth(ALICE) });
       expect(res.statusCode, url).toBe(404);
       expect(res.json().error.code).toMatch(/NOT_FOUND/);
@@ -216,7 +281,12 @@ describe('admin API', () => {
     const bad = await server.app.inject({ url: '/api/exports/sales/runs?limit=abc', headers: auth(ALICE) });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('INVALID_QUERY');
-    const badJson = await server.app.inject({ method: 'POST', url: '/api/exports/sales/run', headers: { ...auth(ALICE), 'content-type': 'application/json' }, payload: '{nope' });
+    const badJson = await server.app.inject({
+      method: 'POST',
+      url: '/api/exports/sales/run',
+      headers: { ...auth(ALICE), 'content-type': 'application/json' },
+      payload: '{nope',
+    });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json().error.code).toBe('INVALID_JSON');
   });
@@ -228,7 +298,23 @@ describe('admin API', () => {
       const server = serverWith(fakeControl(), {
         getRun: async (id) => {
           asked.push(id);
-          return { runId: id, exportId: 'sales', trigger: { kind: 'cli' }, status: 'succeeded', startedAt: '2026-11-27T06:00:00Z', finishedAt: undefined, durationMs: undefined, sheets: [], rows: 0, bytes: 0, destination: undefined, warnings: [], error: undefined, timings: {}, dataHash: undefined };
+          return {
+            runId: id,
+            exportId: 'sales',
+            trigger: { kind: 'cli' },
+            status: 'succeeded',
+            startedAt: '2026-11-27T06:00:00Z',
+            finishedAt: undefined,
+            durationMs: undefined,
+            sheets: [],
+            rows: 0,
+            bytes: 0,
+            destination: undefined,
+            warnings: [],
+            error: undefined,
+            timings: {},
+            dataHash: undefined,
+          };
         },
       });
       const res = await server.app.inject({ url: `/api/runs/${encodeURIComponent(runId)}`, headers: auth(ALICE) });
@@ -239,18 +325,35 @@ describe('admin API', () => {
   );
 
   it('answers 500 with a generic message (no stack, no detail) when something breaks', async () => {
-    const server = serverWith(fakeControl({ list: async () => Promise.reject(new Error('disk I/O error at /var/secret/path')) }));
+    const server = serverWith(
+      fakeControl({ list: async () => Promise.reject(new Error('disk I/O error at /var/secret/path')) }),
+    );
     const res = await server.app.inject({ url: '/api/exports', headers: auth(ALICE) });
     expect(res.statusCode).toBe(500);
-    expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error; see the service log for details' } });
+    expect(res.json()).toEqual({
+      error: { code: 'INTERNAL', message: 'internal error; see the service log for details' },
+    });
     expect(res.body).not.toContain('secret');
   });
 
   it('answers 503 while shutting down, and readyz says not ready', async () => {
     const server = serverWith(
       fakeControl({
-        list: async () => [{ id: 'sales', schedule: undefined, timezone: 'UTC', nextRun: undefined, running: false, runningRunId: undefined, destinationLabel: 'x' }],
-        trigger: async () => ({ outcome: 'unavailable', message: "cannot start export 'sales': the service is shutting down" }),
+        list: async () => [
+          {
+            id: 'sales',
+            schedule: undefined,
+            timezone: 'UTC',
+            nextRun: undefined,
+            running: false,
+            runningRunId: undefined,
+            destinationLabel: 'x',
+          },
+        ],
+        trigger: async () => ({
+          outcome: 'unavailable',
+          message: "cannot start export 'sales': the service is shutting down",
+        }),
         isReady: async () => false,
       }),
       { listRuns: async () => Promise.reject(new Error('SQLITE_BUSY')) },

@@ -101,7 +101,12 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
     if (PUBLIC_PATHS.has(path)) return;
     const name = authenticate(request.headers.authorization);
     if (name === undefined) {
-      return sendError(reply.header('www-authenticate', 'Bearer realm="tableau-export"'), 401, 'UNAUTHORIZED', 'a valid admin token is required: send "Authorization: Bearer <token>"');
+      return sendError(
+        reply.header('www-authenticate', 'Bearer realm="tableau-export"'),
+        401,
+        'UNAUTHORIZED',
+        'a valid admin token is required: send "Authorization: Bearer <token>"',
+      );
     }
     callerOf.set(request, name);
     return undefined;
@@ -119,14 +124,18 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
   );
 
   app.setErrorHandler(async (error: FastifyError | AppError | Error, request, reply) => {
-    if (error instanceof AppError && error.code === 'INVALID_JSON') return sendError(reply, 400, error.code, error.message);
+    if (error instanceof AppError && error.code === 'INVALID_JSON')
+      return sendError(reply, 400, error.code, error.message);
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {
       // Fastify's own client errors (body too large, bad content type): their messages describe the request only.
       const code = 'code' in error && typeof error.code === 'string' ? error.code : 'BAD_REQUEST';
       return sendError(reply, status, code, error.message);
     }
-    log.error({ err: error, method: request.method, path: request.url.split('?')[0] }, `admin API request failed: ${request.method} ${request.url.split('?')[0] ?? ''}`);
+    log.error(
+      { err: error, method: request.method, path: request.url.split('?')[0] },
+      `admin API request failed: ${request.method} ${request.url.split('?')[0] ?? ''}`,
+    );
     return sendError(reply, 500, 'INTERNAL', 'internal error; see the service log for details');
   });
 
@@ -138,7 +147,11 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
     ['/dashboard.css', dashboard.css],
   ] as const) {
     app.get(path, async (_request, reply) =>
-      reply.header('content-type', file.type).header('content-security-policy', DASHBOARD_CSP).header('x-frame-options', 'DENY').send(file.body),
+      reply
+        .header('content-type', file.type)
+        .header('content-security-policy', DASHBOARD_CSP)
+        .header('x-frame-options', 'DENY')
+        .send(file.body),
     );
   }
 
@@ -163,7 +176,9 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
   });
 
   // --- authenticated ------------------------------------------------------------------------------------------
-  app.get('/metrics', async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
 
   app.get('/api/exports', async () => {
     const exports = await deps.control.list();
@@ -200,7 +215,12 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
     }
     const query = runsQuerySchema.safeParse(request.query);
     if (!query.success) {
-      return sendError(reply, 400, 'INVALID_QUERY', `invalid query: ${query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return sendError(
+        reply,
+        400,
+        'INVALID_QUERY',
+        `invalid query: ${query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     }
     const runs = await deps.history.listRuns({ exportId, limit: query.data.limit, status: query.data.status });
     return { runs };
@@ -209,7 +229,13 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (request, reply) => {
     const id = idSchema.safeParse(request.params.id);
     const run = id.success ? await deps.history.getRun(id.data) : undefined;
-    if (run === undefined) return sendError(reply, 404, 'RUN_NOT_FOUND', 'no run with this id; GET /api/exports/<export id>/runs lists them');
+    if (run === undefined)
+      return sendError(
+        reply,
+        404,
+        'RUN_NOT_FOUND',
+        'no run with this id; GET /api/exports/<export id>/runs lists them',
+      );
     return run;
   });
 
@@ -219,8 +245,14 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
     const result = id.success ? await deps.control.trigger(id.data, by) : ({ outcome: 'not-found' } as const);
     switch (result.outcome) {
       case 'started':
-        log.info({ exportId: id.data, runId: result.runId, by }, `manual run of export '${id.data ?? ''}' started by ${by}`);
-        return reply.code(202).header('location', `/api/runs/${encodeURIComponent(result.runId)}`).send({ runId: result.runId });
+        log.info(
+          { exportId: id.data, runId: result.runId, by },
+          `manual run of export '${id.data ?? ''}' started by ${by}`,
+        );
+        return reply
+          .code(202)
+          .header('location', `/api/runs/${encodeURIComponent(result.runId)}`)
+          .send({ runId: result.runId });
       case 'conflict':
         return sendError(
           reply,
@@ -249,8 +281,17 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
   };
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, string> = {}): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code, message, ...extra } });
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send({ error: { code, message, ...extra } });
 }
 
 function summarize(run: RunReport): Record<string, unknown> {
@@ -274,12 +315,19 @@ function loadDashboard(dir: string | undefined): { html: DashboardFile; js: Dash
   const candidates =
     dir !== undefined
       ? [dir]
-      : [fileURLToPath(new URL('./dashboard/', import.meta.url)), fileURLToPath(new URL('../../src/server/dashboard/', import.meta.url))];
+      : [
+          fileURLToPath(new URL('./dashboard/', import.meta.url)),
+          fileURLToPath(new URL('../../src/server/dashboard/', import.meta.url)),
+        ];
   const found = candidates.find((c) => existsSync(join(c, 'index.html')));
   if (found === undefined) {
-    throw new AppError('DASHBOARD_MISSING', `the dashboard files (index.html, dashboard.js, dashboard.css) are not in ${candidates.join(' or ')}`, {
-      hint: 'reinstall the package, or copy src/server/dashboard next to the built server module',
-    });
+    throw new AppError(
+      'DASHBOARD_MISSING',
+      `the dashboard files (index.html, dashboard.js, dashboard.css) are not in ${candidates.join(' or ')}`,
+      {
+        hint: 'reinstall the package, or copy src/server/dashboard next to the built server module',
+      },
+    );
   }
   const read = (name: string, type: string): DashboardFile => ({ body: readFileSync(join(found, name), 'utf8'), type });
   return {

@@ -30,8 +30,10 @@ export function createAuthenticator(tokens: readonly AdminToken[]): Authenticato
   }
   const seen = new Set<string>();
   for (const t of tokens) {
-    if (t.name.trim() === '') throw new UsageError('an admin token has an empty name', { hint: 'use ADMIN_TOKENS=name:<secret>,...' });
-    if (seen.has(t.name)) throw new UsageError(`admin token name '${t.name}' is used twice`, { hint: 'give every token its own name' });
+    if (t.name.trim() === '')
+      throw new UsageError('an admin token has an empty name', { hint: 'use ADMIN_TOKENS=name:<secret>,...' });
+    if (seen.has(t.name))
+      throw new UsageError(`admin token name '${t.name}' is used twice`, { hint: 'give every token its own name' });
     seen.add(t.name);
     if (t.token.length < MIN_TOKEN_LENGTH) {
       throw new UsageError(`the admin token of '${t.name}' is shorter than ${MIN_TOKEN_LENGTH} characters`, {

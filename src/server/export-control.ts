@@ -37,7 +37,10 @@ export interface ExportControl {
 }
 
 /** The narrow part of the scheduler the in-process control uses. */
-export type SchedulerForControl = Pick<Scheduler, 'exports' | 'nextRun' | 'isRunning' | 'runningRunId' | 'triggerNow' | 'isActive'>;
+export type SchedulerForControl = Pick<
+  Scheduler,
+  'exports' | 'nextRun' | 'isRunning' | 'runningRunId' | 'triggerNow' | 'isActive'
+>;
 
 /** {@link ExportControl} over the in-process scheduler (`serve` on one machine). */
 export function createSchedulerControl(scheduler: SchedulerForControl): ExportControl {
@@ -64,7 +67,8 @@ export function createSchedulerControl(scheduler: SchedulerForControl): ExportCo
       } catch (err) {
         // A reload may remove the export between the check above and the trigger.
         if (err instanceof UsageError) return { outcome: 'not-found' };
-        if (err instanceof AppError && err.code === 'SHUTTING_DOWN') return { outcome: 'unavailable', message: err.message };
+        if (err instanceof AppError && err.code === 'SHUTTING_DOWN')
+          return { outcome: 'unavailable', message: err.message };
         throw err;
       }
     },

@@ -68,7 +68,8 @@ export function createRunMetrics(registry: Registry = new Registry()): RunMetric
       // A skipped tick never started (and never raised the running gauge).
       if (report.status === 'skipped') return;
       running.dec({ export: report.exportId });
-      if (report.durationMs !== undefined) duration.observe({ export: report.exportId, status: report.status }, report.durationMs / 1_000);
+      if (report.durationMs !== undefined)
+        duration.observe({ export: report.exportId, status: report.status }, report.durationMs / 1_000);
       if (report.status !== 'failed') {
         lastRows.set({ export: report.exportId }, report.rows);
         lastBytes.set({ export: report.exportId }, report.bytes);

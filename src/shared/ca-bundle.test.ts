@@ -8,7 +8,11 @@ import { loadCaBundle } from './ca-bundle.js';
 import { classifyTransportFailure } from './transport-errors.js';
 import { AppError } from './errors.js';
 
-const options = { setting: 'tableau.caFile', error: (message: string, opts: ConstructorParameters<typeof AppError>[2]) => new AppError('TEST_CA_FILE', message, opts) };
+const options = {
+  setting: 'tableau.caFile',
+  error: (message: string, opts: ConstructorParameters<typeof AppError>[2]) =>
+    new AppError('TEST_CA_FILE', message, opts),
+};
 
 describe('loadCaBundle', () => {
   let dir: string;

@@ -34,18 +34,24 @@ export async function loadCaBundle(caFile: string, options: CaBundleOptions): Pr
   }
   const blocks = text.match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0) {
-    throw options.error(`${options.setting} '${caFile}' is not a PEM certificate file: it has no -----BEGIN CERTIFICATE----- block`, {
-      hint: `${hint}; convert a DER (.cer/.crt) file with \`openssl x509 -inform der -in ca.cer -out ca.pem\``,
-    });
+    throw options.error(
+      `${options.setting} '${caFile}' is not a PEM certificate file: it has no -----BEGIN CERTIFICATE----- block`,
+      {
+        hint: `${hint}; convert a DER (.cer/.crt) file with \`openssl x509 -inform der -in ca.cer -out ca.pem\``,
+      },
+    );
   }
   blocks.forEach((block, index) => {
     try {
       new X509Certificate(block);
     } catch (cause) {
-      throw options.error(`${options.setting} '${caFile}': certificate ${index + 1} of ${blocks.length} is not a valid PEM certificate`, {
-        cause,
-        hint,
-      });
+      throw options.error(
+        `${options.setting} '${caFile}': certificate ${index + 1} of ${blocks.length} is not a valid PEM certificate`,
+        {
+          cause,
+          hint,
+        },
+      );
     }
   });
   return [...rootCertificates, ...blocks];

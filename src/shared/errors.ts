@@ -73,7 +73,9 @@ export class AbortedError extends AppError {
 /** Renders config issues one per line as `file:line path: message`. */
 export function formatConfigIssues(issues: readonly ConfigIssue[]): string {
   return issues
-    .map((i) => `${i.file}${i.line === undefined ? '' : `:${i.line}`} ${i.path === '' ? '(root)' : i.path}: ${i.message}`)
+    .map(
+      (i) => `${i.file}${i.line === undefined ? '' : `:${i.line}`} ${i.path === '' ? '(root)' : i.path}: ${i.message}`,
+    )
     .join('\n');
 }
 

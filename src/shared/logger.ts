@@ -41,7 +41,7 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    destination as DestinationStream,
+    destination,
   );
 }
 

@@ -46,7 +46,8 @@ describe('createRedactor', () => {
 
   it('bounds the default transient list at 500', () => {
     const r = createRedactor();
-    for (let i = 0; i <= DEFAULT_MAX_TRANSIENT_SECRETS; i++) r.addSecret(`tok-${String(i).padStart(4, '0')}`, { transient: true });
+    for (let i = 0; i <= DEFAULT_MAX_TRANSIENT_SECRETS; i++)
+      r.addSecret(`tok-${String(i).padStart(4, '0')}`, { transient: true });
     expect(r.redact('tok-0000')).toBe('tok-0000');
     expect(r.redact('tok-0001')).toBe(REDACTED);
     expect(r.redact(`tok-${String(DEFAULT_MAX_TRANSIENT_SECRETS).padStart(4, '0')}`)).toBe(REDACTED);

@@ -5,7 +5,8 @@
 import type { CellValue } from './table.js';
 
 /** How a value is shown. `days` is a number with a "days" suffix format. */
-export type CellFormat = 'text' | 'integer' | 'number' | 'currency' | 'percent' | 'days' | 'date' | 'datetime' | 'boolean';
+export type CellFormat =
+  'text' | 'integer' | 'number' | 'currency' | 'percent' | 'days' | 'date' | 'datetime' | 'boolean';
 
 export interface SheetColumn {
   readonly header: string;

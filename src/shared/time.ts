@@ -1,7 +1,10 @@
 /** Time-zone helpers for reports and workbook labels (pure). */
 
 /** Wall-clock parts of `instant` in `timeZone`. */
-export function zonedParts(instant: Date, timeZone: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+export function zonedParts(
+  instant: Date,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
   const fmt = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
@@ -28,7 +31,11 @@ export function zonedParts(instant: Date, timeZone: string): { year: number; mon
  * ISO 8601 with the zone's offset, e.g. `2026-11-27T07:00:00+01:00`; with `milliseconds`,
  * `2026-11-27T07:00:00.123+01:00` (run records: two runs started in the same second still sort by time).
  */
-export function isoWithOffset(instant: Date, timeZone: string, options: { readonly milliseconds?: boolean } = {}): string {
+export function isoWithOffset(
+  instant: Date,
+  timeZone: string,
+  options: { readonly milliseconds?: boolean } = {},
+): string {
   const p = zonedParts(instant, timeZone);
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   const offsetMin = Math.round((wall - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);

@@ -23,7 +23,8 @@ const TRANSIENT_CODES = new Set([
   'EHOSTDOWN',
 ]);
 
-const TLS_CODE = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET|VERIFY|DECRYPT)_|HOSTNAME_MISMATCH$|INVALID_CA$|PATH_LENGTH_EXCEEDED$|INVALID_PURPOSE$)/;
+const TLS_CODE =
+  /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET|VERIFY|DECRYPT)_|HOSTNAME_MISMATCH$|INVALID_CA$|PATH_LENGTH_EXCEEDED$|INVALID_PURPOSE$)/;
 // Some clients (the Graph client) re-wrap the error and keep only its message: Node's messages name the cause.
 const TLS_MESSAGE = /certificate|self[- ]signed|unable to verify|altnames/i;
 const CODE_IN_MESSAGE = /\b(E[A-Z_]{3,})\b/g;
@@ -42,14 +43,21 @@ export function transportErrorCode(err: unknown): string | undefined {
  * Classifies a failure that got no HTTP response. Reads the error `code` along the `cause` chain first, then, for
  * errors re-wrapped with only a message, the codes and phrases Node puts in its messages.
  */
-export function classifyTransportFailure(err: unknown, code: string | undefined = transportErrorCode(err)): TransportFailureKind {
+export function classifyTransportFailure(
+  err: unknown,
+  code: string | undefined = transportErrorCode(err),
+): TransportFailureKind {
   if (code !== undefined) {
     if (TLS_CODE.test(code)) return 'tls';
     if (TRANSIENT_CODES.has(code)) return 'transient';
   }
   const messages: string[] = [];
-  for (let e: unknown = err, depth = 0; depth < 5 && e !== undefined && e !== null; e = e instanceof Error ? e.cause : undefined, depth++) {
-    messages.push(e instanceof Error ? e.message : String(e));
+  for (
+    let e: unknown = err, depth = 0;
+    depth < 5 && e !== undefined && e !== null;
+    e = e instanceof Error ? e.cause : undefined, depth++
+  ) {
+    messages.push(e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e));
   }
   const text = messages.join(' | ');
   if (TLS_MESSAGE.test(text)) return 'tls';

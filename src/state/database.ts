@@ -33,9 +33,13 @@ export function openStateDatabase(stateDir: string): StateDatabase {
     db.pragma('foreign_keys = ON');
     return db;
   } catch (err) {
-    throw new AppError('STATE_DB_OPEN_FAILED', `cannot open the state database ${file}: ${err instanceof Error ? err.message : String(err)}`, {
-      hint: 'check that `stateDir` in the config points to a writable folder with free space',
-      cause: err,
-    });
+    throw new AppError(
+      'STATE_DB_OPEN_FAILED',
+      `cannot open the state database ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        hint: 'check that `stateDir` in the config points to a writable folder with free space',
+        cause: err,
+      },
+    );
   }
 }

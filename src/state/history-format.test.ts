@@ -13,7 +13,10 @@ const base: RunReport = {
   sheets: [{ sheet: 'Opportunities', rows: 12_345, source: "view 'Sales Pipeline/Opportunities'" }],
   rows: 12_345,
   bytes: 1_572_864,
-  destination: { location: 'onedrive:ops@contoso.com/Reports/Sales Pipeline.xlsx', webUrl: 'https://contoso-my.sharepoint.com/x' },
+  destination: {
+    location: 'onedrive:ops@contoso.com/Reports/Sales Pipeline.xlsx',
+    webUrl: 'https://contoso-my.sharepoint.com/x',
+  },
   warnings: ['2 values in Amount were not numbers'],
   error: undefined,
   timings: { fetch: 40_000, upload: 2_500 },
@@ -38,7 +41,9 @@ describe('formatRunHistoryTable', () => {
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^RUN ID\s+EXPORT\s+TRIGGER\s+STATUS\s+START\s+DURATION\s+ROWS\s+BYTES\s+ERROR$/);
     expect(lines[1]).toMatch(/^-+ +-+/);
-    expect(lines[2]).toMatch(/^r-2 .*manual \(alice\)\s+failed\s+2026-04-30 08:00:00\s+850 ms\s+0\s+0 B\s+DESTINATION_LOCKED: the workbook is open in Excel and locked$/);
+    expect(lines[2]).toMatch(
+      /^r-2 .*manual \(alice\)\s+failed\s+2026-04-30 08:00:00\s+850 ms\s+0\s+0 B\s+DESTINATION_LOCKED: the workbook is open in Excel and locked$/,
+    );
     expect(lines[3]).toMatch(/schedule\s+succeeded\s+2026-04-30 06:00:01\s+1m 05s\s+12,345\s+1\.5 MB$/);
     expect(lines[4]).toMatch(/skipped .* - +- *$/);
     // Columns line up: every "STATUS" value starts at the same offset.
@@ -51,7 +56,10 @@ describe('formatRunHistoryTable', () => {
   });
 
   it('truncates long errors', () => {
-    const text = formatRunHistoryTable([{ ...base, status: 'failed', error: { code: 'E', message: 'x'.repeat(200) } }], { maxErrorWidth: 30 });
+    const text = formatRunHistoryTable(
+      [{ ...base, status: 'failed', error: { code: 'E', message: 'x'.repeat(200) } }],
+      { maxErrorWidth: 30 },
+    );
     expect(text.split('\n')[2]).toMatch(/ {2}E: x{26}…$/);
   });
 });

@@ -64,7 +64,8 @@ export function formatRunDetail(run: RunReport, options: HistoryFormatOptions = 
   if (run.error !== undefined) lines.push(['Error', `${run.error.code}: ${run.error.message}`]);
   for (const s of run.sheets) lines.push(['Sheet', `${s.sheet}: ${formatCount(s.rows)} rows from ${s.source}`]);
   const timings = Object.entries(run.timings);
-  if (timings.length > 0) lines.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(', ')]);
+  if (timings.length > 0)
+    lines.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(', ')]);
   for (const w of run.warnings) lines.push(['Warning', w]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
@@ -83,7 +84,9 @@ export function formatDuration(ms: number): string {
   const hours = Math.floor(totalSeconds / 3_600);
   const minutes = Math.floor((totalSeconds % 3_600) / 60);
   const seconds = totalSeconds % 60;
-  return hours > 0 ? `${hours}h ${String(minutes).padStart(2, '0')}m` : `${minutes}m ${String(seconds).padStart(2, '0')}s`;
+  return hours > 0
+    ? `${hours}h ${String(minutes).padStart(2, '0')}m`
+    : `${minutes}m ${String(seconds).padStart(2, '0')}s`;
 }
 
 /** `0 B`, `980 B`, `12.4 KB`, `3.1 MB` (1 KB = 1024 B). */

@@ -10,7 +10,9 @@ import { createRedisRunStore } from './redis-run-store.js';
 
 const redisUrl = process.env['REDIS_URL'];
 if (redisUrl === undefined || redisUrl === '') {
-  throw new Error('REDIS_URL is not set: the Redis run store tests need a real Redis. Run `bash scripts/ensure-redis.sh .tmp/redis.env && set -a && . .tmp/redis.env && set +a` first.');
+  throw new Error(
+    'REDIS_URL is not set: the Redis run store tests need a real Redis. Run `bash scripts/ensure-redis.sh .tmp/redis.env && set -a && . .tmp/redis.env && set +a` first.',
+  );
 }
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
 const prefixes: string[] = [];
@@ -23,10 +25,22 @@ function newPrefix(): string {
 
 function report(runId: string, exportId: string, startedAt: string, patch: Partial<RunReport> = {}): RunReport {
   return {
-    runId, exportId, trigger: { kind: 'schedule', scheduledFor: startedAt }, status: 'succeeded', startedAt,
-    finishedAt: startedAt, durationMs: 1200, sheets: [{ sheet: 'Opportunities', rows: 12, source: 'view Opportunities' }], rows: 12, bytes: 5000,
-    destination: { location: 'Reports/Sales.xlsx', webUrl: 'https://example.test/x' }, warnings: ['w'], error: undefined,
-    timings: { fetch: 10 }, dataHash: 'abc', ...patch,
+    runId,
+    exportId,
+    trigger: { kind: 'schedule', scheduledFor: startedAt },
+    status: 'succeeded',
+    startedAt,
+    finishedAt: startedAt,
+    durationMs: 1200,
+    sheets: [{ sheet: 'Opportunities', rows: 12, source: 'view Opportunities' }],
+    rows: 12,
+    bytes: 5000,
+    destination: { location: 'Reports/Sales.xlsx', webUrl: 'https://example.test/x' },
+    warnings: ['w'],
+    error: undefined,
+    timings: { fetch: 10 },
+    dataHash: 'abc',
+    ...patch,
   };
 }
 
@@ -46,7 +60,12 @@ describe('createRedisRunStore', () => {
   it('stores a run as running, then its final report, and reads it back unchanged', async () => {
     const store = createRedisRunStore(redis, newPrefix());
     await store.insertRun({ runId: 'r1', exportId: 'sales', trigger: { kind: 'manual', by: 'ops' }, startedAt: at(0) });
-    expect(await store.getRun('r1')).toMatchObject({ status: 'running', trigger: { kind: 'manual', by: 'ops' }, finishedAt: undefined, sheets: [] });
+    expect(await store.getRun('r1')).toMatchObject({
+      status: 'running',
+      trigger: { kind: 'manual', by: 'ops' },
+      finishedAt: undefined,
+      sheets: [],
+    });
     const final = report('r1', 'sales', at(0), { trigger: { kind: 'manual', by: 'ops' }, attempt: 2 });
     await store.finishRun(final);
     expect(await store.getRun('r1')).toEqual(final);
@@ -69,7 +88,10 @@ describe('createRedisRunStore', () => {
   it('finds the last success past more than one page of other runs', async () => {
     const store = createRedisRunStore(redis, newPrefix());
     await store.finishRun(report('ok', 'a', at(0)));
-    for (let i = 1; i <= 120; i += 1) await store.finishRun(report(`f${i}`, 'a', new Date(Date.UTC(2025, 0, 1, 7, 0, i)).toISOString(), { status: 'failed' }));
+    for (let i = 1; i <= 120; i += 1)
+      await store.finishRun(
+        report(`f${i}`, 'a', new Date(Date.UTC(2025, 0, 1, 7, 0, i)).toISOString(), { status: 'failed' }),
+      );
     expect((await store.lastSuccess('a'))?.runId).toBe('ok');
   });
 
@@ -89,17 +111,28 @@ describe('createRedisRunStore', () => {
     await store.insertRun({ runId: 'r2', exportId: 'a', trigger: { kind: 'cli' }, startedAt: at(1) });
     await store.finishRun(report('r3', 'a', at(2)));
     expect(await store.markInterrupted('worker died', { runIds: ['r1', 'r3', 'nope'] })).toBe(1);
-    expect(await store.getRun('r1')).toMatchObject({ status: 'failed', attempt: 1, durationMs: 5 * 60_000, finishedAt: at(5), error: { code: 'INTERRUPTED', message: 'worker died' } });
+    expect(await store.getRun('r1')).toMatchObject({
+      status: 'failed',
+      attempt: 1,
+      durationMs: 5 * 60_000,
+      finishedAt: at(5),
+      error: { code: 'INTERRUPTED', message: 'worker died' },
+    });
     expect((await store.getRun('r3'))?.status).toBe('succeeded');
     expect(await store.markInterrupted('restart')).toBe(1);
-    expect(await store.getRun('r2')).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED', message: 'restart' } });
+    expect(await store.getRun('r2')).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERRUPTED', message: 'restart' },
+    });
     expect(await store.markInterrupted('again')).toBe(0);
   });
 
   it('rejects a start time that is not a date, and reports a corrupt entry with its key', async () => {
     const prefix = newPrefix();
     const store = createRedisRunStore(redis, prefix);
-    await expect(store.insertRun({ runId: 'x', exportId: 'a', trigger: { kind: 'cli' }, startedAt: 'yesterday' })).rejects.toThrow(/startedAt 'yesterday'/);
+    await expect(
+      store.insertRun({ runId: 'x', exportId: 'a', trigger: { kind: 'cli' }, startedAt: 'yesterday' }),
+    ).rejects.toThrow(/startedAt 'yesterday'/);
     await store.finishRun(report('bad', 'a', at(0)));
     await redis.hset(`${prefix}:run:bad`, 'json', '{"runId":"bad"}');
     await expect(store.getRun('bad')).rejects.toThrow(`${prefix}:run:bad`);

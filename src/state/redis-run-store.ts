@@ -11,7 +11,13 @@
  * Trimming removes the oldest runs' hashes with their index entries, atomically (Lua).
  */
 import type { Redis } from 'ioredis';
-import { blankRunReport, parseStoredRunReport, type RunReport, type RunStatus, type RunTrigger } from '../pipeline/report.js';
+import {
+  blankRunReport,
+  parseStoredRunReport,
+  type RunReport,
+  type RunStatus,
+  type RunTrigger,
+} from '../pipeline/report.js';
 import type { RunQuery, RunStore } from './run-store.js';
 
 export interface RedisRunStoreOptions {
@@ -74,7 +80,9 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
   async function upsert(report: RunReport, onlyIfRunning: boolean): Promise<boolean> {
     const score = Date.parse(report.startedAt);
     if (Number.isNaN(score)) {
-      throw new Error(`run ${report.runId}: startedAt '${report.startedAt}' is not an ISO 8601 date; pass new Date().toISOString()`);
+      throw new Error(
+        `run ${report.runId}: startedAt '${report.startedAt}' is not an ISO 8601 date; pass new Date().toISOString()`,
+      );
     }
     const result = await redis.eval(
       UPSERT_SCRIPT,
@@ -126,9 +134,23 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
   }
 
   return {
-    async insertRun(run: { runId: string; exportId: string; trigger: RunTrigger; startedAt: string; status?: RunStatus; attempt?: number }) {
+    async insertRun(run: {
+      runId: string;
+      exportId: string;
+      trigger: RunTrigger;
+      startedAt: string;
+      status?: RunStatus;
+      attempt?: number;
+    }) {
       await upsert(
-        blankRunReport({ runId: run.runId, exportId: run.exportId, trigger: run.trigger, status: run.status ?? 'running', startedAt: run.startedAt, ...(run.attempt === undefined ? {} : { attempt: run.attempt }) }),
+        blankRunReport({
+          runId: run.runId,
+          exportId: run.exportId,
+          trigger: run.trigger,
+          status: run.status ?? 'running',
+          startedAt: run.startedAt,
+          ...(run.attempt === undefined ? {} : { attempt: run.attempt }),
+        }),
         false,
       );
     },
@@ -149,7 +171,11 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
     },
 
     async lastSuccess(exportId) {
-      const [run] = await scan(keys.exportSet(exportId), 1, (r) => r.status === 'succeeded' || r.status === 'unchanged');
+      const [run] = await scan(
+        keys.exportSet(exportId),
+        1,
+        (r) => r.status === 'succeeded' || r.status === 'unchanged',
+      );
       return run;
     },
 
@@ -185,11 +211,15 @@ function parseStoredReport(json: string, runId: string, prefix: string): RunRepo
   try {
     raw = JSON.parse(json);
   } catch (err) {
-    throw new Error(`run history entry ${prefix}:run:${runId} in Redis is not valid JSON; delete that key`, { cause: err });
+    throw new Error(`run history entry ${prefix}:run:${runId} in Redis is not valid JSON; delete that key`, {
+      cause: err,
+    });
   }
   const parsed = parseStoredRunReport(raw);
   if (!parsed.ok) {
-    throw new Error(`run history entry ${prefix}:run:${runId} in Redis has an unexpected shape (${parsed.problem}); delete that key`);
+    throw new Error(
+      `run history entry ${prefix}:run:${runId} in Redis has an unexpected shape (${parsed.problem}); delete that key`,
+    );
   }
   return parsed.report;
 }

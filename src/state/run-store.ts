@@ -12,7 +12,14 @@ export interface RunQuery {
 
 export interface RunStore {
   /** Records a new run as `running` (or another status, e.g. `skipped`). */
-  insertRun(run: { runId: string; exportId: string; trigger: RunTrigger; startedAt: string; status?: RunStatus; attempt?: number }): Promise<void>;
+  insertRun(run: {
+    runId: string;
+    exportId: string;
+    trigger: RunTrigger;
+    startedAt: string;
+    status?: RunStatus;
+    attempt?: number;
+  }): Promise<void>;
   /** Replaces the stored report of a run with its final (or updated) state. */
   finishRun(report: RunReport): Promise<void>;
   getRun(runId: string): Promise<RunReport | undefined>;

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildMetricSheets, computePipelineMetrics, deriveDealHistory, metricsConfigSchema, type Deal } from '../transforms/metrics/index.js';
+import {
+  buildMetricSheets,
+  computePipelineMetrics,
+  deriveDealHistory,
+  metricsConfigSchema,
+  type Deal,
+} from '../transforms/metrics/index.js';
 import { createSnapshotStore, type SnapshotDealInput, type SnapshotRow } from './snapshots.js';
 
 const D = (iso: string): Date => new Date(`${iso}T00:00:00Z`);
@@ -24,7 +30,12 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const snap = (id: string, stage: string, amount: number | null = 100, closeDate: Date | null = D('2026-07-31')): SnapshotDealInput => ({ id, stage, amount, closeDate });
+const snap = (
+  id: string,
+  stage: string,
+  amount: number | null = 100,
+  closeDate: Date | null = D('2026-07-31'),
+): SnapshotDealInput => ({ id, stage, amount, closeDate });
 
 /** mulberry32, so a failing case can be replayed. */
 function random(seed: number): () => number {
@@ -58,16 +69,20 @@ describe('createSnapshotStore', () => {
     const store = createSnapshotStore(db);
     store.saveSnapshot('exp', '2026-06-10', [snap('A', 'Contact'), snap('B', 'Contact')]);
     store.saveSnapshot('exp', '2026-06-10', [snap('A', 'Proposal')]);
-    expect(store.loadSnapshots('exp', '2026-06-10')).toEqual([{ runDate: '2026-06-10', dealId: 'A', stage: 'Proposal', amount: 100, closeDate: '2026-07-31' }]);
+    expect(store.loadSnapshots('exp', '2026-06-10')).toEqual([
+      { runDate: '2026-06-10', dealId: 'A', stage: 'Proposal', amount: 100, closeDate: '2026-07-31' },
+    ]);
   });
 
   it('keeps the first row of a repeated deal id and stores non-finite amounts as blank', () => {
     const store = createSnapshotStore(db);
     store.saveSnapshot('exp', '2026-06-10', [snap('A', 'Contact', Number.NaN), snap('A', 'Proposal')]);
-    expect(store.loadSnapshots('exp', '2026-06-10')).toEqual([{ runDate: '2026-06-10', dealId: 'A', stage: 'Contact', amount: null, closeDate: '2026-07-31' }]);
+    expect(store.loadSnapshots('exp', '2026-06-10')).toEqual([
+      { runDate: '2026-06-10', dealId: 'A', stage: 'Contact', amount: null, closeDate: '2026-07-31' },
+    ]);
   });
 
-  it('prunes one export\'s snapshots older than a date and says how many rows went', () => {
+  it("prunes one export's snapshots older than a date and says how many rows went", () => {
     const store = createSnapshotStore(db);
     store.saveSnapshot('exp', '2025-01-01', [snap('A', 'Contact'), snap('B', 'Contact')]);
     store.saveSnapshot('exp', '2026-06-01', [snap('A', 'Contact')]);
@@ -97,7 +112,9 @@ describe('createSnapshotStore', () => {
 
   it('saves 100k deals well under a second or two, and replaces them as fast', () => {
     const store = createSnapshotStore(db);
-    const deals = Array.from({ length: 100_000 }, (_, i) => snap(`OPP-${String(i).padStart(6, '0')}`, i % 2 === 0 ? 'Contact' : 'Proposal', i * 10));
+    const deals = Array.from({ length: 100_000 }, (_, i) =>
+      snap(`OPP-${String(i).padStart(6, '0')}`, i % 2 === 0 ? 'Contact' : 'Proposal', i * 10),
+    );
     store.saveSnapshot('exp', '2026-06-09', deals);
     let t0 = performance.now();
     store.saveSnapshot('exp', '2026-06-10', deals);
@@ -119,19 +136,35 @@ describe('createSnapshotStore', () => {
 describe('storing changes, not copies', () => {
   const states = () =>
     db
-      .prepare<[], { dealId: string; stage: string; amount: number | null; firstDate: string; lastDate: string | null }>(
+      .prepare<
+        [],
+        { dealId: string; stage: string; amount: number | null; firstDate: string; lastDate: string | null }
+      >(
         'SELECT deal_id AS dealId, stage, amount, first_date AS firstDate, last_date AS lastDate FROM deal_states ORDER BY deal_id, first_date',
       )
       .all();
 
   it('writes nothing for unchanged deals, a state per change, and ends the states of deals that left', () => {
     const store = createSnapshotStore(db);
-    expect(store.saveSnapshot('exp', '2026-06-01', [snap('A', 'Contact'), snap('B', 'Contact'), snap('C', 'Proposal')])).toEqual({ stored: true, deals: 3, newStates: 3 });
-    expect(store.saveSnapshot('exp', '2026-06-02', [snap('A', 'Contact'), snap('B', 'Contact'), snap('C', 'Proposal')])).toEqual({ stored: true, deals: 3, newStates: 0 });
+    expect(
+      store.saveSnapshot('exp', '2026-06-01', [snap('A', 'Contact'), snap('B', 'Contact'), snap('C', 'Proposal')]),
+    ).toEqual({ stored: true, deals: 3, newStates: 3 });
+    expect(
+      store.saveSnapshot('exp', '2026-06-02', [snap('A', 'Contact'), snap('B', 'Contact'), snap('C', 'Proposal')]),
+    ).toEqual({ stored: true, deals: 3, newStates: 0 });
     // A moves, B's amount changes, C's close date changes, D is new, nothing leaves.
-    store.saveSnapshot('exp', '2026-06-03', [snap('A', 'Proposal'), snap('B', 'Contact', 150), snap('C', 'Proposal', 100, D('2026-08-31')), snap('D', 'Contact')]);
+    store.saveSnapshot('exp', '2026-06-03', [
+      snap('A', 'Proposal'),
+      snap('B', 'Contact', 150),
+      snap('C', 'Proposal', 100, D('2026-08-31')),
+      snap('D', 'Contact'),
+    ]);
     // B leaves; the others stay as they are.
-    store.saveSnapshot('exp', '2026-06-04', [snap('A', 'Proposal'), snap('C', 'Proposal', 100, D('2026-08-31')), snap('D', 'Contact')]);
+    store.saveSnapshot('exp', '2026-06-04', [
+      snap('A', 'Proposal'),
+      snap('C', 'Proposal', 100, D('2026-08-31')),
+      snap('D', 'Contact'),
+    ]);
     expect(states()).toEqual([
       { dealId: 'A', stage: 'Contact', amount: 100, firstDate: '2026-06-01', lastDate: '2026-06-02' },
       { dealId: 'A', stage: 'Proposal', amount: 100, firstDate: '2026-06-03', lastDate: null },
@@ -160,11 +193,19 @@ describe('storing changes, not copies', () => {
     store.saveSnapshot('exp', '2026-06-01', [snap('A', 'Contact'), snap('B', 'Contact')]);
     store.saveSnapshot('exp', '2026-06-08', [snap('B', 'Contact')]);
     store.saveSnapshot('exp', '2026-06-15', [snap('A', 'Contact'), snap('B', 'Contact')]);
-    expect(states().filter((s) => s.dealId === 'A').map((s) => [s.firstDate, s.lastDate])).toEqual([
+    expect(
+      states()
+        .filter((s) => s.dealId === 'A')
+        .map((s) => [s.firstDate, s.lastDate]),
+    ).toEqual([
       ['2026-06-01', '2026-06-01'],
       ['2026-06-15', null],
     ]);
-    const h = deriveDealHistory(store.loadHistory('exp', '2026-01-01'), [snap('A', 'Contact'), snap('B', 'Contact')], D('2026-06-15'));
+    const h = deriveDealHistory(
+      store.loadHistory('exp', '2026-01-01'),
+      [snap('A', 'Contact'), snap('B', 'Contact')],
+      D('2026-06-15'),
+    );
     expect(h.trend.slice(-3).map((w) => [w.snapshotDate, w.stages])).toEqual([
       ['2026-06-01', [{ stage: 'Contact', count: 2, value: 200 }]],
       ['2026-06-08', [{ stage: 'Contact', count: 1, value: 100 }]],
@@ -198,12 +239,21 @@ describe('storing changes, not copies', () => {
     store.saveSnapshot('exp', '2026-06-01', [snap('A', 'Contact')]);
     store.saveSnapshot('exp', '2026-06-10', [snap('A', 'Proposal')]);
     const before = store.loadSnapshots('exp', '2026-01-01');
-    expect(store.saveSnapshot('exp', '2026-06-05', [snap('A', 'Closing')])).toEqual({ stored: false, deals: 0, newStates: 0 });
+    expect(store.saveSnapshot('exp', '2026-06-05', [snap('A', 'Closing')])).toEqual({
+      stored: false,
+      deals: 0,
+      newStates: 0,
+    });
     expect(store.loadSnapshots('exp', '2026-01-01')).toEqual(before);
     // That run's own metrics still see its deals as the snapshot of its date, and only the runs before it.
     const h = deriveDealHistory(store.loadHistory('exp', '2026-01-01'), [snap('A', 'Closing')], D('2026-06-05'));
     expect(h.snapshotDates).toEqual(['2026-06-01', '2026-06-05']);
-    expect(h.deals.get('A')?.stageEntry).toEqual({ kind: 'observed', date: '2026-06-05', previousStage: 'Contact', previousSnapshotDate: '2026-06-01' });
+    expect(h.deals.get('A')?.stageEntry).toEqual({
+      kind: 'observed',
+      date: '2026-06-05',
+      previousStage: 'Contact',
+      previousSnapshotDate: '2026-06-01',
+    });
   });
 
   it('prunes states last seen before the date, keeps the ones still seen, and clips their start on read', () => {
@@ -242,11 +292,15 @@ describe('storing changes, not copies', () => {
     const store = createSnapshotStore(db);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'deal_snapshots'").all()).toEqual([]);
     expect(store.loadSnapshots('exp', '2000-01-01')).toEqual(old);
-    expect(store.loadSnapshots('other', '2000-01-01')).toEqual([{ runDate: '2026-06-01', dealId: 'Z', stage: 'Closing', amount: 5, closeDate: null }]);
+    expect(store.loadSnapshots('other', '2000-01-01')).toEqual([
+      { runDate: '2026-06-01', dealId: 'Z', stage: 'Closing', amount: 5, closeDate: null },
+    ]);
     // A: Contact 06-01..02, Proposal 06-03; B: 06-01, and again 06-03 after missing 06-02; Z of 'other'.
     expect(count('deal_states')).toBe(5);
     // The next run continues the converted history: nothing changed, nothing written.
-    expect(store.saveSnapshot('exp', '2026-06-04', [snap('A', 'Proposal', 100), snap('B', 'Contact', null, null)]).newStates).toBe(0);
+    expect(
+      store.saveSnapshot('exp', '2026-06-04', [snap('A', 'Proposal', 100), snap('B', 'Contact', null, null)]).newStates,
+    ).toBe(0);
     expect(count('deal_states')).toBe(5);
   });
 });
@@ -256,7 +310,12 @@ describe('at scale', () => {
     const r = random(7);
     const N = 100_000;
     let next = 0;
-    const fresh = (): SnapshotDealInput => snap(`OPP-${String(next++).padStart(7, '0')}`, STAGES[Math.floor(r() * 5)] ?? 'Contact', Math.round(r() * 1e7) / 100);
+    const fresh = (): SnapshotDealInput =>
+      snap(
+        `OPP-${String(next++).padStart(7, '0')}`,
+        STAGES[Math.floor(r() * 5)] ?? 'Contact',
+        Math.round(r() * 1e7) / 100,
+      );
     let deals = Array.from({ length: N }, fresh);
     const store = createSnapshotStore(db);
     let stored = 0;
@@ -281,7 +340,11 @@ describe('at scale', () => {
       if (day % 20 === 19 || day === 1) {
         const history = store.loadHistory('exp', new Date(asOf.getTime() - 91 * 86_400_000).toISOString().slice(0, 10));
         const derived = deriveDealHistory(history, deals, asOf);
-        runs.push({ heapGrowth: process.memoryUsage().heapUsed - heapBefore, states: history.states.length, deals: derived.deals.size });
+        runs.push({
+          heapGrowth: process.memoryUsage().heapUsed - heapBefore,
+          states: history.states.length,
+          deals: derived.deals.size,
+        });
         expect(derived.trend.at(-1)?.stages.reduce((n, s) => n + s.count, 0)).toBe(N);
       }
     }
@@ -298,7 +361,6 @@ describe('at scale', () => {
 });
 
 describe('loadHistory', () => {
-
   it.each([1, 2, 3, 4, 5])('gives the same derived history as every row (seed %i), from fewer rows', (seed) => {
     const r = random(seed);
     const store = createSnapshotStore(db);
@@ -308,7 +370,13 @@ describe('loadHistory', () => {
     // What the first format stored: every deal of every run (a same-day re-run replaces that day's rows).
     let reference: SnapshotRow[] = [];
     const asRows = (runDate: string, deals: readonly SnapshotDealInput[]): SnapshotRow[] =>
-      deals.map((d) => ({ runDate, dealId: d.id, stage: d.stage, amount: d.amount, closeDate: d.closeDate?.toISOString().slice(0, 10) ?? null }));
+      deals.map((d) => ({
+        runDate,
+        dealId: d.id,
+        stage: d.stage,
+        amount: d.amount,
+        closeDate: d.closeDate?.toISOString().slice(0, 10) ?? null,
+      }));
     let day = Date.UTC(2026, 2, 2);
     let lastDeals: SnapshotDealInput[] = [];
     for (let run = 0; run < 60; run += 1) {
@@ -334,7 +402,11 @@ describe('loadHistory', () => {
     }
     const asOf = new Date(day);
     const all = store.loadSnapshots('exp', '2026-01-01');
-    expect(all).toEqual([...reference].sort((a, b) => (a.dealId < b.dealId ? -1 : a.dealId > b.dealId ? 1 : a.runDate < b.runDate ? -1 : 1)));
+    expect(all).toEqual(
+      [...reference].sort((a, b) =>
+        a.dealId < b.dealId ? -1 : a.dealId > b.dealId ? 1 : a.runDate < b.runDate ? -1 : 1,
+      ),
+    );
     const compact = store.loadHistory('exp', '2026-01-01');
     expect(compact.states.length).toBeLessThan(all.length);
     const full = deriveDealHistory(all, lastDeals, asOf);
@@ -380,15 +452,39 @@ describe('three runs on changing data, through the store', () => {
 
   it('derives stage entry dates, transitions and the trend', () => {
     const store = createSnapshotStore(db);
-    run(store, '2026-06-01', [deal('A', 'Lead Generation', 1_000), deal('B', 'Contact', 2_000), deal('C', 'Proposal', 3_000)]);
-    run(store, '2026-06-10', [deal('A', 'Qualification', 1_000), deal('B', 'Contact', 2_000), deal('C', 'Proposal', 3_000), deal('D', 'Lead Generation', 4_000, '2026-06-09')]);
+    run(store, '2026-06-01', [
+      deal('A', 'Lead Generation', 1_000),
+      deal('B', 'Contact', 2_000),
+      deal('C', 'Proposal', 3_000),
+    ]);
+    run(store, '2026-06-10', [
+      deal('A', 'Qualification', 1_000),
+      deal('B', 'Contact', 2_000),
+      deal('C', 'Proposal', 3_000),
+      deal('D', 'Lead Generation', 4_000, '2026-06-09'),
+    ]);
     // A mistaken run on 06-22, then the real one the same day: the second replaces the first.
     run(store, '2026-06-22', [deal('A', 'Closed Lost', 1_000)]);
-    const { history, metrics } = run(store, '2026-06-22', [deal('A', 'Qualification', 1_200), deal('B', 'Proposal', 2_000), deal('C', 'Proposal', 3_000), deal('D', 'Lead Generation', 4_000, '2026-06-09')]);
+    const { history, metrics } = run(store, '2026-06-22', [
+      deal('A', 'Qualification', 1_200),
+      deal('B', 'Proposal', 2_000),
+      deal('C', 'Proposal', 3_000),
+      deal('D', 'Lead Generation', 4_000, '2026-06-09'),
+    ]);
 
     expect(history.snapshotDates).toEqual(['2026-06-01', '2026-06-10', '2026-06-22']);
-    expect(history.deals.get('A')?.stageEntry).toEqual({ kind: 'observed', date: '2026-06-10', previousStage: 'Lead Generation', previousSnapshotDate: '2026-06-01' });
-    expect(history.deals.get('B')?.stageEntry).toEqual({ kind: 'observed', date: '2026-06-22', previousStage: 'Contact', previousSnapshotDate: '2026-06-10' });
+    expect(history.deals.get('A')?.stageEntry).toEqual({
+      kind: 'observed',
+      date: '2026-06-10',
+      previousStage: 'Lead Generation',
+      previousSnapshotDate: '2026-06-01',
+    });
+    expect(history.deals.get('B')?.stageEntry).toEqual({
+      kind: 'observed',
+      date: '2026-06-22',
+      previousStage: 'Contact',
+      previousSnapshotDate: '2026-06-10',
+    });
     expect(history.deals.get('C')?.stageEntry).toEqual({ kind: 'unchangedSince', date: '2026-06-01' });
     expect(history.transitions.map((t) => `${t.dealId}: ${t.from} → ${t.to} (${t.date})`)).toEqual([
       'A: Lead Generation → Qualification (2026-06-10)',
@@ -406,8 +502,24 @@ describe('three runs on changing data, through the store', () => {
     const trend = buildMetricSheets(metrics, config).find((s) => s.name === 'Trend');
     const header = trend?.columns.map((c) => c.header) ?? [];
     const at = (row: number, column: string) => trend?.rows.at(row)?.[header.indexOf(column)];
-    expect(trend?.rows.slice(-4).map((r) => r[1])).toEqual(['2026-06-01', '2026-06-10', 'n/a (no run that week)', '2026-06-22']);
-    expect([at(-4, 'Lead Generation deals'), at(-4, 'Contact deals'), at(-4, 'Proposal value'), at(-4, 'Open value')]).toEqual([1, 1, 3_000, 6_000]);
-    expect([at(-1, 'Qualification value'), at(-1, 'Proposal deals'), at(-1, 'Proposal value'), at(-1, 'Open deals'), at(-1, 'Open value')]).toEqual([1_200, 2, 5_000, 4, 10_200]);
+    expect(trend?.rows.slice(-4).map((r) => r[1])).toEqual([
+      '2026-06-01',
+      '2026-06-10',
+      'n/a (no run that week)',
+      '2026-06-22',
+    ]);
+    expect([
+      at(-4, 'Lead Generation deals'),
+      at(-4, 'Contact deals'),
+      at(-4, 'Proposal value'),
+      at(-4, 'Open value'),
+    ]).toEqual([1, 1, 3_000, 6_000]);
+    expect([
+      at(-1, 'Qualification value'),
+      at(-1, 'Proposal deals'),
+      at(-1, 'Proposal value'),
+      at(-1, 'Open deals'),
+      at(-1, 'Open value'),
+    ]).toEqual([1_200, 2, 5_000, 4, 10_200]);
   });
 });

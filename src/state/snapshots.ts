@@ -101,7 +101,12 @@ function createInputMapper(): (d: SnapshotDealInput) => StoredDeal {
       closeDate = dates.get(time) ?? isoDate(d.closeDate);
       dates.set(time, closeDate);
     }
-    return { id: d.id, stage: d.stage, amount: d.amount !== null && Number.isFinite(d.amount) ? d.amount : null, closeDate };
+    return {
+      id: d.id,
+      stage: d.stage,
+      amount: d.amount !== null && Number.isFinite(d.amount) ? d.amount : null,
+      closeDate,
+    };
   };
 }
 
@@ -135,25 +140,46 @@ export function createSnapshotStore(db: Database.Database): SnapshotStore {
     CREATE INDEX IF NOT EXISTS deal_states_last_date ON deal_states (export_id, last_date);
   `);
 
-  const latestRun = db.prepare<[string], string | null>('SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ?').pluck();
-  const runBefore = db.prepare<[string, string], string | null>('SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ? AND run_date < ?').pluck();
+  const latestRun = db
+    .prepare<[string], string | null>('SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ?')
+    .pluck();
+  const runBefore = db
+    .prepare<[string, string], string | null>(
+      'SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ? AND run_date < ?',
+    )
+    .pluck();
   const deleteRun = db.prepare<[string, string]>('DELETE FROM snapshot_runs WHERE export_id = ? AND run_date = ?');
-  const insertRun = db.prepare<[string, string, number]>('INSERT INTO snapshot_runs (export_id, run_date, deal_count) VALUES (?, ?, ?)');
-  const deleteOpenedOn = db.prepare<[string, string]>('DELETE FROM deal_states WHERE export_id = ? AND last_date IS NULL AND first_date = ?');
-  const reopenClosedAt = db.prepare<[string, string]>('UPDATE deal_states SET last_date = NULL WHERE export_id = ? AND last_date = ?');
+  const insertRun = db.prepare<[string, string, number]>(
+    'INSERT INTO snapshot_runs (export_id, run_date, deal_count) VALUES (?, ?, ?)',
+  );
+  const deleteOpenedOn = db.prepare<[string, string]>(
+    'DELETE FROM deal_states WHERE export_id = ? AND last_date IS NULL AND first_date = ?',
+  );
+  const reopenClosedAt = db.prepare<[string, string]>(
+    'UPDATE deal_states SET last_date = NULL WHERE export_id = ? AND last_date = ?',
+  );
   const selectOpen = db
-    .prepare<[string], OpenState>('SELECT deal_id, first_date, stage, amount, close_date FROM deal_states WHERE export_id = ? AND last_date IS NULL')
+    .prepare<[string], OpenState>(
+      'SELECT deal_id, first_date, stage, amount, close_date FROM deal_states WHERE export_id = ? AND last_date IS NULL',
+    )
     .raw();
-  const closeState = db.prepare<[string, string, string, string]>('UPDATE deal_states SET last_date = ? WHERE export_id = ? AND deal_id = ? AND first_date = ?');
+  const closeState = db.prepare<[string, string, string, string]>(
+    'UPDATE deal_states SET last_date = ? WHERE export_id = ? AND deal_id = ? AND first_date = ?',
+  );
   const insertState = db.prepare<[string, string, string, string, number | null, string | null]>(
     'INSERT INTO deal_states (export_id, deal_id, first_date, last_date, stage, amount, close_date) VALUES (?, ?, ?, NULL, ?, ?, ?)',
   );
   const selectRunDates = db
-    .prepare<[string, string], string>('SELECT run_date FROM snapshot_runs WHERE export_id = ? AND run_date >= ? AND deal_count > 0 ORDER BY run_date')
+    .prepare<[string, string], string>(
+      'SELECT run_date FROM snapshot_runs WHERE export_id = ? AND run_date >= ? AND deal_count > 0 ORDER BY run_date',
+    )
     .pluck();
   // Open states end at the latest run; a state begun before the window starts, as far as the window can tell, at its
   // first run (it was seen in every run between its first and last date).
-  const selectStates = db.prepare<{ exportId: string; since: string; firstRun: string; lastRun: string }, DealStateRow>(`
+  const selectStates = db.prepare<
+    { exportId: string; since: string; firstRun: string; lastRun: string },
+    DealStateRow
+  >(`
     SELECT deal_id AS dealId, stage, amount,
            MAX(first_date, :firstRun) AS firstDate, COALESCE(last_date, :lastRun) AS lastDate
     FROM deal_states
@@ -167,12 +193,25 @@ export function createSnapshotStore(db: Database.Database): SnapshotStore {
     WHERE s.export_id = ? AND r.run_date >= ?
     ORDER BY s.deal_id, r.run_date
   `);
-  const countObservationsBefore = db.prepare<[string, string], number>('SELECT TOTAL(deal_count) FROM snapshot_runs WHERE export_id = ? AND run_date < ?').pluck();
-  const deleteStatesBefore = db.prepare<[string, string]>('DELETE FROM deal_states WHERE export_id = ? AND last_date < ?');
-  const deleteRunsBefore = db.prepare<[string, string]>('DELETE FROM snapshot_runs WHERE export_id = ? AND run_date < ?');
+  const countObservationsBefore = db
+    .prepare<[string, string], number>(
+      'SELECT TOTAL(deal_count) FROM snapshot_runs WHERE export_id = ? AND run_date < ?',
+    )
+    .pluck();
+  const deleteStatesBefore = db.prepare<[string, string]>(
+    'DELETE FROM deal_states WHERE export_id = ? AND last_date < ?',
+  );
+  const deleteRunsBefore = db.prepare<[string, string]>(
+    'DELETE FROM snapshot_runs WHERE export_id = ? AND run_date < ?',
+  );
 
   /** Records one run (inside the caller's transaction). */
-  const record = <T>(exportId: string, runDate: string, deals: readonly T[], toStored: (deal: T) => StoredDeal): SaveSnapshotResult => {
+  const record = <T>(
+    exportId: string,
+    runDate: string,
+    deals: readonly T[],
+    toStored: (deal: T) => StoredDeal,
+  ): SaveSnapshotResult => {
     let previous = latestRun.get(exportId) ?? null;
     if (previous !== null && runDate < previous) return { stored: false, deals: 0, newStates: 0 };
     if (previous === runDate) {
@@ -207,7 +246,9 @@ export function createSnapshotStore(db: Database.Database): SnapshotStore {
     return { stored: true, deals: seen.size, newStates };
   };
 
-  const save = db.transaction((exportId: string, runDate: string, deals: readonly SnapshotDealInput[]) => record(exportId, runDate, deals, createInputMapper()));
+  const save = db.transaction((exportId: string, runDate: string, deals: readonly SnapshotDealInput[]) =>
+    record(exportId, runDate, deals, createInputMapper()),
+  );
   const prune = db.transaction((exportId: string, beforeDate: string): number => {
     const observations = countObservationsBefore.get(exportId, beforeDate) ?? 0;
     deleteStatesBefore.run(exportId, beforeDate);
@@ -248,13 +289,22 @@ export function createSnapshotStore(db: Database.Database): SnapshotStore {
  * order through `record`, then drops it, in one transaction; a no-op when the table is absent. Replaying rather than
  * dropping keeps the history of installations that already ran (test and demo data at the time of the change).
  */
-function migrate(db: Database.Database, record: (exportId: string, runDate: string, deals: readonly StoredDeal[]) => unknown): void {
-  const exists = db.prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
+function migrate(
+  db: Database.Database,
+  record: (exportId: string, runDate: string, deals: readonly StoredDeal[]) => unknown,
+): void {
+  const exists = db
+    .prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .pluck();
   if (exists.get(OLD_TABLE) === 0) return;
   db.transaction(() => {
     // Checked again under the write lock: another process may have converted it meanwhile.
     if (exists.get(OLD_TABLE) === 0) return;
-    const days = db.prepare<[], { exportId: string; runDate: string }>(`SELECT DISTINCT export_id AS exportId, run_date AS runDate FROM ${OLD_TABLE} ORDER BY export_id, run_date`).all();
+    const days = db
+      .prepare<[], { exportId: string; runDate: string }>(
+        `SELECT DISTINCT export_id AS exportId, run_date AS runDate FROM ${OLD_TABLE} ORDER BY export_id, run_date`,
+      )
+      .all();
     const dayRows = db.prepare<[string, string], StoredDeal>(
       `SELECT deal_id AS id, stage, amount, close_date AS closeDate FROM ${OLD_TABLE} WHERE export_id = ? AND run_date = ? ORDER BY deal_id`,
     );

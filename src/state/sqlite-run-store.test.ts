@@ -40,7 +40,12 @@ function report(overrides: Partial<RunReport> & Pick<RunReport, 'runId'>): RunRe
     ],
     rows: 1207,
     bytes: 48_213,
-    destination: { location: 'onedrive:ops@contoso.com/Reports/Sales.xlsx', webUrl: 'https://contoso-my.sharepoint.com/x/Sales.xlsx', itemId: '01ABC', eTag: '"{1},2"' },
+    destination: {
+      location: 'onedrive:ops@contoso.com/Reports/Sales.xlsx',
+      webUrl: 'https://contoso-my.sharepoint.com/x/Sales.xlsx',
+      itemId: '01ABC',
+      eTag: '"{1},2"',
+    },
     warnings: ['column Amount: 2 values were not numbers'],
     error: undefined,
     timings: { fetch: 12_000, parse: 3_000, write: 5_000, upload: 9_000, metrics: 40 },
@@ -72,7 +77,9 @@ describe('openStateDatabase', () => {
   it('names the path when the folder cannot be created', () => {
     const file = join(tempDir(), 'a-file');
     new Database(file).close();
-    expect(() => openStateDatabase(join(file, 'sub'))).toThrow(/cannot open the state database .*a-file.*sub.*state\.db/);
+    expect(() => openStateDatabase(join(file, 'sub'))).toThrow(
+      /cannot open the state database .*a-file.*sub.*state\.db/,
+    );
   });
 });
 
@@ -82,7 +89,13 @@ describe('createSqliteRunStore', () => {
     const full = report({ runId: 'r1', trigger: { kind: 'manual', by: 'alice' }, attempt: 2 });
     await store.insertRun({ runId: 'r1', exportId: 'sales', trigger: full.trigger, startedAt: full.startedAt });
     const running = await store.getRun('r1');
-    expect(running).toMatchObject({ runId: 'r1', status: 'running', rows: 0, finishedAt: undefined, trigger: { kind: 'manual', by: 'alice' } });
+    expect(running).toMatchObject({
+      runId: 'r1',
+      status: 'running',
+      rows: 0,
+      finishedAt: undefined,
+      trigger: { kind: 'manual', by: 'alice' },
+    });
     await store.finishRun(full);
     expect(await store.getRun('r1')).toEqual(full);
     expect(await store.getRun('nope')).toBeUndefined();
@@ -108,7 +121,14 @@ describe('createSqliteRunStore', () => {
   it('lists newest first, filtered by export and status, limited', async () => {
     const store = memoryStore();
     await store.finishRun(report({ runId: 'a1', startedAt: '2026-04-28T06:00:00.000Z' }));
-    await store.finishRun(report({ runId: 'a2', startedAt: '2026-04-29T06:00:00.000Z', status: 'failed', error: { code: 'X', message: 'x' } }));
+    await store.finishRun(
+      report({
+        runId: 'a2',
+        startedAt: '2026-04-29T06:00:00.000Z',
+        status: 'failed',
+        error: { code: 'X', message: 'x' },
+      }),
+    );
     await store.finishRun(report({ runId: 'a3', startedAt: '2026-04-30T06:00:00.000Z' }));
     await store.finishRun(report({ runId: 'b1', exportId: 'other', startedAt: '2026-04-30T07:00:00.000Z' }));
     expect((await store.listRuns({})).map((r) => r.runId)).toEqual(['b1', 'a3', 'a2', 'a1']);
@@ -129,7 +149,14 @@ describe('createSqliteRunStore', () => {
     expect(await store.lastSuccess('sales')).toBeUndefined();
     await store.finishRun(report({ runId: 's1', startedAt: '2026-04-28T06:00:00.000Z' }));
     await store.finishRun(report({ runId: 'u1', startedAt: '2026-04-29T06:00:00.000Z', status: 'unchanged' }));
-    await store.finishRun(report({ runId: 'f1', startedAt: '2026-04-30T06:00:00.000Z', status: 'failed', error: { code: 'X', message: 'x' } }));
+    await store.finishRun(
+      report({
+        runId: 'f1',
+        startedAt: '2026-04-30T06:00:00.000Z',
+        status: 'failed',
+        error: { code: 'X', message: 'x' },
+      }),
+    );
     await store.finishRun(report({ runId: 'k1', startedAt: '2026-04-30T07:00:00.000Z', status: 'skipped' }));
     await store.finishRun(report({ runId: 'o1', exportId: 'other', startedAt: '2026-05-01T06:00:00.000Z' }));
     expect((await store.lastSuccess('sales'))?.runId).toBe('u1');
@@ -137,17 +164,39 @@ describe('createSqliteRunStore', () => {
 
   it('markInterrupted fails every running run with INTERRUPTED, or only the given ones', async () => {
     const store = memoryStore();
-    await store.insertRun({ runId: 'x1', exportId: 'sales', trigger: { kind: 'cli' }, startedAt: '2026-05-01T09:00:00.000Z' });
-    await store.insertRun({ runId: 'x2', exportId: 'other', trigger: { kind: 'cli' }, startedAt: '2026-05-01T09:01:00.000Z' });
-    await store.insertRun({ runId: 'x3', exportId: 'other', trigger: { kind: 'cli' }, startedAt: '2026-05-01T09:02:00.000Z' });
+    await store.insertRun({
+      runId: 'x1',
+      exportId: 'sales',
+      trigger: { kind: 'cli' },
+      startedAt: '2026-05-01T09:00:00.000Z',
+    });
+    await store.insertRun({
+      runId: 'x2',
+      exportId: 'other',
+      trigger: { kind: 'cli' },
+      startedAt: '2026-05-01T09:01:00.000Z',
+    });
+    await store.insertRun({
+      runId: 'x3',
+      exportId: 'other',
+      trigger: { kind: 'cli' },
+      startedAt: '2026-05-01T09:02:00.000Z',
+    });
     await store.finishRun(report({ runId: 'done' }));
 
     expect(await store.markInterrupted('stopped before the end', { runIds: ['x2'] })).toBe(1);
-    expect(await store.getRun('x2')).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED', message: 'stopped before the end' }, finishedAt: undefined });
+    expect(await store.getRun('x2')).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERRUPTED', message: 'stopped before the end' },
+      finishedAt: undefined,
+    });
     expect((await store.getRun('x1'))?.status).toBe('running');
 
     expect(await store.markInterrupted('crashed')).toBe(2);
-    expect(await store.getRun('x1')).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED', message: 'crashed' } });
+    expect(await store.getRun('x1')).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERRUPTED', message: 'crashed' },
+    });
     expect((await store.getRun('x1'))?.warnings).toEqual(['marked interrupted at 2026-05-01T10:00:00.000Z']);
     expect((await store.getRun('done'))?.status).toBe('succeeded');
     expect(await store.markInterrupted('again')).toBe(0);
@@ -157,7 +206,9 @@ describe('createSqliteRunStore', () => {
     const db = new Database(':memory:');
     dbs.push(db);
     const store = createSqliteRunStore(db);
-    await expect(store.finishRun(report({ runId: 'bad', startedAt: 'yesterday' }))).rejects.toThrow(/startedAt 'yesterday' is not an ISO 8601 date/);
+    await expect(store.finishRun(report({ runId: 'bad', startedAt: 'yesterday' }))).rejects.toThrow(
+      /startedAt 'yesterday' is not an ISO 8601 date/,
+    );
     db.prepare("INSERT INTO run_history VALUES ('odd', 'sales', 'succeeded', 'cli', 0, '{\"runId\":\"odd\"}')").run();
     await expect(store.getRun('odd')).rejects.toThrow(/does not match the expected shape: exportId/);
     // The history as a whole stays readable: the damaged record is listed with what its columns say and why.

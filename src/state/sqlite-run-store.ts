@@ -44,7 +44,9 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
     ON CONFLICT (run_id) DO UPDATE SET export_id = excluded.export_id, status = excluded.status, trigger = excluded.trigger,
       started_ms = excluded.started_ms, report_json = excluded.report_json`);
   const byId = db.prepare<[string], { report_json: string }>('SELECT report_json FROM run_history WHERE run_id = ?');
-  const running = db.prepare<[], { report_json: string }>("SELECT report_json FROM run_history WHERE status = 'running'");
+  const running = db.prepare<[], { report_json: string }>(
+    "SELECT report_json FROM run_history WHERE status = 'running'",
+  );
   const lastSuccessOf = db.prepare<[string], { report_json: string }>(`
     SELECT report_json FROM run_history WHERE export_id = ? AND status IN ('succeeded', 'unchanged')
     ORDER BY started_ms DESC, run_id DESC LIMIT 1`);
@@ -52,7 +54,10 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
   const write = (report: RunReport): void => {
     const startedMs = Date.parse(report.startedAt);
     if (Number.isNaN(startedMs)) {
-      throw new AppError('RUN_STORE_INVALID', `run ${report.runId}: startedAt '${report.startedAt}' is not an ISO 8601 date`);
+      throw new AppError(
+        'RUN_STORE_INVALID',
+        `run ${report.runId}: startedAt '${report.startedAt}' is not an ISO 8601 date`,
+      );
     }
     upsert.run(report.runId, report.exportId, report.status, report.trigger.kind, startedMs, JSON.stringify(report));
   };
@@ -78,7 +83,16 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
 
   return {
     async insertRun(run) {
-      write(blankRunReport({ runId: run.runId, exportId: run.exportId, trigger: run.trigger, status: run.status ?? 'running', startedAt: run.startedAt, attempt: run.attempt }));
+      write(
+        blankRunReport({
+          runId: run.runId,
+          exportId: run.exportId,
+          trigger: run.trigger,
+          status: run.status ?? 'running',
+          startedAt: run.startedAt,
+          attempt: run.attempt,
+        }),
+      );
     },
 
     async finishRun(report) {
@@ -105,15 +119,29 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
       params.push(limit);
       const sql = `SELECT run_id, export_id, status, started_ms, report_json FROM run_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY started_ms DESC, run_id DESC LIMIT ?`;
-      const rows = db.prepare<(string | number)[], { run_id: string; export_id: string; status: string; started_ms: number; report_json: string }>(sql).all(...params);
+      const rows = db
+        .prepare<
+          (string | number)[],
+          { run_id: string; export_id: string; status: string; started_ms: number; report_json: string }
+        >(sql)
+        .all(...params);
       // One damaged record must not hide the whole history (dashboard, catch-up): it is listed with what its
       // columns still say, and why its report could not be read.
       return rows.map((r) => {
         try {
           return parseStored(r.report_json);
         } catch (err) {
-          const status = (['running', 'succeeded', 'failed', 'skipped', 'unchanged'] as const).find((x) => x === r.status) ?? 'failed';
-          return blankRunReport({ runId: r.run_id, exportId: r.export_id, trigger: { kind: 'cli' }, status, startedAt: new Date(r.started_ms).toISOString(), warnings: [`this run's record could not be read: ${err instanceof Error ? err.message : String(err)}`] });
+          const status =
+            (['running', 'succeeded', 'failed', 'skipped', 'unchanged'] as const).find((x) => x === r.status) ??
+            'failed';
+          return blankRunReport({
+            runId: r.run_id,
+            exportId: r.export_id,
+            trigger: { kind: 'cli' },
+            status,
+            startedAt: new Date(r.started_ms).toISOString(),
+            warnings: [`this run's record could not be read: ${err instanceof Error ? err.message : String(err)}`],
+          });
         }
       });
     },
@@ -145,9 +173,13 @@ function parseStored(json: string): RunReport {
   }
   const parsed = parseStoredRunReport(data);
   if (!parsed.ok) {
-    throw new AppError('RUN_STORE_CORRUPT', `a run record in the state database does not match the expected shape: ${parsed.problem}`, {
-      hint: 'it may have been written by another version of tableau-export',
-    });
+    throw new AppError(
+      'RUN_STORE_CORRUPT',
+      `a run record in the state database does not match the expected shape: ${parsed.problem}`,
+      {
+        hint: 'it may have been written by another version of tableau-export',
+      },
+    );
   }
   return parsed.report;
 }

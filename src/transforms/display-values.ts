@@ -39,11 +39,31 @@ export interface DateScan {
 }
 
 export function createNumberScan(): NumberScan {
-  return { negative: false, parenthesized: false, symbol: '', percent: false, intStart: 0, intEnd: 0, fracStart: 0, fracEnd: 0, grouped: false };
+  return {
+    negative: false,
+    parenthesized: false,
+    symbol: '',
+    percent: false,
+    intStart: 0,
+    intEnd: 0,
+    fracStart: 0,
+    fracEnd: 0,
+    grouped: false,
+  };
 }
 
 export function createDateScan(): DateScan {
-  return { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, millisecond: 0, hasTime: false, hasSeconds: false };
+  return {
+    year: 0,
+    month: 0,
+    day: 0,
+    hour: 0,
+    minute: 0,
+    second: 0,
+    millisecond: 0,
+    hasTime: false,
+    hasSeconds: false,
+  };
 }
 
 const CH_0 = 48;
@@ -323,7 +343,9 @@ export function scanDisplayDate(text: string, out: DateScan): boolean {
 
 /** The scanned wall-clock fields as a Date in UTC fields (Excel dates have no time zone). */
 export function scannedDateValue(scan: DateScan): Date {
-  const date = new Date(Date.UTC(scan.year, scan.month - 1, scan.day, scan.hour, scan.minute, scan.second, scan.millisecond));
+  const date = new Date(
+    Date.UTC(scan.year, scan.month - 1, scan.day, scan.hour, scan.minute, scan.second, scan.millisecond),
+  );
   // Date.UTC maps years 0-99 to 1900-1999.
   if (scan.year < 100) date.setUTCFullYear(scan.year);
   return date;

@@ -12,7 +12,10 @@ const rows: RawRow[] = [
   ['Pied Piper', 'na', '$800', 'False'],
 ];
 
-function check(filters: Record<string, string[]>, data: readonly RawRow[] = rows): ReturnType<ReturnType<typeof createFilterCheck>['result']> {
+function check(
+  filters: Record<string, string[]>,
+  data: readonly RawRow[] = rows,
+): ReturnType<ReturnType<typeof createFilterCheck>['result']> {
   const filterCheck = createFilterCheck(header, filters);
   for (const row of data) filterCheck.observe(row);
   return filterCheck.result();
@@ -37,17 +40,25 @@ describe('createFilterCheck', () => {
     expect(result.empty).toBe(false);
     expect(result.rowCount).toBe(6);
     expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toContain('filter Region=[EMEA, NA] was not applied: 4 of 6 rows have other values (e.g. "APAC", "LATAM", "na")');
+    expect(result.warnings[0]).toContain(
+      'filter Region=[EMEA, NA] was not applied: 4 of 6 rows have other values (e.g. "APAC", "LATAM", "na")',
+    );
   });
 
   it('flags a field that is not a column of the view', () => {
     const result = check({ Territory: ['North'] });
     expect(result.unfiltered).toBe(false);
-    expect(result.warnings).toEqual([expect.stringContaining('filter Territory=[North] cannot be verified: "Territory" is not a column')]);
+    expect(result.warnings).toEqual([
+      expect.stringContaining('filter Territory=[North] cannot be verified: "Territory" is not a column'),
+    ]);
   });
 
   it.each<[string, Record<string, string[]>, string]>([
-    ['with filters', { Region: ['Mars'] }, 'the view returned no rows: the filters Region=[Mars] matched nothing, or the view is empty'],
+    [
+      'with filters',
+      { Region: ['Mars'] },
+      'the view returned no rows: the filters Region=[Mars] matched nothing, or the view is empty',
+    ],
     ['without filters', {}, 'the view returned no rows'],
   ])('flags an empty result %s', (_name, filters, message) => {
     const result = check(filters, []);

@@ -23,16 +23,34 @@ describe('createTypeInference + createRowConverter', () => {
   it.each<[string, string[], string, string | undefined, CellValue[]]>([
     ['currency, whole dollars', ['$45,047', '$311,784', '$0'], 'currency', '"$"#,##0', [45047, 311784, 0]],
     ['currency with cents', ['$711.83', '$45,047', '$5.5'], 'currency', '"$"#,##0.00', [711.83, 45047, 5.5]],
-    ['negative currency forms', ['-$1,234', '$-5', '($1,234.50)'], 'currency', '"$"#,##0.00;("$"#,##0.00)', [-1234, -5, -1234.5]],
+    [
+      'negative currency forms',
+      ['-$1,234', '$-5', '($1,234.50)'],
+      'currency',
+      '"$"#,##0.00;("$"#,##0.00)',
+      [-1234, -5, -1234.5],
+    ],
     ['euro', ['€1,234', '€12.50'], 'currency', '"€"#,##0.00', [1234, 12.5]],
     ['pound', ['£900', '-£1,000'], 'currency', '"£"#,##0', [900, -1000]],
     ['percent with a decimal', ['14.4%', '9.3%', '100%'], 'percent', '0.0%', [0.144, 0.093, 1]],
     ['whole percent', ['40%', '0%', '-5%'], 'percent', '0%', [0.4, 0, -0.05]],
     ['grouped integer', ['5,004', '438', '-12'], 'integer', '#,##0', [5004, 438, -12]],
     ['ungrouped codes and years', ['2026', '2025', '12'], 'integer', '0', [2026, 2025, 12]],
-    ['number with many decimals', ['711.834803653', '0.144482316', '5'], 'number', '#,##0.00#######', [711.834803653, 0.144482316, 5]],
+    [
+      'number with many decimals',
+      ['711.834803653', '0.144482316', '5'],
+      'number',
+      '#,##0.00#######',
+      [711.834803653, 0.144482316, 5],
+    ],
     ['number with grouping', ['311,783.644', '1,000.5'], 'number', '#,##0.000', [311783.644, 1000.5]],
-    ['precise measure values', ['422,610.558800001', '65,475.852700000'], 'number', '#,##0.00#######', [422610.558800001, 65475.8527]],
+    [
+      'precise measure values',
+      ['422,610.558800001', '65,475.852700000'],
+      'number',
+      '#,##0.00#######',
+      [422610.558800001, 65475.8527],
+    ],
     ['mixed integer and number', ['1', '2.5', '3'], 'number', '#,##0.0', [1, 2.5, 3]],
     ['ISO date', ['2026-11-27', '2024-02-29'], 'date', 'yyyy-mm-dd', [utc(2026, 11, 27), utc(2024, 2, 29)]],
     ['US date', ['11/27/2026', '1/5/2026'], 'date', 'yyyy-mm-dd', [utc(2026, 11, 27), utc(2026, 1, 5)]],
@@ -50,8 +68,20 @@ describe('createTypeInference + createRowConverter', () => {
       'yyyy-mm-dd hh:mm:ss',
       [utc(2026, 11, 27, 14, 5), utc(2026, 11, 27, 14, 5, 0, 250), utc(2026, 11, 28)],
     ],
-    ['date-time without seconds', ['2026-11-27 14:05', '11/27/2026 9:30'], 'datetime', 'yyyy-mm-dd hh:mm', [utc(2026, 11, 27, 14, 5), utc(2026, 11, 27, 9, 30)]],
-    ['booleans in every case Tableau and users write', ['True', 'False', 'TRUE', 'false', 'true', 'FALSE'], 'boolean', undefined, [true, false, true, false, true, false]],
+    [
+      'date-time without seconds',
+      ['2026-11-27 14:05', '11/27/2026 9:30'],
+      'datetime',
+      'yyyy-mm-dd hh:mm',
+      [utc(2026, 11, 27, 14, 5), utc(2026, 11, 27, 9, 30)],
+    ],
+    [
+      'booleans in every case Tableau and users write',
+      ['True', 'False', 'TRUE', 'false', 'true', 'FALSE'],
+      'boolean',
+      undefined,
+      [true, false, true, false, true, false],
+    ],
     ['blanks ignored for inference, null in cells', ['', '$5', ''], 'currency', '"$"#,##0', [null, 5, null]],
     ['all blank', ['', ''], 'text', undefined, [null, null]],
   ])('%s', (_name, values, type, numFmt, cells) => {
@@ -93,7 +123,14 @@ describe('createTypeInference + createRowConverter', () => {
 
   it('converts percentages without float drift', () => {
     const { cells } = inferColumn(['14.4%', '0.7%', '1,234.5%', '-0.05%', '33.333%', '7%']);
-    expect(cells).toEqual([Number('0.144'), Number('0.007'), Number('12.345'), Number('-0.0005'), Number('0.33333'), Number('0.07')]);
+    expect(cells).toEqual([
+      Number('0.144'),
+      Number('0.007'),
+      Number('12.345'),
+      Number('-0.0005'),
+      Number('0.33333'),
+      Number('0.07'),
+    ]);
     // The naive way drifts: this is why the converter shifts the decimal point in the string.
     expect(14.4 / 100).not.toBe(0.144);
   });
@@ -110,7 +147,9 @@ describe('createTypeInference + createRowConverter', () => {
   });
 
   it('uses display formats passed in for numeric columns only', () => {
-    const inference = createTypeInference(['Profit Ratio', 'Region'], { formats: { 'Profit Ratio': '0.0%', Region: '0.0%' } });
+    const inference = createTypeInference(['Profit Ratio', 'Region'], {
+      formats: { 'Profit Ratio': '0.0%', Region: '0.0%' },
+    });
     inference.observe(['14.4482316%', 'South']);
     expect(inference.columns()).toEqual([
       { name: 'Profit Ratio', type: 'percent', numFmt: '0.0%' },
@@ -119,7 +158,9 @@ describe('createTypeInference + createRowConverter', () => {
   });
 
   it('types the recorded Tableau CSV (long form) column by column', () => {
-    const [header, ...rows] = parse(readFileSync(new URL('../../test/fixtures/csv/populate_csv.csv', import.meta.url))) as string[][];
+    const [header, ...rows] = parse(
+      readFileSync(new URL('../../test/fixtures/csv/populate_csv.csv', import.meta.url)),
+    ) as string[][];
     if (header === undefined) throw new Error('fixture has no header');
     const inference = createTypeInference(header);
     for (const row of rows) inference.observe(row);

@@ -33,11 +33,21 @@ interface ColumnState {
 }
 
 function createColumnState(): ColumnState {
-  return { kind: undefined, symbol: '', decimals: 0, grouped: false, ungroupedLarge: false, parenthesized: false, hasSeconds: false };
+  return {
+    kind: undefined,
+    symbol: '',
+    decimals: 0,
+    grouped: false,
+    ungroupedLarge: false,
+    parenthesized: false,
+    hasSeconds: false,
+  };
 }
 
 function isBooleanText(text: string): boolean {
-  return text === 'True' || text === 'False' || text === 'TRUE' || text === 'FALSE' || text === 'true' || text === 'false';
+  return (
+    text === 'True' || text === 'False' || text === 'TRUE' || text === 'FALSE' || text === 'true' || text === 'false'
+  );
 }
 
 /** Merges a value's type into a column's: integer+number is number, date+datetime is datetime, else both must agree. */
@@ -71,7 +81,9 @@ function numberFormatFor(state: ColumnState): string | undefined {
       // Up to 4 decimals: show exactly what Tableau showed. More (raw measure values such as 711.834803653): show at
       // least 2 and up to 10, so nothing visible is rounded away while short values do not trail zeros.
       const positive =
-        state.decimals <= 4 ? `#,##0.${zeros(Math.max(1, state.decimals))}` : `#,##0.00${'#'.repeat(Math.min(state.decimals, 10) - 2)}`;
+        state.decimals <= 4
+          ? `#,##0.${zeros(Math.max(1, state.decimals))}`
+          : `#,##0.00${'#'.repeat(Math.min(state.decimals, 10) - 2)}`;
       return state.parenthesized ? `${positive};(${positive})` : positive;
     }
     case 'date':
@@ -215,7 +227,9 @@ export function createRowConverter(columns: readonly ColumnSpec[]): (row: RawRow
           cells[i] = scanDisplayDate(text, dateScan) ? scannedDateValue(dateScan) : text;
           break;
         case KIND_BOOLEAN:
-          cells[i] = isBooleanText(text) ? text.charCodeAt(0) === 84 /* T */ || text.charCodeAt(0) === 116 /* t */ : text;
+          cells[i] = isBooleanText(text)
+            ? text.charCodeAt(0) === 84 /* T */ || text.charCodeAt(0) === 116 /* t */
+            : text;
           break;
         default:
           cells[i] = text;

@@ -29,7 +29,15 @@ describe('pivotMeasureValues on the recorded Tableau CSV', () => {
   it('makes one row per region and one column per measure, with precise values in display style', async () => {
     const result = await pivotMeasureValues(fixtureHeader, iterate(fixtureRows));
     // "Distinct count of Customer Name" displays "Count of Customers": it is a measure, not a dimension.
-    expect(result.header).toEqual(['Region', 'Count of Customers', 'Sales', 'Quantity', 'Sales per Customer', 'Profit', 'Profit Ratio']);
+    expect(result.header).toEqual([
+      'Region',
+      'Count of Customers',
+      'Sales',
+      'Quantity',
+      'Sales per Customer',
+      'Profit',
+      'Profit Ratio',
+    ]);
     expect(result.rows).toEqual([
       ['South', '438', '$311,783.644', '5,004', '$711.834803653', '$45,047.2231', '14.4482316%'],
       ['Central', '566', '$422,610.558800001', '6,990', '$746.661764664', '$39,176.1836', '9.2700437%'],
@@ -104,7 +112,10 @@ describe('pivotMeasureValues', () => {
   });
 
   it('passes through measure values with no display column', async () => {
-    const result = await pivotMeasureValues(['Measure Names', 'Region', 'Measure Values'], iterate([['Orders', 'East', '12']]));
+    const result = await pivotMeasureValues(
+      ['Measure Names', 'Region', 'Measure Values'],
+      iterate([['Orders', 'East', '12']]),
+    );
     expect(result).toEqual({ header: ['Region', 'Orders'], rows: [['East', '12']], formats: {}, warnings: [] });
   });
 

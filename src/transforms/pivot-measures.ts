@@ -121,9 +121,13 @@ export async function pivotMeasureValues(
   const namesIndex = header.indexOf(MEASURE_NAMES);
   const valuesIndex = header.indexOf(MEASURE_VALUES);
   if (namesIndex < 0 || valuesIndex < 0) {
-    throw new AppError('PIVOT_INVALID', `cannot pivot: the view has no "${MEASURE_NAMES}" and "${MEASURE_VALUES}" columns`, {
-      hint: 'set `pivot: false` on the view',
-    });
+    throw new AppError(
+      'PIVOT_INVALID',
+      `cannot pivot: the view has no "${MEASURE_NAMES}" and "${MEASURE_VALUES}" columns`,
+      {
+        hint: 'set `pivot: false` on the view',
+      },
+    );
   }
   const maxCells = options.maxCells ?? DEFAULT_PIVOT_MAX_CELLS;
   const maxRows = Math.max(1, Math.floor(maxCells / Math.max(1, header.length)));

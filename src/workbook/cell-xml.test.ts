@@ -47,7 +47,13 @@ describe('renderRowXml', () => {
   const refs = ['A', 'B', 'C', 'D', 'E'];
 
   it('writes each value with its type and the column style', () => {
-    const xml = renderRowXml(7, ['x', 1.5, true, new Date(Date.UTC(1970, 0, 2)), null], refs, [0, 3, 0, 5, 6], noIssues());
+    const xml = renderRowXml(
+      7,
+      ['x', 1.5, true, new Date(Date.UTC(1970, 0, 2)), null],
+      refs,
+      [0, 3, 0, 5, 6],
+      noIssues(),
+    );
     expect(xml).toBe(
       '<row r="7"><c r="A7" t="inlineStr"><is><t>x</t></is></c><c r="B7" s="3"><v>1.5</v></c>' +
         '<c r="C7" t="b"><v>1</v></c><c r="D7" s="5"><v>25570</v></c></row>',
@@ -72,7 +78,13 @@ describe('renderRowXml', () => {
 
   it('counts and blanks NaN, Infinity and dates Excel cannot show; truncates long text', () => {
     const issues = noIssues();
-    const xml = renderRowXml(2, [Number.NaN, Number.POSITIVE_INFINITY, new Date(Date.UTC(1800, 0, 1)), 'x'.repeat(40_000)], refs, [], issues);
+    const xml = renderRowXml(
+      2,
+      [Number.NaN, Number.POSITIVE_INFINITY, new Date(Date.UTC(1800, 0, 1)), 'x'.repeat(40_000)],
+      refs,
+      [],
+      issues,
+    );
     expect(issues).toEqual({ truncated: 1, nonFinite: 2, unrepresentableDates: 1 });
     expect(xml).not.toMatch(/NaN|Infinity/);
     expect(xml).toContain(`<t>${'x'.repeat(32_767)}</t>`);

@@ -113,7 +113,13 @@ export function renderRowXml(
           if (serial === undefined) issues.unrepresentableDates += 1;
           else xml += `<c r="${ref}"${dateStyle === 0 ? '' : ` s="${dateStyle}"`}><v>${serial}</v></c>`;
         } else {
-          xml += renderText(ref, s, String(value), issues);
+          // Typed rows hold text, numbers, booleans and dates only; anything else is written as its JSON text.
+          xml += renderText(
+            ref,
+            s,
+            typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? ''),
+            issues,
+          );
         }
     }
   }

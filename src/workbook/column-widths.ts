@@ -1,7 +1,8 @@
 /** Column widths (in Excel's character units) estimated from the header, the type and a sample of values. */
 import type { CellValue } from '../shared/table.js';
 
-export type WidthKind = 'text' | 'integer' | 'number' | 'currency' | 'percent' | 'days' | 'date' | 'datetime' | 'boolean';
+export type WidthKind =
+  'text' | 'integer' | 'number' | 'currency' | 'percent' | 'days' | 'date' | 'datetime' | 'boolean';
 
 const MIN_WIDTH = 8;
 const MAX_WIDTH = 60;

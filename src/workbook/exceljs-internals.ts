@@ -76,10 +76,16 @@ export interface StreamingWorkbook {
 }
 
 /** Creates exceljs's streaming writer over `stream` and checks the internals we rely on are there. */
-export function createStreamingWorkbook(options: Partial<ExcelJS.stream.xlsx.WorkbookStreamWriterOptions>): StreamingWorkbook {
+export function createStreamingWorkbook(
+  options: Partial<ExcelJS.stream.xlsx.WorkbookStreamWriterOptions>,
+): StreamingWorkbook {
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter(options);
   const internals = workbook as unknown as WorkbookInternals;
-  if (!Array.isArray(internals._worksheets) || typeof internals.styles?.addStyleModel !== 'function' || typeof internals.zip?.append !== 'function') {
+  if (
+    !Array.isArray(internals._worksheets) ||
+    typeof internals.styles?.addStyleModel !== 'function' ||
+    typeof internals.zip?.append !== 'function'
+  ) {
     throw new Error('exceljs streaming writer internals changed; this code is written for exceljs 4.4.0');
   }
   return { workbook, internals };

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { XMLParser } from 'fast-xml-parser';
-import { createWorkbookNameRegistry, renderTablePartXml, tableRef, toTableColumnNames, toTableName } from './table-part.js';
+import {
+  createWorkbookNameRegistry,
+  renderTablePartXml,
+  tableRef,
+  toTableColumnNames,
+  toTableName,
+} from './table-part.js';
 
 describe('toTableName', () => {
   it.each([
@@ -48,9 +54,21 @@ describe('renderTablePartXml', () => {
   });
 
   it('renders a well-formed table part', () => {
-    const xml = renderTablePartXml({ id: 4, name: 'Deals', headerRow: 1, dataRows: 2, columnNames: ['Name & "id"', 'Amount'] });
+    const xml = renderTablePartXml({
+      id: 4,
+      name: 'Deals',
+      headerRow: 1,
+      dataRows: 2,
+      columnNames: ['Name & "id"', 'Amount'],
+    });
     const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
-      table: { id: string; name: string; ref: string; autoFilter: { ref: string }; tableColumns: { count: string; tableColumn: { id: string; name: string }[] } };
+      table: {
+        id: string;
+        name: string;
+        ref: string;
+        autoFilter: { ref: string };
+        tableColumns: { count: string; tableColumn: { id: string; name: string }[] };
+      };
     };
     expect(parsed.table).toMatchObject({ id: '4', name: 'Deals', ref: 'A1:B3', autoFilter: { ref: 'A1:B3' } });
     expect(parsed.table.tableColumns.count).toBe('2');

@@ -45,7 +45,10 @@ export function createWorkbookNameRegistry(): WorkbookNameRegistry {
  * reference (`AB12`, `R1C1`, `R`, `C`), at most 255 characters.
  */
 export function toTableName(wanted: string): string {
-  let name = wanted.normalize('NFC').replace(/[^\p{L}\p{N}_.]+/gu, '_').replace(/^_+|_+$/g, '');
+  let name = wanted
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}_.]+/gu, '_')
+    .replace(/^_+|_+$/g, '');
   if (name === '') name = 'Table';
   if (!/^[\p{L}_]/u.test(name) || looksLikeCellReference(name)) name = `_${name}`;
   return truncateUtf16(name, MAX_TABLE_NAME_LENGTH);

@@ -78,12 +78,44 @@ function worksheetChildren(sheetXml: string): string[] {
 
 // CT_Worksheet's sequence (ECMA-376 Part 1, 18.3.1.99): Excel rejects elements out of this order.
 const WORKSHEET_ORDER = [
-  'sheetPr', 'dimension', 'sheetViews', 'sheetFormatPr', 'cols', 'sheetData', 'sheetCalcPr', 'sheetProtection',
-  'protectedRanges', 'scenarios', 'autoFilter', 'sortState', 'dataConsolidate', 'customSheetViews', 'mergeCells',
-  'phoneticPr', 'conditionalFormatting', 'dataValidations', 'hyperlinks', 'printOptions', 'pageMargins', 'pageSetup',
-  'headerFooter', 'rowBreaks', 'colBreaks', 'customProperties', 'cellWatches', 'ignoredErrors', 'smartTags',
-  'drawing', 'legacyDrawing', 'legacyDrawingHF', 'picture', 'oleObjects', 'controls', 'webPublishItems',
-  'tableParts', 'extLst',
+  'sheetPr',
+  'dimension',
+  'sheetViews',
+  'sheetFormatPr',
+  'cols',
+  'sheetData',
+  'sheetCalcPr',
+  'sheetProtection',
+  'protectedRanges',
+  'scenarios',
+  'autoFilter',
+  'sortState',
+  'dataConsolidate',
+  'customSheetViews',
+  'mergeCells',
+  'phoneticPr',
+  'conditionalFormatting',
+  'dataValidations',
+  'hyperlinks',
+  'printOptions',
+  'pageMargins',
+  'pageSetup',
+  'headerFooter',
+  'rowBreaks',
+  'colBreaks',
+  'customProperties',
+  'cellWatches',
+  'ignoredErrors',
+  'smartTags',
+  'drawing',
+  'legacyDrawing',
+  'legacyDrawingHF',
+  'picture',
+  'oleObjects',
+  'controls',
+  'webPublishItems',
+  'tableParts',
+  'extLst',
 ];
 
 function expectSchemaOrder(children: readonly string[]): void {
@@ -129,7 +161,10 @@ describe('createWorkbookWriter', () => {
     const summary = await writer.addSpecSheet(summarySpec);
     const about = await writer.addSpecSheet({
       name: 'About',
-      columns: [{ header: 'Key', format: 'text' }, { header: 'Value', format: 'text' }],
+      columns: [
+        { header: 'Key', format: 'text' },
+        { header: 'Value', format: 'text' },
+      ],
       rows: [['Server', 'https://tableau.example.com']],
       asTable: false,
     });
@@ -222,7 +257,15 @@ describe('createWorkbookWriter', () => {
         ['Ratio', 2.5, 'no per-cell format: the column’s'],
         ['Closed on', new Date(Date.UTC(2026, 10, 27)), 'a date in a number column'],
       ],
-      cellFormats: [['text', 'currency'], [undefined, 'percent'], [undefined, 'days'], [undefined, 'integer'], [undefined, 'percent'], undefined, [undefined, 'date']],
+      cellFormats: [
+        ['text', 'currency'],
+        [undefined, 'percent'],
+        [undefined, 'days'],
+        [undefined, 'integer'],
+        [undefined, 'percent'],
+        undefined,
+        [undefined, 'date'],
+      ],
       definedNames: [{ name: 'WinRate', row: 1, column: 1 }],
       currency: 'EUR',
     };
@@ -271,19 +314,33 @@ describe('createWorkbookWriter', () => {
   it('lays spec sheets out for reading and printing: header style, frozen header, wrapped notes, page setup', async () => {
     const filePath = join(dir, 'layout.xlsx');
     const writer = createWorkbookWriter({ filePath });
-    const longNote = 'Reached / moved on / conversion: deals created in the period that reached the stage and went past it, from their current stage and the stages snapshots saw them in.';
+    const longNote =
+      'Reached / moved on / conversion: deals created in the period that reached the stage and went past it, from their current stage and the stages snapshots saw them in.';
     await writer.addSpecSheet({
       name: 'Funnel',
       title: 'Pipeline by stage',
       notes: ['Short note.', longNote],
-      columns: [{ header: 'Stage', format: 'text', width: 20 }, { header: 'Deals', format: 'integer', width: 12 }, { header: 'Value', format: 'currency', width: 16 }],
-      rows: [['Lead', 10, 1000], ['Won', 2, 500]],
+      columns: [
+        { header: 'Stage', format: 'text', width: 20 },
+        { header: 'Deals', format: 'integer', width: 12 },
+        { header: 'Value', format: 'currency', width: 16 },
+      ],
+      rows: [
+        ['Lead', 10, 1000],
+        ['Won', 2, 500],
+      ],
       dataBars: [1],
     });
     await writer.addSpecSheet({
       name: 'Defs',
-      columns: [{ header: 'KPI', format: 'text', width: 12 }, { header: 'Definition of the metric', format: 'text', width: 20, wrap: true }],
-      rows: [['Win rate', 'won deals ÷ (won + lost deals), deals closed in the period'], ['Deals', 'open deals']],
+      columns: [
+        { header: 'KPI', format: 'text', width: 12 },
+        { header: 'Definition of the metric', format: 'text', width: 20, wrap: true },
+      ],
+      rows: [
+        ['Win rate', 'won deals ÷ (won + lost deals), deals closed in the period'],
+        ['Deals', 'open deals'],
+      ],
     });
     await writer.addSpecSheet({
       name: 'Wide',
@@ -329,7 +386,16 @@ describe('createWorkbookWriter', () => {
     const parts = await zipParts(filePath);
     const sheet1 = parts.get('xl/worksheets/sheet1.xml') ?? '';
     const children = worksheetChildren(sheet1);
-    expect(children).toEqual(expect.arrayContaining(['sheetPr', 'mergeCells', 'conditionalFormatting', 'pageSetup', 'headerFooter', 'tableParts']));
+    expect(children).toEqual(
+      expect.arrayContaining([
+        'sheetPr',
+        'mergeCells',
+        'conditionalFormatting',
+        'pageSetup',
+        'headerFooter',
+        'tableParts',
+      ]),
+    );
     expectSchemaOrder(children);
     expect(sheet1).toContain('<mergeCells count="2"><mergeCell ref="A7:C7"/><mergeCell ref="A8:C8"/></mergeCells>');
   });
@@ -368,14 +434,29 @@ describe('createWorkbookWriter', () => {
     const overrides = new Map(contentTypes.Types.Override.map((o) => [o.PartName, o.ContentType]));
     for (const id of [1, 2]) {
       expect(parts.has(`xl/tables/table${id}.xml`)).toBe(true);
-      expect(overrides.get(`/xl/tables/table${id}.xml`)).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml');
-      expect(overrides.get(`/xl/worksheets/sheet${id}.xml`)).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml');
+      expect(overrides.get(`/xl/tables/table${id}.xml`)).toBe(
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml',
+      );
+      expect(overrides.get(`/xl/worksheets/sheet${id}.xml`)).toBe(
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml',
+      );
     }
 
     const table1 = xml.parse(parts.get('xl/tables/table1.xml') ?? '') as {
-      table: { name: string; displayName: string; ref: string; autoFilter: { ref: string }; tableColumns: { tableColumn: { name: string }[] } };
+      table: {
+        name: string;
+        displayName: string;
+        ref: string;
+        autoFilter: { ref: string };
+        tableColumns: { tableColumn: { name: string }[] };
+      };
     };
-    expect(table1.table).toMatchObject({ name: 'Pipeline_by_Stage', displayName: 'Pipeline_by_Stage', ref: 'A1:I6', autoFilter: { ref: 'A1:I6' } });
+    expect(table1.table).toMatchObject({
+      name: 'Pipeline_by_Stage',
+      displayName: 'Pipeline_by_Stage',
+      ref: 'A1:I6',
+      autoFilter: { ref: 'A1:I6' },
+    });
     const tableColumnNames = table1.table.tableColumns.tableColumn.map((c) => c.name);
     expect(tableColumnNames.at(-1)).toBe('amount (2)');
     expect(new Set(tableColumnNames.map((n) => n.toLowerCase())).size).toBe(tableColumnNames.length);
@@ -391,12 +472,22 @@ describe('createWorkbookWriter', () => {
       Type: 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/table',
       Target: '../tables/table1.xml',
     });
-    expect(sheet1).toContain(`<tableParts count="1"><tablePart r:id="${rels.Relationships.Relationship.Id}"/></tableParts></worksheet>`);
+    expect(sheet1).toContain(
+      `<tableParts count="1"><tablePart r:id="${rels.Relationships.Relationship.Id}"/></tableParts></worksheet>`,
+    );
     expect(sheet1).not.toContain(' t="str"');
     expect(sheet1).not.toContain('<autoFilter');
 
     const children1 = worksheetChildren(sheet1);
-    expect(children1).toEqual(['sheetViews', 'sheetFormatPr', 'cols', 'sheetData', 'pageMargins', 'pageSetup', 'tableParts']);
+    expect(children1).toEqual([
+      'sheetViews',
+      'sheetFormatPr',
+      'cols',
+      'sheetData',
+      'pageMargins',
+      'pageSetup',
+      'tableParts',
+    ]);
     expectSchemaOrder(children1);
     const sheet2 = parts.get('xl/worksheets/sheet2.xml') ?? '';
     const children2 = worksheetChildren(sheet2);
@@ -430,10 +521,15 @@ describe('createWorkbookWriter', () => {
       return rows.length;
     });
     expect(counts).toEqual([10, 10, 5, 1]);
-    expect(XLSX.utils.sheet_to_json<Record<string, unknown>>(book.Sheets['Opportunities (3)'] ?? {})[0]?.['Opportunity ID']).toBe('OPP-20');
+    expect(
+      XLSX.utils.sheet_to_json<Record<string, unknown>>(book.Sheets['Opportunities (3)'] ?? {})[0]?.['Opportunity ID'],
+    ).toBe('OPP-20');
 
     const parts = await zipParts(filePath);
-    const refs = [1, 2, 3, 4].map((id) => (xml.parse(parts.get(`xl/tables/table${id}.xml`) ?? '') as { table: { ref: string; name: string } }).table);
+    const refs = [1, 2, 3, 4].map(
+      (id) =>
+        (xml.parse(parts.get(`xl/tables/table${id}.xml`) ?? '') as { table: { ref: string; name: string } }).table,
+    );
     expect(refs.map((t) => t.ref)).toEqual(['A1:H11', 'A1:H11', 'A1:H6', 'A1:H2']);
     expect(new Set(refs.map((t) => t.name.toLowerCase())).size).toBe(4);
   });
@@ -490,7 +586,11 @@ describe('createWorkbookWriter', () => {
     const writer = createWorkbookWriter({ filePath });
     await writer.addDataSheet({ name: 'Data A', columns, rows: generated(1) });
     await writer.addDataSheet({ name: 'Data B', columns, rows: generated(1) });
-    const funnel = await writer.addSpecSheet({ name: 'Funnel', columns: [{ header: 'Stage', format: 'text' }], rows: [['Won']] });
+    const funnel = await writer.addSpecSheet({
+      name: 'Funnel',
+      columns: [{ header: 'Stage', format: 'text' }],
+      rows: [['Won']],
+    });
     const about = await writer.addSpecSheet({ name: 'About', columns: [{ header: 'Key', format: 'text' }], rows: [] });
     expect(() => writer.setTabOrder(['Nope'])).toThrow(/no sheet named 'Nope'/);
     writer.setTabOrder([funnel, 'Data B']);
@@ -502,7 +602,12 @@ describe('createWorkbookWriter', () => {
     const filePath = join(dir, 'quoted.xlsx');
     const writer = createWorkbookWriter({ filePath });
     for (const [i, name] of ['2026', "Rep's deals", 'A1'].entries()) {
-      await writer.addSpecSheet({ name, columns: [{ header: 'x', format: 'number' }], rows: [[i]], definedNames: [{ name: `Value${i}`, row: 0, column: 0 }] });
+      await writer.addSpecSheet({
+        name,
+        columns: [{ header: 'x', format: 'number' }],
+        rows: [[i]],
+        definedNames: [{ name: `Value${i}`, row: 0, column: 0 }],
+      });
     }
     await writer.commit();
     const names = XLSX.readFile(filePath).Workbook?.Names?.map((n) => [n.Name, n.Ref, n.Sheet]);
@@ -528,7 +633,9 @@ describe('createWorkbookWriter', () => {
     await writer.abort();
     const second = createWorkbookWriter({ filePath: join(dir, 'names2.xlsx') });
     await second.addSpecSheet(summarySpec);
-    await expect(second.addSpecSheet({ ...summarySpec, name: 'Other' })).rejects.toMatchObject({ code: 'WORKBOOK_INVALID_SPEC' });
+    await expect(second.addSpecSheet({ ...summarySpec, name: 'Other' })).rejects.toMatchObject({
+      code: 'WORKBOOK_INVALID_SPEC',
+    });
     await second.abort();
   });
 

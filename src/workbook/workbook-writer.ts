@@ -173,7 +173,9 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
 
   // exceljs's [Content_Types].xml has no entry for table parts; without one Excel reports the file as corrupt.
   internals.addContentTypes = () => {
-    const sheetIds = internals._worksheets.filter((ws): ws is WorksheetInternals => ws !== undefined).map((ws) => ws.id);
+    const sheetIds = internals._worksheets
+      .filter((ws): ws is WorksheetInternals => ws !== undefined)
+      .map((ws) => ws.id);
     internals.zip.append(renderContentTypesXml(sheetIds, tableIds), { name: '[Content_Types].xml' });
     return Promise.resolve();
   };
@@ -206,11 +208,24 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
    */
   const specCellStyleId = (numFmt: string | undefined, isDate: boolean, column: SheetColumn): number => {
     const wrap = column.wrap === true;
-    const alignment: Partial<ExcelJS.Alignment> = { vertical: 'top', ...(wrap ? { wrapText: true } : {}), ...(column.align === undefined ? {} : { horizontal: column.align }) };
-    return styleId(`cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}`, { ...(numFmt === undefined ? {} : { numFmt }), alignment }, isDate ? EXCELJS_DATE_CELL_TYPE : undefined);
+    const alignment: Partial<ExcelJS.Alignment> = {
+      vertical: 'top',
+      ...(wrap ? { wrapText: true } : {}),
+      ...(column.align === undefined ? {} : { horizontal: column.align }),
+    };
+    return styleId(
+      `cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}`,
+      { ...(numFmt === undefined ? {} : { numFmt }), alignment },
+      isDate ? EXCELJS_DATE_CELL_TYPE : undefined,
+    );
   };
 
-  function openSheet(name: string, widths: readonly number[], frozenHeaderRow: number | undefined, print?: PrintLayout): OpenSheet {
+  function openSheet(
+    name: string,
+    widths: readonly number[],
+    frozenHeaderRow: number | undefined,
+    print?: PrintLayout,
+  ): OpenSheet {
     const views: Partial<ExcelJS.WorksheetView>[] =
       frozenHeaderRow === undefined
         ? []
@@ -293,7 +308,10 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
 
   async function guarded<T>(work: () => Promise<T>): Promise<T> {
     if (state !== 'open') {
-      throw new WorkbookError('WORKBOOK_WRITER_STATE', `workbook writer for '${filePath}' is ${state}; no more sheets can be added`);
+      throw new WorkbookError(
+        'WORKBOOK_WRITER_STATE',
+        `workbook writer for '${filePath}' is ${state}; no more sheets can be added`,
+      );
     }
     state = 'busy';
     try {
@@ -311,12 +329,20 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     throwIfAborted(signal, input.name);
     const columnNames = toTableColumnNames(input.columns.map((c) => c.name));
     const columnRefs = input.columns.map((_, i) => columnLetter(i));
-    const styleIds = input.columns.map((c) => numFmtStyleId(formatForColumn(c), c.type === 'date' || c.type === 'datetime'));
+    const styleIds = input.columns.map((c) =>
+      numFmtStyleId(formatForColumn(c), c.type === 'date' || c.type === 'datetime'),
+    );
     const dateStyleIds = input.columns.map((c, i) =>
       c.type === 'date' || c.type === 'datetime' ? (styleIds[i] ?? 0) : numFmtStyleId(DATETIME_FORMAT, true),
     );
     const headerStyle = headerStyleId();
-    const headerXml = renderRowXml(1, columnNames, columnRefs, columnNames.map(() => headerStyle), emptyIssues());
+    const headerXml = renderRowXml(
+      1,
+      columnNames,
+      columnRefs,
+      columnNames.map(() => headerStyle),
+      emptyIssues(),
+    );
 
     const iterator = input.rows[Symbol.asyncIterator]();
     let exhausted = false;
@@ -331,7 +357,11 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
         sample.push(next.value);
       }
       const widths = input.columns.map((c, i) =>
-        estimateColumnWidth(columnNames[i] ?? '', c.type, sample.map((row) => row[i])),
+        estimateColumnWidth(
+          columnNames[i] ?? '',
+          c.type,
+          sample.map((row) => row[i]),
+        ),
       );
 
       const sheetNames: string[] = [];
@@ -404,7 +434,10 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     const columnRefs = spec.columns.map((_, i) => columnLetter(i));
     const lastColumnRef = columnRefs[columnRefs.length - 1];
     if (lastColumnRef === undefined) {
-      throw new WorkbookError('WORKBOOK_INVALID_SPEC', `sheet '${spec.name}' has no columns; a sheet needs at least one column`);
+      throw new WorkbookError(
+        'WORKBOOK_INVALID_SPEC',
+        `sheet '${spec.name}' has no columns; a sheet needs at least one column`,
+      );
     }
     validateCellFormats(spec);
 
@@ -423,15 +456,24 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
       definedNames.push({ name: defined.name, ranges: [address] });
     }
 
-    const formatAt = (row: number, column: number): CellFormat | undefined => spec.cellFormats?.[row]?.[column] ?? spec.columns[column]?.format;
-    const columnNames = asTable ? toTableColumnNames(spec.columns.map((c) => c.header)) : spec.columns.map((c) => c.header);
+    const formatAt = (row: number, column: number): CellFormat | undefined =>
+      spec.cellFormats?.[row]?.[column] ?? spec.columns[column]?.format;
+    const columnNames = asTable
+      ? toTableColumnNames(spec.columns.map((c) => c.header))
+      : spec.columns.map((c) => c.header);
     const widths = spec.columns.map((c, i) => {
       if (c.width !== undefined) return c.width;
       const header = columnNames[i] ?? '';
-      if (spec.cellFormats === undefined) return estimateColumnWidth(header, widthKind(c.format), spec.rows.map((row) => row[i]));
+      if (spec.cellFormats === undefined)
+        return estimateColumnWidth(
+          header,
+          widthKind(c.format),
+          spec.rows.map((row) => row[i]),
+        );
       // Each value measured as its own format shows it.
       return spec.rows.reduce(
-        (widest, row, r) => Math.max(widest, estimateColumnWidth(header, widthKind(formatAt(r, i) ?? c.format), [row[i]])),
+        (widest, row, r) =>
+          Math.max(widest, estimateColumnWidth(header, widthKind(formatAt(r, i) ?? c.format), [row[i]])),
         estimateColumnWidth(header, widthKind(c.format), []),
       );
     });
@@ -445,10 +487,17 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     const dateStyleIds = spec.columns.map((c) => dateStyle(c.format, c));
     const rowStyles = (rowIndex: number): { styles: readonly number[]; dates: readonly number[] } => {
       const formats = spec.cellFormats?.[rowIndex];
-      if (formats === undefined || formats.every((f) => f === undefined)) return { styles: styleIds, dates: dateStyleIds };
+      if (formats === undefined || formats.every((f) => f === undefined))
+        return { styles: styleIds, dates: dateStyleIds };
       return {
-        styles: spec.columns.map((c, i) => { const f = formats[i]; return f === undefined ? (styleIds[i] ?? 0) : cellStyle(f, c); }),
-        dates: spec.columns.map((c, i) => { const f = formats[i]; return f === undefined ? (dateStyleIds[i] ?? 0) : dateStyle(f, c); }),
+        styles: spec.columns.map((c, i) => {
+          const f = formats[i];
+          return f === undefined ? (styleIds[i] ?? 0) : cellStyle(f, c);
+        }),
+        dates: spec.columns.map((c, i) => {
+          const f = formats[i];
+          return f === undefined ? (dateStyleIds[i] ?? 0) : dateStyle(f, c);
+        }),
       };
     };
     // Spec headers wrap, so a narrow numeric column can carry a long header ("Lead Generation value") on two lines.
@@ -467,11 +516,19 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     }
     const headerLines = Math.max(
       1,
-      ...columnNames.map((name, i) => estimateWrappedLines(name, (widths[i] ?? 0) - (asTable ? FILTER_BUTTON_WIDTH : 0))),
+      ...columnNames.map((name, i) =>
+        estimateWrappedLines(name, (widths[i] ?? 0) - (asTable ? FILTER_BUTTON_WIDTH : 0)),
+      ),
     );
     await sink.write(
       withRowHeight(
-        renderRowXml(headerRow, columnNames, columnRefs, columnNames.map(() => headerStyle), issues),
+        renderRowXml(
+          headerRow,
+          columnNames,
+          columnRefs,
+          columnNames.map(() => headerStyle),
+          issues,
+        ),
         headerLines > 1 ? headerLines * LINE_HEIGHT_POINTS : undefined,
       ),
     );
@@ -488,19 +545,29 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     };
     for (const [index, row] of spec.rows.entries()) {
       const { styles, dates } = rowStyles(index);
-      await sink.write(withRowHeight(renderRowXml(firstDataRow + index, row, columnRefs, styles, issues, dates), rowHeight(row)));
+      await sink.write(
+        withRowHeight(renderRowXml(firstDataRow + index, row, columnRefs, styles, issues, dates), rowHeight(row)),
+      );
     }
     // Notes span the table's width and wrap, so they print whole; merged cells never grow to fit their text, so
     // each gets the height its estimated line count needs.
     const notes = spec.notes ?? [];
     const merges: string[] = [];
     if (notes.length > 0) {
-      const noteStyle = styleId('note', { font: font({ italic: true }), alignment: { wrapText: true, vertical: 'top' } });
+      const noteStyle = styleId('note', {
+        font: font({ italic: true }),
+        alignment: { wrapText: true, vertical: 'top' },
+      });
       const firstNoteRow = firstDataRow + Math.max(spec.rows.length, asTable ? 1 : 0) + 1;
       for (const [index, note] of notes.entries()) {
         const rowNumber = firstNoteRow + index;
         const lines = estimateWrappedLines(note, totalWidth);
-        await sink.write(withRowHeight(renderRowXml(rowNumber, [note], ['A'], [noteStyle], issues), lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined));
+        await sink.write(
+          withRowHeight(
+            renderRowXml(rowNumber, [note], ['A'], [noteStyle], issues),
+            lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined,
+          ),
+        );
         if (columnRefs.length > 1) merges.push(`A${rowNumber}:${lastColumnRef}${rowNumber}`);
       }
     }
@@ -514,7 +581,10 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
             .map((column, i) => {
               const ref = columnRefs[column];
               if (ref === undefined) {
-                throw new WorkbookError('WORKBOOK_INVALID_SPEC', `sheet '${spec.name}': dataBars column ${column} does not exist (the sheet has ${spec.columns.length} columns)`);
+                throw new WorkbookError(
+                  'WORKBOOK_INVALID_SPEC',
+                  `sheet '${spec.name}': dataBars column ${column} does not exist (the sheet has ${spec.columns.length} columns)`,
+                );
               }
               return renderDataBarXml(`${ref}${firstDataRow}:${ref}${lastDataRow}`, i + 1);
             })
@@ -551,12 +621,21 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
 
     async commit() {
       if (state !== 'open') {
-        throw latch.error ?? new WorkbookError('WORKBOOK_WRITER_STATE', `workbook writer for '${filePath}' is ${state}; it cannot be committed`);
+        throw (
+          latch.error ??
+          new WorkbookError(
+            'WORKBOOK_WRITER_STATE',
+            `workbook writer for '${filePath}' is ${state}; it cannot be committed`,
+          )
+        );
       }
       state = 'busy';
       try {
         if (internals._worksheets.every((ws) => ws === undefined)) {
-          throw new WorkbookError('WORKBOOK_EMPTY', `workbook '${filePath}' has no sheets; add at least one sheet before commit`);
+          throw new WorkbookError(
+            'WORKBOOK_EMPTY',
+            `workbook '${filePath}' has no sheets; add at least one sheet before commit`,
+          );
         }
         applyTabOrder(internals._worksheets, tabOrder);
         definedNames.push(...printTitleNames(internals._worksheets, printTitleRows));
@@ -627,7 +706,11 @@ function createFailureLatch(): FailureLatch {
  * without looking at `write()`'s result, so without this wait the sheet XML piles up in memory (≈ 53 MiB per 100k
  * rows). Until archiver starts this sheet's entry, the StreamBuf has no pipe and we poll briefly.
  */
-async function waitForRoom(stream: StreamBufInternals, latch: FailureLatch, signal: AbortSignal | undefined): Promise<void> {
+async function waitForRoom(
+  stream: StreamBufInternals,
+  latch: FailureLatch,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   for (;;) {
     if (latch.error !== undefined) throw latch.error;
     throwIfAborted(signal, undefined);
@@ -664,9 +747,12 @@ function waitForEvent(pipe: Writable | undefined, latch: FailureLatch, signal: A
 
 function throwIfAborted(signal: AbortSignal | undefined, sheet: string | undefined): void {
   if (signal?.aborted === true) {
-    throw new AbortedError(sheet === undefined ? 'workbook writing aborted' : `workbook writing aborted while writing sheet '${sheet}'`, {
-      cause: signal.reason,
-    });
+    throw new AbortedError(
+      sheet === undefined ? 'workbook writing aborted' : `workbook writing aborted while writing sheet '${sheet}'`,
+      {
+        cause: signal.reason,
+      },
+    );
   }
 }
 
@@ -717,7 +803,9 @@ function renderContentTypesXml(sheetIds: readonly number[], tableIds: readonly n
     '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
     '<Default Extension="xml" ContentType="application/xml"/>' +
     override('/xl/workbook.xml', 'officedocument.spreadsheetml.sheet.main+xml') +
-    sheetIds.map((id) => override(`/xl/worksheets/sheet${id}.xml`, 'officedocument.spreadsheetml.worksheet+xml')).join('') +
+    sheetIds
+      .map((id) => override(`/xl/worksheets/sheet${id}.xml`, 'officedocument.spreadsheetml.worksheet+xml'))
+      .join('') +
     override('/xl/theme/theme1.xml', 'officedocument.theme+xml') +
     override('/xl/styles.xml', 'officedocument.spreadsheetml.styles+xml') +
     tableIds.map((id) => override(`/xl/tables/table${id}.xml`, 'officedocument.spreadsheetml.table+xml')).join('') +
@@ -745,11 +833,19 @@ function validateDefinedName(spec: SheetSpec, defined: { name: string; row: numb
     throw new WorkbookError(
       'WORKBOOK_INVALID_SPEC',
       `defined name '${defined.name}' of sheet '${spec.name}' is not a valid Excel name`,
-      { hint: 'start with a letter or underscore, use letters, digits, _ and . only, and do not use a cell reference like A1' },
+      {
+        hint: 'start with a letter or underscore, use letters, digits, _ and . only, and do not use a cell reference like A1',
+      },
     );
   }
-  if (!Number.isInteger(defined.row) || defined.row < 0 || defined.row >= spec.rows.length ||
-      !Number.isInteger(defined.column) || defined.column < 0 || defined.column >= spec.columns.length) {
+  if (
+    !Number.isInteger(defined.row) ||
+    defined.row < 0 ||
+    defined.row >= spec.rows.length ||
+    !Number.isInteger(defined.column) ||
+    defined.column < 0 ||
+    defined.column >= spec.columns.length
+  ) {
     throw new WorkbookError(
       'WORKBOOK_INVALID_SPEC',
       `defined name '${defined.name}' points at row ${defined.row}, column ${defined.column}, outside sheet '${spec.name}' (${spec.rows.length} rows × ${spec.columns.length} columns, 0-based)`,
@@ -773,7 +869,9 @@ function printTitleNames(
   return sheets.flatMap((ws, index) => {
     const row = ws === undefined ? undefined : headerRows.get(ws.name);
     if (ws === undefined || row === undefined) return [];
-    return [{ name: '_xlnm.Print_Titles', localSheetId: index, ranges: [`'${quoteSheetName(ws.name)}'!$${row}:$${row}`] }];
+    return [
+      { name: '_xlnm.Print_Titles', localSheetId: index, ranges: [`'${quoteSheetName(ws.name)}'!$${row}:$${row}`] },
+    ];
   });
 }
 
@@ -853,7 +951,10 @@ function dataSheetWarnings(
   if (sheetNames.length > 1) {
     warnings.push(
       `sheet '${first}': ${total.toLocaleString('en-US')} rows exceed Excel's ${maxRows.toLocaleString('en-US')} rows per sheet; ` +
-        `continued on ${sheetNames.slice(1).map((n) => `'${n}'`).join(', ')}`,
+        `continued on ${sheetNames
+          .slice(1)
+          .map((n) => `'${n}'`)
+          .join(', ')}`,
     );
   }
   if (issues.truncated > 0) {
@@ -862,7 +963,9 @@ function dataSheetWarnings(
     );
   }
   if (issues.nonFinite > 0) {
-    warnings.push(`sheet '${first}': ${issues.nonFinite} numeric cell(s) held NaN or Infinity and were left blank (first in data row ${firstRow.nonFinite})`);
+    warnings.push(
+      `sheet '${first}': ${issues.nonFinite} numeric cell(s) held NaN or Infinity and were left blank (first in data row ${firstRow.nonFinite})`,
+    );
   }
   if (issues.unrepresentableDates > 0) {
     warnings.push(
@@ -874,11 +977,12 @@ function dataSheetWarnings(
 
 function specSheetWarnings(sheetName: string, issues: CellIssueCounts): string[] {
   const warnings: string[] = [];
-  if (issues.truncated > 0) warnings.push(`sheet '${sheetName}': ${issues.truncated} text cell(s) cut to 32,767 characters`);
-  if (issues.nonFinite > 0) warnings.push(`sheet '${sheetName}': ${issues.nonFinite} cell(s) held NaN or Infinity and were left blank`);
+  if (issues.truncated > 0)
+    warnings.push(`sheet '${sheetName}': ${issues.truncated} text cell(s) cut to 32,767 characters`);
+  if (issues.nonFinite > 0)
+    warnings.push(`sheet '${sheetName}': ${issues.nonFinite} cell(s) held NaN or Infinity and were left blank`);
   if (issues.unrepresentableDates > 0) {
     warnings.push(`sheet '${sheetName}': ${issues.unrepresentableDates} date(s) Excel cannot show were left blank`);
   }
   return warnings;
 }
-

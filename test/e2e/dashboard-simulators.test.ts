@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleExportYaml, startSimEnv, type SimEnv } from '../integration/helpers/sim-env.js';
-import { createApiClient, createServiceGroup, type ServiceGroup, type ServiceProcess } from '../integration/helpers/service-process.js';
+import {
+  createApiClient,
+  createServiceGroup,
+  type ServiceGroup,
+  type ServiceProcess,
+} from '../integration/helpers/service-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-sim-e2e-token-0123456789';
@@ -73,20 +78,32 @@ describe('dashboard over a real serve process and the simulators', () => {
     await expect.poll(() => running.textContent(), { timeout: 5_000 }).toMatch(/manual \(admin\).*Running/);
     await page.screenshot({ path: 'test-results/dashboard-simulators-progress.png' });
 
-    await expect.poll(() => page.locator('#banner').textContent(), { timeout: 30_000 }).toMatch(/Sync of sales-pipeline succeeded/);
+    await expect
+      .poll(() => page.locator('#banner').textContent(), { timeout: 30_000 })
+      .toMatch(/Sync of sales-pipeline succeeded/);
     await expect.poll(() => row.getByRole('button').textContent()).toBe('Sync now');
     expect(await row.locator('.progress').count()).toBe(0);
 
     // The run as the service recorded it: the page must show the same facts.
     const api = createApiClient(() => serve.baseUrl, TOKEN);
-    const runs = (await api.get('/api/exports/sales-pipeline/runs')).body as { runs: { runId: string; status: string; durationMs: number; rows: number; destination: { location: string; webUrl: string } }[] };
+    const runs = (await api.get('/api/exports/sales-pipeline/runs')).body as {
+      runs: {
+        runId: string;
+        status: string;
+        durationMs: number;
+        rows: number;
+        destination: { location: string; webUrl: string };
+      }[];
+    };
     expect(runs.runs).toHaveLength(1);
     const run = runs.runs[0]!;
     expect(run).toMatchObject({ status: 'succeeded', rows: expect.any(Number) });
     expect(run.durationMs).toBeGreaterThanOrEqual(3_000);
     // All data sheets: the Opportunities view plus the two aggregated views.
     expect(run.rows).toBeGreaterThan(ROWS);
-    expect(await page.locator('#banner').textContent()).toMatch(new RegExp(`^Sync of sales-pipeline succeeded: ${run.rows.toLocaleString('en-US')} rows in \\d+(\\.\\d)? s\\.$`));
+    expect(await page.locator('#banner').textContent()).toMatch(
+      new RegExp(`^Sync of sales-pipeline succeeded: ${run.rows.toLocaleString('en-US')} rows in \\d+(\\.\\d)? s\\.$`),
+    );
     expect(run.destination.webUrl).toMatch(/^https:\/\//);
     expect((await sim.graph.readFile(run.destination.location))?.length).toBeGreaterThan(0);
 
@@ -100,7 +117,9 @@ describe('dashboard over a real serve process and the simulators', () => {
     expect(await page.locator('#history-title').textContent()).toBe('Run history: sales-pipeline');
 
     // The export row now links to the delivered file and says how the last run went.
-    await expect.poll(() => row.getByRole('link', { name: 'Open file' }).getAttribute('href'), { timeout: 5_000 }).toBe(run.destination.webUrl);
+    await expect
+      .poll(() => row.getByRole('link', { name: 'Open file' }).getAttribute('href'), { timeout: 5_000 })
+      .toBe(run.destination.webUrl);
     expect(await row.getByRole('link', { name: 'Open file' }).getAttribute('target')).toBe('_blank');
     expect(await row.textContent()).toMatch(/Succeeded/);
     expect(await row.textContent()).toMatch(/manual \(admin\) · \d+(\.\d)? s/);
@@ -108,7 +127,9 @@ describe('dashboard over a real serve process and the simulators', () => {
     // Details of the run: sheets from the simulated Tableau views and the OneDrive location.
     await newest.click();
     const detail = page.locator('tr.detail');
-    await expect.poll(() => detail.textContent()).toMatch(/Sheet Opportunities.*rows from Tableau view Sales Pipeline \/ Opportunities/);
+    await expect
+      .poll(() => detail.textContent())
+      .toMatch(/Sheet Opportunities.*rows from Tableau view Sales Pipeline \/ Opportunities/);
     expect(await detail.textContent()).toContain(run.destination.location);
 
     await page.screenshot({ path: 'test-results/dashboard-simulators.png', fullPage: false });

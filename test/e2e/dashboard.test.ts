@@ -48,9 +48,16 @@ function createFakeRunner(store: RunStore): ExportRunner {
       sheets: failed ? [] : [{ sheet: 'Opportunities', rows: 1284, source: "view 'Sales Pipeline/Opportunities'" }],
       rows: failed ? 0 : 1284,
       bytes: failed ? 0 : 183_296,
-      destination: failed ? undefined : { location: 'onedrive:ops@contoso.com/Reports/Sales Pipeline.xlsx', webUrl: FILE_URL },
+      destination: failed
+        ? undefined
+        : { location: 'onedrive:ops@contoso.com/Reports/Sales Pipeline.xlsx', webUrl: FILE_URL },
       warnings: [],
-      error: failed ? { code: 'TABLEAU_VIEW_NOT_FOUND', message: "view 'Forecast' not found in workbook 'Finance'; run `tableau-export views --workbook Finance`" } : undefined,
+      error: failed
+        ? {
+            code: 'TABLEAU_VIEW_NOT_FOUND',
+            message: "view 'Forecast' not found in workbook 'Finance'; run `tableau-export views --workbook Finance`",
+          }
+        : undefined,
       timings: { fetch: 600, write: 250, upload: 150 },
       dataHash: undefined,
     };
@@ -72,11 +79,35 @@ beforeAll(async () => {
   db = openStateDatabase(join(dir, 'state'));
   const store = createSqliteRunStore(db);
   // Some history, so the page is seen as an admin sees it after a few days; one entry tries to inject markup.
-  const past = (daysAgo: number, hour: number): string => new Date(Date.now() - daysAgo * 86_400_000 + hour * 60_000).toISOString();
+  const past = (daysAgo: number, hour: number): string =>
+    new Date(Date.now() - daysAgo * 86_400_000 + hour * 60_000).toISOString();
   const seeded: Array<Partial<RunReport> & Pick<RunReport, 'runId' | 'exportId' | 'status' | 'startedAt'>> = [
-    { runId: 'seed-1', exportId: 'sales-pipeline-nightly', status: 'succeeded', startedAt: past(2, 0), rows: 1250, bytes: 180_000, destination: { location: 'x', webUrl: FILE_URL } },
-    { runId: 'seed-2', exportId: 'sales-pipeline-nightly', status: 'failed', startedAt: past(1, 0), error: { code: 'DESTINATION_LOCKED', message: 'Sales Pipeline.xlsx is open in Excel (HTTP 423); retried for 30 min' } },
-    { runId: 'seed-3', exportId: 'finance-forecast', status: 'failed', startedAt: past(1, 5), error: { code: 'XSS_PROBE', message: '<img src=x onerror="document.title=\'pwned\'">' } },
+    {
+      runId: 'seed-1',
+      exportId: 'sales-pipeline-nightly',
+      status: 'succeeded',
+      startedAt: past(2, 0),
+      rows: 1250,
+      bytes: 180_000,
+      destination: { location: 'x', webUrl: FILE_URL },
+    },
+    {
+      runId: 'seed-2',
+      exportId: 'sales-pipeline-nightly',
+      status: 'failed',
+      startedAt: past(1, 0),
+      error: {
+        code: 'DESTINATION_LOCKED',
+        message: 'Sales Pipeline.xlsx is open in Excel (HTTP 423); retried for 30 min',
+      },
+    },
+    {
+      runId: 'seed-3',
+      exportId: 'finance-forecast',
+      status: 'failed',
+      startedAt: past(1, 5),
+      error: { code: 'XSS_PROBE', message: '<img src=x onerror="document.title=\'pwned\'">' },
+    },
     { runId: 'seed-4', exportId: 'emea-weekly', status: 'unchanged', startedAt: past(3, 0), rows: 312, bytes: 41_000 },
   ];
   for (const s of seeded) {
@@ -100,9 +131,27 @@ beforeAll(async () => {
   let n = 0;
   scheduler = createScheduler({
     exports: [
-      { id: 'sales-pipeline-nightly', schedule: '0 6 * * 1-5', timezone: 'America/New_York', catchUp: false, destinationLabel: 'OneDrive ops@contoso.com · Reports/Sales Pipeline.xlsx' },
-      { id: 'finance-forecast', schedule: '30 2 * * *', timezone: 'Europe/Paris', catchUp: false, destinationLabel: 'SharePoint Finance · Shared Documents/Forecast.xlsx' },
-      { id: 'emea-weekly', schedule: '0 7 * * 1', timezone: 'Europe/Paris', catchUp: false, destinationLabel: 'local ./out/emea-weekly.xlsx' },
+      {
+        id: 'sales-pipeline-nightly',
+        schedule: '0 6 * * 1-5',
+        timezone: 'America/New_York',
+        catchUp: false,
+        destinationLabel: 'OneDrive ops@contoso.com · Reports/Sales Pipeline.xlsx',
+      },
+      {
+        id: 'finance-forecast',
+        schedule: '30 2 * * *',
+        timezone: 'Europe/Paris',
+        catchUp: false,
+        destinationLabel: 'SharePoint Finance · Shared Documents/Forecast.xlsx',
+      },
+      {
+        id: 'emea-weekly',
+        schedule: '0 7 * * 1',
+        timezone: 'Europe/Paris',
+        catchUp: false,
+        destinationLabel: 'local ./out/emea-weekly.xlsx',
+      },
       { id: 'adhoc-export', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/adhoc.xlsx' },
     ],
     runner: createFakeRunner(store),
@@ -113,7 +162,13 @@ beforeAll(async () => {
     observer: metrics,
   });
   await scheduler.start();
-  server = createAdminServer({ control: createSchedulerControl(scheduler), history: store, tokens: [{ name: 'e2e-admin', token: TOKEN }], logger: createSilentLogger(), registry: metrics.registry });
+  server = createAdminServer({
+    control: createSchedulerControl(scheduler),
+    history: store,
+    tokens: [{ name: 'e2e-admin', token: TOKEN }],
+    logger: createSilentLogger(),
+    registry: metrics.registry,
+  });
   baseUrl = await server.listen(0, '127.0.0.1');
 
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
@@ -168,7 +223,9 @@ describe('dashboard', () => {
     await row.getByRole('button', { name: /Sync sales-pipeline-nightly now/ }).click();
     await expect.poll(() => row.getByRole('button').textContent(), { timeout: 5_000 }).toMatch(/Syncing/);
     expect(await row.locator('.progress').count()).toBe(1);
-    await expect.poll(() => page.locator('#banner').textContent(), { timeout: 15_000 }).toMatch(/Sync of sales-pipeline-nightly succeeded: 1,284 rows/);
+    await expect
+      .poll(() => page.locator('#banner').textContent(), { timeout: 15_000 })
+      .toMatch(/Sync of sales-pipeline-nightly succeeded: 1,284 rows/);
     await expect.poll(() => row.getByRole('button').textContent()).toBe('Sync now');
 
     const newest = page.locator('#history tbody tr.run-row').first();
@@ -177,7 +234,9 @@ describe('dashboard', () => {
     expect(await page.locator('#history-title').textContent()).toBe('Run history: sales-pipeline-nightly');
 
     // The failed run of the day before is listed with its error.
-    expect(await page.locator('#history').textContent()).toContain('DESTINATION_LOCKED: Sales Pipeline.xlsx is open in Excel');
+    expect(await page.locator('#history').textContent()).toContain(
+      'DESTINATION_LOCKED: Sales Pipeline.xlsx is open in Excel',
+    );
 
     // Details open on click.
     await newest.click();

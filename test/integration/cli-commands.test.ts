@@ -24,7 +24,9 @@ describe('CLI commands against the simulators', () => {
     const json = await runCli(['views', '--workbook', 'Sales Pipeline', '--json', '--config', cfg], { env: sim.env });
     const workbooks = JSON.parse(json.stdout) as { name: string; views: { name: string; sheetType: string }[] }[];
     expect(workbooks.map((w) => w.name)).toEqual(['Sales Pipeline']);
-    expect(workbooks[0]?.views.map((v) => v.name)).toEqual(expect.arrayContaining(['Opportunities', 'Pipeline by Stage', 'Rep Performance', 'Pipeline Overview']));
+    expect(workbooks[0]?.views.map((v) => v.name)).toEqual(
+      expect.arrayContaining(['Opportunities', 'Pipeline by Stage', 'Rep Performance', 'Pipeline Overview']),
+    );
     expect(sim.tableau.stats.signOuts).toBe(sim.tableau.stats.signIns);
   });
 
@@ -59,8 +61,19 @@ describe('CLI commands against the simulators', () => {
     const { runId } = JSON.parse(run.stdout) as { runId: string };
     const list = await runCli(['list', '--json', '--config', cfg], { env: sim.env });
     expect(list.code).toBe(0);
-    const [entry] = JSON.parse(list.stdout) as { id: string; schedule: string; timezone: string; nextRun: string; lastStatus: string }[];
-    expect(entry).toMatchObject({ id: 'pipeline', schedule: '30 2 * * *', timezone: 'America/New_York', lastStatus: 'succeeded' });
+    const [entry] = JSON.parse(list.stdout) as {
+      id: string;
+      schedule: string;
+      timezone: string;
+      nextRun: string;
+      lastStatus: string;
+    }[];
+    expect(entry).toMatchObject({
+      id: 'pipeline',
+      schedule: '30 2 * * *',
+      timezone: 'America/New_York',
+      lastStatus: 'succeeded',
+    });
     expect(entry?.nextRun).toMatch(/T02:30:00-0[45]:00$/);
     const history = await runCli(['history', 'pipeline', '--config', cfg], { env: sim.env });
     expect(history.code).toBe(0);

@@ -40,11 +40,22 @@ beforeAll(async () => {
 describe('tableau-export run (CSV source, local destination)', () => {
   it('writes a typed workbook that two independent readers agree on', async () => {
     const cfg = join(dir, 'ok.yaml');
-    await writeFile(cfg, config('      - { file: opportunities.csv, sheet: Opportunities }\n      - { file: by-region.csv, sheet: By Region }'));
+    await writeFile(
+      cfg,
+      config(
+        '      - { file: opportunities.csv, sheet: Opportunities }\n      - { file: by-region.csv, sheet: By Region }',
+      ),
+    );
     const res = await runCli(['run', 'pipeline', '--config', cfg, '--json']);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    const report = JSON.parse(res.stdout.trim()) as { status: string; rows: number; sheets: { sheet: string; rows: number }[]; destination: { location: string }; bytes: number };
+    const report = JSON.parse(res.stdout.trim()) as {
+      status: string;
+      rows: number;
+      sheets: { sheet: string; rows: number }[];
+      destination: { location: string };
+      bytes: number;
+    };
     expect(report.status).toBe('succeeded');
     expect(report.sheets).toEqual([
       expect.objectContaining({ sheet: 'Opportunities', rows: ROWS }),
@@ -73,7 +84,9 @@ describe('tableau-export run (CSV source, local destination)', () => {
     const created = first[col('Created Date')]!.split('/').map(Number);
     const createdCell = ws.getRow(2).getCell(col('Created Date') + 1).value;
     expect(createdCell).toBeInstanceOf(Date);
-    expect((createdCell as Date).toISOString().slice(0, 10)).toBe(`${created[2]}-${String(created[0]).padStart(2, '0')}-${String(created[1]).padStart(2, '0')}`);
+    expect((createdCell as Date).toISOString().slice(0, 10)).toBe(
+      `${created[2]}-${String(created[0]).padStart(2, '0')}-${String(created[1]).padStart(2, '0')}`,
+    );
     expect(ws.getRow(2).getCell(col('Is Won') + 1).value).toBe(first[col('Is Won')] === 'True');
     expect(wb.getWorksheet('About')).toBeDefined();
 
@@ -105,30 +118,36 @@ describe('tableau-export run (CSV source, local destination)', () => {
   it.each([
     ['a ragged row', 'Opportunity ID,Amount\r\nOPP-1,"$1,000"\r\nOPP-2,"$2,000",extra\r\n', /line 3/],
     ['a bad quote', 'Opportunity ID,Amount\r\nOPP-1,"$1,000"\r\nOPP-2,"$2,0"00"\r\n', /line 3/],
-  ])('fails with exit 1 and the line number on %s, leaving the previous workbook untouched', async (_name, csv, linePattern) => {
-    const sub = await mkdtemp(join(dir, 'bad-'));
-    await writeTableauCsvFile(join(sub, 'opportunities.csv'), generated.header, generated.rows.slice(0, 50));
-    const cfg = join(sub, 'cfg.yaml');
-    await writeFile(cfg, config('      - { file: opportunities.csv, sheet: Opportunities }'));
-    const first = await runCli(['run', 'pipeline', '--config', cfg]);
-    expect(first.code).toBe(0);
-    const target = join(sub, 'out', 'Pipeline.xlsx');
-    const before = await readFile(target);
+  ])(
+    'fails with exit 1 and the line number on %s, leaving the previous workbook untouched',
+    async (_name, csv, linePattern) => {
+      const sub = await mkdtemp(join(dir, 'bad-'));
+      await writeTableauCsvFile(join(sub, 'opportunities.csv'), generated.header, generated.rows.slice(0, 50));
+      const cfg = join(sub, 'cfg.yaml');
+      await writeFile(cfg, config('      - { file: opportunities.csv, sheet: Opportunities }'));
+      const first = await runCli(['run', 'pipeline', '--config', cfg]);
+      expect(first.code).toBe(0);
+      const target = join(sub, 'out', 'Pipeline.xlsx');
+      const before = await readFile(target);
 
-    await writeFile(join(sub, 'opportunities.csv'), csv);
-    const res = await runCli(['run', 'pipeline', '--config', cfg]);
-    expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/CSV_MALFORMED/);
-    expect(res.stdout).toMatch(linePattern);
-    expect(res.stdout).toContain('opportunities.csv');
-    expect((await readFile(target)).equals(before)).toBe(true);
-    expect(await readdir(join(sub, 'out'))).toEqual(['Pipeline.xlsx']);
-    expect(await readdir(join(sub, 'state', 'tmp'))).toEqual([]);
-  });
+      await writeFile(join(sub, 'opportunities.csv'), csv);
+      const res = await runCli(['run', 'pipeline', '--config', cfg]);
+      expect(res.code).toBe(1);
+      expect(res.stdout).toMatch(/CSV_MALFORMED/);
+      expect(res.stdout).toMatch(linePattern);
+      expect(res.stdout).toContain('opportunities.csv');
+      expect((await readFile(target)).equals(before)).toBe(true);
+      expect(await readdir(join(sub, 'out'))).toEqual(['Pipeline.xlsx']);
+      expect(await readdir(join(sub, 'state', 'tmp'))).toEqual([]);
+    },
+  );
 
   it('exits 2 with every problem listed for a bad config', async () => {
     const cfg = join(dir, 'bad.yaml');
-    await writeFile(cfg, 'timezone: Nowhere/City\nexports:\n  - id: BAD ID\n    views: []\n    destination: { type: local }\n');
+    await writeFile(
+      cfg,
+      'timezone: Nowhere/City\nexports:\n  - id: BAD ID\n    views: []\n    destination: { type: local }\n',
+    );
     const res = await runCli(['run', '--all', '--config', cfg]);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/bad\.yaml:1 timezone:/);

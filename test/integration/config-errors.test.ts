@@ -26,13 +26,20 @@ async function configFile(name: string, lines: readonly string[]): Promise<strin
 }
 
 /** Environment without any of the variables the test configs name, whatever the caller's shell exports. */
-const cleanEnv = (): NodeJS.ProcessEnv => ({ FAULTS_TEST_PAT_NAME: '', FAULTS_TEST_PAT_SECRET: '', FAULTS_TEST_WEBHOOK: '' });
+const cleanEnv = (): NodeJS.ProcessEnv => ({
+  FAULTS_TEST_PAT_NAME: '',
+  FAULTS_TEST_PAT_SECRET: '',
+  FAULTS_TEST_WEBHOOK: '',
+});
 
 /** The problem lines of a config error: everything after the `config error(s) (N):` header. */
 function problemLines(r: CliResult): string[] {
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
   const header = lines.findIndex((l) => /^config errors?( \(\d+\))?:$/.test(l));
-  if (header < 0) throw new Error(`no "config error(s):" header in stderr (exit ${String(r.code)}):\n${r.stderr}\nstdout:\n${r.stdout}`);
+  if (header < 0)
+    throw new Error(
+      `no "config error(s):" header in stderr (exit ${String(r.code)}):\n${r.stderr}\nstdout:\n${r.stdout}`,
+    );
   return lines.slice(header + 1);
 }
 
@@ -47,7 +54,13 @@ describe.concurrent('bad configuration files', () => {
   it.for([
     {
       kind: 'an unclosed flow sequence',
-      lines: ['timezone: Europe/Paris', 'exports:', '  - id: a', '    views: [ { workbook: W, view: V }', '    destination: { type: local, dir: ./out }'],
+      lines: [
+        'timezone: Europe/Paris',
+        'exports:',
+        '  - id: a',
+        '    views: [ { workbook: W, view: V }',
+        '    destination: { type: local, dir: ./out }',
+      ],
       // The parser notices the unclosed `[` on the next line, where the block collection resumes.
       expected: [{ line: 5, message: /YAML syntax: .*(indented|\])/ }],
     },
@@ -89,7 +102,9 @@ describe.concurrent('bad configuration files', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('schema problems of every kind in one file: all listed at once, each with its line and path', async ({ expect }) => {
+  it('schema problems of every kind in one file: all listed at once, each with its line and path', async ({
+    expect,
+  }) => {
     const file = await configFile('schema.yaml', [
       /*  1 */ 'timezone: Europe/Pariss',
       /*  2 */ 'stateDir: ./state',
@@ -116,7 +131,10 @@ describe.concurrent('bad configuration files', () => {
     expect(r.code, r.stderr).toBe(2);
     const problems = problemLines(r);
     const parsed = problems.map((l) => parseProblem(file, l));
-    expect(parsed.every((p) => p !== undefined), `every line is "file:line path: message":\n${problems.join('\n')}`).toBe(true);
+    expect(
+      parsed.every((p) => p !== undefined),
+      `every line is "file:line path: message":\n${problems.join('\n')}`,
+    ).toBe(true);
     const expected: { line: number; path: string; message: RegExp }[] = [
       { line: 1, path: 'timezone', message: /not an IANA time zone/ },
       { line: 3, path: 'colour', message: /unknown key "colour"/ },
@@ -131,8 +149,13 @@ describe.concurrent('bad configuration files', () => {
       { line: 19, path: 'exports[1].views[0].filtres', message: /unknown key "filtres"/ },
     ];
     for (const want of expected) {
-      const hit = parsed.find((p) => p !== undefined && p.line === want.line && p.path.startsWith(want.path) && want.message.test(p.message));
-      expect(hit, `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`).toBeDefined();
+      const hit = parsed.find(
+        (p) => p !== undefined && p.line === want.line && p.path.startsWith(want.path) && want.message.test(p.message),
+      );
+      expect(
+        hit,
+        `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`,
+      ).toBeDefined();
     }
     expect(problems).toHaveLength(expected.length);
     // The value put where a variable NAME belongs is a secret: never echoed.
@@ -163,22 +186,44 @@ describe.concurrent('bad configuration files', () => {
     expect(r.code, r.stderr).toBe(2);
     const problems = problemLines(r);
     const parsed = problems.map((l) => parseProblem(file, l));
-    expect(parsed.every((p) => p !== undefined), problems.join('\n')).toBe(true);
+    expect(
+      parsed.every((p) => p !== undefined),
+      problems.join('\n'),
+    ).toBe(true);
     const expected: { line: number; path: string; message: RegExp }[] = [
       { line: 5, path: 'tableau.auth.tokenNameEnv', message: /environment variable FAULTS_TEST_PAT_NAME is not set/ },
-      { line: 5, path: 'tableau.auth.tokenSecretEnv', message: /environment variable FAULTS_TEST_PAT_SECRET is not set/ },
-      { line: 10, path: 'exports[0].views[1].sheet', message: /sheet name "opportunities" is already used by views\[0\]/ },
-      { line: 12, path: 'exports[0].notify.webhookUrlEnv', message: /environment variable FAULTS_TEST_WEBHOOK is not set/ },
+      {
+        line: 5,
+        path: 'tableau.auth.tokenSecretEnv',
+        message: /environment variable FAULTS_TEST_PAT_SECRET is not set/,
+      },
+      {
+        line: 10,
+        path: 'exports[0].views[1].sheet',
+        message: /sheet name "opportunities" is already used by views\[0\]/,
+      },
+      {
+        line: 12,
+        path: 'exports[0].notify.webhookUrlEnv',
+        message: /environment variable FAULTS_TEST_WEBHOOK is not set/,
+      },
       { line: 13, path: 'exports[1].id', message: /duplicate export id "a"/ },
     ];
     for (const want of expected) {
-      const hit = parsed.find((p) => p !== undefined && p.line === want.line && p.path === want.path && want.message.test(p.message));
-      expect(hit, `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`).toBeDefined();
+      const hit = parsed.find(
+        (p) => p !== undefined && p.line === want.line && p.path === want.path && want.message.test(p.message),
+      );
+      expect(
+        hit,
+        `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`,
+      ).toBeDefined();
     }
     expect(problems).toHaveLength(expected.length);
   });
 
-  it('run with a bad config: exit 2 and the same list, before anything runs; a missing file: exit 2 naming the fix', async ({ expect }) => {
+  it('run with a bad config: exit 2 and the same list, before anything runs; a missing file: exit 2 naming the fix', async ({
+    expect,
+  }) => {
     const file = await configFile('run-bad.yaml', [
       'timezone: Europe/Paris',
       'exports:',
@@ -200,6 +245,8 @@ describe.concurrent('bad configuration files', () => {
     ]);
     expect(bad.stdout).toBe('');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/does-not-exist\.yaml.*file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG/);
+    expect(missing.stderr).toMatch(
+      /does-not-exist\.yaml.*file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG/,
+    );
   });
 });

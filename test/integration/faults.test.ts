@@ -86,16 +86,25 @@ function tableauToOneDrive(id: string, path: string, onLocked = '{ retryFor: 3s,
 const FRAGMENT = /^PUT \/up\//;
 
 /** How many answers with `status` the Graph simulator gave to requests matching `op` (`METHOD /path`). */
-const graphErrors = (sim: SimEnv, op: RegExp, status: number): number => sim.graph.stats.errors.filter((e) => op.test(e.op) && e.status === status).length;
+const graphErrors = (sim: SimEnv, op: RegExp, status: number): number =>
+  sim.graph.stats.errors.filter((e) => op.test(e.op) && e.status === status).length;
 
-const run = (sim: SimEnv, cfg: string, ids: readonly string[]): Promise<CliResult> => runCli(['run', ...ids, '--config', cfg, '--json'], { env: sim.env });
+const run = (sim: SimEnv, cfg: string, ids: readonly string[]): Promise<CliResult> =>
+  runCli(['run', ...ids, '--config', cfg, '--json'], { env: sim.env });
 
 function describeRun(r: CliResult): string {
   return `exit ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr.slice(-4000)}`;
 }
 
 /** A success: exit 0, status succeeded, the workbook at `bytes` read back with the expected rows on `sheet`. */
-async function expectDelivered(expect: Expect, r: CliResult, report: RunReport, bytes: Buffer | undefined, rows: number, sheet = 'Opportunities'): Promise<void> {
+async function expectDelivered(
+  expect: Expect,
+  r: CliResult,
+  report: RunReport,
+  bytes: Buffer | undefined,
+  rows: number,
+  sheet = 'Opportunities',
+): Promise<void> {
   expect(report.status, describeRun(r)).toBe('succeeded');
   expect(report.error).toBeUndefined();
   expect(bytes, `no workbook at ${report.destination?.location ?? '?'}`).toBeDefined();
@@ -105,7 +114,14 @@ async function expectDelivered(expect: Expect, r: CliResult, report: RunReport, 
 }
 
 /** A clean failure: exit 1, the code, a message matching `cause`, recorded as failed in the history. */
-function expectCleanFailure(expect: Expect, r: CliResult, report: RunReport, stateDir: string, code: string, cause: RegExp): void {
+function expectCleanFailure(
+  expect: Expect,
+  r: CliResult,
+  report: RunReport,
+  stateDir: string,
+  code: string,
+  cause: RegExp,
+): void {
   expect(r.code, describeRun(r)).toBe(1);
   expect(report.status).toBe('failed');
   expect(report.error?.code, describeRun(r)).toBe(code);
@@ -283,7 +299,10 @@ describe.concurrent('fault suite (real CLI against the simulators)', () => {
       - { file: ./${id}.csv, sheet: Opportunities }
 ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: { type: local, dir: ./out }
 `;
-    await writeFile(cfg, `timezone: Europe/Paris\nstateDir: ./state\nexports:\n${exportOf('plain', false)}${exportOf('metrics-amount', true)}${exportOf('metrics-region', true)}`);
+    await writeFile(
+      cfg,
+      `timezone: Europe/Paris\nstateDir: ./state\nexports:\n${exportOf('plain', false)}${exportOf('metrics-amount', true)}${exportOf('metrics-region', true)}`,
+    );
     const runAll = (): Promise<CliResult> => runCli(['run', '--all', '--config', cfg, '--json']);
 
     const first = await runAll();
@@ -291,7 +310,11 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     for (const r of parseReports(first)) expect(r.warnings.filter((w) => /column/i.test(w))).toEqual([]);
     const previousAmount = await readFile(join(dir, 'out', 'metrics-amount.xlsx'));
 
-    await Promise.all([writeCsv('plain.csv', 'Region'), writeCsv('metrics-amount.csv', 'Amount'), writeCsv('metrics-region.csv', 'Region')]);
+    await Promise.all([
+      writeCsv('plain.csv', 'Region'),
+      writeCsv('metrics-amount.csv', 'Amount'),
+      writeCsv('metrics-region.csv', 'Region'),
+    ]);
     const second = await runAll();
     const reports = parseReports(second);
     expect(reports.map((r) => r.exportId)).toEqual(['plain', 'metrics-amount', 'metrics-region']);
@@ -301,7 +324,7 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     const plainBytes = await readFile(join(dir, 'out', 'plain.xlsx'));
     await expectDelivered(expect, second, plain, plainBytes, 200);
     expect(await sheetHeader(plainBytes, 'Opportunities')).not.toContain('Region');
-    expect(plain.warnings.join("\n"), `warnings: ${JSON.stringify(plain.warnings)}`).toMatch(/column "Region"/);
+    expect(plain.warnings.join('\n'), `warnings: ${JSON.stringify(plain.warnings)}`).toMatch(/column "Region"/);
 
     // Region is an optional metrics column (default mapping): metrics still computed, the missing column reported.
     const region = reportOf(reports, 'metrics-region');
@@ -313,7 +336,8 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     const amount = reportOf(reports, 'metrics-amount');
     const amountBytes = await readFile(join(dir, 'out', 'metrics-amount.xlsx'));
     await expectDelivered(expect, second, amount, amountBytes, 200);
-    const metricsWarning = /metrics not computed: .*"Amount" \(metrics\.columns\.amount\) not found in sheet "Opportunities"/;
+    const metricsWarning =
+      /metrics not computed: .*"Amount" \(metrics\.columns\.amount\) not found in sheet "Opportunities"/;
     expect(amount.warnings.join('\n')).toMatch(metricsWarning);
     expect(amount.alerts?.join('\n')).toMatch(metricsWarning);
     expect(Object.keys(await sheetRows(previousAmount))).toContain('Summary');
@@ -395,8 +419,20 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     // created: a new session, a fresh token, delivered.
     const sessionsBefore = sim.graph.stats.uploadSessionsCreated;
     const tokensBefore = sim.graph.stats.tokensIssued;
-    sim.graph.faults.add({ ops: ['uploadFragment'], status: 401, codes: ['unauthenticated'], message: 'The upload session credential expired.', skip: 1 });
-    sim.graph.faults.add({ ops: ['createUploadSession'], status: 401, codes: ['InvalidAuthenticationToken'], message: 'Access token has expired or is not yet valid.', skip: 1 });
+    sim.graph.faults.add({
+      ops: ['uploadFragment'],
+      status: 401,
+      codes: ['unauthenticated'],
+      message: 'The upload session credential expired.',
+      skip: 1,
+    });
+    sim.graph.faults.add({
+      ops: ['createUploadSession'],
+      status: 401,
+      codes: ['InvalidAuthenticationToken'],
+      message: 'Access token has expired or is not yet valid.',
+      skip: 1,
+    });
     const unauth = await run(sim, cfg, ['gsess']);
     await expectDelivered(expect, unauth, onlyReport(unauth), await sim.graph.readFile(location), ROWS_G);
     expect(sim.graph.stats.uploadSessionsCreated - sessionsBefore).toBe(2);
@@ -411,7 +447,8 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     const sim = await simFor(ctx, ROWS_G);
     const path = 'Reports/Locked.xlsx';
     const cfg = await sim.writeConfig(
-      tableauToOneDrive('glock-fail', path, '{ retryFor: 1s, then: fail }') + tableauToOneDrive('glock-sbs', path, '{ retryFor: 1s, then: side-by-side }'),
+      tableauToOneDrive('glock-fail', path, '{ retryFor: 1s, then: fail }') +
+        tableauToOneDrive('glock-sbs', path, '{ retryFor: 1s, then: side-by-side }'),
     );
     const stateDir = join(sim.dir, 'state');
     const location = `${SIM_USER}/${path}`;
@@ -426,7 +463,14 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     const reports = parseReports(r);
 
     const failed = reportOf(reports, 'glock-fail');
-    expectCleanFailure(expect, r, failed, stateDir, 'ONEDRIVE_LOCKED', /Reports\/Locked\.xlsx.*locked.*previous version is unchanged/);
+    expectCleanFailure(
+      expect,
+      r,
+      failed,
+      stateDir,
+      'ONEDRIVE_LOCKED',
+      /Reports\/Locked\.xlsx.*locked.*previous version is unchanged/,
+    );
 
     const sbs = reportOf(reports, 'glock-sbs');
     const stamp = `${sbs.startedAt.slice(0, 10)} ${sbs.startedAt.slice(11, 13)}${sbs.startedAt.slice(14, 16)}`;
@@ -456,18 +500,25 @@ ${withMetrics ? '    metrics: { from: Opportunities }\n' : ''}    destination: {
     // The second fragment is throttled for a long while: the upload is stuck half-way when the process dies.
     sim.graph.faults.throttle({ ops: ['uploadFragment'], status: 503, retryAfter: '2', skip: 1, times: 100 });
     const accepted = sim.graph.stats.fragmentsAccepted;
-    const child = spawn(process.execPath, ['--import', 'tsx', `${REPO_ROOT}src/cli/main.ts`, 'run', 'gkill', '--config', cfg, '--json'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...sim.env },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', `${REPO_ROOT}src/cli/main.ts`, 'run', 'gkill', '--config', cfg, '--json'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, LOG_LEVEL: 'warn', ...sim.env },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     ctx.onTestFinished(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     const deadline = Date.now() + 60_000;
     while (!(sim.graph.stats.fragmentsAccepted > accepted && graphErrors(sim, FRAGMENT, 503) > 0)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the upload never got half-way (exit ${String(child.exitCode)})`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`the upload never got half-way (exit ${String(child.exitCode)})`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     child.kill('SIGKILL');
@@ -525,7 +576,14 @@ exports:
       await disk.release();
     }
     const report = onlyReport(full);
-    expectCleanFailure(expect, full, report, stateDir, 'WORKBOOK_WRITE_FAILED', disk.kind === 'tmpfs' ? /ENOSPC|no space/i : /EFBIG|too large/i);
+    expectCleanFailure(
+      expect,
+      full,
+      report,
+      stateDir,
+      'WORKBOOK_WRITE_FAILED',
+      disk.kind === 'tmpfs' ? /ENOSPC|no space/i : /EFBIG|too large/i,
+    );
     expect(report.error?.message).toMatch(/disk\.xlsx/);
     expect(leftovers).toEqual([]);
     expect((await readFile(join(out, 'disk.xlsx'))).equals(previous)).toBe(true);

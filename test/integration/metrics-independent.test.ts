@@ -14,7 +14,13 @@ import { runCli } from './helpers/cli.js';
 const AS_OF = Date.UTC(2026, 10, 27);
 const DAY = 86_400_000;
 const PERIOD_FROM = AS_OF - 364 * DAY; // the default period: the last 365 days, asOf included
-const STALE_AFTER: Record<string, number> = { 'Lead Generation': 14, Qualification: 21, Contact: 30, Proposal: 30, Closing: 21 };
+const STALE_AFTER: Record<string, number> = {
+  'Lead Generation': 14,
+  Qualification: 21,
+  Contact: 30,
+  Proposal: 30,
+  Closing: 21,
+};
 const QUOTA = 5_000_000;
 
 let book: XLSX.WorkBook;
@@ -65,7 +71,10 @@ describe('metric cells against an independent calculation', () => {
   it('open pipeline: value, count, weighted value and coverage', () => {
     const open = rows.filter((r) => r['Stage'] !== 'Closed Won' && r['Stage'] !== 'Closed Lost');
     const value = open.reduce((s, r) => s + money(r['Amount']!), 0);
-    const weighted = open.reduce((s, r) => s + money(r['Amount']!) * (Number(r['Probability']!.replace('%', '')) / 100), 0);
+    const weighted = open.reduce(
+      (s, r) => s + money(r['Amount']!) * (Number(r['Probability']!.replace('%', '')) / 100),
+      0,
+    );
     expect(named('OpenDeals')).toBe(open.length);
     expect(named('PipelineValue')).toBeCloseTo(value, 6);
     expect(named('WeightedPipelineValue')).toBeCloseTo(weighted, 4);
@@ -91,7 +100,10 @@ describe('metric cells against an independent calculation', () => {
 
   it('new pipeline created in the period', () => {
     const created = rows.filter((r) => inPeriod(date(r['Created Date']!)));
-    expect(named('NewPipeline')).toBeCloseTo(created.reduce((s, r) => s + money(r['Amount']!), 0), 6);
+    expect(named('NewPipeline')).toBeCloseTo(
+      created.reduce((s, r) => s + money(r['Amount']!), 0),
+      6,
+    );
   });
 
   it('stale deals: days in stage (stage-entered date, else created date) over the stage threshold', () => {

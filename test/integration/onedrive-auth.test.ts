@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraphAuth, createGraphAuthRegistry, type GraphAuthOptions } from '../../src/destinations/onedrive/index.js';
+import {
+  createGraphAuth,
+  createGraphAuthRegistry,
+  type GraphAuthOptions,
+} from '../../src/destinations/onedrive/index.js';
 import { createSilentLogger } from '../../src/shared/logger.js';
 import { createRedactor } from '../../src/shared/redact.js';
 import { startGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
@@ -20,9 +24,18 @@ interface TestCert {
 }
 
 async function makeCert(cn: string): Promise<TestCert> {
-  const pems = await generate([{ name: 'commonName', value: cn }], { keyType: 'rsa', keySize: 2048, algorithm: 'sha256' });
+  const pems = await generate([{ name: 'commonName', value: cn }], {
+    keyType: 'rsa',
+    keySize: 2048,
+    algorithm: 'sha256',
+  });
   const x = new X509Certificate(pems.cert);
-  return { cert: pems.cert, privateKey: pems.private, sha256: x.fingerprint256.replace(/:/g, ''), sha1: x.fingerprint.replace(/:/g, '') };
+  return {
+    cert: pems.cert,
+    privateKey: pems.private,
+    sha256: x.fingerprint256.replace(/:/g, ''),
+    sha1: x.fingerprint.replace(/:/g, ''),
+  };
 }
 
 describe('Graph sign-in (msal-node) against the simulator authority', () => {
@@ -59,7 +72,10 @@ describe('Graph sign-in (msal-node) against the simulator authority', () => {
   });
 
   it('gets a token with a client secret, then serves it from the cache until forced', async () => {
-    const auth = createGraphAuth({ ...base(), clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } }, deps());
+    const auth = createGraphAuth(
+      { ...base(), clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } },
+      deps(),
+    );
     const issued = sim.stats.tokensIssued;
     const first = await auth.getAccessToken();
     expect(first.split('.')).toHaveLength(3);
@@ -73,15 +89,25 @@ describe('Graph sign-in (msal-node) against the simulator authority', () => {
   it.each([
     ['SHA-256 thumbprint (PS256)', (c: TestCert) => ({ privateKey: c.privateKey, thumbprintSha256: c.sha256 })],
     ['SHA-1 thumbprint (RS256, deprecated)', (c: TestCert) => ({ privateKey: c.privateKey, thumbprint: c.sha1 })],
-    ['SHA-256 thumbprint with x5c', (c: TestCert) => ({ privateKey: c.privateKey, thumbprintSha256: c.sha256, x5c: c.cert })],
+    [
+      'SHA-256 thumbprint with x5c',
+      (c: TestCert) => ({ privateKey: c.privateKey, thumbprintSha256: c.sha256, x5c: c.cert }),
+    ],
   ])('gets a token with a certificate: %s', async (_label, credential) => {
-    const auth = createGraphAuth({ ...base(), clientId: 'cert-app', credential: { certificate: credential(appCert) } }, deps());
+    const auth = createGraphAuth(
+      { ...base(), clientId: 'cert-app', credential: { certificate: credential(appCert) } },
+      deps(),
+    );
     expect((await auth.getAccessToken()).split('.')).toHaveLength(3);
   });
 
   it('refuses an assertion signed by a certificate the app does not have', async () => {
     const auth = createGraphAuth(
-      { ...base(), clientId: 'cert-app', credential: { certificate: { privateKey: otherCert.privateKey, thumbprintSha256: appCert.sha256 } } },
+      {
+        ...base(),
+        clientId: 'cert-app',
+        credential: { certificate: { privateKey: otherCert.privateKey, thumbprintSha256: appCert.sha256 } },
+      },
       deps(),
     );
     await expect(auth.getAccessToken()).rejects.toMatchObject({
@@ -91,7 +117,10 @@ describe('Graph sign-in (msal-node) against the simulator authority', () => {
   });
 
   it('reports a wrong secret with the fix and without the secret', async () => {
-    const error = await createGraphAuth({ ...base(), clientId: 'secret-app', credential: { clientSecret: 'wrong-horse-battery' } }, deps())
+    const error = await createGraphAuth(
+      { ...base(), clientId: 'secret-app', credential: { clientSecret: 'wrong-horse-battery' } },
+      deps(),
+    )
       .getAccessToken()
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ONEDRIVE_AUTH_FAILED', message: expect.stringContaining('AADSTS7000215') });
@@ -102,16 +131,30 @@ describe('Graph sign-in (msal-node) against the simulator authority', () => {
 
   it('reports an unknown client and an unknown tenant', async () => {
     await expect(
-      createGraphAuth({ ...base(), clientId: 'nobody', credential: { clientSecret: 'x-y-z-w' } }, deps()).getAccessToken(),
+      createGraphAuth(
+        { ...base(), clientId: 'nobody', credential: { clientSecret: 'x-y-z-w' } },
+        deps(),
+      ).getAccessToken(),
     ).rejects.toMatchObject({ code: 'ONEDRIVE_AUTH_FAILED', message: expect.stringContaining('AADSTS700016') });
     await expect(
-      createGraphAuth({ ...base(), tenantId: 'other-tenant', clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } }, deps()).getAccessToken(),
+      createGraphAuth(
+        {
+          ...base(),
+          tenantId: 'other-tenant',
+          clientId: 'secret-app',
+          credential: { clientSecret: 'correct-horse-battery' },
+        },
+        deps(),
+      ).getAccessToken(),
     ).rejects.toMatchObject({ code: expect.stringMatching(/^ONEDRIVE_AUTH_/) });
   });
 
   it('does not trust the simulator without caFile (TLS), and says how to fix it', async () => {
     const { caFile: _omit, ...noCa } = base();
-    const error = await createGraphAuth({ ...noCa, clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } }, deps())
+    const error = await createGraphAuth(
+      { ...noCa, clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } },
+      deps(),
+    )
       .getAccessToken()
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ONEDRIVE_AUTH_UNREACHABLE', hint: expect.stringContaining('caFile') });
@@ -119,7 +162,15 @@ describe('Graph sign-in (msal-node) against the simulator authority', () => {
 
   it('fails clearly when caFile cannot be read', async () => {
     await expect(
-      createGraphAuth({ ...base(), caFile: join(dir, 'missing.pem'), clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } }, deps()).getAccessToken(),
+      createGraphAuth(
+        {
+          ...base(),
+          caFile: join(dir, 'missing.pem'),
+          clientId: 'secret-app',
+          credential: { clientSecret: 'correct-horse-battery' },
+        },
+        deps(),
+      ).getAccessToken(),
     ).rejects.toMatchObject({ code: 'ONEDRIVE_CA_FILE', message: expect.stringContaining('missing.pem') });
   });
 

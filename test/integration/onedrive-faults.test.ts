@@ -32,7 +32,9 @@ describe('OneDrive destination: faults injected by the Graph simulator', () => {
     await seed('Locked/Brief.xlsx');
     h.sim.faults.lock('Locked/Brief.xlsx', { attempts: 3 });
     const file = await h.makeFile(30_000);
-    const result = await h.destination({ path: 'Locked/Brief.xlsx', onLocked: { retryForMs: 60_000, then: 'fail' } }).deliver(file, h.context());
+    const result = await h
+      .destination({ path: 'Locked/Brief.xlsx', onLocked: { retryForMs: 60_000, then: 'fail' } })
+      .deliver(file, h.context());
     expect(result.sideBySide).toBeUndefined();
     expect((await h.sim.readFile(result.location))?.equals(file.data)).toBe(true);
     expect(h.logs.join('')).toContain("'Locked/Brief.xlsx' is locked (open in Excel?)");
@@ -65,7 +67,9 @@ describe('OneDrive destination: faults injected by the Graph simulator', () => {
     const previous = await seed('Locked/Team.xlsx');
     h.sim.faults.lock('Locked/Team.xlsx', { attempts: 10_000 });
     const file = await h.makeFile(20_000);
-    const result = await h.destination({ path: 'Locked/Team.xlsx', onLocked: { retryForMs: 1_000, then: 'side-by-side' } }).deliver(file, h.context());
+    const result = await h
+      .destination({ path: 'Locked/Team.xlsx', onLocked: { retryForMs: 1_000, then: 'side-by-side' } })
+      .deliver(file, h.context());
     // Run started 05:00 UTC = 06:00 in Europe/Paris (the export's zone).
     expect(result.location).toBe('ops@contoso.com/Locked/Team (refreshed 2026-11-27 0600).xlsx');
     expect(result.sideBySide).toBe(true);
@@ -107,7 +111,10 @@ describe('OneDrive destination: faults injected by the Graph simulator', () => {
 
   it('stops retrying at the policy cap and reports the last error', async () => {
     h.sim.faults.add({ ops: ['graph'], status: 503, codes: ['serviceNotAvailable'], times: 100 });
-    const error = await h.destination({ path: 'Throttle/Never.xlsx' }).deliver(await h.makeFile(100), h.context()).catch((e: unknown) => e);
+    const error = await h
+      .destination({ path: 'Throttle/Never.xlsx' })
+      .deliver(await h.makeFile(100), h.context())
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ONEDRIVE_THROTTLED', status: 503 });
     expect((error as Error).message).toMatch(/HTTP 503 serviceNotAvailable: .*\(request-id [0-9a-f-]+\)/);
   });
@@ -116,7 +123,10 @@ describe('OneDrive destination: faults injected by the Graph simulator', () => {
     ['dropped before it was stored', (hh: Harness) => hh.sim.faults.dropFragment({ when: 'before-store', skip: 2 })],
     ['dropped after it was stored', (hh: Harness) => hh.sim.faults.dropFragment({ when: 'after-store', skip: 2 })],
     ['answered 416', (hh: Harness) => hh.sim.faults.rangeError({ skip: 1 })],
-    ['answered 500 twice', (hh: Harness) => hh.sim.faults.add({ ops: ['uploadFragment'], status: 500, times: 2, skip: 1 })],
+    [
+      'answered 500 twice',
+      (hh: Harness) => hh.sim.faults.add({ ops: ['uploadFragment'], status: 500, times: 2, skip: 1 }),
+    ],
   ])('resumes from nextExpectedRanges when a fragment is %s', async (_label, inject) => {
     inject(h);
     const sessionsBefore = h.sim.stats.uploadSessionsCreated;
@@ -163,7 +173,10 @@ describe('OneDrive destination: faults injected by the Graph simulator', () => {
     h.sim.faults.throttle({ ops: ['uploadFragment'], status: 503, retryAfter: '1', skip: 2 });
     h.onSleep = () => controller.abort(new Error('shutdown'));
     const deletedBefore = h.sim.stats.uploadSessionsDeleted;
-    const error = await h.destination({ path: 'Abort/File.xlsx' }).deliver(await h.makeFile(5 * MB), h.context(controller.signal)).catch((e: unknown) => e);
+    const error = await h
+      .destination({ path: 'Abort/File.xlsx' })
+      .deliver(await h.makeFile(5 * MB), h.context(controller.signal))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AbortedError);
     expect(h.sim.stats.uploadSessionsDeleted - deletedBefore).toBe(1);
     expect(h.sim.openUploadSessions()).toBe(0);
@@ -173,7 +186,10 @@ describe('OneDrive destination: faults injected by the Graph simulator', () => {
   it('gives up on a fragment that keeps failing, deletes the session and keeps the previous version', async () => {
     const previous = await seed('Broken/File.xlsx');
     h.sim.faults.add({ ops: ['uploadFragment'], status: 500, times: 100, skip: 1 });
-    const error = await h.destination({ path: 'Broken/File.xlsx' }).deliver(await h.makeFile(5 * MB), h.context()).catch((e: unknown) => e);
+    const error = await h
+      .destination({ path: 'Broken/File.xlsx' })
+      .deliver(await h.makeFile(5 * MB), h.context())
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ONEDRIVE_UPLOAD_FAILED', retryable: true });
     expect((error as Error).message).toContain("upload of 'ops@contoso.com/Broken/File.xlsx' failed after 6 attempts");
     expect(h.sim.openUploadSessions()).toBe(0);
@@ -218,7 +234,10 @@ describe('OneDrive destination: quota and permissions', () => {
 
   it('fails with a clear quota message (507) before sending bytes', async () => {
     const fragments = h.sim.stats.fragmentsAccepted;
-    const error = await h.destination({ path: 'Quota/Big.xlsx' }).deliver(await h.makeFile(7 * MB), h.context()).catch((e: unknown) => e);
+    const error = await h
+      .destination({ path: 'Quota/Big.xlsx' })
+      .deliver(await h.makeFile(7 * MB), h.context())
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ONEDRIVE_QUOTA_EXCEEDED', retryable: false });
     expect(h.sim.stats.errors.filter((e) => e.status === 507)).toHaveLength(1);
     expect((error as DestinationError).userMessage).toContain('the drive is out of storage');

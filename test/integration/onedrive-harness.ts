@@ -14,13 +14,23 @@ import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createRedactor, type Redactor } from '../../src/shared/redact.js';
 import type { RetryPolicy } from '../../src/shared/retry.js';
 import type { DeliveryContext, FinishedFile } from '../../src/pipeline/ports.js';
-import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from '../../src/simulators/graph/index.js';
+import {
+  startGraphSimulator,
+  type GraphSimulator,
+  type GraphSimulatorOptions,
+} from '../../src/simulators/graph/index.js';
 
 export const TENANT = '11111111-2222-3333-4444-555555555555';
 export const CLIENT_ID = '66666666-7777-8888-9999-000000000000';
 export const CLIENT_SECRET = 'sim-secret-Value~123456789';
 
-export const FAST_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterMs: 300_000, maxTotalMs: 600_000 };
+export const FAST_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 100,
+  maxDelayMs: 2_000,
+  maxRetryAfterMs: 300_000,
+  maxTotalMs: 600_000,
+};
 
 export interface Harness {
   readonly sim: GraphSimulator;
@@ -108,7 +118,8 @@ export async function startHarness(simOptions: Partial<GraphSimulatorOptions> = 
       return { path, bytes, suggestedName: name, data };
     },
     options,
-    destination: (overrides) => createOneDriveDestination(options(overrides), { logger, redactor, clock, sleep, random: () => 0.5 }),
+    destination: (overrides) =>
+      createOneDriveDestination(options(overrides), { logger, redactor, clock, sleep, random: () => 0.5 }),
     context: (signal) => ({
       logger,
       signal: signal ?? new AbortController().signal,

@@ -35,16 +35,32 @@ describe('Graph simulator protocol checks', () => {
     return String(json(res.body)['uploadUrl']);
   };
   const put = (url: string, data: Buffer, start: number, total: number, headers: Record<string, string> = {}) =>
-    http.request({ method: 'PUT', url, body: data, headers: { 'content-range': `bytes ${start}-${start + data.length - 1}/${total}`, ...headers } });
+    http.request({
+      method: 'PUT',
+      url,
+      body: data,
+      headers: { 'content-range': `bytes ${start}-${start + data.length - 1}/${total}`, ...headers },
+    });
 
   beforeAll(async () => {
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
     dir = await mkdtemp(join(tmpdir(), 'graph-sim-'));
-    sim = await startGraphSimulator({ storageDir: dir, tenantId: 't1', clients: [{ clientId: 'c1', clientSecret: 's3cret-value' }] });
+    sim = await startGraphSimulator({
+      storageDir: dir,
+      tenantId: 't1',
+      clients: [{ clientId: 'c1', clientSecret: 's3cret-value' }],
+    });
     http = createHttpsTransport({ caFile: sim.caFile });
     token = await createGraphAuth(
-      { tenantId: 't1', clientId: 'c1', credential: { clientSecret: 's3cret-value' }, authorityHost: sim.authorityHost, graphBaseUrl: sim.graphBaseUrl, caFile: sim.caFile },
+      {
+        tenantId: 't1',
+        clientId: 'c1',
+        credential: { clientSecret: 's3cret-value' },
+        authorityHost: sim.authorityHost,
+        graphBaseUrl: sim.graphBaseUrl,
+        caFile: sim.caFile,
+      },
       { logger: createSilentLogger(), redactor: createRedactor() },
     ).getAccessToken();
     driveId = sim.driveIdFor({ user: 'ops@contoso.com' });
@@ -92,7 +108,12 @@ describe('Graph simulator protocol checks', () => {
   it('refuses a Content-Range whose total or length does not match', async () => {
     const url = await session('range.bin', 100);
     expect((await put(url, randomBytes(100), 0, 101)).status).toBe(400);
-    const wrongLength = await http.request({ method: 'PUT', url, body: randomBytes(50), headers: { 'content-range': 'bytes 0-99/100' } });
+    const wrongLength = await http.request({
+      method: 'PUT',
+      url,
+      body: randomBytes(50),
+      headers: { 'content-range': 'bytes 0-99/100' },
+    });
     expect(wrongLength.status).toBe(400);
   });
 

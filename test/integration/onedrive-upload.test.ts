@@ -31,7 +31,10 @@ describe('OneDrive destination against the Graph simulator: uploads', () => {
     expect(h.sim.stats.uploadSessionsCreated - before).toBe(sessions);
     const writes = h.sim.stats.log.filter((l) => l.target.includes(`${bytes}.xlsx`) && l.method !== 'GET');
     // Replace, never rename: the query for a simple PUT, the session's item body otherwise (checked by the simulator).
-    if (sessions === 0) expect(writes.map((w) => w.target)).toEqual([expect.stringMatching(/:\/content\?@microsoft\.graph\.conflictBehavior=replace$/)]);
+    if (sessions === 0)
+      expect(writes.map((w) => w.target)).toEqual([
+        expect.stringMatching(/:\/content\?@microsoft\.graph\.conflictBehavior=replace$/),
+      ]);
     else expect(writes.map((w) => w.target)).toEqual([expect.stringMatching(/:\/createUploadSession$/)]);
   });
 });
@@ -68,7 +71,9 @@ describe('OneDrive destination: drives, folders, replace semantics, logs', () =>
   it('creates missing folders one level at a time and reuses existing ones (409 → GET)', async () => {
     await h.destination({ path: 'Deep/Existing.xlsx' }).deliver(await h.makeFile(10), h.context());
     const errorsBefore = h.sim.stats.errors.length;
-    const result = await h.destination({ path: 'Deep/Er/Folder/File #1 & 50%.xlsx' }).deliver(await h.makeFile(1000), h.context());
+    const result = await h
+      .destination({ path: 'Deep/Er/Folder/File #1 & 50%.xlsx' })
+      .deliver(await h.makeFile(1000), h.context());
     expect(result.location).toBe('ops@contoso.com/Deep/Er/Folder/File #1 & 50%.xlsx');
     expect(h.sim.itemInfo('ops@contoso.com/Deep/Er/Folder')?.path).toBe('Deep/Er/Folder');
     // 'Deep' already existed: its create answered 409 nameAlreadyExists, then the folder was fetched.
@@ -78,11 +83,15 @@ describe('OneDrive destination: drives, folders, replace semantics, logs', () =>
 
   it('delivers to a SharePoint site library and to a drive by id', async () => {
     const site = 'contoso.sharepoint.com:/sites/Sales';
-    const bySite = await h.destination({ drive: { site }, path: 'Shared Reports/Pipeline.xlsx' }).deliver(await h.makeFile(2000), h.context());
+    const bySite = await h
+      .destination({ drive: { site }, path: 'Shared Reports/Pipeline.xlsx' })
+      .deliver(await h.makeFile(2000), h.context());
     expect(bySite.location).toBe(`${site}/Shared Reports/Pipeline.xlsx`);
     expect(h.sim.itemInfo(bySite.location)?.driveId).toBe(h.sim.driveIdFor({ site }));
     const driveId = h.sim.driveIdFor({ user: 'ops@contoso.com' });
-    const byId = await h.destination({ drive: { driveId }, path: 'ById.xlsx' }).deliver(await h.makeFile(3000), h.context());
+    const byId = await h
+      .destination({ drive: { driveId }, path: 'ById.xlsx' })
+      .deliver(await h.makeFile(3000), h.context());
     expect(byId.location).toBe(`drive ${driveId}/ById.xlsx`);
     expect(h.sim.itemInfo('ops@contoso.com/ById.xlsx')?.id).toBe(byId.itemId);
   });
@@ -91,7 +100,11 @@ describe('OneDrive destination: drives, folders, replace semantics, logs', () =>
     const dest = h.destination({ path: 'Resolve/Later.xlsx' });
     const uploadsBefore = h.sim.stats.simpleUploads + h.sim.stats.uploadSessionsCreated;
     const before = await dest.resolveTarget();
-    expect(before).toMatchObject({ driveId: h.sim.driveIdFor({ user: 'ops@contoso.com' }), parentExists: false, existing: undefined });
+    expect(before).toMatchObject({
+      driveId: h.sim.driveIdFor({ user: 'ops@contoso.com' }),
+      parentExists: false,
+      existing: undefined,
+    });
     expect(h.sim.itemInfo('ops@contoso.com/Resolve')).toBeUndefined();
     expect(h.sim.stats.simpleUploads + h.sim.stats.uploadSessionsCreated).toBe(uploadsBefore);
     const delivered = await dest.deliver(await h.makeFile(10), h.context());
@@ -101,11 +114,15 @@ describe('OneDrive destination: drives, folders, replace semantics, logs', () =>
   });
 
   it('reports an unknown user and an unknown site clearly', async () => {
-    await expect(h.destination({ drive: { user: 'nobody@contoso.com' } }).deliver(await h.makeFile(10), h.context())).rejects.toMatchObject({
+    await expect(
+      h.destination({ drive: { user: 'nobody@contoso.com' } }).deliver(await h.makeFile(10), h.context()),
+    ).rejects.toMatchObject({
       code: 'ONEDRIVE_DRIVE_NOT_FOUND',
       message: expect.stringContaining("no OneDrive for user 'nobody@contoso.com'"),
     });
-    await expect(h.destination({ drive: { site: 'contoso.sharepoint.com:/sites/Nope' } }).resolveTarget()).rejects.toMatchObject({
+    await expect(
+      h.destination({ drive: { site: 'contoso.sharepoint.com:/sites/Nope' } }).resolveTarget(),
+    ).rejects.toMatchObject({
       code: 'ONEDRIVE_DRIVE_NOT_FOUND',
     });
   });

@@ -20,7 +20,10 @@ beforeAll(async () => {
   redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   sim = await startSimEnv({ rows: 300 });
   services = createServiceGroup({ ...sim.env });
-  config = await sim.writeConfig(sampleExportYaml({ id: 'fleet' }), { name: 'queue.yaml', extraTopLevel: `queue: { redis: "${redisUrl}", prefix: ${prefix}, concurrency: 1 }` });
+  config = await sim.writeConfig(sampleExportYaml({ id: 'fleet' }), {
+    name: 'queue.yaml',
+    extraTopLevel: `queue: { redis: "${redisUrl}", prefix: ${prefix}, concurrency: 1 }`,
+  });
   await setStateDir(config, './state-cli');
   await services.worker(config);
 }, 60_000);

@@ -13,7 +13,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/shared/logger.js';
 import { createRedisRunStore } from '../../src/state/redis-run-store.js';
 import { createQueueScheduler, type QueueScheduler } from '../../src/scheduler/queue/queue-scheduler.js';
-import { deletePrefix, readRunLog, readStartLog, requireRedisUrl, spawnQueueProcess, uniquePrefix, waitFor, type QueueChild } from './fixtures/queue-harness.js';
+import {
+  deletePrefix,
+  readRunLog,
+  readStartLog,
+  requireRedisUrl,
+  spawnQueueProcess,
+  uniquePrefix,
+  waitFor,
+  type QueueChild,
+} from './fixtures/queue-harness.js';
 import type { QueueProcessOptions } from './fixtures/queue-process.js';
 
 const redisUrl = requireRedisUrl();
@@ -38,16 +47,36 @@ describe('queue mode: crashes and shutdown', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(name: string, workers: number, extra: Partial<QueueProcessOptions>): Promise<{ prefix: string; log: string; runId: string }> {
+  async function start(
+    name: string,
+    workers: number,
+    extra: Partial<QueueProcessOptions>,
+  ): Promise<{ prefix: string; log: string; runId: string }> {
     const prefix = uniquePrefix(name);
     prefixInUse = prefix;
     const log = join(dir, `${name}.log`);
     const options: QueueProcessOptions = {
-      role: 'worker', redisUrl, prefix, exports, siteConcurrency: 2, log, runMs: [3000, 3000], concurrency: 1,
-      lockDuration: 1500, stalledInterval: 1000, ...extra,
+      role: 'worker',
+      redisUrl,
+      prefix,
+      exports,
+      siteConcurrency: 2,
+      log,
+      runMs: [3000, 3000],
+      concurrency: 1,
+      lockDuration: 1500,
+      stalledInterval: 1000,
+      ...extra,
     };
     children = await Promise.all(Array.from({ length: workers }, () => spawnQueueProcess(options)));
-    scheduler = createQueueScheduler({ connection: redis, prefix, exports, timezone: 'UTC', siteConcurrency: 2, logger: createSilentLogger() });
+    scheduler = createQueueScheduler({
+      connection: redis,
+      prefix,
+      exports,
+      timezone: 'UTC',
+      siteConcurrency: 2,
+      logger: createSilentLogger(),
+    });
     await scheduler.sync(exports);
     const queued = await scheduler.enqueueManual('long-export', 'admin');
     if (!('runId' in queued)) throw new Error('expected the manual run to be queued');
@@ -72,8 +101,14 @@ describe('queue mode: crashes and shutdown', () => {
     const attempt1 = await store.getRun(runId);
     expect(attempt1).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'INTERRUPTED' } });
     expect(attempt1?.error?.message).toMatch(/interrupted/);
-    await waitFor('attempt 2 to be recorded', 5000, async () => ((await store.getRun(`${runId}#2`))?.status === 'succeeded' ? true : undefined));
-    expect(await store.getRun(`${runId}#2`)).toMatchObject({ status: 'succeeded', attempt: 2, trigger: { kind: 'manual', by: 'admin' } });
+    await waitFor('attempt 2 to be recorded', 5000, async () =>
+      (await store.getRun(`${runId}#2`))?.status === 'succeeded' ? true : undefined,
+    );
+    expect(await store.getRun(`${runId}#2`)).toMatchObject({
+      status: 'succeeded',
+      attempt: 2,
+      trigger: { kind: 'manual', by: 'admin' },
+    });
     const history = await store.listRuns({ exportId: 'long-export' });
     expect(history.map((r) => [r.attempt, r.status])).toEqual([
       [2, 'succeeded'],
@@ -103,11 +138,24 @@ describe('queue mode: crashes and shutdown', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(3000);
     expect(readRunLog(log)).toHaveLength(0);
 
-    children = [await spawnQueueProcess({ role: 'worker', redisUrl, prefix, exports, siteConcurrency: 2, log, runMs: [200, 200], concurrency: 1 })];
+    children = [
+      await spawnQueueProcess({
+        role: 'worker',
+        redisUrl,
+        prefix,
+        exports,
+        siteConcurrency: 2,
+        log,
+        runMs: [200, 200],
+        concurrency: 1,
+      }),
+    ];
     const done = await waitFor('another worker to run it', 10_000, () => readRunLog(log)[0]);
     expect(done.attempt).toBe(2);
     const store = createRedisRunStore(redis, prefix);
     expect(await store.getRun(runId)).toMatchObject({ status: 'failed', error: { code: 'ABORTED' } });
-    await waitFor('attempt 2 recorded', 5000, async () => ((await store.getRun(`${runId}#2`))?.status === 'succeeded' ? true : undefined));
+    await waitFor('attempt 2 recorded', 5000, async () =>
+      (await store.getRun(`${runId}#2`))?.status === 'succeeded' ? true : undefined,
+    );
   }, 45_000);
 });

@@ -14,7 +14,16 @@ import { createSilentLogger } from '../../src/shared/logger.js';
 import { realSleep } from '../../src/shared/clock.js';
 import { createRedisRunStore } from '../../src/state/redis-run-store.js';
 import { createQueueScheduler } from '../../src/scheduler/queue/queue-scheduler.js';
-import { deletePrefix, maxConcurrent, readRunLog, requireRedisUrl, spawnQueueProcess, uniquePrefix, waitFor, type QueueChild } from './fixtures/queue-harness.js';
+import {
+  deletePrefix,
+  maxConcurrent,
+  readRunLog,
+  requireRedisUrl,
+  spawnQueueProcess,
+  uniquePrefix,
+  waitFor,
+  type QueueChild,
+} from './fixtures/queue-harness.js';
 
 const redisUrl = requireRedisUrl();
 const SITE_CAP = 6;
@@ -36,7 +45,8 @@ describe('queue mode across processes', () => {
     const log = join(dir, 'runs.log');
     const common = { redisUrl, prefix, exports, siteConcurrency: SITE_CAP, log, runMs: [200, 400] as const };
     // Workers first, so the first ticks find someone to take them.
-    for (let i = 0; i < 3; i += 1) children.push(await spawnQueueProcess({ ...common, role: 'worker', concurrency: 3 }));
+    for (let i = 0; i < 3; i += 1)
+      children.push(await spawnQueueProcess({ ...common, role: 'worker', concurrency: 3 }));
     const syncedAt = Date.now();
     const schedulers = await Promise.all([
       spawnQueueProcess({ ...common, role: 'scheduler' }),
@@ -48,7 +58,14 @@ describe('queue mode across processes', () => {
     // Stop the ticks: remove every job scheduler, stop the scheduler processes, let the queue drain.
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     for (const s of schedulers) await s.stop();
-    const control = createQueueScheduler({ connection: redis, prefix, exports, timezone: 'UTC', siteConcurrency: SITE_CAP, logger: createSilentLogger() });
+    const control = createQueueScheduler({
+      connection: redis,
+      prefix,
+      exports,
+      timezone: 'UTC',
+      siteConcurrency: SITE_CAP,
+      logger: createSilentLogger(),
+    });
     await control.sync([]);
     const stoppedAt = Date.now();
     await waitFor('the queue to drain', 15_000, async () => {
@@ -69,14 +86,20 @@ describe('queue mode across processes', () => {
     for (const r of runs) seen.set(`${r.exportId}@${r.tick}`, (seen.get(`${r.exportId}@${r.tick}`) ?? 0) + 1);
     const duplicates = [...seen].filter(([, n]) => n > 1);
     expect(duplicates).toEqual([]);
-    const skippedTicks = skipped.map((s) => `${s.exportId}@${s.trigger.kind === 'schedule' ? Date.parse(s.trigger.scheduledFor ?? '') : '?'}`);
+    const skippedTicks = skipped.map(
+      (s) => `${s.exportId}@${s.trigger.kind === 'schedule' ? Date.parse(s.trigger.scheduledFor ?? '') : '?'}`,
+    );
     expect(skippedTicks.filter((t) => seen.has(t))).toEqual([]);
 
     // 2. Every tick well inside the window was accounted for (ran, or skipped because its export was busy).
     const missing: string[] = [];
     let expected = 0;
     for (const e of exports) {
-      const it = CronExpressionParser.parse(e.schedule, { currentDate: new Date(syncedAt + 2000), endDate: new Date(stoppedAt - 2000), tz: 'UTC' });
+      const it = CronExpressionParser.parse(e.schedule, {
+        currentDate: new Date(syncedAt + 2000),
+        endDate: new Date(stoppedAt - 2000),
+        tz: 'UTC',
+      });
       while (it.hasNext()) {
         const key = `${e.id}@${it.next().getTime()}`;
         expected += 1;
@@ -88,7 +111,14 @@ describe('queue mode across processes', () => {
     // Skips are the exception at this load, not the rule.
     expect(runs.length).toBeGreaterThan(expected * 0.9);
 
-    if (process.env["QUEUE_TEST_STATS"] === "1") console.log({ expected, runs: runs.length, skipped: skipped.length, maxConcurrent: maxConcurrent(runs), pids: new Set(runs.map((r) => r.pid)).size });
+    if (process.env['QUEUE_TEST_STATS'] === '1')
+      console.log({
+        expected,
+        runs: runs.length,
+        skipped: skipped.length,
+        maxConcurrent: maxConcurrent(runs),
+        pids: new Set(runs.map((r) => r.pid)).size,
+      });
     // 3. No export ran twice at the same time; 4. the site limit held across the three workers.
     for (const e of exports) expect(maxConcurrent(runs.filter((r) => r.exportId === e.id))).toBeLessThanOrEqual(1);
     expect(maxConcurrent(runs)).toBeLessThanOrEqual(SITE_CAP);

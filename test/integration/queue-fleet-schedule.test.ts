@@ -38,7 +38,10 @@ beforeAll(async () => {
     destination: { type: local, dir: ./out-${id} }
 `,
   ).join('');
-  config = await sim.writeConfig(exportsYaml, { name: 'fleet.yaml', extraTopLevel: `queue: { redis: "${redisUrl}", prefix: ${prefix}, concurrency: 2, siteConcurrency: 2 }` });
+  config = await sim.writeConfig(exportsYaml, {
+    name: 'fleet.yaml',
+    extraTopLevel: `queue: { redis: "${redisUrl}", prefix: ${prefix}, concurrency: 2, siteConcurrency: 2 }`,
+  });
   await setStateDir(config, './state-fleet');
   await Promise.all([
     services.serve(config, { extraArgs: ['--no-work'] }),
@@ -68,7 +71,9 @@ describe('a fleet of 2 serve + 3 workers on one schedule', () => {
     const boundary = Math.ceil(Date.now() / 60_000) * 60_000;
     const runs = await pollFor('every export to have finished its tick', boundary - Date.now() + 60_000, async () => {
       if (Date.now() < boundary) return undefined;
-      const all = (await history()).filter((r) => r.trigger.kind === 'schedule' && Date.parse(r.trigger.scheduledFor ?? '') === boundary);
+      const all = (await history()).filter(
+        (r) => r.trigger.kind === 'schedule' && Date.parse(r.trigger.scheduledFor ?? '') === boundary,
+      );
       const done = all.filter((r) => r.status !== 'running');
       return EXPORTS.every((id) => done.some((r) => r.exportId === id)) ? done : undefined;
     });
@@ -79,7 +84,9 @@ describe('a fleet of 2 serve + 3 workers on one schedule', () => {
       expect(ofExport[0]?.status).toBe('succeeded');
     }
     // Never two runs of the site at once: one PAT means one session at a time across the whole fleet.
-    const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt ?? r.startedAt)] as const).sort((a, b) => a[0] - b[0]);
+    const spans = runs
+      .map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt ?? r.startedAt)] as const)
+      .sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1] - 5); // ms rounding of ISO times
     expect(sim.tableau.stats.maxConcurrentSessionsPerPat).toBe(1);
   });

@@ -39,8 +39,22 @@ function recordingRunner(store: RunStore, ms: number): { runner: ExportRunner; r
     await realSleep(ms, signal).catch(() => undefined);
     entry.end = Date.now();
     const report: RunReport = {
-      runId, exportId, trigger, status: 'succeeded', startedAt, finishedAt: new Date().toISOString(), durationMs: entry.end - entry.start,
-      sheets: [], rows: 1, bytes: 1, destination: undefined, warnings: [], error: undefined, timings: {}, dataHash: undefined, attempt: attempt ?? 1,
+      runId,
+      exportId,
+      trigger,
+      status: 'succeeded',
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      durationMs: entry.end - entry.start,
+      sheets: [],
+      rows: 1,
+      bytes: 1,
+      destination: undefined,
+      warnings: [],
+      error: undefined,
+      timings: {},
+      dataHash: undefined,
+      attempt: attempt ?? 1,
     };
     await store.finishRun(report);
     return report;
@@ -54,14 +68,34 @@ describe('queue mode: manual runs and overlap', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(name: string, runMs: number, exports: { id: string; schedule?: string }[]): Promise<{ scheduler: QueueScheduler; worker: QueueWorker; store: RunStore; runs: Started[] }> {
+  async function setup(
+    name: string,
+    runMs: number,
+    exports: { id: string; schedule?: string }[],
+  ): Promise<{ scheduler: QueueScheduler; worker: QueueWorker; store: RunStore; runs: Started[] }> {
     const prefix = uniquePrefix(name);
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     const store = createRedisRunStore(redis, prefix);
     const { runner, runs } = recordingRunner(store, runMs);
-    const scheduler = createQueueScheduler({ connection: redisUrl, prefix, exports, timezone: 'UTC', siteConcurrency: 2, logger, store });
+    const scheduler = createQueueScheduler({
+      connection: redisUrl,
+      prefix,
+      exports,
+      timezone: 'UTC',
+      siteConcurrency: 2,
+      logger,
+      store,
+    });
     await scheduler.sync(exports);
-    const worker = createQueueWorker({ connection: redisUrl, prefix, concurrency: 4, siteConcurrency: 2, runner, store, logger });
+    const worker = createQueueWorker({
+      connection: redisUrl,
+      prefix,
+      concurrency: 4,
+      siteConcurrency: 2,
+      runner,
+      store,
+      logger,
+    });
     await worker.ready();
     cleanups.push(async () => {
       await scheduler.sync([]);
@@ -87,11 +121,15 @@ describe('queue mode: manual runs and overlap', () => {
     // Another export is independent.
     expect(await scheduler.enqueueManual('other', 'admin-token-1')).toHaveProperty('runId');
 
-    await waitFor('the first run to finish', 5000, async () => ((await store.getRun(runId))?.status === 'succeeded' ? true : undefined));
+    await waitFor('the first run to finish', 5000, async () =>
+      (await store.getRun(runId))?.status === 'succeeded' ? true : undefined,
+    );
     const again = await scheduler.enqueueManual('sales', 'admin-token-1');
     expect(again).toHaveProperty('runId');
     expect(again).not.toEqual(first);
-    await waitFor('the second run to finish', 5000, () => (runs.filter((r) => r.exportId === 'sales' && r.end !== undefined).length === 2 ? true : undefined));
+    await waitFor('the second run to finish', 5000, () =>
+      runs.filter((r) => r.exportId === 'sales' && r.end !== undefined).length === 2 ? true : undefined,
+    );
 
     const history = await store.listRuns({ exportId: 'sales' });
     expect(history.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
@@ -109,7 +147,9 @@ describe('queue mode: manual runs and overlap', () => {
     const { scheduler, store, runs } = await setup('overlap', 2500, [{ id: 'busy', schedule: '* * * * * *' }]);
     await realSleep(6500);
     await scheduler.sync([]);
-    await waitFor('the last run to finish', 6000, async () => ((await scheduler.depth()).active === 0 && runs.every((r) => r.end !== undefined) ? true : undefined));
+    await waitFor('the last run to finish', 6000, async () =>
+      (await scheduler.depth()).active === 0 && runs.every((r) => r.end !== undefined) ? true : undefined,
+    );
 
     const done = runs.filter((r) => r.end !== undefined).map((r) => ({ start: r.start, end: r.end ?? 0 }));
     expect(done.length).toBeGreaterThanOrEqual(2);
@@ -121,7 +161,9 @@ describe('queue mode: manual runs and overlap', () => {
       expect(s.warnings[0]).toMatch(/already queued or running/);
     }
     // Every tick is accounted once: as a run or as a skip, never both.
-    const ranTicks = (await store.listRuns({ exportId: 'busy', status: 'succeeded' })).map((r) => (r.trigger.kind === 'schedule' ? r.trigger.scheduledFor : ''));
+    const ranTicks = (await store.listRuns({ exportId: 'busy', status: 'succeeded' })).map((r) =>
+      r.trigger.kind === 'schedule' ? r.trigger.scheduledFor : '',
+    );
     const skippedTicks = skipped.map((r) => (r.trigger.kind === 'schedule' ? r.trigger.scheduledFor : ''));
     expect(new Set([...ranTicks, ...skippedTicks]).size).toBe(ranTicks.length + skippedTicks.length);
   });
@@ -140,23 +182,48 @@ describe('queue mode: manual runs and overlap', () => {
     expect(nightly?.nextRun?.getTime()).toBeGreaterThan(Date.now());
     // 06:00 in Paris is 04:00 or 05:00 UTC.
     expect([4, 5]).toContain(nightly?.nextRun?.getUTCHours());
-    expect(before.find((e) => e.id === 'adhoc')).toMatchObject({ schedule: undefined, nextRun: undefined, running: false, runningRunId: undefined, destinationLabel: 'local: out/a.xlsx' });
+    expect(before.find((e) => e.id === 'adhoc')).toMatchObject({
+      schedule: undefined,
+      nextRun: undefined,
+      running: false,
+      runningRunId: undefined,
+      destinationLabel: 'local: out/a.xlsx',
+    });
 
     const started = await control.trigger('adhoc', 'ops-token');
     if (started.outcome !== 'started') throw new Error(`expected started, got ${started.outcome}`);
     // In the history at once (as running), before a worker picks it up.
-    expect(await store.getRun(started.runId)).toMatchObject({ status: 'running', trigger: { kind: 'manual', by: 'ops-token' } });
+    expect(await store.getRun(started.runId)).toMatchObject({
+      status: 'running',
+      trigger: { kind: 'manual', by: 'ops-token' },
+    });
     expect(await control.trigger('adhoc', 'ops-token')).toEqual({ outcome: 'conflict', runningRunId: started.runId });
-    expect((await control.list()).find((e) => e.id === 'adhoc')).toMatchObject({ running: true, runningRunId: started.runId });
+    expect((await control.list()).find((e) => e.id === 'adhoc')).toMatchObject({
+      running: true,
+      runningRunId: started.runId,
+    });
     expect(await control.trigger('missing', 'ops-token')).toEqual({ outcome: 'not-found' });
 
-    await waitFor('the run to finish', 6000, async () => ((await store.getRun(started.runId))?.status === 'succeeded' ? true : undefined));
-    await waitFor('the export to show idle', 2000, async () => ((await control.list()).find((e) => e.id === 'adhoc')?.running === false ? true : undefined));
+    await waitFor('the run to finish', 6000, async () =>
+      (await store.getRun(started.runId))?.status === 'succeeded' ? true : undefined,
+    );
+    await waitFor('the export to show idle', 2000, async () =>
+      (await control.list()).find((e) => e.id === 'adhoc')?.running === false ? true : undefined,
+    );
   });
 
   it('answers unavailable (not a hang) when Redis cannot be reached', async () => {
-    const scheduler = createQueueScheduler({ connection: await createFreePortUrl(), prefix: uniquePrefix('down'), exports: [{ id: 'a' }], timezone: 'UTC', siteConcurrency: 2, logger });
-    const control = createQueueExportControl(scheduler, () => [{ id: 'a', timezone: 'UTC', destinationLabel: 'x' }], { timeoutMs: 1500 });
+    const scheduler = createQueueScheduler({
+      connection: await createFreePortUrl(),
+      prefix: uniquePrefix('down'),
+      exports: [{ id: 'a' }],
+      timezone: 'UTC',
+      siteConcurrency: 2,
+      logger,
+    });
+    const control = createQueueExportControl(scheduler, () => [{ id: 'a', timezone: 'UTC', destinationLabel: 'x' }], {
+      timeoutMs: 1500,
+    });
     expect(await control.isReady()).toBe(false);
     const result = await control.trigger('a', 'ops');
     expect(result).toMatchObject({ outcome: 'unavailable' });

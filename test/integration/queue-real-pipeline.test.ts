@@ -13,8 +13,23 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, requireRedisUrl, uniquePrefix } from './fixtures/queue-harness.js';
 import { startSimEnv, type SimEnv } from './helpers/sim-env.js';
-import { createApiClient, createServiceGroup, pollFor, setStateDir, type ServiceGroup, type ServiceProcess } from './helpers/service-process.js';
-import { fragmentedUploadExportYaml, getRun, leftovers, startRun, waitNotRunning, waitRunEndInList, type RunRecord } from './helpers/service-runs.js';
+import {
+  createApiClient,
+  createServiceGroup,
+  pollFor,
+  setStateDir,
+  type ServiceGroup,
+  type ServiceProcess,
+} from './helpers/service-process.js';
+import {
+  fragmentedUploadExportYaml,
+  getRun,
+  leftovers,
+  startRun,
+  waitNotRunning,
+  waitRunEndInList,
+  type RunRecord,
+} from './helpers/service-runs.js';
 
 const redisUrl = requireRedisUrl();
 const TOKEN = 'queue-pipeline-admin-token-0123456789';
@@ -40,7 +55,11 @@ beforeAll(async () => {
   // lockDuration 5 s: a killed worker's run is retried after ~5-7 s. Not 2 s: a run can block its worker's event loop
   // for ~0.7 s (measured on an idle machine), too close to a 1 s renewal period on a loaded 2-core CI machine.
   await setStateDir(config, './state-queue');
-  [serve, ...workers] = await Promise.all([services.serve(config, { extraArgs: ['--no-work'] }), services.worker(config), services.worker(config)]);
+  [serve, ...workers] = await Promise.all([
+    services.serve(config, { extraArgs: ['--no-work'] }),
+    services.worker(config),
+    services.worker(config),
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -53,7 +72,8 @@ afterAll(async () => {
   if (sim !== undefined) rmSync(sim.dir, { recursive: true, force: true });
 });
 
-const toArrayBuffer = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+const toArrayBuffer = (b: Buffer): ArrayBuffer =>
+  b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 /** Cell values of every data sheet (the About and metric sheets legitimately differ between runs). */
 async function dataSheetValues(file: Buffer | undefined): Promise<Record<string, unknown[][]>> {
@@ -63,7 +83,8 @@ async function dataSheetValues(file: Buffer | undefined): Promise<Record<string,
   const out: Record<string, unknown[][]> = {};
   for (const name of DATA_SHEETS) {
     const ws = wb.getWorksheet(name);
-    if (ws === undefined) throw new Error(`sheet '${name}' missing; sheets: ${wb.worksheets.map((w) => w.name).join(', ')}`);
+    if (ws === undefined)
+      throw new Error(`sheet '${name}' missing; sheets: ${wb.worksheets.map((w) => w.name).join(', ')}`);
     const rows: unknown[][] = [];
     ws.eachRow({ includeEmpty: true }, (row) => {
       rows.push(Array.isArray(row.values) ? row.values.slice(1) : []);
@@ -77,7 +98,14 @@ async function dataSheetValues(file: Buffer | undefined): Promise<Record<string,
 function fleetLog(): string {
   return [serve, ...workers]
     .map((p) => {
-      const lines = p.logs().filter((l) => l.level === 'warn' || l.level === 'error' || (typeof l.msg === 'string' && /^(queue worker: run|run (started|finished|failed))/.test(l.msg)));
+      const lines = p
+        .logs()
+        .filter(
+          (l) =>
+            l.level === 'warn' ||
+            l.level === 'error' ||
+            (typeof l.msg === 'string' && /^(queue worker: run|run (started|finished|failed))/.test(l.msg)),
+        );
       return `--- pid ${p.pid}${p.hasExited() ? ' (exited)' : ''}:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`;
     })
     .join('\n');
@@ -85,7 +113,9 @@ function fleetLog(): string {
 
 /** The worker whose log says it started `runId` (attempt `attempt`). */
 function workerThatStarted(runId: string, attempt: number): ServiceProcess | undefined {
-  return workers.find((w) => w.logs().some((l) => l.msg === 'queue worker: run started' && l['runId'] === runId && l['attempt'] === attempt));
+  return workers.find((w) =>
+    w.logs().some((l) => l.msg === 'queue worker: run started' && l['runId'] === runId && l['attempt'] === attempt),
+  );
 }
 
 describe('queue mode with the real pipeline (serve --no-work + 2 workers)', () => {
@@ -114,7 +144,9 @@ describe('queue mode with the real pipeline (serve --no-work + 2 workers)', () =
     sim.graph.faults.throttle({ ops: ['uploadFragment'], status: 429, retryAfter: '2', skip: 1, times: 3 });
     const runId = await startRun(api, EXPORT_ID);
     await pollFor('the run to be in the middle of its upload', 20_000, () =>
-      sim.graph.stats.fragmentsAccepted > fragmentsBefore && sim.graph.openUploadSessions() > sessionsBefore ? true : undefined,
+      sim.graph.stats.fragmentsAccepted > fragmentsBefore && sim.graph.openUploadSessions() > sessionsBefore
+        ? true
+        : undefined,
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${fleetLog()}`);
     });
@@ -131,7 +163,12 @@ describe('queue mode with the real pipeline (serve --no-work + 2 workers)', () =
     const retry = await waitRunEndInList(api, EXPORT_ID, `${runId}#2`, 40_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${fleetLog()}`);
     });
-    expect(retry).toMatchObject({ status: 'succeeded', attempt: 2, trigger: { kind: 'manual', by: 'admin' }, destination: { location } });
+    expect(retry).toMatchObject({
+      status: 'succeeded',
+      attempt: 2,
+      trigger: { kind: 'manual', by: 'admin' },
+      destination: { location },
+    });
     expect(workerThatStarted(`${runId}#2`, 2)).toBe(survivor);
 
     // Complete (a new version, exactly the reported size) and the same data as the clean run.
@@ -158,7 +195,11 @@ describe('queue mode with the real pipeline (serve --no-work + 2 workers)', () =
     const api = createApiClient(() => serve.baseUrl, TOKEN);
     if (retried === undefined) throw new Error('the crash test did not get as far as the retry');
     expect(await getRun(api, clean.runId)).toMatchObject({ runId: clean.runId, status: 'succeeded', attempt: 1 });
-    expect(await getRun(api, retried.first)).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'INTERRUPTED' } });
+    expect(await getRun(api, retried.first)).toMatchObject({
+      status: 'failed',
+      attempt: 1,
+      error: { code: 'INTERRUPTED' },
+    });
     expect(await getRun(api, retried.second)).toMatchObject({ status: 'succeeded', attempt: 2 });
   });
 

@@ -8,7 +8,8 @@ import { runCli } from './helpers/cli.js';
 import { sampleExportYaml, startSimEnv, type SimEnv } from './helpers/sim-env.js';
 
 let sim: SimEnv;
-const toArrayBuffer = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+const toArrayBuffer = (b: Buffer): ArrayBuffer =>
+  b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 beforeAll(async () => {
   sim = await startSimEnv({ rows: 800 });
 });
@@ -20,7 +21,12 @@ describe('run against the simulators', () => {
     const first = await runCli(['run', 'pipeline', '--config', cfg, '--json'], { env: sim.env });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    const report = JSON.parse(first.stdout) as { status: string; rows: number; bytes: number; destination: { location: string; webUrl: string; itemId: string } };
+    const report = JSON.parse(first.stdout) as {
+      status: string;
+      rows: number;
+      bytes: number;
+      destination: { location: string; webUrl: string; itemId: string };
+    };
     expect(report.status).toBe('succeeded');
     expect(report.destination.webUrl).toMatch(/^https:\/\//);
     const stored = await sim.graph.readFile(report.destination.location);
@@ -28,7 +34,9 @@ describe('run against the simulators', () => {
     const wb = new ExcelJS.Workbook();
     expect(stored).toBeDefined();
     await wb.xlsx.load(toArrayBuffer(stored!));
-    expect(wb.worksheets.map((w) => w.name)).toEqual(expect.arrayContaining(['Summary', 'Opportunities', 'Pipeline by Stage', 'Rep Performance', 'Funnel', 'About']));
+    expect(wb.worksheets.map((w) => w.name)).toEqual(
+      expect.arrayContaining(['Summary', 'Opportunities', 'Pipeline by Stage', 'Rep Performance', 'Funnel', 'About']),
+    );
     expect(wb.worksheets[0]?.name).toBe('Summary');
     expect(wb.getWorksheet('Opportunities')?.actualRowCount).toBe(801);
     expect(sim.tableau.stats.signOuts).toBe(sim.tableau.stats.signIns);

@@ -78,7 +78,14 @@ ${onedrive('Reports/Broken Upload.xlsx')}${notify}`;
 /** Makes every fragment of the broken-upload export fail, and expires the next Tableau session. */
 function armFaults(): void {
   sim.graph.faults.clear();
-  sim.graph.faults.add({ ops: ['uploadFragment'], path: 'Reports/Broken Upload.xlsx', status: 500, codes: ['generalException'], message: 'Injected failure', times: 1_000 });
+  sim.graph.faults.add({
+    ops: ['uploadFragment'],
+    path: 'Reports/Broken Upload.xlsx',
+    status: 500,
+    codes: ['generalException'],
+    message: 'Injected failure',
+    times: 1_000,
+  });
   sim.tableau.faults.clear();
   sim.tableau.faults.next({ kind: 'expire-session' });
 }
@@ -118,7 +125,9 @@ describe.sequential('secrets stay out of every output', () => {
     expect(reportOf(reports, 'broken-upload').error?.code).toBe('ONEDRIVE_UPLOAD_FAILED');
 
     armFaults();
-    const verbose = await runCli(['--verbose', 'run', 'pipeline', 'broken-view', 'broken-upload', '--config', cfg], { env });
+    const verbose = await runCli(['--verbose', 'run', 'pipeline', 'broken-view', 'broken-upload', '--config', cfg], {
+      env,
+    });
     recordCli('run --verbose', verbose);
     expect(verbose.code, verbose.stderr).toBe(1);
     // Debug logs really are on: the leak check below looks at request-level lines, not just errors.
@@ -134,16 +143,27 @@ describe.sequential('secrets stay out of every output', () => {
   it('serve: runs over the admin API, notifications, /metrics and the dashboard', async () => {
     const proc: ServiceProcess = await services.spawn(['--verbose', 'serve', '--config', cfg, '--port', '0'], {
       env,
-      ready: (l) => typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on'),
+      ready: (l) =>
+        typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on'),
     });
-    const api = async (method: 'GET' | 'POST', path: string, token: string | undefined = ADMIN_TOKEN): Promise<{ status: number; text: string }> => {
-      const res = await fetch(`${proc.baseUrl}${path}`, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+    const api = async (
+      method: 'GET' | 'POST',
+      path: string,
+      token: string | undefined = ADMIN_TOKEN,
+    ): Promise<{ status: number; text: string }> => {
+      const res = await fetch(`${proc.baseUrl}${path}`, {
+        method,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      });
       const text = await res.text();
       const headers: Record<string, string> = {};
       res.headers.forEach((value, key) => {
         headers[key] = value;
       });
-      record(`API ${method} ${path} (${token === undefined ? 'no token' : token === ADMIN_TOKEN ? 'admin' : 'wrong token'})`, `${res.status}\n${JSON.stringify(headers)}\n${text}`);
+      record(
+        `API ${method} ${path} (${token === undefined ? 'no token' : token === ADMIN_TOKEN ? 'admin' : 'wrong token'})`,
+        `${res.status}\n${JSON.stringify(headers)}\n${text}`,
+      );
       return { status: res.status, text };
     };
     const runToEnd = async (exportId: string): Promise<Record<string, unknown>> => {
@@ -168,7 +188,9 @@ describe.sequential('secrets stay out of every output', () => {
       expect(upload['status']).toBe('failed');
       expect((upload['error'] as { code?: string } | undefined)?.code).toBe('ONEDRIVE_UPLOAD_FAILED');
       expect(sim.graph.stats.errors.filter((e) => e.status === 401).length).toBeGreaterThan(unauthorizedBefore);
-      await pollFor('two failure notifications at the webhook', 20_000, () => (hookBodies.length - hooksBefore >= 2 ? true : undefined));
+      await pollFor('two failure notifications at the webhook', 20_000, () =>
+        hookBodies.length - hooksBefore >= 2 ? true : undefined,
+      );
       expect(hookBodies.slice(hooksBefore).join('\n')).toMatch(/broken-view.*failed/);
 
       const exportsList = await api('GET', '/api/exports');
@@ -193,18 +215,37 @@ describe.sequential('secrets stay out of every output', () => {
   it('the admin API rejects missing and wrong tokens with 401, the same answer whether the export or run exists', async () => {
     const proc = await services.spawn(['serve', '--config', cfg, '--port', '0'], {
       env,
-      ready: (l) => typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on'),
+      ready: (l) =>
+        typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on'),
     });
     try {
-      const realRun = (JSON.parse((await runCli(['history', '--json', '--limit', '1', '--config', cfg], { env })).stdout) as { runId: string }[])[0]?.runId ?? '';
+      const realRun =
+        (
+          JSON.parse((await runCli(['history', '--json', '--limit', '1', '--config', cfg], { env })).stdout) as {
+            runId: string;
+          }[]
+        )[0]?.runId ?? '';
       expect(realRun).not.toBe('');
-      const ask = async (method: 'GET' | 'POST', path: string, authorization?: string): Promise<{ status: number; body: string; www: string | null }> => {
-        const res = await fetch(`${proc.baseUrl}${path}`, { method, headers: authorization === undefined ? {} : { authorization } });
+      const ask = async (
+        method: 'GET' | 'POST',
+        path: string,
+        authorization?: string,
+      ): Promise<{ status: number; body: string; www: string | null }> => {
+        const res = await fetch(`${proc.baseUrl}${path}`, {
+          method,
+          headers: authorization === undefined ? {} : { authorization },
+        });
         const body = await res.text();
         record(`API ${method} ${path} (${authorization ?? 'no header'})`, `${res.status}\n${body}`);
         return { status: res.status, body, www: res.headers.get('www-authenticate') };
       };
-      const credentials = [undefined, 'Bearer wrong-token-0123456789abcdef', `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`, ADMIN_TOKEN, `Bearer ${ADMIN_TOKEN}x`];
+      const credentials = [
+        undefined,
+        'Bearer wrong-token-0123456789abcdef',
+        `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`,
+        ADMIN_TOKEN,
+        `Bearer ${ADMIN_TOKEN}x`,
+      ];
       const pairs: [string, 'GET' | 'POST', string, string][] = [
         ['trigger', 'POST', '/api/exports/pipeline/run', '/api/exports/no-such-export/run'],
         ['runs of an export', 'GET', '/api/exports/pipeline/runs', '/api/exports/no-such-export/runs'],
@@ -224,7 +265,9 @@ describe.sequential('secrets stay out of every output', () => {
       // A token in the query string is not a credential (it would end up in proxy logs).
       expect((await ask('GET', `/api/exports?token=${ADMIN_TOKEN}`)).status).toBe(401);
       // Nothing was triggered by the refused calls.
-      const runs = JSON.parse((await runCli(['history', '--json', '--limit', '50', '--config', cfg], { env })).stdout) as { runId: string }[];
+      const runs = JSON.parse(
+        (await runCli(['history', '--json', '--limit', '50', '--config', cfg], { env })).stdout,
+      ) as { runId: string }[];
       expect(runs[0]?.runId).toBe(realRun);
     } finally {
       await proc.stop();
@@ -266,11 +309,13 @@ describe.sequential('secrets stay out of every output', () => {
       for (const o of texts) {
         for (const [name, value] of sentinels) {
           const at = o.text.indexOf(value);
-          if (at >= 0) leaks.push(`${name} in ${o.where}: …${o.text.slice(Math.max(0, at - 80), at + value.length + 20)}…`);
+          if (at >= 0)
+            leaks.push(`${name} in ${o.where}: …${o.text.slice(Math.max(0, at - 80), at + value.length + 20)}…`);
         }
         for (const [name, re] of patterns) {
           const m = re.exec(o.text);
-          if (m !== null) leaks.push(`${name} in ${o.where}: …${o.text.slice(Math.max(0, m.index - 80), m.index + 60)}…`);
+          if (m !== null)
+            leaks.push(`${name} in ${o.where}: …${o.text.slice(Math.max(0, m.index - 80), m.index + 60)}…`);
         }
       }
       return leaks;

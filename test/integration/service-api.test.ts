@@ -77,7 +77,13 @@ beforeAll(async () => {
   let n = 0;
   scheduler = createScheduler({
     exports: [
-      { id: 'sales', schedule: '0 6 * * *', timezone: 'Europe/Paris', catchUp: true, destinationLabel: 'local ./out/sales.xlsx' },
+      {
+        id: 'sales',
+        schedule: '0 6 * * *',
+        timezone: 'Europe/Paris',
+        catchUp: true,
+        destinationLabel: 'local ./out/sales.xlsx',
+      },
       { id: 'slow', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/slow.xlsx' },
     ],
     runner: createTimedRunner(store, (id) => (id === 'slow' ? 60_000 : 300)),

@@ -12,8 +12,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { sampleExportYaml, startSimEnv, type SimEnv } from './helpers/sim-env.js';
-import { createApiClient, createServiceGroup, pollFor, setStateDir, type ServiceGroup, type ServiceProcess } from './helpers/service-process.js';
-import { fragmentedUploadExportYaml, getRun, leftovers, runToEnd, startRun, waitRunEnd } from './helpers/service-runs.js';
+import {
+  createApiClient,
+  createServiceGroup,
+  pollFor,
+  setStateDir,
+  type ServiceGroup,
+  type ServiceProcess,
+} from './helpers/service-process.js';
+import {
+  fragmentedUploadExportYaml,
+  getRun,
+  leftovers,
+  runToEnd,
+  startRun,
+  waitRunEnd,
+} from './helpers/service-runs.js';
 
 const TOKEN = 'service-crash-admin-token-0123456789';
 
@@ -33,8 +47,15 @@ afterAll(async () => {
 });
 
 /** A config of its own (own stateDir) for one test. */
-async function configFor(name: string, exportsYaml: string, extraTopLevel?: string): Promise<{ file: string; stateDir: string }> {
-  const file = await sim.writeConfig(exportsYaml, { name: `${name}.yaml`, ...(extraTopLevel === undefined ? {} : { extraTopLevel }) });
+async function configFor(
+  name: string,
+  exportsYaml: string,
+  extraTopLevel?: string,
+): Promise<{ file: string; stateDir: string }> {
+  const file = await sim.writeConfig(exportsYaml, {
+    name: `${name}.yaml`,
+    ...(extraTopLevel === undefined ? {} : { extraTopLevel }),
+  });
   await setStateDir(file, `./state-${name}`);
   return { file, stateDir: join(sim.dir, `state-${name}`) };
 }
@@ -42,7 +63,9 @@ async function configFor(name: string, exportsYaml: string, extraTopLevel?: stri
 /** Resolves once the current run has stored at least one fragment of a new upload session and holds it open. */
 function midUpload(fragmentsBefore: number, sessionsBefore: number): Promise<true> {
   return pollFor('the run to be in the middle of its upload', 20_000, () =>
-    sim.graph.stats.fragmentsAccepted > fragmentsBefore && sim.graph.openUploadSessions() > sessionsBefore ? true : undefined,
+    sim.graph.stats.fragmentsAccepted > fragmentsBefore && sim.graph.openUploadSessions() > sessionsBefore
+      ? true
+      : undefined,
   );
 }
 
@@ -71,7 +94,12 @@ describe('serve: crash, shutdown and reload', () => {
 
     // Restart: the run the dead process left `running` is recorded as interrupted.
     serve = await services.serve(file);
-    await serve.waitForLog('the interrupted-runs warning', (l) => typeof l.msg === 'string' && /1 run\(s\) left running by a previous process were marked failed \(INTERRUPTED\)/.test(l.msg));
+    await serve.waitForLog(
+      'the interrupted-runs warning',
+      (l) =>
+        typeof l.msg === 'string' &&
+        /1 run\(s\) left running by a previous process were marked failed \(INTERRUPTED\)/.test(l.msg),
+    );
     const killed = await getRun(api, killedRunId);
     expect(killed).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
     expect(killed?.error?.message).toMatch(/stopped|interrupted|crash|kill/i);
@@ -96,7 +124,11 @@ describe('serve: crash, shutdown and reload', () => {
   }, 60_000);
 
   it('SIGTERM during a run that ends within shutdownGrace: the run finishes and is recorded succeeded; exit 0', async () => {
-    const { file, stateDir } = await configFor('term-finish', fragmentedUploadExportYaml('finish', 'Reports/Finish.xlsx'), 'server: { shutdownGrace: 20s }');
+    const { file, stateDir } = await configFor(
+      'term-finish',
+      fragmentedUploadExportYaml('finish', 'Reports/Finish.xlsx'),
+      'server: { shutdownGrace: 20s }',
+    );
     const serve = await services.serve(file);
     const api = createApiClient(() => serve.baseUrl, TOKEN);
 
@@ -116,7 +148,12 @@ describe('serve: crash, shutdown and reload', () => {
     // The record, as the CLI shows it from the state directory.
     const history = await runCli(['history', 'finish', '--json', '--config', file], { env: sim.env });
     expect(history.code).toBe(0);
-    const runs = JSON.parse(history.stdout) as { runId: string; status: string; trigger: { kind: string; by?: string }; bytes: number }[];
+    const runs = JSON.parse(history.stdout) as {
+      runId: string;
+      status: string;
+      trigger: { kind: string; by?: string };
+      bytes: number;
+    }[];
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ runId, status: 'succeeded', trigger: { kind: 'manual', by: 'admin' } });
     expect((await sim.graph.readFile('ops@contoso.com/Reports/Finish.xlsx'))?.length).toBe(runs[0]?.bytes);
@@ -124,7 +161,11 @@ describe('serve: crash, shutdown and reload', () => {
   }, 60_000);
 
   it('SIGTERM during an upload that outlasts shutdownGrace: exit 0, run INTERRUPTED, upload session cancelled, previous file intact', async () => {
-    const { file, stateDir } = await configFor('term-abort', fragmentedUploadExportYaml('abort', 'Reports/Abort.xlsx'), 'server: { shutdownGrace: 1s }');
+    const { file, stateDir } = await configFor(
+      'term-abort',
+      fragmentedUploadExportYaml('abort', 'Reports/Abort.xlsx'),
+      'server: { shutdownGrace: 1s }',
+    );
     const serve = await services.serve(file);
     const api = createApiClient(() => serve.baseUrl, TOKEN);
     const first = await runToEnd(api, 'abort');
@@ -146,7 +187,11 @@ describe('serve: crash, shutdown and reload', () => {
     // Grace (1 s) plus a prompt abort, far less than the ~6 s the throttled upload would still take.
     expect(exit.at - termAt).toBeGreaterThanOrEqual(900);
     expect(exit.at - termAt).toBeLessThan(5_000);
-    expect(serve.logs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('shutdown deadline passed: aborting 1 run(s)'))).toBe(true);
+    expect(
+      serve
+        .logs()
+        .some((l) => typeof l.msg === 'string' && l.msg.startsWith('shutdown deadline passed: aborting 1 run(s)')),
+    ).toBe(true);
 
     // The upload session was deleted, not left to expire; the file is the previous one; no temp files.
     expect(sim.graph.openUploadSessions()).toBe(sessionsBefore);
@@ -165,25 +210,39 @@ describe('serve: crash, shutdown and reload', () => {
     const first = await configFor('hup', sampleExportYaml({ id: 'hup-a', path: 'Reports/Hup A.xlsx' }));
     const serve = await services.serve(first.file);
     const api = createApiClient(() => serve.baseUrl, TOKEN);
-    const ids = async (): Promise<string[]> => ((await api.get('/api/exports')).body as { exports: { id: string }[] }).exports.map((e) => e.id);
+    const ids = async (): Promise<string[]> =>
+      ((await api.get('/api/exports')).body as { exports: { id: string }[] }).exports.map((e) => e.id);
     expect(await ids()).toEqual(['hup-a']);
 
     // Invalid: a second export with a schedule that is not cron.
-    await configFor('hup', `${sampleExportYaml({ id: 'hup-a', path: 'Reports/Hup A.xlsx' })}${sampleExportYaml({ id: 'hup-b', path: 'Reports/Hup B.xlsx', extra: '    schedule: "every day at six"\n' })}`);
+    await configFor(
+      'hup',
+      `${sampleExportYaml({ id: 'hup-a', path: 'Reports/Hup A.xlsx' })}${sampleExportYaml({ id: 'hup-b', path: 'Reports/Hup B.xlsx', extra: '    schedule: "every day at six"\n' })}`,
+    );
     serve.signal('SIGHUP');
-    const refused = await serve.waitForLog('the reload failure', (l) => l.msg === 'config reload failed; keeping the previous config');
+    const refused = await serve.waitForLog(
+      'the reload failure',
+      (l) => l.msg === 'config reload failed; keeping the previous config',
+    );
     expect(String(refused['err'])).toMatch(/schedule/);
     expect(String(refused['err'])).toMatch(/every day at six.*5 fields/);
     expect(await ids()).toEqual(['hup-a']);
     expect((await api.get('/healthz')).status).toBe(200);
 
     // Valid: hup-b is added, listed and runnable.
-    await configFor('hup', `${sampleExportYaml({ id: 'hup-a', path: 'Reports/Hup A.xlsx' })}${sampleExportYaml({ id: 'hup-b', path: 'Reports/Hup B.xlsx', extra: '    schedule: "0 6 * * 1-5"\n' })}`);
+    await configFor(
+      'hup',
+      `${sampleExportYaml({ id: 'hup-a', path: 'Reports/Hup A.xlsx' })}${sampleExportYaml({ id: 'hup-b', path: 'Reports/Hup B.xlsx', extra: '    schedule: "0 6 * * 1-5"\n' })}`,
+    );
     serve.signal('SIGHUP');
     await serve.waitForLog('the reload', (l) => l.msg === 'config reloaded');
     await pollFor('hup-b in GET /api/exports', 5_000, async () => ((await ids()).includes('hup-b') ? true : undefined));
     expect(await ids()).toEqual(['hup-a', 'hup-b']);
-    const b = ((await api.get('/api/exports')).body as { exports: { id: string; schedule: string | null; nextRun: string | null }[] }).exports.find((e) => e.id === 'hup-b');
+    const b = (
+      (await api.get('/api/exports')).body as {
+        exports: { id: string; schedule: string | null; nextRun: string | null }[];
+      }
+    ).exports.find((e) => e.id === 'hup-b');
     expect(b).toMatchObject({ schedule: '0 6 * * 1-5', nextRun: expect.any(String) });
     const run = await waitRunEnd(api, await startRun(api, 'hup-b'));
     expect(run).toMatchObject({ status: 'succeeded', destination: { location: 'ops@contoso.com/Reports/Hup B.xlsx' } });

@@ -14,11 +14,21 @@ import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createRedactor } from '../../src/shared/redact.js';
 import type { RetryPolicy } from '../../src/shared/retry.js';
 import { generatePipelineRows, PIPELINE_HEADER } from '../../src/simulators/demo-data/pipeline-generator.js';
-import { startTableauSimulator, type TableauSimulator, type TableauSimulatorOptions } from '../../src/simulators/tableau/index.js';
+import {
+  startTableauSimulator,
+  type TableauSimulator,
+  type TableauSimulatorOptions,
+} from '../../src/simulators/tableau/index.js';
 import { createTableauSource, type TableauSourceOptions } from '../../src/sources/tableau/index.js';
 
 const PAT = { type: 'pat' as const, tokenName: 'export-bot', tokenSecret: 'pat-secret-0123456789' };
-const FAST_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 50, maxTotalMs: 10_000 };
+const FAST_RETRY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 5,
+  maxDelayMs: 20,
+  maxRetryAfterMs: 50,
+  maxTotalMs: 10_000,
+};
 const ROWS = 120;
 const AS_OF = new Date(Date.UTC(2026, 10, 27));
 
@@ -26,7 +36,11 @@ let sim: TableauSimulator;
 let tempDir: string;
 const lines: string[] = [];
 const redactor = createRedactor();
-const logger: Logger = createLogger({ redactor, level: 'debug', destination: { write: (s: string) => void lines.push(s) } });
+const logger: Logger = createLogger({
+  redactor,
+  level: 'debug',
+  destination: { write: (s: string) => void lines.push(s) },
+});
 const signal = new AbortController().signal;
 
 async function startSim(options: TableauSimulatorOptions = {}): Promise<TableauSimulator> {
@@ -35,7 +49,15 @@ async function startSim(options: TableauSimulatorOptions = {}): Promise<TableauS
 
 function source(s: TableauSimulator, overrides: Partial<TableauSourceOptions> = {}) {
   return createTableauSource(
-    { serverUrl: s.url, site: 'sales', apiVersion: 'auto', auth: PAT, caFile: s.caFile, retry: FAST_RETRY, ...overrides },
+    {
+      serverUrl: s.url,
+      site: 'sales',
+      apiVersion: 'auto',
+      auth: PAT,
+      caFile: s.caFile,
+      retry: FAST_RETRY,
+      ...overrides,
+    },
     { logger, redactor, clock: systemClock, sleep: realSleep },
   );
 }
@@ -69,7 +91,8 @@ async function fetchOnce(src: ReturnType<typeof source>, request = opportunities
   }
 }
 
-const dataStatuses = (s: TableauSimulator): number[] => s.stats.requests.filter((r) => r.endpoint === 'data').map((r) => r.status);
+const dataStatuses = (s: TableauSimulator): number[] =>
+  s.stats.requests.filter((r) => r.endpoint === 'data').map((r) => r.status);
 
 beforeAll(async () => {
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'));
@@ -109,9 +132,19 @@ describe('Tableau client against the simulator', () => {
 
   it('ignores unknown filter fields, as Tableau does, and reports the filters and maxAge in provenance', async () => {
     const session = await source(sim).open({ logger, signal });
-    const table = await session.fetchView({ ...opportunities({ Regoin: ['EMEA'] }), maxAgeMinutes: 5 }, { logger, signal, tempDir });
+    const table = await session.fetchView(
+      { ...opportunities({ Regoin: ['EMEA'] }), maxAgeMinutes: 5 },
+      { logger, signal, tempDir },
+    );
     expect(await collect(table)).toHaveLength(ROWS);
-    expect(table.provenance).toMatchObject({ filters: 'Regoin = EMEA', maxAge: '5', workbook: 'Sales Pipeline', project: 'Sales', productVersion: '2024.2.0', apiVersion: '3.24' });
+    expect(table.provenance).toMatchObject({
+      filters: 'Regoin = EMEA',
+      maxAge: '5',
+      workbook: 'Sales Pipeline',
+      project: 'Sales',
+      productVersion: '2024.2.0',
+      apiVersion: '3.24',
+    });
     expect(table.provenance['viewUrl']).toBe(`${sim.url}/#/site/sales/views/SalesPipeline/Opportunities`);
     await table.dispose();
     await session.close();
@@ -119,9 +152,16 @@ describe('Tableau client against the simulator', () => {
 
   it('warns on a dashboard, naming the worksheets to export instead', async () => {
     const session = await source(sim).open({ logger, signal });
-    const table = await session.fetchView({ ...opportunities(), view: 'Pipeline Overview' }, { logger, signal, tempDir });
+    const table = await session.fetchView(
+      { ...opportunities(), view: 'Pipeline Overview' },
+      { logger, signal, tempDir },
+    );
     expect(table.header[0]).toBe('Measure Names');
-    expect(table.warnings).toEqual([expect.stringContaining("is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically); export a worksheet instead: 'Opportunities', 'Pipeline by Stage', 'Rep Performance'")]);
+    expect(table.warnings).toEqual([
+      expect.stringContaining(
+        "is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically); export a worksheet instead: 'Opportunities', 'Pipeline by Stage', 'Rep Performance'",
+      ),
+    ]);
     await table.dispose();
     await session.close();
   });
@@ -183,7 +223,9 @@ describe('Tableau client against the simulator', () => {
     const err = await fetchOnce(source(sim)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: 'TABLEAU_THROTTLED', retryable: true });
-    expect((err as AppError).userMessage).toMatch(/HTTP 429; non-XML body: <!DOCTYPE html>.*429 Too Many Requests.*lower tableau.maxConcurrentExports/);
+    expect((err as AppError).userMessage).toMatch(
+      /HTTP 429; non-XML body: <!DOCTYPE html>.*429 Too Many Requests.*lower tableau.maxConcurrentExports/,
+    );
     expect(dataStatuses(sim)).toEqual([429, 429, 429, 429]);
     expect(sim.stats.signIns - before.in).toBe(1);
     expect(sim.stats.signOuts - before.out).toBe(1);
@@ -205,7 +247,11 @@ describe('Tableau client against the simulator', () => {
   it('serialises concurrent runs that share a PAT (one session per PAT at a time)', async () => {
     const src = source(sim);
     const before = sim.stats.sessionsReplaced;
-    const runs = await Promise.all([fetchOnce(src), fetchOnce(src), fetchOnce(src, { ...opportunities(), view: 'Rep Performance' })]);
+    const runs = await Promise.all([
+      fetchOnce(src),
+      fetchOnce(src),
+      fetchOnce(src, { ...opportunities(), view: 'Rep Performance' }),
+    ]);
     expect(runs.map((r) => r.length)).toEqual([ROWS, ROWS, 12]);
     expect(sim.stats.maxConcurrentSessionsPerPat).toBe(1);
     expect(sim.stats.sessionsReplaced).toBe(before);
@@ -215,14 +261,24 @@ describe('Tableau client against the simulator', () => {
     const src = source(sim, { maxConcurrentExports: 2 });
     sim.faults.next({ kind: 'slow-body', delayMs: 150, times: 5 });
     const session = await src.open({ logger, signal });
-    const tables = await Promise.all(Array.from({ length: 5 }, () => session.fetchView(opportunities(), { logger, signal, tempDir })));
+    const tables = await Promise.all(
+      Array.from({ length: 5 }, () => session.fetchView(opportunities(), { logger, signal, tempDir })),
+    );
     await Promise.all(tables.map((t) => t.dispose()));
     await session.close();
     expect(sim.stats.maxConcurrentDataRequests).toBe(2);
   });
 
   it('signs in with a connected-app JWT (signature and claims checked by the simulator) and with a password', async () => {
-    const jwt = source(sim, { auth: { type: 'connected-app', clientId: 'sim-client-id', secretId: 'sim-secret-id', secretValue: 'sim-connected-app-secret-value', username: 'ops@example.com' } });
+    const jwt = source(sim, {
+      auth: {
+        type: 'connected-app',
+        clientId: 'sim-client-id',
+        secretId: 'sim-secret-id',
+        secretValue: 'sim-connected-app-secret-value',
+        username: 'ops@example.com',
+      },
+    });
     expect(await fetchOnce(jwt)).toHaveLength(ROWS);
     const password = source(sim, { auth: { type: 'password', username: 'ops@example.com', password: 'ops-password' } });
     expect(await fetchOnce(password)).toHaveLength(ROWS);
@@ -230,7 +286,9 @@ describe('Tableau client against the simulator', () => {
 
   it('reports bad credentials with a hint and never retries them', async () => {
     const failedBefore = sim.stats.failedSignIns;
-    const err = await fetchOnce(source(sim, { auth: { ...PAT, tokenSecret: 'wrong-secret' } })).catch((e: unknown) => e);
+    const err = await fetchOnce(source(sim, { auth: { ...PAT, tokenSecret: 'wrong-secret' } })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'TABLEAU_AUTH_FAILED' });
     expect((err as AppError).hint).toContain("personal access token 'export-bot'");
     expect(sim.stats.failedSignIns - failedBefore).toBe(1);
@@ -239,7 +297,9 @@ describe('Tableau client against the simulator', () => {
   it('fails on an unknown view with candidates and the listing command', async () => {
     const err = await fetchOnce(source(sim), { ...opportunities(), view: 'Oportunities' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TABLEAU_VIEW_NOT_FOUND' });
-    expect((err as AppError).userMessage).toContain("candidates: 'Opportunities', 'Pipeline by Stage', 'Pipeline Overview', 'Rep Performance'");
+    expect((err as AppError).userMessage).toContain(
+      "candidates: 'Opportunities', 'Pipeline by Stage', 'Pipeline Overview', 'Rep Performance'",
+    );
     expect((err as AppError).userMessage).toContain('run `tableau-export views --site sales`');
   });
 
@@ -258,7 +318,10 @@ describe('Tableau client against simulator variants', () => {
     const pod = await startSim({ podRedirect: true, xmlStyle: 'ns0' });
     try {
       const session = await source(pod).open({ logger, signal });
-      const table = await session.fetchView({ ...opportunities(), contentUrl: 'SalesPipeline/sheets/RepPerformance', workbook: undefined, view: undefined }, { logger, signal, tempDir });
+      const table = await session.fetchView(
+        { ...opportunities(), contentUrl: 'SalesPipeline/sheets/RepPerformance', workbook: undefined, view: undefined },
+        { logger, signal, tempDir },
+      );
       expect(table.provenance['server']).toMatch(/^https:\/\/localhost:\d+$/);
       expect(table.provenance['view']).toBe('Rep Performance');
       expect(await collect(table)).toHaveLength(12);
@@ -277,7 +340,9 @@ describe('Tableau client against simulator variants', () => {
       const src = source(dup);
       const err = await fetchOnce(src).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'TABLEAU_VIEW_AMBIGUOUS' });
-      expect((err as Error).message).toMatch(/project 'Sales'.*project 'Sales Archive'|project 'Sales Archive'.*project 'Sales'/);
+      expect((err as Error).message).toMatch(
+        /project 'Sales'.*project 'Sales Archive'|project 'Sales Archive'.*project 'Sales'/,
+      );
       expect(await fetchOnce(src, { ...opportunities(), project: 'Sales Archive' })).toHaveLength(ROWS);
     } finally {
       await dup.close();
@@ -303,7 +368,12 @@ describe('Tableau client against simulator variants', () => {
   it('rejects a server too old for view data export with the version needed', async () => {
     const old = await startSim({ restApiVersion: '3.5' });
     try {
-      const err = await fetchOnce(source(old, { auth: { type: 'password', username: 'ops@example.com', password: 'ops-password' }, apiVersion: '2.6' })).catch((e: unknown) => e);
+      const err = await fetchOnce(
+        source(old, {
+          auth: { type: 'password', username: 'ops@example.com', password: 'ops-password' },
+          apiVersion: '2.6',
+        }),
+      ).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'TABLEAU_SERVER_TOO_OLD' });
       expect((err as Error).message).toContain('Query View Data (CSV export) needs Tableau REST API 2.7 or later');
       expect((err as AppError).hint).toContain('set tableau.apiVersion to "auto" or to at least "2.7"');

@@ -25,7 +25,8 @@ export interface DemoOptions {
 }
 
 export async function demoCommand(file: string, options: DemoOptions): Promise<number> {
-  if (!Number.isInteger(options.rows) || options.rows < 1) throw new UsageError('--rows must be a positive whole number');
+  if (!Number.isInteger(options.rows) || options.rows < 1)
+    throw new UsageError('--rows must be a positive whole number');
   const loaded = await loadConfig(file);
   const { config } = loaded;
   const demoDir = join(config.stateDir, 'demo');
@@ -33,7 +34,9 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
 
   const tableauAuth = config.tableau?.auth;
   if (tableauAuth !== undefined && tableauAuth.type !== 'pat') {
-    throw new UsageError('the demo signs in to the Tableau simulator with a personal access token; use tableau.auth.type: pat in the demo config');
+    throw new UsageError(
+      'the demo signs in to the Tableau simulator with a personal access token; use tableau.auth.type: pat in the demo config',
+    );
   }
   // Throw-away credentials, fresh each run, handed over exactly as real ones are: through env vars.
   const pat = { name: 'demo-export-bot', secret: `demo-pat-${randomBytes(12).toString('hex')}` };
@@ -54,8 +57,20 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
     storageDir: join(demoDir, 'onedrive'),
     tenantId: config.onedrive?.tenantId ?? 'demo-tenant',
     clients: [{ clientId: config.onedrive?.clientId ?? 'demo-client', clientSecret }],
-    users: [...new Set(config.exports.flatMap((e) => (e.destination.type === 'onedrive' && 'user' in e.destination.drive ? [e.destination.drive.user] : [])))],
-    sites: [...new Set(config.exports.flatMap((e) => (e.destination.type === 'onedrive' && 'site' in e.destination.drive ? [e.destination.drive.site] : [])))],
+    users: [
+      ...new Set(
+        config.exports.flatMap((e) =>
+          e.destination.type === 'onedrive' && 'user' in e.destination.drive ? [e.destination.drive.user] : [],
+        ),
+      ),
+    ],
+    sites: [
+      ...new Set(
+        config.exports.flatMap((e) =>
+          e.destination.type === 'onedrive' && 'site' in e.destination.drive ? [e.destination.drive.site] : [],
+        ),
+      ),
+    ],
   });
   try {
     if (tableauAuth !== undefined) {
@@ -65,17 +80,29 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
     if (config.onedrive?.clientSecretEnv !== undefined) env[config.onedrive.clientSecretEnv] = clientSecret;
     const demoConfig: Config = {
       ...config,
-      tableau: config.tableau === undefined ? undefined : { ...config.tableau, serverUrl: tableau.url, caFile: tableau.caFile },
+      tableau:
+        config.tableau === undefined
+          ? undefined
+          : { ...config.tableau, serverUrl: tableau.url, caFile: tableau.caFile },
       onedrive:
         config.onedrive === undefined
           ? undefined
-          : { ...config.onedrive, clientSecretEnv: config.onedrive.clientSecretEnv ?? 'AZURE_CLIENT_SECRET', certificate: undefined, authorityHost: graph.authorityHost, graphBaseUrl: graph.graphBaseUrl, caFile: graph.caFile },
+          : {
+              ...config.onedrive,
+              clientSecretEnv: config.onedrive.clientSecretEnv ?? 'AZURE_CLIENT_SECRET',
+              certificate: undefined,
+              authorityHost: graph.authorityHost,
+              graphBaseUrl: graph.graphBaseUrl,
+              caFile: graph.caFile,
+            },
     };
     if (config.onedrive?.clientSecretEnv === undefined) env['AZURE_CLIENT_SECRET'] = clientSecret;
     const demoLoaded: LoadedConfig = { ...loaded, config: demoConfig };
     const ctx = createAppContext(demoLoaded, { logger: options.logger, redactor: options.redactor, env });
     if (!options.json) {
-      process.stdout.write(`Tableau simulator:   ${tableau.url} (site "${config.tableau?.site ?? ''}", ${options.rows.toLocaleString('en-US')} opportunities)\n`);
+      process.stdout.write(
+        `Tableau simulator:   ${tableau.url} (site "${config.tableau?.site ?? ''}", ${options.rows.toLocaleString('en-US')} opportunities)\n`,
+      );
       process.stdout.write(`Graph simulator:     ${graph.graphBaseUrl} (authority ${graph.authorityHost})\n\n`);
     }
     const reports: RunReport[] = [];
@@ -84,7 +111,12 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
         const progress = createProgress();
         const report = await ctx.runOne(exp.id, {
           trigger: { kind: 'cli' },
-          onProgress: (p) => progress.update(p.stage === 'write' ? `${exp.id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows` : `${exp.id}: ${p.stage} ${p.sheet}`),
+          onProgress: (p) =>
+            progress.update(
+              p.stage === 'write'
+                ? `${exp.id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows`
+                : `${exp.id}: ${p.stage} ${p.sheet}`,
+            ),
         });
         progress.done();
         reports.push(report);
@@ -96,12 +128,15 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
           process.stdout.write(`✗ ${exp.id}: failed [${report.error?.code ?? ''}] ${report.error?.message ?? ''}\n`);
           continue;
         }
-        process.stdout.write(`✓ ${exp.id}: ${report.status}, ${report.rows.toLocaleString('en-US')} rows in ${report.sheets.length} sheet(s), ${(report.bytes / 1024).toFixed(0)} KiB, ${((report.durationMs ?? 0) / 1000).toFixed(1)}s\n`);
+        process.stdout.write(
+          `✓ ${exp.id}: ${report.status}, ${report.rows.toLocaleString('en-US')} rows in ${report.sheets.length} sheet(s), ${(report.bytes / 1024).toFixed(0)} KiB, ${((report.durationMs ?? 0) / 1000).toFixed(1)}s\n`,
+        );
         const dest = report.destination;
         if (dest?.webUrl !== undefined) {
           const stored = graph.itemInfo(dest.location);
           process.stdout.write(`    OneDrive: ${dest.location}\n    webUrl:   ${dest.webUrl}\n`);
-          if (stored !== undefined) process.stdout.write(`    open it:  ${stored.localPath}  (version ${stored.versions})\n`);
+          if (stored !== undefined)
+            process.stdout.write(`    open it:  ${stored.localPath}  (version ${stored.versions})\n`);
         } else if (dest !== undefined) {
           process.stdout.write(`    open it:  ${dest.location}\n`);
         }

@@ -30,7 +30,15 @@ export async function listCommand(ctx: AppContext, options: { json: boolean }): 
   process.stdout.write(
     `${formatTable(
       ['export', 'schedule', 'time zone', 'next run', 'last status', 'last run', 'destination'],
-      rows.map((r) => [r.id, r.schedule ?? '(manual)', r.timezone, r.nextRun ?? '-', r.lastStatus ?? '-', r.lastRunAt ?? '-', r.destination]),
+      rows.map((r) => [
+        r.id,
+        r.schedule ?? '(manual)',
+        r.timezone,
+        r.nextRun ?? '-',
+        r.lastStatus ?? '-',
+        r.lastRunAt ?? '-',
+        r.destination,
+      ]),
     )}\n`,
   );
   return EXIT_OK;

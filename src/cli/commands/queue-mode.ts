@@ -50,10 +50,17 @@ export function queueSettings(config: Config, env: NodeJS.ProcessEnv): QueueSett
   };
 }
 
-export function exportListing(config: Config): { id: string; schedule: string | undefined; timezone: string; destinationLabel: string; site: string }[] {
-  return config.exports.map((e) => ({ id: e.id, schedule: e.schedule, timezone: e.timezone ?? config.timezone, destinationLabel: describeDestination(e), site: config.tableau?.site ?? '' }));
+export function exportListing(
+  config: Config,
+): { id: string; schedule: string | undefined; timezone: string; destinationLabel: string; site: string }[] {
+  return config.exports.map((e) => ({
+    id: e.id,
+    schedule: e.schedule,
+    timezone: e.timezone ?? config.timezone,
+    destinationLabel: describeDestination(e),
+    site: config.tableau?.site ?? '',
+  }));
 }
-
 
 interface Common {
   readonly logger: Logger;
@@ -62,10 +69,23 @@ interface Common {
 }
 
 /** Builds the Redis-backed run store, the app context and the runner shared by serve and worker. */
-function openFleetMember(loaded: LoadedConfig, o: Common): { settings: QueueSettings; ctx: () => AppContext; swap: (next: LoadedConfig) => void; runner: ExportRunner; metrics: ReturnType<typeof createRunMetrics>; close: () => Promise<void>; store: ReturnType<typeof createRedisRunStore> } {
+function openFleetMember(
+  loaded: LoadedConfig,
+  o: Common,
+): {
+  settings: QueueSettings;
+  ctx: () => AppContext;
+  swap: (next: LoadedConfig) => void;
+  runner: ExportRunner;
+  metrics: ReturnType<typeof createRunMetrics>;
+  close: () => Promise<void>;
+  store: ReturnType<typeof createRedisRunStore>;
+} {
   const settings = queueSettings(loaded.config, o.env);
   o.redactor.addSecret(settings.url.match(/\/\/[^:@/]*:([^@]+)@/)?.[1]);
-  const redis = createRedisConnection(settings.url, 'client', (err) => o.logger.warn({ err: err.message }, 'redis connection error'));
+  const redis = createRedisConnection(settings.url, 'client', (err) =>
+    o.logger.warn({ err: err.message }, 'redis connection error'),
+  );
   const store = createRedisRunStore(redis, settings.prefix);
   let ctx = createAppContext(loaded, { logger: o.logger, redactor: o.redactor, env: o.env, store });
   const metrics = createRunMetrics();
@@ -73,11 +93,26 @@ function openFleetMember(loaded: LoadedConfig, o: Common): { settings: QueueSett
     metrics.runStarted(exportId, options.runId);
     let report: RunReport;
     try {
-      report = await ctx.runOne(exportId, { trigger, runId: options.runId, signal: options.signal, attempt: options.attempt });
+      report = await ctx.runOne(exportId, {
+        trigger,
+        runId: options.runId,
+        signal: options.signal,
+        attempt: options.attempt,
+      });
     } catch (err) {
       // Could not even start (e.g. a secret missing from this worker's environment): count it, then let the queue decide.
       const at = new Date().toISOString();
-      metrics.runFinished(blankRunReport({ runId: options.runId, exportId, trigger, status: 'failed', startedAt: at, finishedAt: at, durationMs: 0 }));
+      metrics.runFinished(
+        blankRunReport({
+          runId: options.runId,
+          exportId,
+          trigger,
+          status: 'failed',
+          startedAt: at,
+          finishedAt: at,
+          durationMs: 0,
+        }),
+      );
       throw err;
     }
     metrics.runFinished(report);
@@ -102,7 +137,10 @@ function openFleetMember(loaded: LoadedConfig, o: Common): { settings: QueueSett
   };
 }
 
-export async function serveQueueMode(loaded: LoadedConfig, o: Common & { port: number; tokens: readonly AdminToken[]; work: boolean }): Promise<number> {
+export async function serveQueueMode(
+  loaded: LoadedConfig,
+  o: Common & { port: number; tokens: readonly AdminToken[]; work: boolean },
+): Promise<number> {
   const { logger } = o;
   const member = openFleetMember(loaded, o);
   const { settings } = member;
@@ -119,11 +157,30 @@ export async function serveQueueMode(loaded: LoadedConfig, o: Common & { port: n
     logger,
   });
   const worker = o.work
-    ? createQueueWorker({ connection: settings.url, prefix: settings.prefix, concurrency: settings.concurrency, siteConcurrency: settings.siteConcurrency, sessionCapacity: settings.sessionCapacity, sites: [settings.site], runner: member.runner, store: member.store, logger, runJobs: settings.runJobs, stall: settings.stall, name: `${hostname()}:${process.pid}` })
+    ? createQueueWorker({
+        connection: settings.url,
+        prefix: settings.prefix,
+        concurrency: settings.concurrency,
+        siteConcurrency: settings.siteConcurrency,
+        sessionCapacity: settings.sessionCapacity,
+        sites: [settings.site],
+        runner: member.runner,
+        store: member.store,
+        logger,
+        runJobs: settings.runJobs,
+        stall: settings.stall,
+        name: `${hostname()}:${process.pid}`,
+      })
     : undefined;
   registerQueueMetrics(member.metrics.registry, () => scheduler.depth());
   const control = createQueueExportControl(scheduler, () => exportListing(config));
-  const server = createAdminServer({ control, history: member.store, tokens: o.tokens, logger, registry: member.metrics.registry });
+  const server = createAdminServer({
+    control,
+    history: member.store,
+    tokens: o.tokens,
+    logger,
+    registry: member.metrics.registry,
+  });
 
   const onHup = (): void => {
     loadConfig(loaded.file)
@@ -133,13 +190,21 @@ export async function serveQueueMode(loaded: LoadedConfig, o: Common & { port: n
         await scheduler.sync(exportListing(config));
         logger.info({ exports: config.exports.length }, 'config reloaded; job schedulers synced');
       })
-      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload failed; keeping the previous config'));
+      .catch((err: unknown) =>
+        logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'config reload failed; keeping the previous config',
+        ),
+      );
   };
   process.on('SIGHUP', onHup);
   await scheduler.sync(exportListing(config));
   await worker?.ready();
   const url = await server.listen(o.port, config.server.host);
-  logger.info({ url, redis: describeRedisUrl(settings.url), work: o.work }, `admin server listening on ${url} (queue mode)`);
+  logger.info(
+    { url, redis: describeRedisUrl(settings.url), work: o.work },
+    `admin server listening on ${url} (queue mode)`,
+  );
   await untilStopSignal(logger);
   process.off('SIGHUP', onHup);
   await worker?.close({ graceMs: config.server.shutdownGrace });
@@ -153,14 +218,32 @@ export async function runWorker(loaded: LoadedConfig, o: Common): Promise<number
   const { logger } = o;
   const member = openFleetMember(loaded, o);
   const { settings } = member;
-  const worker = createQueueWorker({ connection: settings.url, prefix: settings.prefix, concurrency: settings.concurrency, siteConcurrency: settings.siteConcurrency, sessionCapacity: settings.sessionCapacity, sites: [settings.site], runner: member.runner, store: member.store, logger, runJobs: settings.runJobs, stall: settings.stall, name: `${hostname()}:${process.pid}` });
+  const worker = createQueueWorker({
+    connection: settings.url,
+    prefix: settings.prefix,
+    concurrency: settings.concurrency,
+    siteConcurrency: settings.siteConcurrency,
+    sessionCapacity: settings.sessionCapacity,
+    sites: [settings.site],
+    runner: member.runner,
+    store: member.store,
+    logger,
+    runJobs: settings.runJobs,
+    stall: settings.stall,
+    name: `${hostname()}:${process.pid}`,
+  });
   const onHup = (): void => {
     loadConfig(loaded.file)
       .then((next) => {
         member.swap(next);
         logger.info('config reloaded');
       })
-      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload failed; keeping the previous config'));
+      .catch((err: unknown) =>
+        logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'config reload failed; keeping the previous config',
+        ),
+      );
   };
   process.on('SIGHUP', onHup);
   await worker.ready();

@@ -34,7 +34,9 @@ export async function runQueued(ctx: AppContext, exportId: string, signal: Abort
   try {
     const queued = await scheduler.enqueueManual(exportId, `cli (${userInfo().username})`);
     if ('conflict' in queued) {
-      throw new UsageError(`a run of export "${exportId}" is already queued or running (run ${queued.activeRunId}); wait for it, or follow it with \`tableau-export history ${exportId}\``);
+      throw new UsageError(
+        `a run of export "${exportId}" is already queued or running (run ${queued.activeRunId}); wait for it, or follow it with \`tableau-export history ${exportId}\``,
+      );
     }
     process.stderr.write(`queued ${exportId} as run ${queued.runId}; waiting for a worker…\n`);
     for (;;) {
@@ -42,7 +44,10 @@ export async function runQueued(ctx: AppContext, exportId: string, signal: Abort
       const mine = attempts.filter((r) => r.runId === queued.runId || r.runId.startsWith(`${queued.runId}#`));
       const latest = mine.sort((a, b) => (b.attempt ?? 1) - (a.attempt ?? 1))[0];
       if (isFinal(latest, settings.runJobs.attempts) && latest !== undefined) return latest;
-      if (signal.aborted) throw new UsageError(`stopped waiting; run ${queued.runId} goes on in the fleet (see \`tableau-export history ${exportId}\`)`);
+      if (signal.aborted)
+        throw new UsageError(
+          `stopped waiting; run ${queued.runId} goes on in the fleet (see \`tableau-export history ${exportId}\`)`,
+        );
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   } finally {

@@ -11,9 +11,16 @@ export interface RunCommandOptions {
 }
 
 /** Runs the selected exports one after another; prints reports; returns the exit code. */
-export async function runCommand(ctx: AppContext, ids: readonly string[], options: RunCommandOptions, signal: AbortSignal): Promise<number> {
+export async function runCommand(
+  ctx: AppContext,
+  ids: readonly string[],
+  options: RunCommandOptions,
+  signal: AbortSignal,
+): Promise<number> {
   if (ids.length === 0 && !options.all) {
-    throw new UsageError(`name the exports to run, or --all; exports: ${ctx.config.exports.map((e) => e.id).join(', ')}`);
+    throw new UsageError(
+      `name the exports to run, or --all; exports: ${ctx.config.exports.map((e) => e.id).join(', ')}`,
+    );
   }
   if (ids.length > 0 && options.all) throw new UsageError('give export ids or --all, not both');
   const selected = options.all ? ctx.config.exports.map((e) => e.id) : [...new Set(ids)];
@@ -32,7 +39,12 @@ export async function runCommand(ctx: AppContext, ids: readonly string[], option
             trigger: { kind: 'cli' },
             dryRun: options.dryRun,
             signal,
-            onProgress: (p) => progress.update(p.stage === 'write' ? `${id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows written` : `${id}: ${p.stage} ${p.sheet}`),
+            onProgress: (p) =>
+              progress.update(
+                p.stage === 'write'
+                  ? `${id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows written`
+                  : `${id}: ${p.stage} ${p.sheet}`,
+              ),
           });
     progress.done();
     reports.push(report);
@@ -42,10 +54,23 @@ export async function runCommand(ctx: AppContext, ids: readonly string[], option
     else printReport(report);
   }
   if (!options.json && reports.length > 1) {
-    process.stdout.write(`\n${formatTable(['export', 'status', 'rows', 'bytes', 'where'], reports.map((r) => [r.exportId, r.status, String(r.rows), String(r.bytes), r.destination?.webUrl ?? r.destination?.location ?? r.error?.message ?? '']))}\n`);
+    process.stdout.write(
+      `\n${formatTable(
+        ['export', 'status', 'rows', 'bytes', 'where'],
+        reports.map((r) => [
+          r.exportId,
+          r.status,
+          String(r.rows),
+          String(r.bytes),
+          r.destination?.webUrl ?? r.destination?.location ?? r.error?.message ?? '',
+        ]),
+      )}\n`,
+    );
   }
   if (reports.length < selected.length) {
-    process.stderr.write(`interrupted: ${selected.length - reports.length} of ${selected.length} exports did not run\n`);
+    process.stderr.write(
+      `interrupted: ${selected.length - reports.length} of ${selected.length} exports did not run\n`,
+    );
     return EXIT_RUN_FAILED;
   }
   return reports.every((r) => r.status !== 'failed') ? EXIT_OK : EXIT_RUN_FAILED;
@@ -57,9 +82,14 @@ function printReport(r: RunReport): void {
   if (r.status === 'failed') {
     out.push(`✗ ${r.exportId}: failed after ${seconds}s [${r.error?.code ?? 'ERROR'}] ${r.error?.message ?? ''}`);
   } else {
-    out.push(`✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1024).toFixed(0)} KiB`);
+    out.push(
+      `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1024).toFixed(0)} KiB`,
+    );
     for (const s of r.sheets) out.push(`    ${s.sheet}: ${s.rows.toLocaleString('en-US')} rows from ${s.source}`);
-    if (r.destination !== undefined) out.push(`    → ${r.destination.location}${r.destination.webUrl !== undefined ? `\n    → ${r.destination.webUrl}` : ''}`);
+    if (r.destination !== undefined)
+      out.push(
+        `    → ${r.destination.location}${r.destination.webUrl !== undefined ? `\n    → ${r.destination.webUrl}` : ''}`,
+      );
   }
   for (const w of r.warnings) out.push(`    ! ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);

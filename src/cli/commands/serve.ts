@@ -33,11 +33,12 @@ export interface ServeOptions {
 
 /** Port: --port, then server.port, then PORT, then 8080. */
 export function resolvePort(flag: number | undefined, loaded: LoadedConfig, env: NodeJS.ProcessEnv): number {
-  const candidate = flag ?? loaded.config.server.port ?? (env['PORT'] === undefined ? undefined : Number(env['PORT'])) ?? 8080;
-  if (!Number.isInteger(candidate) || candidate < 0 || candidate > 65535) throw new UsageError(`invalid port "${String(candidate)}"; give a number between 0 and 65535`);
+  const candidate =
+    flag ?? loaded.config.server.port ?? (env['PORT'] === undefined ? undefined : Number(env['PORT'])) ?? 8080;
+  if (!Number.isInteger(candidate) || candidate < 0 || candidate > 65535)
+    throw new UsageError(`invalid port "${String(candidate)}"; give a number between 0 and 65535`);
   return candidate;
 }
-
 
 export async function serveCommand(file: string, options: ServeOptions): Promise<number> {
   const env = options.env ?? process.env;
@@ -64,7 +65,13 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
     observer: metrics,
     redactor,
   });
-  const server = createAdminServer({ control: createSchedulerControl(scheduler), history: store, tokens, logger, registry: metrics.registry });
+  const server = createAdminServer({
+    control: createSchedulerControl(scheduler),
+    history: store,
+    tokens,
+    logger,
+    registry: metrics.registry,
+  });
 
   const onHup = (): void => {
     loadConfig(file)
@@ -74,7 +81,12 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
         scheduler.reload(scheduledExports(next.config, env));
         logger.info({ exports: next.config.exports.length }, 'config reloaded');
       })
-      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload failed; keeping the previous config'));
+      .catch((err: unknown) =>
+        logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'config reload failed; keeping the previous config',
+        ),
+      );
   };
   process.on('SIGHUP', onHup);
 

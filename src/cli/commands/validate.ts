@@ -10,15 +10,21 @@ import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 export async function validateCommand(file: string, options: { online: boolean; logger: Logger }): Promise<number> {
   const loaded = await loadConfig(file, { checkEnv: true }); // throws ConfigError (exit 2) with every issue
   if (loaded.warnings.length > 0) process.stdout.write(`warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
-  process.stdout.write(`${loaded.file}: valid (${loaded.config.exports.length} export${loaded.config.exports.length === 1 ? '' : 's'})\n`);
+  process.stdout.write(
+    `${loaded.file}: valid (${loaded.config.exports.length} export${loaded.config.exports.length === 1 ? '' : 's'})\n`,
+  );
   if (!options.online) return EXIT_OK;
 
   const ctx = createAppContext(loaded, { logger: options.logger, redactor: createRedactor() });
   const problems: string[] = [];
   try {
-    const tableauViews = loaded.config.exports.flatMap((exp) => exp.views.filter((v) => v.file === undefined).map((v) => ({ exp, v })));
+    const tableauViews = loaded.config.exports.flatMap((exp) =>
+      exp.views.filter((v) => v.file === undefined).map((v) => ({ exp, v })),
+    );
     if (tableauViews.length > 0) {
-      const results = await ctx.tableau().checkViews(tableauViews.map(({ v }) => toViewRequest(v, loaded.config.tableau?.maxAgeMinutes ?? 1)));
+      const results = await ctx
+        .tableau()
+        .checkViews(tableauViews.map(({ v }) => toViewRequest(v, loaded.config.tableau?.maxAgeMinutes ?? 1)));
       results.forEach((r, i) => {
         const item = tableauViews[i];
         if (item === undefined) return;
@@ -26,7 +32,10 @@ export async function validateCommand(file: string, options: { online: boolean; 
         if (r.ok) {
           const kind = r.sheetType === undefined ? '' : ` (${r.sheetType})`;
           process.stdout.write(`  ✓ ${label} → ${r.id}${kind}\n`);
-          if (r.sheetType === 'dashboard' || r.sheetType === 'story') problems.push(`${label}: is a ${r.sheetType}; the data endpoint returns only one of its worksheets — export the worksheets instead`);
+          if (r.sheetType === 'dashboard' || r.sheetType === 'story')
+            problems.push(
+              `${label}: is a ${r.sheetType}; the data endpoint returns only one of its worksheets — export the worksheets instead`,
+            );
         } else {
           problems.push(`${label}: ${r.error instanceof AppError ? r.error.userMessage : String(r.error)}`);
         }
@@ -39,7 +48,9 @@ export async function validateCommand(file: string, options: { online: boolean; 
         await dest.check();
         process.stdout.write(`  ✓ ${exp.id}: destination ${dest.describe()}\n`);
       } catch (err) {
-        problems.push(`${exp.id}: destination ${dest.describe()}: ${err instanceof AppError ? err.userMessage : String(err)}`);
+        problems.push(
+          `${exp.id}: destination ${dest.describe()}: ${err instanceof AppError ? err.userMessage : String(err)}`,
+        );
       }
     }
   } catch (err) {

@@ -14,7 +14,14 @@ export async function viewsCommand(
   const loaded = await loadConfig(file);
   const tableau = loaded.config.tableau;
   if (tableau === undefined) {
-    throw new ConfigError([{ file: loaded.file, line: undefined, path: 'tableau', message: '`views` needs a "tableau" section (serverUrl, site, auth)' }]);
+    throw new ConfigError([
+      {
+        file: loaded.file,
+        line: undefined,
+        path: 'tableau',
+        message: '`views` needs a "tableau" section (serverUrl, site, auth)',
+      },
+    ]);
   }
   const config = { ...loaded.config, tableau: { ...tableau, site: options.site ?? tableau.site } };
   const ctx = createAppContext({ ...loaded, config }, deps);
@@ -24,10 +31,18 @@ export async function viewsCommand(
       process.stdout.write(`${JSON.stringify(workbooks, null, 2)}\n`);
       return EXIT_OK;
     }
-    const rows = workbooks.flatMap((wb) => wb.views.map((v) => [wb.project ?? '', wb.name, v.name, v.sheetType ?? '', v.contentUrl ?? '', v.id]));
-    process.stdout.write(rows.length === 0 ? `no workbooks${options.workbook === undefined ? '' : ` named "${options.workbook}"`} on site "${config.tableau.site}"\n` : `${formatTable(['project', 'workbook', 'view', 'type', 'contentUrl', 'id'], rows)}\n`);
+    const rows = workbooks.flatMap((wb) =>
+      wb.views.map((v) => [wb.project ?? '', wb.name, v.name, v.sheetType ?? '', v.contentUrl ?? '', v.id]),
+    );
+    process.stdout.write(
+      rows.length === 0
+        ? `no workbooks${options.workbook === undefined ? '' : ` named "${options.workbook}"`} on site "${config.tableau.site}"\n`
+        : `${formatTable(['project', 'workbook', 'view', 'type', 'contentUrl', 'id'], rows)}\n`,
+    );
     if (rows.some((r) => r[3] === 'dashboard' || r[3] === 'story')) {
-      process.stdout.write('\nNote: dashboards and stories export only one worksheet through the REST API; configure their worksheets instead.\n');
+      process.stdout.write(
+        '\nNote: dashboards and stories export only one worksheet through the REST API; configure their worksheets instead.\n',
+      );
     }
     return EXIT_OK;
   } finally {

@@ -5,10 +5,15 @@ import type { Logger } from '../../shared/logger.js';
 import type { Redactor } from '../../shared/redact.js';
 import { runWorker } from './queue-mode.js';
 
-export async function workerCommand(file: string, options: { logger: Logger; redactor: Redactor; env?: NodeJS.ProcessEnv }): Promise<number> {
+export async function workerCommand(
+  file: string,
+  options: { logger: Logger; redactor: Redactor; env?: NodeJS.ProcessEnv },
+): Promise<number> {
   const loaded = await loadConfig(file);
   if (loaded.config.queue === undefined) {
-    throw new UsageError(`"worker" needs a "queue:" section in ${loaded.file} (redis URL); without it, "serve" runs exports in-process`);
+    throw new UsageError(
+      `"worker" needs a "queue:" section in ${loaded.file} (redis URL); without it, "serve" runs exports in-process`,
+    );
   }
   return runWorker(loaded, { ...options, env: options.env ?? process.env });
 }

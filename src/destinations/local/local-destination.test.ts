@@ -16,7 +16,12 @@ afterEach(async () => {
 });
 
 function context(signal = new AbortController().signal): DeliveryContext {
-  return { logger: createSilentLogger(), signal, runStartedAt: new Date(Date.UTC(2026, 10, 27, 6)), timezone: 'Europe/Paris' };
+  return {
+    logger: createSilentLogger(),
+    signal,
+    runStartedAt: new Date(Date.UTC(2026, 10, 27, 6)),
+    timezone: 'Europe/Paris',
+  };
 }
 
 async function finished(content: string): Promise<FinishedFile> {
@@ -109,7 +114,9 @@ describe('createLocalDestination', () => {
     const controller = new AbortController();
     controller.abort();
     const destination = createLocalDestination({ dir, fileName: NAME });
-    await expect(destination.deliver(await finished('x'), context(controller.signal))).rejects.toBeInstanceOf(AbortedError);
+    await expect(destination.deliver(await finished('x'), context(controller.signal))).rejects.toBeInstanceOf(
+      AbortedError,
+    );
     await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 

@@ -75,16 +75,20 @@ function validateFileName(fileName: string): void {
       ? 'is empty'
       : /[/\\]/.test(fileName) || basename(fileName) !== fileName
         ? 'contains a path separator'
-        // eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern is about
-        : /[\u0000-\u001f]/.test(fileName)
+        : // eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern is about
+          /[\u0000-\u001f]/.test(fileName)
           ? 'contains control characters'
           : !/\.xlsx$/i.test(fileName) || fileName.length <= '.xlsx'.length
             ? 'does not end with .xlsx'
             : undefined;
   if (problem !== undefined) {
-    throw new DestinationError('DESTINATION_INVALID_FILE_NAME', `local destination file name '${fileName}' ${problem}`, {
-      hint: "use a plain file name such as 'Sales Pipeline.xlsx' and put the folder in 'dir'",
-    });
+    throw new DestinationError(
+      'DESTINATION_INVALID_FILE_NAME',
+      `local destination file name '${fileName}' ${problem}`,
+      {
+        hint: "use a plain file name such as 'Sales Pipeline.xlsx' and put the folder in 'dir'",
+      },
+    );
   }
 }
 

@@ -13,7 +13,11 @@ export const driveItemSchema = z.object({
 });
 export type DriveItem = z.infer<typeof driveItemSchema>;
 
-export const driveSchema = z.object({ id: z.string().min(1), driveType: z.string().optional(), webUrl: z.string().optional() });
+export const driveSchema = z.object({
+  id: z.string().min(1),
+  driveType: z.string().optional(),
+  webUrl: z.string().optional(),
+});
 export const siteSchema = z.object({ id: z.string().min(1), webUrl: z.string().optional() });
 
 export const uploadSessionSchema = z.object({

@@ -65,7 +65,12 @@ describe('path helpers', () => {
 
   it.each([
     ['Sales Pipeline.xlsx', '2026-11-27T05:00:00Z', 'Europe/Paris', 'Sales Pipeline (refreshed 2026-11-27 0600).xlsx'],
-    ['Sales Pipeline.xlsx', '2026-11-27T05:00:00Z', 'America/New_York', 'Sales Pipeline (refreshed 2026-11-27 0000).xlsx'],
+    [
+      'Sales Pipeline.xlsx',
+      '2026-11-27T05:00:00Z',
+      'America/New_York',
+      'Sales Pipeline (refreshed 2026-11-27 0000).xlsx',
+    ],
     ['Sales.Pipeline.xlsx', '2026-03-01T23:59:00Z', 'UTC', 'Sales.Pipeline (refreshed 2026-03-01 2359).xlsx'],
     ['README', '2026-03-01T12:05:00Z', 'Asia/Tokyo', 'README (refreshed 2026-03-01 2105)'],
   ])('side-by-side name of %s at %s in %s', (name, at, tz, expected) => {

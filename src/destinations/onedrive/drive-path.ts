@@ -49,14 +49,17 @@ export function validateDrivePath(path: string): DrivePathCheck {
     const isFile = index === segments.length - 1;
     const what = `${isFile ? 'file name' : 'folder name'} '${segment}'`;
     const bad = [...new Set(segment.match(new RegExp(FORBIDDEN_CHARS.source, 'g')) ?? [])];
-    if (bad.length > 0) errors.push(`${what} contains ${bad.map((c) => `'${c}'`).join(', ')}, which OneDrive does not allow`);
+    if (bad.length > 0)
+      errors.push(`${what} contains ${bad.map((c) => `'${c}'`).join(', ')}, which OneDrive does not allow`);
     // Control characters cannot be typed in OneDrive either and usually mean a broken config value.
     if ([...segment].some((c) => c.charCodeAt(0) < 0x20)) errors.push(`${what} contains a control character`);
     const lower = segment.toLowerCase();
     if (RESERVED_NAMES.has(lower) || DEVICE_NAME.test(segment)) errors.push(`${what} is a reserved name in OneDrive`);
     if (lower.includes('_vti_')) errors.push(`${what} contains '_vti_', which SharePoint reserves`);
-    if (segment.startsWith('~$')) errors.push(`${what} starts with '~$', which OneDrive reserves for Office lock files`);
-    if (!isFile && segment.startsWith('~')) errors.push(`${what} starts with '~', which SharePoint does not allow for folders`);
+    if (segment.startsWith('~$'))
+      errors.push(`${what} starts with '~$', which OneDrive reserves for Office lock files`);
+    if (!isFile && segment.startsWith('~'))
+      errors.push(`${what} starts with '~', which SharePoint does not allow for folders`);
     if (segment !== segment.trim()) errors.push(`${what} starts or ends with a space`);
     if (segment.endsWith('.')) errors.push(`${what} ends with '.'`);
     if (segment === '.' || segment === '..') errors.push(`${what} is a relative path segment`);

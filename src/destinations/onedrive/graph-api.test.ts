@@ -36,13 +36,17 @@ async function callFailingWith(failure: Error): Promise<{ error: unknown; reques
     random: () => 0.5,
     retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 100, maxTotalMs: 60_000 },
   });
-  const error = await graph.call({ operation: "find drive 'ops'", method: 'GET', path: '/drives/b', schema: z.object({ id: z.string() }) }).catch((e: unknown) => e);
+  const error = await graph
+    .call({ operation: "find drive 'ops'", method: 'GET', path: '/drives/b', schema: z.object({ id: z.string() }) })
+    .catch((e: unknown) => e);
   return { error, requests: seen.length, sleeps };
 }
 
 describe('createGraphApi: failures without an HTTP response (through the graph client)', () => {
   it('retries a connection reset up to maxAttempts', async () => {
-    const { error, requests } = await callFailingWith(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    const { error, requests } = await callFailingWith(
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    );
     expect(error).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: true });
     expect(requests).toBe(4);
   });
@@ -52,13 +56,19 @@ describe('createGraphApi: failures without an HTTP response (through the graph c
     ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'],
   ])('fails at once on %s with the caFile hint', async (code, message) => {
     const { error, requests, sleeps } = await callFailingWith(Object.assign(new Error(message), { code }));
-    expect(error).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false, hint: expect.stringContaining('onedrive.caFile') });
+    expect(error).toMatchObject({
+      code: 'ONEDRIVE_NETWORK',
+      retryable: false,
+      hint: expect.stringContaining('onedrive.caFile'),
+    });
     expect(requests).toBe(1);
     expect(sleeps).toEqual([]);
   });
 
   it('does not retry an unknown failure', async () => {
-    const { error, requests } = await callFailingWith(Object.assign(new Error('Invalid URL'), { code: 'ERR_INVALID_URL' }));
+    const { error, requests } = await callFailingWith(
+      Object.assign(new Error('Invalid URL'), { code: 'ERR_INVALID_URL' }),
+    );
     expect(error).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false });
     expect(requests).toBe(1);
   });

@@ -59,9 +59,13 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
   const base = new URL(deps.auth.graphBaseUrl);
   const version = base.pathname.replace(/^\/+|\/+$/g, '');
   if (version === '' || base.protocol !== 'https:') {
-    throw new DestinationError('ONEDRIVE_CONFIG', `graphBaseUrl '${deps.auth.graphBaseUrl}' must be an https URL with the API version`, {
-      hint: 'use e.g. https://graph.microsoft.com/v1.0, or set cloud: global | usgov | china',
-    });
+    throw new DestinationError(
+      'ONEDRIVE_CONFIG',
+      `graphBaseUrl '${deps.auth.graphBaseUrl}' must be an https URL with the API version`,
+      {
+        hint: 'use e.g. https://graph.microsoft.com/v1.0, or set cloud: global | usgov | china',
+      },
+    );
   }
   const policy = deps.retry ?? defaultRetryPolicy;
   // Each request passes its own token provider (AuthenticationHandlerOptions), so a retry after a 401 can skip
@@ -82,13 +86,13 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     await deps.transport.prepare();
     const clientRequestId = randomUUID();
     // The graph client would wrap a sign-in failure into an anonymous GraphError; keep the original instead.
-    let authFailure: unknown;
+    let authFailure: Error | undefined;
     const tokenProvider: AuthenticationProvider = {
       getAccessToken: async () => {
         try {
           return await deps.auth.getAccessToken({ forceRefresh });
         } catch (error) {
-          authFailure = error;
+          authFailure = error instanceof Error ? error : new Error(String(error));
           throw error;
         }
       },
@@ -159,7 +163,8 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
           clock: deps.clock,
           ...(deps.random === undefined ? {} : { random: deps.random }),
           ...(call.signal === undefined ? {} : { signal: call.signal }),
-          onRetry: ({ attempt, delayMs, error, reason }) => logRetry(deps.logger, call.operation, attempt, delayMs, error, reason),
+          onRetry: ({ attempt, delayMs, error, reason }) =>
+            logRetry(deps.logger, call.operation, attempt, delayMs, error, reason),
         },
       );
     },
@@ -188,9 +193,17 @@ export function logRetry(
 ): void {
   const facts =
     error instanceof GraphRequestError
-      ? { status: error.status, graphCodes: error.graphCodes, requestId: error.requestId, clientRequestId: error.clientRequestId }
+      ? {
+          status: error.status,
+          graphCodes: error.graphCodes,
+          requestId: error.requestId,
+          clientRequestId: error.clientRequestId,
+        }
       : {};
-  logger.warn({ operation, attempt, delayMs, ...facts }, `OneDrive ${operation}: ${reason ?? 'retrying'}; retry in ${delayMs} ms`);
+  logger.warn(
+    { operation, attempt, delayMs, ...facts },
+    `OneDrive ${operation}: ${reason ?? 'retrying'}; retry in ${delayMs} ms`,
+  );
 }
 
 function toGraphRequestError(call: GraphCall<unknown>, error: unknown, now: Date): Error {
@@ -200,5 +213,9 @@ function toGraphRequestError(call: GraphCall<unknown>, error: unknown, now: Date
   }
   if (error instanceof DestinationError) return error;
   // No HTTP status: the transport failed (reset, timeout, TLS) and the client wrapped it.
-  return graphNetworkError(call.operation, error instanceof GraphError ? new Error(String(error.body ?? error.message)) : error, call.signal);
+  return graphNetworkError(
+    call.operation,
+    error instanceof GraphError ? new Error(String(error.body ?? error.message)) : error,
+    call.signal,
+  );
 }

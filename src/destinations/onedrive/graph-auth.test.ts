@@ -17,7 +17,11 @@ describe('createGraphAuth and the redactor (loopback Graph simulator)', () => {
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
     dir = await mkdtemp(join(tmpdir(), 'graph-auth-'));
-    sim = await startGraphSimulator({ storageDir: dir, tenantId: TENANT, clients: [{ clientId: 'secret-app', clientSecret: 'correct-horse-battery' }] });
+    sim = await startGraphSimulator({
+      storageDir: dir,
+      tenantId: TENANT,
+      clients: [{ clientId: 'secret-app', clientSecret: 'correct-horse-battery' }],
+    });
   });
   afterAll(async () => {
     await sim.close();

@@ -88,7 +88,9 @@ export function createGraphAuth(options: GraphAuthOptions, deps: GraphAuthDeps):
     return new ConfidentialClientApplication({
       auth,
       system: {
-        ...(options.caFile === undefined ? {} : { customAgentOptions: { ca: await loadOneDriveCaBundle(options.caFile) } }),
+        ...(options.caFile === undefined
+          ? {}
+          : { customAgentOptions: { ca: await loadOneDriveCaBundle(options.caFile) } }),
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
@@ -111,11 +113,15 @@ export function createGraphAuth(options: GraphAuthOptions, deps: GraphAuthDeps):
       throw authError(error, options);
     }
     if (result === null || result.accessToken === '') {
-      throw new DestinationError('ONEDRIVE_AUTH_FAILED', `no access token returned for client '${clientId}' in tenant '${tenantId}'`);
+      throw new DestinationError(
+        'ONEDRIVE_AUTH_FAILED',
+        `no access token returned for client '${clientId}' in tenant '${tenantId}'`,
+      );
     }
     // Tokens rotate hourly: transient, so a long-running service does not keep every token it ever had.
     deps.redactor.addSecret(result.accessToken, { transient: true });
-    if (!result.fromCache) deps.logger.debug({ clientId, tenantId, expiresOn: result.expiresOn }, 'Graph token acquired');
+    if (!result.fromCache)
+      deps.logger.debug({ clientId, tenantId, expiresOn: result.expiresOn }, 'Graph token acquired');
     return result.accessToken;
   };
 
@@ -129,9 +135,13 @@ function certificateConfig(
   const sha256 = cert.thumbprintSha256?.replace(/:/g, '');
   const sha1 = cert.thumbprint?.replace(/:/g, '');
   if (sha256 === undefined && sha1 === undefined) {
-    throw new DestinationError('ONEDRIVE_AUTH_CONFIG', `certificate credential for client '${clientId}' has no thumbprint`, {
-      hint: 'set certificate.thumbprintSha256 (hex SHA-256 of the certificate registered on the app)',
-    });
+    throw new DestinationError(
+      'ONEDRIVE_AUTH_CONFIG',
+      `certificate credential for client '${clientId}' has no thumbprint`,
+      {
+        hint: 'set certificate.thumbprintSha256 (hex SHA-256 of the certificate registered on the app)',
+      },
+    );
   }
   return {
     privateKey: cert.privateKey,
@@ -153,17 +163,25 @@ function authError(error: unknown, options: GraphAuthOptions): DestinationError 
     code === 'endpoints_resolution_error' ||
     /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|certificate|self[- ]signed/i.test(detail);
   if (unreachable) {
-    return new DestinationError('ONEDRIVE_AUTH_UNREACHABLE', `cannot reach the sign-in endpoint for ${who}: ${detail.split('\n')[0]}`, {
-      cause: error,
-      retryable: true,
-      hint: 'check authorityHost / cloud and network access; behind a TLS-inspecting proxy set onedrive.caFile',
-    });
+    return new DestinationError(
+      'ONEDRIVE_AUTH_UNREACHABLE',
+      `cannot reach the sign-in endpoint for ${who}: ${detail.split('\n')[0]}`,
+      {
+        cause: error,
+        retryable: true,
+        hint: 'check authorityHost / cloud and network access; behind a TLS-inspecting proxy set onedrive.caFile',
+      },
+    );
   }
-  return new DestinationError('ONEDRIVE_AUTH_FAILED', `sign-in failed for ${who}: ${code === '' ? '' : `${code}: `}${detail.split('\n')[0]}`, {
-    cause: error,
-    hint: 'check tenantId, clientId and the client secret (not expired) or the certificate thumbprint registered on the app',
-    details: { msalErrorCode: code },
-  });
+  return new DestinationError(
+    'ONEDRIVE_AUTH_FAILED',
+    `sign-in failed for ${who}: ${code === '' ? '' : `${code}: `}${detail.split('\n')[0]}`,
+    {
+      cause: error,
+      hint: 'check tenantId, clientId and the client secret (not expired) or the certificate thumbprint registered on the app',
+      details: { msalErrorCode: code },
+    },
+  );
 }
 
 /**

@@ -10,7 +10,12 @@ describe('Graph error mapping', () => {
       error: {
         code: 'notAllowed',
         message: 'The resource you are attempting to access is locked',
-        innerError: { code: 'resourceLocked', innerError: { code: 'lockMismatch' }, 'request-id': 'r-1', 'client-request-id': 'c-1' },
+        innerError: {
+          code: 'resourceLocked',
+          innerError: { code: 'lockMismatch' },
+          'request-id': 'r-1',
+          'client-request-id': 'c-1',
+        },
       },
     };
     expect(parseGraphErrorBody(JSON.stringify(body))).toEqual({
@@ -20,7 +25,11 @@ describe('Graph error mapping', () => {
       clientRequestId: 'c-1',
     });
     // The graph client hands us only the inner `error` object, stringified.
-    expect(parseGraphErrorBody(JSON.stringify(body.error)).codes).toEqual(['notAllowed', 'resourceLocked', 'lockMismatch']);
+    expect(parseGraphErrorBody(JSON.stringify(body.error)).codes).toEqual([
+      'notAllowed',
+      'resourceLocked',
+      'lockMismatch',
+    ]);
     expect(parseGraphErrorBody('<html>oops</html>').codes).toEqual([]);
   });
 
@@ -44,7 +53,9 @@ describe('Graph error mapping', () => {
   });
 
   it('names the permissions on 403 and the fix on 507', () => {
-    expect(graphErrorFromResponse('upload', 403, undefined, undefined, now).hint).toMatch(/Files\.ReadWrite\.All.*Sites\.ReadWrite\.All/);
+    expect(graphErrorFromResponse('upload', 403, undefined, undefined, now).hint).toMatch(
+      /Files\.ReadWrite\.All.*Sites\.ReadWrite\.All/,
+    );
     expect(graphErrorFromResponse('upload', 507, undefined, undefined, now).hint).toContain('out of storage');
   });
 
@@ -55,12 +66,18 @@ describe('Graph error mapping', () => {
   });
 
   it('maps network failures, TLS failures and aborts', () => {
-    expect(graphNetworkError('x', new Error('socket hang up'))).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: true, status: 0 });
+    expect(graphNetworkError('x', new Error('socket hang up'))).toMatchObject({
+      code: 'ONEDRIVE_NETWORK',
+      retryable: true,
+      status: 0,
+    });
     expect(graphNetworkError('x', new Error('self-signed certificate in certificate chain'))).toMatchObject({
       retryable: false,
       hint: expect.stringContaining('caFile'),
     });
-    expect(graphNetworkError('x', Object.assign(new Error('no response within 120000 ms'), { code: 'ETIMEDOUT' }))).toMatchObject({ retryable: true });
+    expect(
+      graphNetworkError('x', Object.assign(new Error('no response within 120000 ms'), { code: 'ETIMEDOUT' })),
+    ).toMatchObject({ retryable: true });
     // The graph client re-wraps transport errors and keeps only the text: "Error: read ECONNRESET".
     expect(graphNetworkError('x', new Error('Error: read ECONNRESET'))).toMatchObject({ retryable: true });
     const c = new AbortController();
@@ -74,7 +91,11 @@ describe('Graph error mapping', () => {
     ['CERT_HAS_EXPIRED', 'certificate has expired'],
   ])('fails at once on the certificate error %s, pointing at caFile', (code, message) => {
     const e = graphNetworkError('x', Object.assign(new Error(message), { code }));
-    expect(e).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false, hint: expect.stringContaining('onedrive.caFile') });
+    expect(e).toMatchObject({
+      code: 'ONEDRIVE_NETWORK',
+      retryable: false,
+      hint: expect.stringContaining('onedrive.caFile'),
+    });
   });
 
   it.each([
@@ -82,7 +103,14 @@ describe('Graph error mapping', () => {
     ['ENOTFOUND', 'getaddrinfo ENOTFOUND graph.microsoft.con'],
     [undefined, 'an error nobody anticipated'],
   ])('does not retry the unknown or permanent failure %s', (code, message) => {
-    const e = graphNetworkError('x', code === undefined ? new Error(message) : Object.assign(new Error(message), { code }));
-    expect(e).toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false, hint: expect.stringContaining('graphBaseUrl') });
+    const e = graphNetworkError(
+      'x',
+      code === undefined ? new Error(message) : Object.assign(new Error(message), { code }),
+    );
+    expect(e).toMatchObject({
+      code: 'ONEDRIVE_NETWORK',
+      retryable: false,
+      hint: expect.stringContaining('graphBaseUrl'),
+    });
   });
 });

@@ -151,11 +151,17 @@ export function graphErrorFromResponse(
 function describeStatus(status: number): [string, string | undefined] {
   switch (status) {
     case 401:
-      return ['ONEDRIVE_UNAUTHORIZED', 'check tenantId, clientId and the client secret or certificate of the app registration'];
+      return [
+        'ONEDRIVE_UNAUTHORIZED',
+        'check tenantId, clientId and the client secret or certificate of the app registration',
+      ];
     case 403:
       return ['ONEDRIVE_FORBIDDEN', PERMISSION_HINT];
     case 404:
-      return ['ONEDRIVE_NOT_FOUND', 'check the drive (user UPN, driveId or site) and the path in the destination config'];
+      return [
+        'ONEDRIVE_NOT_FOUND',
+        'check the drive (user UPN, driveId or site) and the path in the destination config',
+      ];
     case 409:
       return ['ONEDRIVE_CONFLICT', undefined];
     case 416:
@@ -166,7 +172,10 @@ function describeStatus(status: number): [string, string | undefined] {
     case 503:
       return ['ONEDRIVE_THROTTLED', 'Microsoft Graph is throttling this app; run less often or at another time'];
     case 507:
-      return ['ONEDRIVE_QUOTA_EXCEEDED', 'the drive is out of storage: free space, trim version history, or raise the quota'];
+      return [
+        'ONEDRIVE_QUOTA_EXCEEDED',
+        'the drive is out of storage: free space, trim version history, or raise the quota',
+      ];
     default:
       return [status >= 500 ? 'ONEDRIVE_SERVER_ERROR' : 'ONEDRIVE_REQUEST_FAILED', undefined];
   }
@@ -183,7 +192,7 @@ export function graphNetworkError(operation: string, cause: unknown, signal?: Ab
   const kind = classifyTransportFailure(cause);
   const hint =
     kind === 'tls'
-      ? 'the TLS certificate is not trusted or not valid: behind a TLS-inspecting proxy or with a private Graph endpoint, set onedrive.caFile to that CA (PEM); also check this machine\'s clock'
+      ? "the TLS certificate is not trusted or not valid: behind a TLS-inspecting proxy or with a private Graph endpoint, set onedrive.caFile to that CA (PEM); also check this machine's clock"
       : kind === 'permanent'
         ? 'check graphBaseUrl / cloud, DNS and any proxy between this machine and Microsoft Graph'
         : undefined;

@@ -58,15 +58,23 @@ export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpT
     if (body !== undefined) headers['content-length'] = String(body.length);
     else if (req.method === 'PUT' || req.method === 'POST') headers['content-length'] = '0';
     return new Promise<HttpResponse>((resolve, reject) => {
-      const r = https.request(req.url, { method: req.method, headers, agent: httpsAgent, signal: req.signal }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      });
+      const r = https.request(
+        req.url,
+        { method: req.method, headers, agent: httpsAgent, signal: req.signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
       // ETIMEDOUT marks it as a transient network failure for the retry policy (see classifyTransportFailure).
       r.setTimeout(req.timeoutMs ?? timeoutMs, () =>
-        r.destroy(Object.assign(new Error(`no response within ${req.timeoutMs ?? timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        r.destroy(
+          Object.assign(new Error(`no response within ${req.timeoutMs ?? timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        ),
       );
       r.on('error', reject);
       r.end(body);
@@ -118,7 +126,7 @@ export function createTransportMiddleware(transport: HttpTransport): Middleware 
             ? rawBody
             : rawBody instanceof Uint8Array
               ? Buffer.from(rawBody)
-              : String(rawBody);
+              : JSON.stringify(rawBody);
       const res = await transport.request({
         method: (options.method ?? 'GET').toUpperCase() as HttpRequest['method'],
         url,
@@ -133,7 +141,10 @@ export function createTransportMiddleware(transport: HttpTransport): Middleware 
       }
       // A Response may not carry a body with these statuses.
       const noBody = res.status === 204 || res.status === 205 || res.status === 304;
-      context.response = new Response(noBody ? null : new Uint8Array(res.body), { status: res.status, headers: responseHeaders });
+      context.response = new Response(noBody ? null : new Uint8Array(res.body), {
+        status: res.status,
+        headers: responseHeaders,
+      });
     },
   };
 }

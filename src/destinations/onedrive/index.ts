@@ -1,5 +1,17 @@
-export { resolveCloud, isMicrosoftAuthorityHost, graphDefaultScope, type GraphCloud, type CloudEndpoints } from './cloud.js';
-export { validateDrivePath, splitDrivePath, encodeDrivePath, sideBySideName, type DrivePathCheck } from './drive-path.js';
+export {
+  resolveCloud,
+  isMicrosoftAuthorityHost,
+  graphDefaultScope,
+  type GraphCloud,
+  type CloudEndpoints,
+} from './cloud.js';
+export {
+  validateDrivePath,
+  splitDrivePath,
+  encodeDrivePath,
+  sideBySideName,
+  type DrivePathCheck,
+} from './drive-path.js';
 export {
   createGraphAuth,
   createGraphAuthRegistry,

@@ -54,7 +54,13 @@ describe('OneDrive destination: checking the committed item (Graph mocked with n
         path: 'Reports/Sales.xlsx',
         retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1_000 },
       },
-      { logger: createSilentLogger(), redactor: createRedactor(), clock: { now: () => new Date() }, sleep: () => Promise.resolve(), auth },
+      {
+        logger: createSilentLogger(),
+        redactor: createRedactor(),
+        clock: { now: () => new Date() },
+        sleep: () => Promise.resolve(),
+        auth,
+      },
     );
   }
 
@@ -73,8 +79,16 @@ describe('OneDrive destination: checking the committed item (Graph mocked with n
     const scope = graphAnswers({ id: 'ITEM', name: 'Sales.xlsx', size: 2_517, webUrl: 'https://contoso/x' });
     const result = await destination().deliver(file, ctx());
     expect(scope.isDone()).toBe(true);
-    expect(result).toMatchObject({ itemId: 'ITEM', location: 'drive b!x/Reports/Sales.xlsx', webUrl: 'https://contoso/x' });
-    expect(result.warnings).toEqual([expect.stringMatching(/'drive b!x\/Reports\/Sales\.xlsx' was replaced, but OneDrive reports 2517 bytes instead of 2000: .*property promotion/)]);
+    expect(result).toMatchObject({
+      itemId: 'ITEM',
+      location: 'drive b!x/Reports/Sales.xlsx',
+      webUrl: 'https://contoso/x',
+    });
+    expect(result.warnings).toEqual([
+      expect.stringMatching(
+        /'drive b!x\/Reports\/Sales\.xlsx' was replaced, but OneDrive reports 2517 bytes instead of 2000: .*property promotion/,
+      ),
+    ]);
   });
 
   it('accepts the same name in another casing without a warning', async () => {
@@ -89,7 +103,9 @@ describe('OneDrive destination: checking the committed item (Graph mocked with n
       .deliver(file, ctx())
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ONEDRIVE_VERIFY_FAILED', retryable: false, details: { itemId: 'OTHER' } });
-    expect((error as Error).message).toContain("was committed, but OneDrive answered with item 'Sales (1).xlsx' (id OTHER) instead of 'Sales.xlsx'");
+    expect((error as Error).message).toContain(
+      "was committed, but OneDrive answered with item 'Sales (1).xlsx' (id OTHER) instead of 'Sales.xlsx'",
+    );
     expect((error as Error).message).not.toMatch(/unchanged|intact/);
   });
 

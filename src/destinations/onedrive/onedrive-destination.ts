@@ -57,7 +57,8 @@ export interface OneDriveTarget {
   /** False when some folder of the path does not exist yet (it is created on the first upload). */
   readonly parentExists: boolean;
   /** The existing file, when there is one. */
-  readonly existing?: { readonly itemId: string; readonly webUrl?: string | undefined; readonly size?: number | undefined } | undefined;
+  readonly existing?:
+    { readonly itemId: string; readonly webUrl?: string | undefined; readonly size?: number | undefined } | undefined;
   readonly warnings: readonly string[];
 }
 
@@ -75,13 +76,20 @@ const DEFAULT_LOCKED = { retryForMs: 30 * 60_000, then: 'fail' as const };
  * (see validateDrivePath); everything else fails in `deliver` with a DestinationError whose code names the cause
  * (`ONEDRIVE_LOCKED`, `ONEDRIVE_FORBIDDEN`, `ONEDRIVE_QUOTA_EXCEEDED`, `ONEDRIVE_AUTH_FAILED`, ...).
  */
-export function createOneDriveDestination(options: OneDriveDestinationOptions, deps: OneDriveDestinationDeps): OneDriveDestination {
+export function createOneDriveDestination(
+  options: OneDriveDestinationOptions,
+  deps: OneDriveDestinationDeps,
+): OneDriveDestination {
   const check = validateDrivePath(options.path);
   if (check.errors.length > 0) {
-    throw new DestinationError('ONEDRIVE_INVALID_PATH', `OneDrive path '${options.path}' is not valid: ${check.errors.join('; ')}`, {
-      hint: 'rename the file or folders in destination.path',
-      details: { errors: check.errors },
-    });
+    throw new DestinationError(
+      'ONEDRIVE_INVALID_PATH',
+      `OneDrive path '${options.path}' is not valid: ${check.errors.join('; ')}`,
+      {
+        hint: 'rename the file or folders in destination.path',
+        details: { errors: check.errors },
+      },
+    );
   }
   const segments = splitDrivePath(options.path);
   const fileName = segments[segments.length - 1] ?? '';
@@ -108,7 +116,15 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
       { logger: deps.logger, redactor: deps.redactor },
     );
   const transport: HttpTransport = createHttpsTransport({ caFile: options.caFile });
-  const graph: GraphApi = createGraphApi({ auth, transport, logger: deps.logger, clock: deps.clock, sleep: deps.sleep, random: deps.random, retry: policy });
+  const graph: GraphApi = createGraphApi({
+    auth,
+    transport,
+    logger: deps.logger,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    random: deps.random,
+    retry: policy,
+  });
 
   // Resolved once per destination: drive ids never change; the parent id is re-resolved if it disappears.
   let driveId: string | undefined;
@@ -123,7 +139,13 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
     else if ('driveId' in drive) path = `/drives/${encodeURIComponent(drive.driveId)}`;
     else {
       const site = await callExplained(
-        { operation: `find SharePoint site '${drive.site}'`, method: 'GET', path: siteAddress ?? sitePath(drive.site), schema: siteSchema, signal },
+        {
+          operation: `find SharePoint site '${drive.site}'`,
+          method: 'GET',
+          path: siteAddress ?? sitePath(drive.site),
+          schema: siteSchema,
+          signal,
+        },
         `site '${drive.site}' not found: use the form host:/sites/Name (e.g. contoso.sharepoint.com:/sites/Sales)`,
       );
       path = `/sites/${encodeURIComponent(site.id)}/drive`;
@@ -151,10 +173,16 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
   };
 
   const itemPath = (d: string, segs: readonly string[]): string =>
-    segs.length === 0 ? `/drives/${encodeURIComponent(d)}/root` : `/drives/${encodeURIComponent(d)}/root:/${encodeDrivePath(segs)}:`;
+    segs.length === 0
+      ? `/drives/${encodeURIComponent(d)}/root`
+      : `/drives/${encodeURIComponent(d)}/root:/${encodeDrivePath(segs)}:`;
 
   /** GETs an item by path; undefined on 404. */
-  const findItem = async (d: string, segs: readonly string[], signal: AbortSignal | undefined): Promise<DriveItem | undefined> => {
+  const findItem = async (
+    d: string,
+    segs: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<DriveItem | undefined> => {
     try {
       return await graph.call({
         operation: `look up '${segs.join('/') || '/'}' on ${driveLabel}`,
@@ -172,9 +200,13 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
 
   const requireFolder = (item: DriveItem, segs: readonly string[]): string => {
     if (item.folder === undefined) {
-      throw new DestinationError('ONEDRIVE_INVALID_PATH', `'${segs.join('/')}' on ${driveLabel} is a file, not a folder`, {
-        hint: 'choose another folder in destination.path or move that file away',
-      });
+      throw new DestinationError(
+        'ONEDRIVE_INVALID_PATH',
+        `'${segs.join('/')}' on ${driveLabel} is a file, not a folder`,
+        {
+          hint: 'choose another folder in destination.path or move that file away',
+        },
+      );
     }
     return item.id;
   };
@@ -215,7 +247,13 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
     return current;
   };
 
-  const uploadOnce = async (file: FinishedFile, name: string, d: string, parent: string, signal: AbortSignal): Promise<DriveItem> => {
+  const uploadOnce = async (
+    file: FinishedFile,
+    name: string,
+    d: string,
+    parent: string,
+    signal: AbortSignal,
+  ): Promise<DriveItem> => {
     const label = `${driveLabel}/${[...folders, name].join('/')}`;
     if (file.bytes <= threshold) {
       // Small files are read whole (at most the threshold) and sent in one request.
@@ -232,7 +270,16 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
     }
     return uploadFileInSession(
       { driveId: d, parentId: parent, name, label, filePath: file.path, fileSize: file.bytes, chunkBytes, signal },
-      { graph, transport, logger: deps.logger, redactor: deps.redactor, clock: deps.clock, sleep: deps.sleep, random: deps.random, retry: policy },
+      {
+        graph,
+        transport,
+        logger: deps.logger,
+        redactor: deps.redactor,
+        clock: deps.clock,
+        sleep: deps.sleep,
+        random: deps.random,
+        retry: policy,
+      },
     );
   };
 
@@ -255,7 +302,9 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
     } catch (error) {
       // A sleep or request cut short by the signal rejects with the signal's reason; report it as an abort.
       if (ctx.signal.aborted && !(error instanceof AbortedError)) {
-        throw new AbortedError(`delivery to ${driveLabel}/${options.path} aborted; the previous file is unchanged`, { cause: error });
+        throw new AbortedError(`delivery to ${driveLabel}/${options.path} aborted; the previous file is unchanged`, {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -266,7 +315,10 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
     const warnings = [...check.warnings];
     const local = await stat(file.path);
     if (local.size !== file.bytes) {
-      throw new DestinationError('ONEDRIVE_FILE_CHANGED', `'${file.path}' is ${local.size} bytes, expected ${file.bytes}`);
+      throw new DestinationError(
+        'ONEDRIVE_FILE_CHANGED',
+        `'${file.path}' is ${local.size} bytes, expected ${file.bytes}`,
+      );
     }
     const started = deps.clock.now().getTime();
     let item: DriveItem | undefined;
@@ -303,26 +355,43 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
         deliveredName = sideBySideName(fileName, ctx.runStartedAt, ctx.timezone);
         const sbsCheck = validateDrivePath([...folders, deliveredName].join('/'));
         if (sbsCheck.errors.length > 0) {
-          throw new DestinationError('ONEDRIVE_INVALID_PATH', `side-by-side name '${deliveredName}' is not valid: ${sbsCheck.errors.join('; ')}`);
+          throw new DestinationError(
+            'ONEDRIVE_INVALID_PATH',
+            `side-by-side name '${deliveredName}' is not valid: ${sbsCheck.errors.join('; ')}`,
+          );
         }
         warnings.push(
           `'${options.path}' was locked (open in Excel) for ${formatDuration(onLocked.retryForMs)}; wrote '${deliveredName}' next to it instead`,
         );
-        log.warn({ target: `${driveLabel}/${options.path}`, sideBySide: deliveredName }, 'workbook locked; delivering side by side');
+        log.warn(
+          { target: `${driveLabel}/${options.path}`, sideBySide: deliveredName },
+          'workbook locked; delivering side by side',
+        );
         item = await uploadResolving(file, deliveredName, ctx.signal);
       }
     }
-    warnings.push(...checkDelivered(item, deliveredName, file.bytes, `${driveLabel}/${[...folders, deliveredName].join('/')}`));
+    warnings.push(
+      ...checkDelivered(item, deliveredName, file.bytes, `${driveLabel}/${[...folders, deliveredName].join('/')}`),
+    );
     const sideBySide = deliveredName !== fileName;
     if (!sideBySide) {
       if (lastItemId !== undefined && lastItemId !== item.id) {
-        warnings.push(`'${options.path}' has a new item id (the file was deleted or replaced by someone); old links to it no longer work`);
+        warnings.push(
+          `'${options.path}' has a new item id (the file was deleted or replaced by someone); old links to it no longer work`,
+        );
       }
       lastItemId = item.id;
     }
     const location = `${driveLabel}/${[...folders, deliveredName].join('/')}`;
     log.info({ location, itemId: item.id, bytes: file.bytes, sideBySide }, 'workbook delivered to OneDrive');
-    return { location, webUrl: item.webUrl, itemId: item.id, eTag: item.eTag, ...(sideBySide ? { sideBySide: true } : {}), warnings };
+    return {
+      location,
+      webUrl: item.webUrl,
+      itemId: item.id,
+      eTag: item.eTag,
+      ...(sideBySide ? { sideBySide: true } : {}),
+      warnings,
+    };
   };
 
   const resolveTarget = async (opts: { readonly signal?: AbortSignal } = {}): Promise<OneDriveTarget> => {
@@ -334,7 +403,8 @@ export function createOneDriveDestination(options: OneDriveDestinationOptions, d
       driveId: d,
       location: `${driveLabel}/${segments.join('/')}`,
       parentExists: parent !== undefined,
-      existing: existing === undefined ? undefined : { itemId: existing.id, webUrl: existing.webUrl, size: existing.size },
+      existing:
+        existing === undefined ? undefined : { itemId: existing.id, webUrl: existing.webUrl, size: existing.size },
       warnings: check.warnings,
     };
   };

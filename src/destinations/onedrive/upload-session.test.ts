@@ -36,7 +36,9 @@ describe('sitePath', () => {
   });
 
   it('refuses a URL instead of host:/path', () => {
-    expect(() => sitePath('https://contoso.sharepoint.com/sites/Sales')).toThrow(expect.objectContaining({ code: 'ONEDRIVE_INVALID_SITE' }));
+    expect(() => sitePath('https://contoso.sharepoint.com/sites/Sales')).toThrow(
+      expect.objectContaining({ code: 'ONEDRIVE_INVALID_SITE' }),
+    );
   });
 });
 
@@ -46,7 +48,8 @@ describe('sitePath', () => {
  */
 describe('uploadFileInSession (scripted upload URL)', () => {
   const UNIT = UPLOAD_FRAGMENT_UNIT;
-  const UPLOAD_URL = 'https://contoso-my.sharepoint.com/personal/ops/_api/v2.0/drives/b/items/p/uploadSession?guid=1&tempauth=secret';
+  const UPLOAD_URL =
+    'https://contoso-my.sharepoint.com/personal/ops/_api/v2.0/drives/b/items/p/uploadSession?guid=1&tempauth=secret';
   let dir: string;
   let filePath: string;
   const FRAGMENTS = 4;
@@ -59,7 +62,11 @@ describe('uploadFileInSession (scripted upload URL)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const json = (status: number, body: unknown): HttpResponse => ({ status, headers: {}, body: Buffer.from(JSON.stringify(body)) });
+  const json = (status: number, body: unknown): HttpResponse => ({
+    status,
+    headers: {},
+    body: Buffer.from(JSON.stringify(body)),
+  });
   const item = { id: 'ITEM1', name: 'File.xlsx', size: FRAGMENTS * UNIT };
 
   function run(
@@ -93,7 +100,16 @@ describe('uploadFileInSession (scripted upload URL)', () => {
       addSecret(value, options);
     };
     const promise = uploadFileInSession(
-      { driveId: 'b', parentId: 'p', name: 'File.xlsx', label: 'ops/File.xlsx', filePath, fileSize: FRAGMENTS * UNIT, chunkBytes: UNIT, signal: controller.signal },
+      {
+        driveId: 'b',
+        parentId: 'p',
+        name: 'File.xlsx',
+        label: 'ops/File.xlsx',
+        filePath,
+        fileSize: FRAGMENTS * UNIT,
+        chunkBytes: UNIT,
+        signal: controller.signal,
+      },
       {
         graph,
         transport,
@@ -154,11 +170,19 @@ describe('uploadFileInSession (scripted upload URL)', () => {
 
   it('ends a session that keeps answering 202 without advancing (always ["0-"]) after maxAttempts, with backoff', async () => {
     const { promise, sleeps, state } = run(
-      (req) => (req.method === 'DELETE' ? json(204, {}) : req.method === 'GET' ? json(200, { nextExpectedRanges: ['0-'] }) : json(202, { nextExpectedRanges: ['0-'] })),
+      (req) =>
+        req.method === 'DELETE'
+          ? json(204, {})
+          : req.method === 'GET'
+            ? json(200, { nextExpectedRanges: ['0-'] })
+            : json(202, { nextExpectedRanges: ['0-'] }),
       { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, maxTotalMs: 600_000 },
     );
     const error = await promise.catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ONEDRIVE_UPLOAD_FAILED', message: expect.stringContaining('still expects byte 0') });
+    expect(error).toMatchObject({
+      code: 'ONEDRIVE_UPLOAD_FAILED',
+      message: expect.stringContaining('still expects byte 0'),
+    });
     // Four PUTs of bytes 0-327679, none of which moves the session on.
     expect(state.puts).toBe(4);
     expect(sleeps).toEqual([75, 150, 300]);
@@ -171,7 +195,8 @@ describe('uploadFileInSession (scripted upload URL)', () => {
     const { promise } = run(
       (req, state) => {
         const out = store(req, state);
-        if (req.method === 'PUT' && out.status === 202) return Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        if (req.method === 'PUT' && out.status === 202)
+          return Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
         return out;
       },
       { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 1_000, maxTotalMs: 600_000 },
@@ -182,10 +207,16 @@ describe('uploadFileInSession (scripted upload URL)', () => {
   it('fails at once on a certificate error instead of retrying it', async () => {
     const { promise, sleeps } = run(
       (req, state) =>
-        req.method === 'PUT' ? Object.assign(new Error('certificate is not yet valid'), { code: 'CERT_NOT_YET_VALID' }) : store(req, state),
+        req.method === 'PUT'
+          ? Object.assign(new Error('certificate is not yet valid'), { code: 'CERT_NOT_YET_VALID' })
+          : store(req, state),
       { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000, maxTotalMs: 600_000 },
     );
-    await expect(promise).rejects.toMatchObject({ code: 'ONEDRIVE_NETWORK', retryable: false, hint: expect.stringContaining('onedrive.caFile') });
+    await expect(promise).rejects.toMatchObject({
+      code: 'ONEDRIVE_NETWORK',
+      retryable: false,
+      hint: expect.stringContaining('onedrive.caFile'),
+    });
     expect(sleeps).toEqual([]);
   });
 });

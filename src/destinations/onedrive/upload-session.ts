@@ -81,7 +81,12 @@ export async function uploadFileInSession(req: SessionUploadRequest, deps: Sessi
         if (!(error instanceof GraphRequestError && error.status === 409)) throw error;
       }
       if (uploadUrl === undefined) {
-        outcome = { kind: 'restart', reason: 'name conflict when creating the session (409)', error: undefined, delay: true };
+        outcome = {
+          kind: 'restart',
+          reason: 'name conflict when creating the session (409)',
+          error: undefined,
+          delay: true,
+        };
       } else {
         try {
           outcome = await sendFragments(uploadUrl, file, chunkBytes, req, deps);
@@ -97,10 +102,17 @@ export async function uploadFileInSession(req: SessionUploadRequest, deps: Sessi
         throw new DestinationError(
           'ONEDRIVE_UPLOAD_FAILED',
           `upload of '${req.label}' failed: ${MAX_SESSIONS} upload sessions ended early (last: ${outcome.reason})`,
-          { retryable: true, cause: outcome.error, hint: 'run the export again; if it keeps failing, check the service health of SharePoint/OneDrive' },
+          {
+            retryable: true,
+            cause: outcome.error,
+            hint: 'run the export again; if it keeps failing, check the service health of SharePoint/OneDrive',
+          },
         );
       }
-      deps.logger.warn({ target: req.label, sessionNo, reason: outcome.reason }, `upload session ended early (${outcome.reason}); starting a new one`);
+      deps.logger.warn(
+        { target: req.label, sessionNo, reason: outcome.reason },
+        `upload session ended early (${outcome.reason}); starting a new one`,
+      );
       if (outcome.delay) await deps.sleep(backoffDelay(sessionNo, deps.retry, deps.random), req.signal);
     }
   } finally {
@@ -145,7 +157,10 @@ async function sendFragments(
     const length = Math.min(chunkBytes, req.fileSize - offset);
     const { bytesRead } = await file.read(buffer, 0, length, offset);
     if (bytesRead !== length) {
-      throw new DestinationError('ONEDRIVE_FILE_CHANGED', `'${req.filePath}' changed while uploading to '${req.label}'`);
+      throw new DestinationError(
+        'ONEDRIVE_FILE_CHANGED',
+        `'${req.filePath}' changed while uploading to '${req.label}'`,
+      );
     }
     const end = offset + length - 1;
     const operation = `upload bytes ${offset}-${end}/${req.fileSize} of '${req.label}'`;
@@ -155,7 +170,10 @@ async function sendFragments(
         method: 'PUT',
         url: uploadUrl,
         // No Authorization header: the uploadUrl carries its own credential and Graph answers 401 to a bearer token.
-        headers: { 'content-range': `bytes ${offset}-${end}/${req.fileSize}`, 'content-type': 'application/octet-stream' },
+        headers: {
+          'content-range': `bytes ${offset}-${end}/${req.fileSize}`,
+          'content-type': 'application/octet-stream',
+        },
         body: buffer.subarray(0, length),
         signal: req.signal,
       });
@@ -174,7 +192,13 @@ async function sendFragments(
         failure = new GraphRequestError(
           'ONEDRIVE_UPLOAD_NO_PROGRESS',
           `OneDrive ${operation}: the upload session accepted the bytes but still expects byte ${next}`,
-          { status: 202, graphCodes: [], retryAfterMs: undefined, requestId: headerValue(res, 'request-id'), clientRequestId: undefined },
+          {
+            status: 202,
+            graphCodes: [],
+            retryAfterMs: undefined,
+            requestId: headerValue(res, 'request-id'),
+            clientRequestId: undefined,
+          },
           { retryable: true },
         );
       } else {
@@ -186,22 +210,35 @@ async function sendFragments(
     }
     if (!(failure instanceof GraphRequestError)) throw failure;
     const restart = restartReason(failure);
-    if (restart !== undefined) return { kind: 'restart', reason: restart, error: failure, delay: failure.status === 409 };
+    if (restart !== undefined)
+      return { kind: 'restart', reason: restart, error: failure, delay: failure.status === 409 };
     // 416 means our idea of the offset is wrong; the rest (network, 408, 429, 5xx) may or may not have stored bytes.
     if (!(failure.status === 416 || failure.retryable)) throw failure;
     failures++;
     const now = deps.clock.now().getTime();
     streakStarted ??= now;
-    const delayMs = failure.status === 416 ? 0 : (failure.retryAfterMs ?? backoffDelay(failures, deps.retry, deps.random));
+    const delayMs =
+      failure.status === 416 ? 0 : (failure.retryAfterMs ?? backoffDelay(failures, deps.retry, deps.random));
     const elapsed = now - streakStarted;
     if (failures >= deps.retry.maxAttempts || elapsed + delayMs > deps.retry.maxTotalMs) {
-      throw new DestinationError('ONEDRIVE_UPLOAD_FAILED', `upload of '${req.label}' failed after ${failures} attempts: ${failure.message}`, {
-        retryable: true,
-        cause: failure,
-        ...(failure.hint === undefined ? {} : { hint: failure.hint }),
-      });
+      throw new DestinationError(
+        'ONEDRIVE_UPLOAD_FAILED',
+        `upload of '${req.label}' failed after ${failures} attempts: ${failure.message}`,
+        {
+          retryable: true,
+          cause: failure,
+          ...(failure.hint === undefined ? {} : { hint: failure.hint }),
+        },
+      );
     }
-    logRetry(deps.logger, `upload of '${req.label}'`, failures, delayMs, failure, `fragment ${offset}-${end} failed; asking the session what it has`);
+    logRetry(
+      deps.logger,
+      `upload of '${req.label}'`,
+      failures,
+      delayMs,
+      failure,
+      `fragment ${offset}-${end} failed; asking the session what it has`,
+    );
     await deps.sleep(Math.min(delayMs, deps.retry.maxRetryAfterMs ?? delayMs), req.signal);
     // Never assume a failed fragment was lost: it may have been stored before the connection dropped.
     const status = await getSessionStatus(uploadUrl, req, deps);
@@ -243,7 +280,12 @@ async function getSessionStatus(
         const first = parsed.success ? parsed.data.nextExpectedRanges[0] : undefined;
         const start = first === undefined ? Number.NaN : Number(first.split('-')[0]);
         if (!Number.isInteger(start) || start < 0 || start >= req.fileSize) {
-          return { kind: 'restart', reason: 'session status has no usable nextExpectedRanges', error: undefined, delay: false };
+          return {
+            kind: 'restart',
+            reason: 'session status has no usable nextExpectedRanges',
+            error: undefined,
+            delay: false,
+          };
         }
         return { kind: 'resume', offset: start };
       }
@@ -266,7 +308,10 @@ async function deleteSession(uploadUrl: string, req: SessionUploadRequest, deps:
   try {
     const res = await deps.transport.request({ method: 'DELETE', url: uploadUrl, timeoutMs: 15_000 });
     if (res.status >= 400 && res.status !== 404) {
-      deps.logger.warn({ target: req.label, status: res.status }, 'could not cancel the upload session; it expires on its own');
+      deps.logger.warn(
+        { target: req.label, status: res.status },
+        'could not cancel the upload session; it expires on its own',
+      );
     }
   } catch (error) {
     deps.logger.warn({ target: req.label, err: error }, 'could not cancel the upload session; it expires on its own');
@@ -284,7 +329,10 @@ function nextOffset(body: Buffer, fallback: number, req: SessionUploadRequest): 
 function parseItem(res: HttpResponse, req: SessionUploadRequest): DriveItem {
   const parsed = driveItemSchema.safeParse(parseJson(res.body));
   if (!parsed.success) {
-    throw new DestinationError('ONEDRIVE_UNEXPECTED_RESPONSE', `upload of '${req.label}' finished but Graph returned no driveItem`);
+    throw new DestinationError(
+      'ONEDRIVE_UNEXPECTED_RESPONSE',
+      `upload of '${req.label}' finished but Graph returned no driveItem`,
+    );
   }
   return parsed.data;
 }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/errors.js';
-import { attemptRunId, attemptRunIds, enqueueRun, manualRunJobId, runQueueName, scheduledRunJobId, skippedRunId, toRunTrigger, type RunQueueLike } from './queue-contract.js';
+import {
+  attemptRunId,
+  attemptRunIds,
+  enqueueRun,
+  manualRunJobId,
+  runQueueName,
+  scheduledRunJobId,
+  skippedRunId,
+  toRunTrigger,
+  type RunQueueLike,
+} from './queue-contract.js';
 import { effectiveSiteConcurrency } from './queue-scheduler.js';
 import { describeRedisUrl, resolveRedisUrl } from './redis-connection.js';
 
@@ -25,7 +35,10 @@ describe('queue ids', () => {
 
   it('maps job triggers back to the domain type', () => {
     expect(toRunTrigger({ kind: 'manual', by: 'ops' })).toEqual({ kind: 'manual', by: 'ops' });
-    expect(toRunTrigger({ kind: 'schedule', scheduledFor: '2025-01-01T06:00:00.000Z' })).toEqual({ kind: 'schedule', scheduledFor: '2025-01-01T06:00:00.000Z' });
+    expect(toRunTrigger({ kind: 'schedule', scheduledFor: '2025-01-01T06:00:00.000Z' })).toEqual({
+      kind: 'schedule',
+      scheduledFor: '2025-01-01T06:00:00.000Z',
+    });
     expect(toRunTrigger({ kind: 'cli' })).toEqual({ kind: 'cli' });
   });
 
@@ -46,16 +59,32 @@ describe('enqueueRun', () => {
       },
     });
     const data = { exportId: 'sales', trigger: { kind: 'manual' as const, by: 'ops' } };
-    expect(await enqueueRun(queue('sales@manual-1'), 'sales@manual-1', data, { attempts: 3, retryDelayMs: 100 })).toEqual({ added: true });
-    expect(await enqueueRun(queue('sales@other'), 'sales@manual-2', data, { attempts: 3, retryDelayMs: 100 })).toEqual({ added: false, existingJobId: 'sales@other' });
-    expect(calls[0]).toMatchObject({ name: 'run', data, opts: { jobId: 'sales@manual-1', deduplication: { id: 'sales' }, attempts: 3, backoff: { type: 'fixed', delay: 100 } } });
+    expect(
+      await enqueueRun(queue('sales@manual-1'), 'sales@manual-1', data, { attempts: 3, retryDelayMs: 100 }),
+    ).toEqual({ added: true });
+    expect(await enqueueRun(queue('sales@other'), 'sales@manual-2', data, { attempts: 3, retryDelayMs: 100 })).toEqual({
+      added: false,
+      existingJobId: 'sales@other',
+    });
+    expect(calls[0]).toMatchObject({
+      name: 'run',
+      data,
+      opts: {
+        jobId: 'sales@manual-1',
+        deduplication: { id: 'sales' },
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 100 },
+      },
+    });
   });
 });
 
 describe('resolveRedisUrl', () => {
   it('takes queue.redis, or the env var named by redisUrlEnv', () => {
     expect(resolveRedisUrl({ redis: 'redis://r:6379/0' }, {})).toBe('redis://r:6379/0');
-    expect(resolveRedisUrl({ redisUrlEnv: 'REDIS_URL' }, { REDIS_URL: 'rediss://:pw@r:6380' })).toBe('rediss://:pw@r:6380');
+    expect(resolveRedisUrl({ redisUrlEnv: 'REDIS_URL' }, { REDIS_URL: 'rediss://:pw@r:6380' })).toBe(
+      'rediss://:pw@r:6380',
+    );
   });
 
   it('names the missing env var, and never echoes a password', () => {

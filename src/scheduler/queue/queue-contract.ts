@@ -47,7 +47,6 @@ export function skippedRunId(jobId: string): string {
 export const tickDataSchema = z.object({ exportId: z.string().min(1), site: z.string() });
 export type TickData = z.infer<typeof tickDataSchema>;
 
-
 /** Data of a run job. */
 export const runDataSchema = z.object({ exportId: z.string().min(1), trigger: runTriggerSchema });
 export type RunData = z.infer<typeof runDataSchema>;
@@ -85,7 +84,12 @@ export interface RunQueueLike {
  * runs of one export from ever overlapping, with no lock of our own. The deduplication key lives until the job
  * completes or finally fails.
  */
-export async function enqueueRun(queue: RunQueueLike, jobId: string, data: RunData, settings: RunJobSettings): Promise<{ added: true } | { added: false; existingJobId: string }> {
+export async function enqueueRun(
+  queue: RunQueueLike,
+  jobId: string,
+  data: RunData,
+  settings: RunJobSettings,
+): Promise<{ added: true } | { added: false; existingJobId: string }> {
   const job = await queue.add('run', data, {
     jobId,
     deduplication: { id: data.exportId },

@@ -19,7 +19,11 @@ export interface QueueExportListing {
  * Creates the queue-mode ExportControl. `exports()` is read at every call, so a config reload shows at once (call
  * `scheduler.sync` with the same exports on reload).
  */
-export function createQueueExportControl(scheduler: QueueScheduler, exports: () => readonly QueueExportListing[], options: { timeoutMs?: number } = {}): ExportControl {
+export function createQueueExportControl(
+  scheduler: QueueScheduler,
+  exports: () => readonly QueueExportListing[],
+  options: { timeoutMs?: number } = {},
+): ExportControl {
   const timeoutMs = options.timeoutMs ?? 5000;
   return {
     async list(): Promise<readonly ExportInfo[]> {
@@ -42,7 +46,11 @@ export function createQueueExportControl(scheduler: QueueScheduler, exports: () 
       if (!exports().some((e) => e.id === exportId)) return { outcome: 'not-found' };
       try {
         // While Redis is unreachable BullMQ waits for it; an admin request must get an answer instead.
-        const result = await withTimeout(scheduler.enqueueManual(exportId, by), timeoutMs, `no answer from Redis within ${timeoutMs} ms`);
+        const result = await withTimeout(
+          scheduler.enqueueManual(exportId, by),
+          timeoutMs,
+          `no answer from Redis within ${timeoutMs} ms`,
+        );
         if ('conflict' in result) return { outcome: 'conflict', runningRunId: result.activeRunId };
         return { outcome: 'started', runId: result.runId };
       } catch (err) {
@@ -50,7 +58,10 @@ export function createQueueExportControl(scheduler: QueueScheduler, exports: () 
         if (err instanceof AppError) throw err;
         // Redis down or unreachable: the API answers 503 with this, never a stack trace.
         const reason = err instanceof Error ? err.message : String(err);
-        return { outcome: 'unavailable', message: `the run queue (Redis) is not reachable: ${reason}; check queue.redis and that Redis is up` };
+        return {
+          outcome: 'unavailable',
+          message: `the run queue (Redis) is not reachable: ${reason}; check queue.redis and that Redis is up`,
+        };
       }
     },
 

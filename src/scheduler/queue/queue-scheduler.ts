@@ -14,7 +14,15 @@ import type { Redis } from 'ioredis';
 import { UsageError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RunStore } from '../../state/run-store.js';
-import { TICK_QUEUE, defaultRunJobSettings, enqueueRun, manualRunJobId, runQueueName, type RunJobSettings, type TickData } from './queue-contract.js';
+import {
+  TICK_QUEUE,
+  defaultRunJobSettings,
+  enqueueRun,
+  manualRunJobId,
+  runQueueName,
+  type RunJobSettings,
+  type TickData,
+} from './queue-contract.js';
 import { createRedisConnection } from './redis-connection.js';
 
 /** What the queue scheduler needs to know about an export. */
@@ -37,7 +45,8 @@ export interface QueueDepth {
   readonly active: number;
 }
 
-export type ManualEnqueueResult = { readonly runId: string } | { readonly conflict: true; readonly activeRunId: string };
+export type ManualEnqueueResult =
+  { readonly runId: string } | { readonly conflict: true; readonly activeRunId: string };
 
 export interface QueueSchedulerDeps {
   /** Redis URL (a connection is opened and closed by the scheduler) or an ioredis client (borrowed, not closed). */
@@ -98,7 +107,9 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
   const ownsConnection = typeof deps.connection === 'string';
   const redis =
     typeof deps.connection === 'string'
-      ? createRedisConnection(deps.connection, 'client', (err) => logger.warn({ err }, 'queue scheduler: Redis connection error; retrying'))
+      ? createRedisConnection(deps.connection, 'client', (err) =>
+          logger.warn({ err }, 'queue scheduler: Redis connection error; retrying'),
+        )
       : deps.connection;
   const onQueueError = (err: Error): void => logger.warn({ err }, 'queue scheduler: BullMQ queue error');
   const tickQueue = new Queue<TickData>(TICK_QUEUE, { connection: redis, prefix });
@@ -117,8 +128,20 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
     return q;
   }
 
-  function matches(current: JobSchedulerJson<TickData> | undefined, pattern: string, tz: string, exportId: string, site: string): boolean {
-    return current !== undefined && current.pattern === pattern && current.tz === tz && current.template?.data?.exportId === exportId && current.template.data.site === site;
+  function matches(
+    current: JobSchedulerJson<TickData> | undefined,
+    pattern: string,
+    tz: string,
+    exportId: string,
+    site: string,
+  ): boolean {
+    return (
+      current !== undefined &&
+      current.pattern === pattern &&
+      current.tz === tz &&
+      current.template?.data?.exportId === exportId &&
+      current.template.data.site === site
+    );
   }
 
   async function upsertScheduler(exportId: string, pattern: string, tz: string, site: string): Promise<void> {
@@ -127,7 +150,11 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
         await tickQueue.upsertJobScheduler(
           exportId,
           { pattern, tz },
-          { name: 'tick', data: { exportId, site }, opts: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } } },
+          {
+            name: 'tick',
+            data: { exportId, site },
+            opts: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+          },
         );
         return;
       } catch (err) {
@@ -168,19 +195,35 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
           removed += 1;
         }
       }
-      logger.info({ schedulers: wanted.length, upserted, removed, siteConcurrency: siteCap }, 'queue scheduler: job schedulers synced');
+      logger.info(
+        { schedulers: wanted.length, upserted, removed, siteConcurrency: siteCap },
+        'queue scheduler: job schedulers synced',
+      );
     },
 
     async enqueueManual(exportId, by) {
       const e = exportsById.get(exportId);
       if (e === undefined) {
-        throw new UsageError(`export '${exportId}' is not configured; run \`tableau-export list\` to see the export ids`);
+        throw new UsageError(
+          `export '${exportId}' is not configured; run \`tableau-export list\` to see the export ids`,
+        );
       }
       const jobId = manualRunJobId(exportId, randomUUID().slice(0, 8));
-      const result = await enqueueRun(runQueue(e.site ?? ''), jobId, { exportId, trigger: { kind: 'manual', by } }, runJobs);
+      const result = await enqueueRun(
+        runQueue(e.site ?? ''),
+        jobId,
+        { exportId, trigger: { kind: 'manual', by } },
+        runJobs,
+      );
       if (result.added) {
         logger.info({ exportId, runId: jobId, by }, 'queue scheduler: manual run queued');
-        await deps.store?.insertRun({ runId: jobId, exportId, trigger: { kind: 'manual', by }, startedAt: (deps.now?.() ?? new Date()).toISOString(), attempt: 1 });
+        await deps.store?.insertRun({
+          runId: jobId,
+          exportId,
+          trigger: { kind: 'manual', by },
+          startedAt: (deps.now?.() ?? new Date()).toISOString(),
+          attempt: 1,
+        });
         return { runId: jobId };
       }
       return { conflict: true, activeRunId: result.existingJobId };
@@ -192,7 +235,10 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
       for (const e of exportsById.values()) {
         const activeRunId = await runQueue(e.site ?? '').getDeduplicationJobId(e.id);
         const nextMs = e.schedule === undefined ? undefined : next.get(e.id);
-        out.set(e.id, { nextRun: nextMs === undefined ? undefined : new Date(nextMs), activeRunId: activeRunId ?? undefined });
+        out.set(e.id, {
+          nextRun: nextMs === undefined ? undefined : new Date(nextMs),
+          activeRunId: activeRunId ?? undefined,
+        });
       }
       return out;
     },

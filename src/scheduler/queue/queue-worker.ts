@@ -39,7 +39,11 @@ import { effectiveSiteConcurrency } from './queue-scheduler.js';
 import { createRedisConnection } from './redis-connection.js';
 
 /** The per-export runner (written by the pipeline): records insertRun/finishRun itself, never throws. */
-export type ExportRunner = (exportId: string, trigger: RunTrigger, options: { signal: AbortSignal; runId: string; attempt?: number }) => Promise<RunReport>;
+export type ExportRunner = (
+  exportId: string,
+  trigger: RunTrigger,
+  options: { signal: AbortSignal; runId: string; attempt?: number },
+) => Promise<RunReport>;
 
 export interface StallSettings {
   /** How long a job lock lives without renewal (ms); a killed worker's run is retried after about this long. Default 30 000. */
@@ -98,7 +102,9 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     return c;
   }
   const producer = connection('client');
-  const runQueues = new Map(sites.map((site) => [site, new Queue(runQueueName(site), { connection: producer, prefix })]));
+  const runQueues = new Map(
+    sites.map((site) => [site, new Queue(runQueueName(site), { connection: producer, prefix })]),
+  );
   const siteCap = effectiveSiteConcurrency(deps.siteConcurrency, deps.sessionCapacity);
   let closing = false;
 
@@ -115,7 +121,9 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     const tick = tickDataSchema.parse(job.data);
     const queue = runQueues.get(tick.site);
     if (queue === undefined) {
-      throw new Error(`tick of export '${tick.exportId}' is for Tableau site '${tick.site}', which this worker does not serve; start it with that site in its config`);
+      throw new Error(
+        `tick of export '${tick.exportId}' is for Tableau site '${tick.site}', which this worker does not serve; start it with that site in its config`,
+      );
     }
     // prevMillis is the tick's scheduled time, set by BullMQ's job scheduler.
     const scheduledMs = job.opts.prevMillis ?? job.timestamp;
@@ -127,19 +135,31 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     const at = now().toISOString();
     const message = `scheduled run skipped: export '${tick.exportId}' is already queued or running (run ${result.existingJobId})`;
     logger.info({ exportId: tick.exportId, scheduledFor, activeRunId: result.existingJobId }, message);
-    await store.insertRun({ runId: skippedRunId(jobId), exportId: tick.exportId, trigger, startedAt: at, status: 'skipped' });
+    await store.insertRun({
+      runId: skippedRunId(jobId),
+      exportId: tick.exportId,
+      trigger,
+      startedAt: at,
+      status: 'skipped',
+    });
     await store.finishRun(skippedRunReport(skippedRunId(jobId), tick.exportId, trigger, at, message));
     return skippedRunId(jobId);
   }
 
-  async function processRun(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<{ runId: string; status: string }> {
+  async function processRun(
+    job: Job,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ runId: string; status: string }> {
     const data = runDataSchema.parse(job.data);
     const jobId = job.id ?? '';
     const attempt = Math.max(1, job.attemptsStarted);
     const runId = attemptRunId(jobId, attempt);
     if (attempt > 1) {
       // Earlier attempts that are still `running` in the history died with their worker.
-      await store.markInterrupted(`run interrupted (worker stopped or lost its lock); retried as attempt ${attempt}`, { runIds: attemptRunIds(jobId, attempt - 1) });
+      await store.markInterrupted(`run interrupted (worker stopped or lost its lock); retried as attempt ${attempt}`, {
+        runIds: attemptRunIds(jobId, attempt - 1),
+      });
     }
     const runSignal = signal ?? new AbortController().signal;
     logger.info({ exportId: data.exportId, runId, attempt }, 'queue worker: run started');
@@ -161,18 +181,32 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
   }
 
   const workers: Worker[] = [];
-  const tickWorker = new Worker(TICK_QUEUE, processTick, { ...workerOptions, connection: connection('worker'), concurrency: 10 });
+  const tickWorker = new Worker(TICK_QUEUE, processTick, {
+    ...workerOptions,
+    connection: connection('worker'),
+    concurrency: 10,
+  });
   workers.push(tickWorker);
   for (const [site, queue] of runQueues) {
-    const w = new Worker(runQueueName(site), processRun, { ...workerOptions, connection: connection('worker'), concurrency: deps.concurrency });
+    const w = new Worker(runQueueName(site), processRun, {
+      ...workerOptions,
+      connection: connection('worker'),
+      concurrency: deps.concurrency,
+    });
     w.on('stalled', (jobId) => {
       // Its history entry is marked INTERRUPTED by the worker that takes the retry (it knows which attempt died);
       // marking here could race with that retry already running.
-      logger.warn({ jobId, site }, 'queue worker: run stalled (its worker stopped or lost its lock); it goes back to the queue');
+      logger.warn(
+        { jobId, site },
+        'queue worker: run stalled (its worker stopped or lost its lock); it goes back to the queue',
+      );
     });
     w.on('lockRenewalFailed', (jobIds) => {
       for (const jobId of jobIds) {
-        logger.error({ jobId }, 'queue worker: lost the lock of a running run; aborting it here (it will be retried elsewhere)');
+        logger.error(
+          { jobId },
+          'queue worker: lost the lock of a running run; aborting it here (it will be retried elsewhere)',
+        );
         w.cancelJob(jobId, 'lock lost');
       }
     });
@@ -180,14 +214,18 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
       if (job?.id === undefined) return;
       logger.error({ jobId: job.id, err }, 'queue worker: run job failed');
       // No attempt of a failed job runs any more: any entry still `running` belongs to a dead attempt.
-      markJobInterrupted(job.id, queue, `run failed in the queue: ${err.message}`).catch((e: unknown) => logger.warn({ err: e, jobId: job.id }, 'queue worker: could not mark failed run'));
+      markJobInterrupted(job.id, queue, `run failed in the queue: ${err.message}`).catch((e: unknown) =>
+        logger.warn({ err: e, jobId: job.id }, 'queue worker: could not mark failed run'),
+      );
     });
     workers.push(w);
   }
   for (const w of workers) w.on('error', (err) => logger.warn({ err }, 'queue worker: BullMQ error'));
   for (const q of runQueues.values()) q.on('error', (err) => logger.warn({ err }, 'queue worker: BullMQ queue error'));
   for (const q of runQueues.values()) {
-    q.setGlobalConcurrency(siteCap).catch((err: unknown) => logger.warn({ err }, 'queue worker: could not set the site concurrency; the value set by another process stays'));
+    q.setGlobalConcurrency(siteCap).catch((err: unknown) =>
+      logger.warn({ err }, 'queue worker: could not set the site concurrency; the value set by another process stays'),
+    );
   }
   logger.info({ concurrency: deps.concurrency, siteConcurrency: siteCap, sites }, 'queue worker: started');
 
@@ -203,7 +241,10 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
         graceMs === undefined
           ? undefined
           : setTimeout(() => {
-              logger.warn({ graceMs }, 'queue worker: shutdown grace over; aborting running runs and returning their jobs to the queue');
+              logger.warn(
+                { graceMs },
+                'queue worker: shutdown grace over; aborting running runs and returning their jobs to the queue',
+              );
               for (const w of workers) w.cancelAllJobs('shutdown');
             }, graceMs);
       try {
@@ -217,4 +258,3 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     },
   };
 }
-

@@ -31,7 +31,11 @@ export function createRedisConnection(url: string, role: RedisConnectionRole, on
  * The Redis URL of the `queue` config: `redis`, or the env var named by `redisUrlEnv`. Throws ConfigError naming the
  * key to fix when neither gives a usable URL.
  */
-export function resolveRedisUrl(queue: { readonly redis?: string | undefined; readonly redisUrlEnv?: string | undefined }, env: NodeJS.ProcessEnv, file = 'config'): string {
+export function resolveRedisUrl(
+  queue: { readonly redis?: string | undefined; readonly redisUrlEnv?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  file = 'config',
+): string {
   const fromEnv = queue.redisUrlEnv === undefined ? undefined : env[queue.redisUrlEnv];
   const url = queue.redis ?? fromEnv;
   if (url === undefined || url === '') {
@@ -42,7 +46,14 @@ export function resolveRedisUrl(queue: { readonly redis?: string | undefined; re
     throw new ConfigError([{ file, line: undefined, path: 'queue', message }]);
   }
   if (!/^rediss?:\/\//.test(url)) {
-    throw new ConfigError([{ file, line: undefined, path: queue.redis === undefined ? 'queue.redisUrlEnv' : 'queue.redis', message: `'${describeRedisUrl(url)}' is not a redis:// or rediss:// URL` }]);
+    throw new ConfigError([
+      {
+        file,
+        line: undefined,
+        path: queue.redis === undefined ? 'queue.redisUrlEnv' : 'queue.redis',
+        message: `'${describeRedisUrl(url)}' is not a redis:// or rediss:// URL`,
+      },
+    ]);
   }
   return url;
 }

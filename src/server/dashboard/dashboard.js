@@ -50,7 +50,14 @@
   const numberFormat = new Intl.NumberFormat();
   const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
   // Times are shown in the viewer's zone, with the zone named: exports run in their own zones.
-  const dateTimeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
+  const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  });
 
   function formatRelative(iso) {
     if (!iso) return '';
@@ -97,12 +104,20 @@
   }
 
   function badge(status) {
-    const label = { succeeded: 'Succeeded', failed: 'Failed', running: 'Running', skipped: 'Skipped', unchanged: 'Unchanged' }[status] || status;
+    const label =
+      { succeeded: 'Succeeded', failed: 'Failed', running: 'Running', skipped: 'Skipped', unchanged: 'Unchanged' }[
+        status
+      ] || status;
     return el('span', { class: `badge ${status}` }, label);
   }
 
   function timeCell(iso, extra) {
-    return el('td', { class: 'nowrap' }, el('time', { datetime: iso, title: formatDateTime(iso) }, formatRelative(iso)), extra);
+    return el(
+      'td',
+      { class: 'nowrap' },
+      el('time', { datetime: iso, title: formatDateTime(iso) }, formatRelative(iso)),
+      extra,
+    );
   }
 
   // ---- API ----------------------------------------------------------------------------------------------------
@@ -205,11 +220,16 @@
 
     const statusCell = el('td', {}, status ? badge(status) : el('span', { class: 'badge never' }, 'Never run'));
     if (!syncing && last && last.status === 'failed' && last.error) {
-      statusCell.append(el('span', { class: 'sub error-cell', title: `${last.error.code}: ${last.error.message}` }, last.error.code));
+      statusCell.append(
+        el('span', { class: 'sub error-cell', title: `${last.error.code}: ${last.error.message}` }, last.error.code),
+      );
     }
 
     const lastCell = last
-      ? timeCell(last.startedAt, el('span', { class: 'sub' }, `${formatTrigger(last.trigger)} · ${formatDuration(last.durationMs)}`))
+      ? timeCell(
+          last.startedAt,
+          el('span', { class: 'sub' }, `${formatTrigger(last.trigger)} · ${formatDuration(last.durationMs)}`),
+        )
       : el('td', { class: 'muted' }, '–');
 
     const nextCell = exp.nextRun
@@ -219,7 +239,9 @@
     const fileCell = el(
       'td',
       {},
-      webUrl ? el('a', { href: webUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open file') : el('span', { class: 'muted' }, 'No file yet'),
+      webUrl
+        ? el('a', { href: webUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open file')
+        : el('span', { class: 'muted' }, 'No file yet'),
       el('span', { class: 'sub' }, exp.destination.label),
     );
 
@@ -237,7 +259,12 @@
       },
       syncing ? `Syncing… ${Math.max(0, Math.round((Date.now() - syncing.startedAt) / 1000))} s` : 'Sync now',
     );
-    const actionCell = el('td', { class: 'action-col' }, button, syncing ? el('span', { class: 'progress', role: 'progressbar', 'aria-label': 'Sync in progress' }) : null);
+    const actionCell = el(
+      'td',
+      { class: 'action-col' },
+      button,
+      syncing ? el('span', { class: 'progress', role: 'progressbar', 'aria-label': 'Sync in progress' }) : null,
+    );
 
     return el(
       'tr',
@@ -251,7 +278,11 @@
       lastCell,
       nextCell,
       // A failed or skipped run wrote nothing: its 0 would read as "the view is empty".
-      el('td', { class: 'num' }, last && (last.status === 'succeeded' || last.status === 'unchanged') ? numberFormat.format(last.rows) : '–'),
+      el(
+        'td',
+        { class: 'num' },
+        last && (last.status === 'succeeded' || last.status === 'unchanged') ? numberFormat.format(last.rows) : '–',
+      ),
       fileCell,
       actionCell,
     );
@@ -315,9 +346,15 @@
   function announce(run) {
     const what = `Sync of ${run.exportId}`;
     if (run.status === 'failed') {
-      showBanner(`${what} failed: ${run.error ? `${run.error.code}: ${run.error.message}` : 'no error recorded'}`, 'error');
+      showBanner(
+        `${what} failed: ${run.error ? `${run.error.code}: ${run.error.message}` : 'no error recorded'}`,
+        'error',
+      );
     } else {
-      showBanner(`${what} ${run.status}: ${numberFormat.format(run.rows)} rows in ${formatDuration(run.durationMs)}.`, 'info');
+      showBanner(
+        `${what} ${run.status}: ${numberFormat.format(run.rows)} rows in ${formatDuration(run.durationMs)}.`,
+        'info',
+      );
     }
   }
 
@@ -338,7 +375,11 @@
       const problem = run.error
         ? el('td', { class: 'error-cell' }, `${run.error.code}: ${run.error.message}`)
         : run.warnings.length > 0
-          ? el('td', { class: 'warn-cell' }, run.warnings.length === 1 ? run.warnings[0] : `${run.warnings.length} warnings`)
+          ? el(
+              'td',
+              { class: 'warn-cell' },
+              run.warnings.length === 1 ? run.warnings[0] : `${run.warnings.length} warnings`,
+            )
           : el('td', { class: 'muted' }, '');
       rows.push(
         el(
@@ -355,8 +396,18 @@
           timeCell(run.startedAt),
           el('td', { class: 'nowrap' }, formatTrigger(run.trigger)),
           el('td', {}, badge(run.status)),
-          el('td', { class: 'num' }, run.status === 'running' ? formatDuration(Date.now() - Date.parse(run.startedAt)) : formatDuration(run.durationMs)),
-          el('td', { class: 'num' }, run.status === 'succeeded' || run.status === 'unchanged' ? numberFormat.format(run.rows) : '–'),
+          el(
+            'td',
+            { class: 'num' },
+            run.status === 'running'
+              ? formatDuration(Date.now() - Date.parse(run.startedAt))
+              : formatDuration(run.durationMs),
+          ),
+          el(
+            'td',
+            { class: 'num' },
+            run.status === 'succeeded' || run.status === 'unchanged' ? numberFormat.format(run.rows) : '–',
+          ),
           el('td', { class: 'num' }, formatBytes(run.bytes)),
           problem,
         ),
@@ -374,12 +425,18 @@
       ['Finished', run.finishedAt ? formatDateTime(run.finishedAt) : '–'],
       ['Destination', run.destination ? run.destination.location : '–'],
     ];
-    for (const sheet of run.sheets || []) facts.push([`Sheet ${sheet.sheet}`, `${numberFormat.format(sheet.rows)} rows from ${sheet.source}`]);
+    for (const sheet of run.sheets || [])
+      facts.push([`Sheet ${sheet.sheet}`, `${numberFormat.format(sheet.rows)} rows from ${sheet.source}`]);
     const timings = Object.entries(run.timings || {});
-    if (timings.length > 0) facts.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(' · ')]);
+    if (timings.length > 0)
+      facts.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(' · ')]);
     if (run.error) facts.push(['Error', `${run.error.code}: ${run.error.message}`]);
     for (const warning of run.warnings || []) facts.push(['Warning', warning]);
-    const list = el('dl', { class: 'detail' }, facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    const list = el(
+      'dl',
+      { class: 'detail' },
+      facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
+    );
     return el('tr', { class: 'detail' }, el('td', { colspan: '7' }, list));
   }
 

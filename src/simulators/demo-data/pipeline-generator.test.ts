@@ -34,7 +34,9 @@ afterAll(async () => {
 describe('generatePipeline', () => {
   it('is deterministic for a seed and differs between seeds', () => {
     expect(generatePipeline({ seed: 7, count: 200, asOf })).toEqual(generatePipeline({ seed: 7, count: 200, asOf }));
-    expect(generatePipeline({ seed: 8, count: 200, asOf }).rows).not.toEqual(generatePipeline({ seed: 7, count: 200, asOf }).rows);
+    expect(generatePipeline({ seed: 8, count: 200, asOf }).rows).not.toEqual(
+      generatePipeline({ seed: 7, count: 200, asOf }).rows,
+    );
   });
 
   it('yields the same rows from the streaming generator', () => {
@@ -70,7 +72,8 @@ describe('generatePipeline', () => {
     expect([...distinct('Type')].sort()).toEqual(['Existing Customer', 'New Business']);
     expect(distinct('Lead Source').size).toBeGreaterThanOrEqual(5);
     const accounts = distinct('Account');
-    for (const tricky of ['Société Générale', 'Smith, Jones & Co', 'The "Best" Widgets']) expect(accounts).toContain(tricky);
+    for (const tricky of ['Société Générale', 'Smith, Jones & Co', 'The "Best" Widgets'])
+      expect(accounts).toContain(tricky);
   });
 
   it('renders values in Tableau display format, consistent with the stage', () => {

@@ -101,7 +101,7 @@ const ACCOUNTS: readonly string[] = [
   'Litware, Inc.',
   'Proseware',
   'Lucerne Publishing',
-  'Margie\'s Travel',
+  "Margie's Travel",
   'Coho Winery',
   'Alpine Ski House',
   'Bellows College',
@@ -158,7 +158,14 @@ const PRODUCTS: readonly Product[] = [
   { name: 'Support Plus', median: 8_000 },
 ];
 
-const LEAD_SOURCES: readonly string[] = ['Web', 'Partner Referral', 'Trade Show', 'Outbound', 'Customer Referral', 'Webinar'];
+const LEAD_SOURCES: readonly string[] = [
+  'Web',
+  'Partner Referral',
+  'Trade Show',
+  'Outbound',
+  'Customer Referral',
+  'Webinar',
+];
 
 const DAY_MS = 86_400_000;
 /** How far back deals are created (about 18 months). */
@@ -217,7 +224,8 @@ export function* generatePipelineRows(opts: PipelineOptions): Generator<string[]
 
   for (let i = 0; i < opts.count; i += 1) {
     const id = `OPP-${String(i + 1).padStart(6, '0')}`;
-    const account = ACCOUNTS[Math.floor(Math.pow(random(), accountWeightPower) * ACCOUNTS.length)] ?? 'Acme Corporation';
+    const account =
+      ACCOUNTS[Math.floor(Math.pow(random(), accountWeightPower) * ACCOUNTS.length)] ?? 'Acme Corporation';
     const owner = pick(random, OWNERS);
     const product = pick(random, PRODUCTS);
     const isExisting = random() < 0.4;
@@ -245,7 +253,8 @@ export function* generatePipelineRows(opts: PipelineOptions): Generator<string[]
       const progress = Math.min(0.999, (ageDays / cycleDays) * random() * 1.1);
       stage = OPEN_STAGES[Math.floor(progress * OPEN_STAGES.length)] ?? 'Lead Generation';
       if (dueDay > today) closeDay = dueDay;
-      else if (random() < 0.3) closeDay = dueDay; // slipped deal: expected close already in the past
+      else if (random() < 0.3)
+        closeDay = dueDay; // slipped deal: expected close already in the past
       else closeDay = today + 7 + Math.floor(random() * 84);
       const staleRoll = random();
       if (staleRoll < 0.15 && ageDays >= 60) {
@@ -337,5 +346,8 @@ export async function writeTableauCsvFile(
   header: readonly string[],
   rows: Iterable<readonly string[]>,
 ): Promise<void> {
-  await pipeline(Readable.from(csvChunks(header, rows), { objectMode: false, encoding: 'utf8' }), createWriteStream(path));
+  await pipeline(
+    Readable.from(csvChunks(header, rows), { objectMode: false, encoding: 'utf8' }),
+    createWriteStream(path),
+  );
 }

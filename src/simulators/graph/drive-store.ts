@@ -56,7 +56,13 @@ export interface DriveStore {
   diskPathOf(item: SimItem): string;
   createFolder(parent: SimItem, name: string): Promise<SimItem>;
   /** Writes `sourceFile` (moved) as the new content of `parent/name`, replacing (same id, new version) or creating. */
-  commitFile(parent: SimItem, name: string, sourceFile: string, size: number, now: Date): Promise<{ item: SimItem; created: boolean }>;
+  commitFile(
+    parent: SimItem,
+    name: string,
+    sourceFile: string,
+    size: number,
+    now: Date,
+  ): Promise<{ item: SimItem; created: boolean }>;
   usedBytes(driveId: string): number;
   readBytes(item: SimItem): Promise<Buffer>;
   /** A fresh temp file path for upload data. */
@@ -84,10 +90,25 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
   const drives: SimDrive[] = [];
   await mkdir(join(storageDir, '.tmp'), { recursive: true });
 
-  const addDrive = async (labels: string[], extra: Pick<SimDrive, 'user' | 'site'>, diskName: string): Promise<void> => {
+  const addDrive = async (
+    labels: string[],
+    extra: Pick<SimDrive, 'user' | 'site'>,
+    diskName: string,
+  ): Promise<void> => {
     const id = `b!${randomBytes(24).toString('base64url')}`;
     const rootId = newId();
-    items.set(rootId, { id: rootId, driveId: id, parentId: undefined, name: 'root', isFolder: true, size: 0, version: 1, created: now, modified: now, history: [] });
+    items.set(rootId, {
+      id: rootId,
+      driveId: id,
+      parentId: undefined,
+      name: 'root',
+      isFolder: true,
+      size: 0,
+      version: 1,
+      created: now,
+      modified: now,
+      history: [],
+    });
     drives.push({ id, labels: [...labels, `drive ${id}`], ...extra, rootId, diskName, quotaBytes: seed.quotaBytes });
     await mkdir(join(storageDir, 'drives', diskName), { recursive: true });
   };
@@ -100,7 +121,8 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
 
   const pathOf = (item: SimItem): string => {
     const names: string[] = [];
-    for (let cur: SimItem | undefined = item; cur?.parentId !== undefined; cur = items.get(cur.parentId)) names.unshift(cur.name);
+    for (let cur: SimItem | undefined = item; cur?.parentId !== undefined; cur = items.get(cur.parentId))
+      names.unshift(cur.name);
     return names.join('/');
   };
   const driveOf = (item: SimItem): SimDrive => {
@@ -108,7 +130,15 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
     if (d === undefined) throw new Error(`item ${item.id} has no drive`);
     return d;
   };
-  const diskPathOf = (item: SimItem): string => join(storageDir, 'drives', driveOf(item).diskName, ...pathOf(item).split('/').filter((s) => s !== ''));
+  const diskPathOf = (item: SimItem): string =>
+    join(
+      storageDir,
+      'drives',
+      driveOf(item).diskName,
+      ...pathOf(item)
+        .split('/')
+        .filter((s) => s !== ''),
+    );
   const child = (parentId: string, name: string): SimItem | undefined => {
     const lower = name.toLowerCase();
     for (const i of items.values()) if (i.parentId === parentId && i.name.toLowerCase() === lower) return i;
@@ -128,7 +158,18 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
     pathOf,
     diskPathOf,
     async createFolder(parent, name) {
-      const item: SimItem = { id: newId(), driveId: parent.driveId, parentId: parent.id, name, isFolder: true, size: 0, version: 1, created: now, modified: now, history: [] };
+      const item: SimItem = {
+        id: newId(),
+        driveId: parent.driveId,
+        parentId: parent.id,
+        name,
+        isFolder: true,
+        size: 0,
+        version: 1,
+        created: now,
+        modified: now,
+        history: [],
+      };
       items.set(item.id, item);
       await mkdir(diskPathOf(item), { recursive: true });
       return item;
@@ -141,14 +182,30 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
         await mkdir(versionDir, { recursive: true });
         const versionPath = join(versionDir, `${existing.version}.0`);
         await copyFile(diskPathOf(existing), versionPath);
-        existing.history.push({ versionId: `${existing.version}.0`, size: existing.size, modified: existing.modified, diskPath: versionPath });
+        existing.history.push({
+          versionId: `${existing.version}.0`,
+          size: existing.size,
+          modified: existing.modified,
+          diskPath: versionPath,
+        });
         await rename(sourceFile, diskPathOf(existing));
         existing.size = size;
         existing.version++;
         existing.modified = at;
         return { item: existing, created: false };
       }
-      const item: SimItem = { id: newId(), driveId: parent.driveId, parentId: parent.id, name, isFolder: false, size, version: 1, created: at, modified: at, history: [] };
+      const item: SimItem = {
+        id: newId(),
+        driveId: parent.driveId,
+        parentId: parent.id,
+        name,
+        isFolder: false,
+        size,
+        version: 1,
+        created: at,
+        modified: at,
+        history: [],
+      };
       items.set(item.id, item);
       await mkdir(dirname(diskPathOf(item)), { recursive: true });
       await rename(sourceFile, diskPathOf(item));
@@ -156,7 +213,8 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
     },
     usedBytes(driveId) {
       let total = 0;
-      for (const i of items.values()) if (i.driveId === driveId) total += i.size + i.history.reduce((s, v) => s + v.size, 0);
+      for (const i of items.values())
+        if (i.driveId === driveId) total += i.size + i.history.reduce((s, v) => s + v.size, 0);
       return total;
     },
     readBytes: (item) => readFile(diskPathOf(item)),

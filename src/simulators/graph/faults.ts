@@ -52,9 +52,19 @@ export interface GraphFaults {
   /** 423 Locked (notAllowed/resourceLocked) on uploads to `path`, for N attempts or for `forMs` milliseconds. */
   lock(path: string, options: { readonly attempts?: number; readonly forMs?: number }): void;
   /** 429 or 503 with Retry-After on the given operations. */
-  throttle(options: { readonly ops: FaultRule['ops']; readonly status?: 429 | 503; readonly retryAfter?: string; readonly times?: number; readonly skip?: number }): void;
+  throttle(options: {
+    readonly ops: FaultRule['ops'];
+    readonly status?: 429 | 503;
+    readonly retryAfter?: string;
+    readonly times?: number;
+    readonly skip?: number;
+  }): void;
   /** Drops the connection of an upload fragment, before or after storing it. */
-  dropFragment(options: { readonly when: 'before-store' | 'after-store'; readonly skip?: number; readonly times?: number }): void;
+  dropFragment(options: {
+    readonly when: 'before-store' | 'after-store';
+    readonly skip?: number;
+    readonly times?: number;
+  }): void;
   /** Answers 416 to an upload fragment (without storing it). */
   rangeError(options?: { readonly skip?: number; readonly times?: number }): void;
   /** Deletes the upload session when a fragment arrives, answering 404. */
@@ -92,7 +102,11 @@ export function createFaultEngine(now: () => number): FaultEngine {
   const matches = (r: LiveRule, op: GraphOperation, path: string | undefined): boolean => {
     const opOk = r.rule.ops.includes(op) || (r.rule.ops.includes('graph') && isGraphApiOp(op));
     if (!opOk) return false;
-    if (r.rule.path !== undefined && (path === undefined || path.toLowerCase() !== r.rule.path.replace(/^\/+/, '').toLowerCase())) return false;
+    if (
+      r.rule.path !== undefined &&
+      (path === undefined || path.toLowerCase() !== r.rule.path.replace(/^\/+/, '').toLowerCase())
+    )
+      return false;
     return true;
   };
 

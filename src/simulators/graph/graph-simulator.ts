@@ -129,7 +129,15 @@ const FORBIDDEN_NAME_CHARS = /["*:<>?/\\|]/;
 const RESERVED = /^(\.lock|con|prn|aux|nul|com[0-9]|lpt[0-9]|desktop\.ini)(\..*)?$/i;
 
 function checkName(name: string): void {
-  if (name === '' || FORBIDDEN_NAME_CHARS.test(name) || RESERVED.test(name) || name.includes('_vti_') || name.startsWith('~$') || name !== name.trim() || name.endsWith('.')) {
+  if (
+    name === '' ||
+    FORBIDDEN_NAME_CHARS.test(name) ||
+    RESERVED.test(name) ||
+    name.includes('_vti_') ||
+    name.startsWith('~$') ||
+    name !== name.trim() ||
+    name.endsWith('.')
+  ) {
     throw new HttpFault(400, ['invalidRequest', 'invalidPath'], `The provided name '${name}' is not valid.`);
   }
 }
@@ -140,7 +148,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   const tls = await createSimulatorTls(join(options.storageDir, 'tls'));
   const store: DriveStore = await createDriveStore(
     options.storageDir,
-    { users: options.users ?? ['ops@contoso.com'], sites: options.sites ?? ['contoso.sharepoint.com:/sites/Sales'], quotaBytes: options.quotaBytes },
+    {
+      users: options.users ?? ['ops@contoso.com'],
+      sites: options.sites ?? ['contoso.sharepoint.com:/sites/Sales'],
+      quotaBytes: options.quotaBytes,
+    },
     new Date(),
   );
   const faults = createFaultEngine(() => Date.now());
@@ -192,10 +204,22 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       webUrl: `${origin}/web/${encodeURIComponent(drive?.diskName ?? '')}/${path.split('/').map(encodeURIComponent).join('/')}`,
       ...(parent === undefined
         ? {}
-        : { parentReference: { driveId: item.driveId, id: parent.id, path: `/drives/${item.driveId}/root:${parentPath === '' ? '' : `/${parentPath}`}` } }),
+        : {
+            parentReference: {
+              driveId: item.driveId,
+              id: parent.id,
+              path: `/drives/${item.driveId}/root:${parentPath === '' ? '' : `/${parentPath}`}`,
+            },
+          }),
       ...(item.isFolder
         ? { folder: { childCount: store.children(item.id).length } }
-        : { file: { mimeType: item.name.toLowerCase().endsWith('.xlsx') ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'application/octet-stream' } }),
+        : {
+            file: {
+              mimeType: item.name.toLowerCase().endsWith('.xlsx')
+                ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+                : 'application/octet-stream',
+            },
+          }),
     };
   };
 
@@ -210,8 +234,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     return item;
   };
   /** Walks a decoded relative path from `start`; returns the item or the deepest existing folder plus the rest. */
-  const walk = (start: SimItem, rel: string): { item: SimItem | undefined; parent: SimItem | undefined; name: string } => {
-    const segs = rel.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const walk = (
+    start: SimItem,
+    rel: string,
+  ): { item: SimItem | undefined; parent: SimItem | undefined; name: string } => {
+    const segs = rel
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
     let cur = start;
     for (const [i, seg] of segs.entries()) {
       const next = store.child(cur.id, seg);
@@ -255,7 +285,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (match === null) throw new HttpFault(401, ['InvalidAuthenticationToken'], 'Access token is empty.');
     const t = tokens.check(match[1] ?? '');
-    if (t === undefined) throw new HttpFault(401, ['InvalidAuthenticationToken'], 'Access token has expired or is not yet valid.');
+    if (t === undefined)
+      throw new HttpFault(401, ['InvalidAuthenticationToken'], 'Access token has expired or is not yet valid.');
     if (!t.roles.some((r) => r === 'Files.ReadWrite.All' || r === 'Sites.ReadWrite.All')) {
       throw new HttpFault(403, ['accessDenied'], 'Either scp or roles claim need to be present in the token.');
     }
@@ -285,7 +316,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   // ---- upload URL (no bearer token; its credential is the `tempauth` query) -----------------------------------
   const handleUpload = async (req: IncomingMessage, url: URL): Promise<Reply | 'reset'> => {
     const id = url.pathname.split('/')[2] ?? '';
-    const op: GraphOperation = req.method === 'PUT' ? 'uploadFragment' : req.method === 'GET' ? 'uploadStatus' : 'uploadCancel';
+    const op: GraphOperation =
+      req.method === 'PUT' ? 'uploadFragment' : req.method === 'GET' ? 'uploadStatus' : 'uploadCancel';
     count(op);
     const body = req.method === 'PUT' ? await readBody(req, MAX_FRAGMENT + 1024) : Buffer.alloc(0);
     if (req.headers.authorization !== undefined) {
@@ -327,13 +359,29 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const start = Number(range[1]);
     const end = Number(range[2]);
     const total = Number(range[3]);
-    if (total !== s.size) throw new HttpFault(400, ['invalidRequest'], `Content-Range total ${total} does not match the session size ${s.size}.`);
+    if (total !== s.size)
+      throw new HttpFault(
+        400,
+        ['invalidRequest'],
+        `Content-Range total ${total} does not match the session size ${s.size}.`,
+      );
     if (end < start || end >= total || body.length !== end - start + 1) {
-      throw new HttpFault(400, ['invalidRequest'], `Content-Range ${start}-${end} does not match the ${body.length} bytes sent.`);
+      throw new HttpFault(
+        400,
+        ['invalidRequest'],
+        `Content-Range ${start}-${end} does not match the ${body.length} bytes sent.`,
+      );
     }
-    if (body.length >= MAX_FRAGMENT) throw new HttpFault(413, ['maxFragmentLengthExceeded'], 'Fragments must be smaller than 60 MiB.');
-    if (start < s.received) throw new HttpFault(416, ['invalidRange', 'fragmentOverlap'], 'The uploaded fragment overlaps with data that has already been received.');
-    if (start > s.received) throw new HttpFault(416, ['invalidRange'], `Fragments must be sent in order; expected offset ${s.received}.`);
+    if (body.length >= MAX_FRAGMENT)
+      throw new HttpFault(413, ['maxFragmentLengthExceeded'], 'Fragments must be smaller than 60 MiB.');
+    if (start < s.received)
+      throw new HttpFault(
+        416,
+        ['invalidRange', 'fragmentOverlap'],
+        'The uploaded fragment overlaps with data that has already been received.',
+      );
+    if (start > s.received)
+      throw new HttpFault(416, ['invalidRange'], `Fragments must be sent in order; expected offset ${s.received}.`);
     const isLast = end === total - 1;
     if (!isLast && body.length % FRAGMENT_UNIT !== 0) {
       throw new HttpFault(400, ['invalidRequest'], `Fragment size ${body.length} is not a multiple of 327680 bytes.`);
@@ -373,19 +421,33 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       }
       count('site');
       authenticate(req);
-      const address = relPart === undefined ? host : `${host}:/${relPart.split('/').filter((s) => s !== '').map(decodeURIComponent).join('/')}`;
-      const d = store.siteByAddress(address) ?? store.drives.find((x) => x.site !== undefined && x.site.address.toLowerCase() === `${host}:/`.toLowerCase());
+      const address =
+        relPart === undefined
+          ? host
+          : `${host}:/${relPart
+              .split('/')
+              .filter((s) => s !== '')
+              .map(decodeURIComponent)
+              .join('/')}`;
+      const d =
+        store.siteByAddress(address) ??
+        store.drives.find((x) => x.site !== undefined && x.site.address.toLowerCase() === `${host}:/`.toLowerCase());
       if (d?.site === undefined) throw new HttpFault(404, ['itemNotFound'], 'Requested site could not be found');
-      return { status: 200, body: { id: d.site.id, webUrl: `https://${host}/${relPart ?? ''}`, displayName: d.site.address } };
+      return {
+        status: 200,
+        body: { id: d.site.id, webUrl: `https://${host}/${relPart ?? ''}`, displayName: d.site.address },
+      };
     }
     if (base[0] === 'users' && base[2] === 'drive' && base.length === 3) {
       count('drive');
       authenticate(req);
       const d = store.driveByUser(decodeURIComponent(base[1] ?? ''));
-      if (d === undefined) throw new HttpFault(404, ['itemNotFound', 'ResourceNotFound'], 'User not found or has no OneDrive.');
+      if (d === undefined)
+        throw new HttpFault(404, ['itemNotFound', 'ResourceNotFound'], 'User not found or has no OneDrive.');
       return { status: 200, body: driveJson(d) };
     }
-    if (base[0] !== 'drives' || base[1] === undefined) throw new HttpFault(400, ['invalidRequest'], `Unsupported request path ${raw}`);
+    if (base[0] !== 'drives' || base[1] === undefined)
+      throw new HttpFault(400, ['invalidRequest'], `Unsupported request path ${raw}`);
     const drive = store.driveById(decodeURIComponent(base[1]));
     if (base.length === 2 && relPart === undefined) {
       count('drive');
@@ -404,7 +466,17 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     }
     if (relPart !== undefined) action = (tailPart ?? '').split('/').filter((s) => s !== '')[0];
     const op: GraphOperation =
-      action === undefined ? 'item' : action === 'children' ? 'children' : action === 'content' ? 'content' : action === 'createUploadSession' ? 'createUploadSession' : action === 'versions' ? 'versions' : 'item';
+      action === undefined
+        ? 'item'
+        : action === 'children'
+          ? 'children'
+          : action === 'content'
+            ? 'content'
+            : action === 'createUploadSession'
+              ? 'createUploadSession'
+              : action === 'versions'
+                ? 'versions'
+                : 'item';
     count(op);
     const body = method === 'PUT' || method === 'POST' ? await readBody(req, MAX_SIMPLE_UPLOAD) : Buffer.alloc(0);
     authenticate(req);
@@ -413,7 +485,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     if (start === undefined) throw new HttpFault(404, ['itemNotFound'], 'The resource could not be found.');
     const target = relPart === undefined ? { item: start, parent: undefined, name: start.name } : walk(start, relPart);
     const targetPath =
-      target.item !== undefined ? store.pathOf(target.item) : target.parent !== undefined ? [store.pathOf(target.parent), target.name].filter((x) => x !== '').join('/') : undefined;
+      target.item !== undefined
+        ? store.pathOf(target.item)
+        : target.parent !== undefined
+          ? [store.pathOf(target.parent), target.name].filter((x) => x !== '').join('/')
+          : undefined;
     const rule = faults.take(op, targetPath);
     if (rule !== undefined) return faultReply(rule);
 
@@ -426,24 +502,35 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         if (target.item === undefined) throw new HttpFault(404, ['itemNotFound'], 'The resource could not be found.');
         const it = target.item;
         const current = { id: `${it.version}.0`, size: it.size, lastModifiedDateTime: it.modified.toISOString() };
-        const older = [...it.history].reverse().map((v) => ({ id: v.versionId, size: v.size, lastModifiedDateTime: v.modified.toISOString() }));
+        const older = [...it.history]
+          .reverse()
+          .map((v) => ({ id: v.versionId, size: v.size, lastModifiedDateTime: v.modified.toISOString() }));
         return { status: 200, body: { value: [current, ...older] } };
       }
       case 'children': {
         if (method !== 'POST') break;
         const parent = target.item;
-        if (parent === undefined || !parent.isFolder) throw new HttpFault(404, ['itemNotFound'], 'The parent folder could not be found.');
+        if (parent === undefined || !parent.isFolder)
+          throw new HttpFault(404, ['itemNotFound'], 'The parent folder could not be found.');
         const json = parseJsonBody(body);
         const name = typeof json['name'] === 'string' ? json['name'] : '';
         checkName(name);
-        if (json['folder'] === undefined) throw new HttpFault(400, ['invalidRequest'], 'Only folders can be created here.');
-        const behavior = typeof json['@microsoft.graph.conflictBehavior'] === 'string' ? json['@microsoft.graph.conflictBehavior'] : 'fail';
+        if (json['folder'] === undefined)
+          throw new HttpFault(400, ['invalidRequest'], 'Only folders can be created here.');
+        const behavior =
+          typeof json['@microsoft.graph.conflictBehavior'] === 'string'
+            ? json['@microsoft.graph.conflictBehavior']
+            : 'fail';
         const existing = store.child(parent.id, name);
         if (existing !== undefined) {
-          if (behavior === 'fail') throw new HttpFault(409, ['nameAlreadyExists'], 'The specified item name already exists.');
+          if (behavior === 'fail')
+            throw new HttpFault(409, ['nameAlreadyExists'], 'The specified item name already exists.');
           if (behavior === 'replace' && existing.isFolder) return { status: 200, body: itemJson(existing) };
         }
-        const folder = await store.createFolder(parent, behavior === 'rename' && existing !== undefined ? freeName(parent, name) : name);
+        const folder = await store.createFolder(
+          parent,
+          behavior === 'rename' && existing !== undefined ? freeName(parent, name) : name,
+        );
         return { status: 201, body: itemJson(folder) };
       }
       case 'content': {
@@ -452,8 +539,10 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         checkName(name);
         const behavior = url.searchParams.get('@microsoft.graph.conflictBehavior') ?? 'replace';
         const existing = store.child(parent.id, name);
-        if (existing?.isFolder === true) throw new HttpFault(409, ['nameAlreadyExists'], 'A folder with this name exists.');
-        if (existing !== undefined && behavior === 'fail') throw new HttpFault(409, ['nameAlreadyExists'], 'The specified item name already exists.');
+        if (existing?.isFolder === true)
+          throw new HttpFault(409, ['nameAlreadyExists'], 'A folder with this name exists.');
+        if (existing !== undefined && behavior === 'fail')
+          throw new HttpFault(409, ['nameAlreadyExists'], 'The specified item name already exists.');
         checkQuota(drive, body.length);
         const temp = await store.writeTemp(body);
         const finalName = existing !== undefined && behavior === 'rename' ? freeName(parent, name) : name;
@@ -471,9 +560,13 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
           throw new HttpFault(400, ['invalidRequest'], 'The name in the body does not match the name in the URL.');
         }
         const fileSize = typeof item['fileSize'] === 'number' ? item['fileSize'] : undefined;
-        if (fileSize === undefined) throw new HttpFault(400, ['invalidRequest'], 'item.fileSize is required by this simulator.');
+        if (fileSize === undefined)
+          throw new HttpFault(400, ['invalidRequest'], 'item.fileSize is required by this simulator.');
         checkQuota(drive, fileSize);
-        const behavior = typeof item['@microsoft.graph.conflictBehavior'] === 'string' ? item['@microsoft.graph.conflictBehavior'] : 'fail';
+        const behavior =
+          typeof item['@microsoft.graph.conflictBehavior'] === 'string'
+            ? item['@microsoft.graph.conflictBehavior']
+            : 'fail';
         const session: UploadSession = {
           id: randomUUID(),
           secret: randomBytes(24).toString('base64url'),
@@ -502,10 +595,15 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     throw new HttpFault(405, ['invalidRequest'], `${method} is not supported on this resource.`);
   };
 
-  const contentTarget = (target: { item: SimItem | undefined; parent: SimItem | undefined; name: string }): { parent: SimItem; name: string } => {
+  const contentTarget = (target: {
+    item: SimItem | undefined;
+    parent: SimItem | undefined;
+    name: string;
+  }): { parent: SimItem; name: string } => {
     if (target.item !== undefined) {
       const parent = target.item.parentId === undefined ? undefined : store.item(target.item.parentId);
-      if (parent === undefined || target.item.isFolder) throw new HttpFault(400, ['invalidRequest'], 'Cannot upload content to a folder.');
+      if (parent === undefined || target.item.isFolder)
+        throw new HttpFault(400, ['invalidRequest'], 'Cannot upload content to a folder.');
       return { parent, name: target.item.name };
     }
     if (target.parent === undefined || !target.parent.isFolder) {
@@ -542,13 +640,23 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       const headers: Record<string, string> = { 'request-id': requestId, ...reply.headers };
       if (typeof clientRequestId === 'string') headers['client-request-id'] = clientRequestId;
       if (reply.status >= 400) stats.errors.push({ op: lastOp(url, req.method), status: reply.status });
-      stats.log.push({ method: req.method ?? '', target: url.pathname.startsWith('/up/') ? '/up/…' : `${url.pathname}${url.search}`, status: reply.status });
+      stats.log.push({
+        method: req.method ?? '',
+        target: url.pathname.startsWith('/up/') ? '/up/…' : `${url.pathname}${url.search}`,
+        status: reply.status,
+      });
       if (reply.body === undefined) {
         res.writeHead(reply.status, headers).end();
         return;
       }
       const payload = Buffer.from(JSON.stringify(reply.body));
-      res.writeHead(reply.status, { ...headers, 'content-type': 'application/json', 'content-length': String(payload.length) }).end(payload);
+      res
+        .writeHead(reply.status, {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+        })
+        .end(payload);
     };
     const handle = async (): Promise<Reply | 'reset'> => {
       const segs = url.pathname.split('/').filter((s) => s !== '');
@@ -558,7 +666,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       if (req.method === 'GET' && segs.slice(1).join('/') === 'v2.0/.well-known/openid-configuration') {
         return tokens.openidConfiguration(tenant);
       }
-      if (req.method === 'GET' && segs.slice(1).join('/') === 'discovery/v2.0/keys') return { status: 200, body: { keys: [] } };
+      if (req.method === 'GET' && segs.slice(1).join('/') === 'discovery/v2.0/keys')
+        return { status: 200, body: { keys: [] } };
       if (req.method === 'POST' && segs.slice(1).join('/') === 'oauth2/v2.0/token') {
         count('token');
         const form = new URLSearchParams((await readBody(req, 1024 * 1024)).toString('utf8'));
@@ -582,10 +691,17 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         if (error instanceof HttpFault) {
           // Drain what the client still sends so it reads our answer instead of a reset.
           req.resume();
-          send({ status: error.status, body: errorBody(error.codes, error.message, requestId), headers: error.headers });
+          send({
+            status: error.status,
+            body: errorBody(error.codes, error.message, requestId),
+            headers: error.headers,
+          });
           return;
         }
-        send({ status: 500, body: errorBody(['generalException'], error instanceof Error ? error.message : String(error), requestId) });
+        send({
+          status: 500,
+          body: errorBody(['generalException'], error instanceof Error ? error.message : String(error), requestId),
+        });
       },
     );
   });
@@ -597,7 +713,16 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       for (const label of d.labels) {
         if (ref.toLowerCase().startsWith(`${label.toLowerCase()}/`)) {
           const root = store.item(d.rootId);
-          return root === undefined ? undefined : walk(root, ref.slice(label.length + 1).split('/').map(encodeURIComponent).join('/')).item;
+          return root === undefined
+            ? undefined
+            : walk(
+                root,
+                ref
+                  .slice(label.length + 1)
+                  .split('/')
+                  .map(encodeURIComponent)
+                  .join('/'),
+              ).item;
         }
       }
     }
@@ -626,7 +751,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     itemInfo(ref) {
       const item = findItem(ref);
       if (item === undefined) return undefined;
-      return { id: item.id, driveId: item.driveId, path: store.pathOf(item), size: item.size, versions: item.history.length + 1, localPath: store.diskPathOf(item) };
+      return {
+        id: item.id,
+        driveId: item.driveId,
+        path: store.pathOf(item),
+        size: item.size,
+        versions: item.history.length + 1,
+        localPath: store.diskPathOf(item),
+      };
     },
     openUploadSessions: () => sessions.size,
     close: () =>
@@ -657,4 +789,3 @@ function parseJsonBody(body: Buffer): Record<string, unknown> {
 function lastOp(url: URL, method: string | undefined): string {
   return `${method ?? ''} ${url.pathname.startsWith('/up/') ? '/up/…' : url.pathname}`;
 }
-

@@ -50,7 +50,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   let issued = 0;
   const tokenEndpoint = (tenant: string): string => `${options.origin}/${tenant}/oauth2/v2.0/token`;
 
-  const aadError = (status: number, error: string, aadsts: number, description: string): { status: number; body: unknown } => ({
+  const aadError = (
+    status: number,
+    error: string,
+    aadsts: number,
+    description: string,
+  ): { status: number; body: unknown } => ({
     status,
     body: {
       error,
@@ -86,7 +91,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     const signature = Buffer.from(s, 'base64url');
     let ok: boolean;
     if (alg === 'PS256') {
-      ok = verify('sha256', data, { key: cert.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+      ok = verify(
+        'sha256',
+        data,
+        { key: cert.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+        signature,
+      );
     } else if (alg === 'RS256') {
       ok = verify('sha256', data, cert.publicKey, signature);
     } else {
@@ -95,7 +105,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     if (!ok) return 'client assertion signature is invalid';
     const nowSec = options.now() / 1000;
     if (payload['aud'] !== tokenEndpoint(tenant)) return `client assertion audience must be ${tokenEndpoint(tenant)}`;
-    if (payload['iss'] !== client.clientId || payload['sub'] !== client.clientId) return 'client assertion iss/sub must be the client id';
+    if (payload['iss'] !== client.clientId || payload['sub'] !== client.clientId)
+      return 'client assertion iss/sub must be the client id';
     if (typeof payload['exp'] !== 'number' || payload['exp'] < nowSec - 300) return 'client assertion has expired';
     if (typeof payload['nbf'] === 'number' && payload['nbf'] > nowSec + 300) return 'client assertion is not yet valid';
     return undefined;
@@ -154,26 +165,47 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       const clientId = form.get('client_id') ?? '';
       const client = options.clients.find((c) => c.clientId === clientId);
       if (client === undefined) {
-        return aadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`);
+        return aadError(
+          400,
+          'unauthorized_client',
+          700016,
+          `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
+        );
       }
       const secret = form.get('client_secret');
       const assertion = form.get('client_assertion');
       if (secret !== null) {
         if (client.clientSecret === undefined || !sameSecret(secret, client.clientSecret)) {
-          return aadError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+          return aadError(
+            401,
+            'invalid_client',
+            7000215,
+            'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+          );
         }
       } else if (assertion !== null) {
         if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
           return aadError(400, 'invalid_request', 50027, 'Invalid client_assertion_type.');
         }
         const problem = verifyAssertion(client, assertion, tenant);
-        if (problem !== undefined) return aadError(401, 'invalid_client', 700027, `Client assertion failed signature validation: ${problem}.`);
+        if (problem !== undefined)
+          return aadError(401, 'invalid_client', 700027, `Client assertion failed signature validation: ${problem}.`);
       } else {
-        return aadError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+        return aadError(
+          401,
+          'invalid_client',
+          7000218,
+          "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
       }
       const scopes = (form.get('scope') ?? '').split(' ').filter((s) => s !== '' && !ALLOWED_EXTRA_SCOPES.has(s));
       if (scopes.length !== 1 || scopes[0] !== `${options.graphOrigin}/.default`) {
-        return aadError(400, 'invalid_scope', 1002012, `The provided value for scope ${form.get('scope') ?? ''} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+        return aadError(
+          400,
+          'invalid_scope',
+          1002012,
+          `The provided value for scope ${form.get('scope') ?? ''} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+        );
       }
       const accessToken = mint(client, tenant);
       tokens.set(accessToken, {
@@ -185,7 +217,12 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       issued++;
       return {
         status: 200,
-        body: { token_type: 'Bearer', expires_in: options.tokenTtlSeconds, ext_expires_in: options.tokenTtlSeconds, access_token: accessToken },
+        body: {
+          token_type: 'Bearer',
+          expires_in: options.tokenTtlSeconds,
+          ext_expires_in: options.tokenTtlSeconds,
+          access_token: accessToken,
+        },
       };
     },
 

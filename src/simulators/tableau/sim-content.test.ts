@@ -26,16 +26,27 @@ describe('renderViewTable', () => {
   it('renders Pipeline by Stage in Measure Names/Values long form whose counts add up to the filtered rows', () => {
     const emea = [...renderViewTable(byName('Opportunities'), sales, pipeline, new Map([['Region', ['EMEA']]])).rows];
     const table = renderViewTable(byName('Pipeline by Stage'), sales, pipeline, new Map([['Region', ['EMEA']]]));
-    expect(table.header).toEqual(['Measure Names', 'Stage', 'Count of Opportunities', 'Measure Values', 'Amount', 'Weighted Amount']);
+    expect(table.header).toEqual([
+      'Measure Names',
+      'Stage',
+      'Count of Opportunities',
+      'Measure Values',
+      'Amount',
+      'Weighted Amount',
+    ]);
     const rows = [...table.rows];
-    const counts = rows.filter((r) => r[0] === 'Count of Opportunities').map((r) => Number((r[3] ?? '').replace(/,/g, '')));
+    const counts = rows
+      .filter((r) => r[0] === 'Count of Opportunities')
+      .map((r) => Number((r[3] ?? '').replace(/,/g, '')));
     expect(counts.reduce((a, b) => a + b, 0)).toBe(emea.length);
     expect(rows.length).toBe(counts.length * 3);
   });
 
   it('ignores unknown fields and returns the first worksheet (alphabetically) for the dashboard', () => {
     const all = [...renderViewTable(byName('Opportunities'), sales, pipeline, new Map()).rows];
-    expect([...renderViewTable(byName('Opportunities'), sales, pipeline, new Map([['Nope', ['x']]])).rows]).toEqual(all);
+    expect([...renderViewTable(byName('Opportunities'), sales, pipeline, new Map([['Nope', ['x']]])).rows]).toEqual(
+      all,
+    );
     expect(renderViewTable(byName('Pipeline Overview'), sales, pipeline, new Map()).header[1]).toBe('Stage');
   });
 });

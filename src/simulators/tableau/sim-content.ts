@@ -83,7 +83,9 @@ function makeWorkbook(
  * Builds the workbooks of a site. `duplicateSalesPipelineIn` adds a second `Sales Pipeline` workbook in that project
  * (names are not unique on real sites), for ambiguity tests.
  */
-export function buildSimContent(options: { readonly duplicateSalesPipelineIn?: string | undefined } = {}): SimWorkbook[] {
+export function buildSimContent(
+  options: { readonly duplicateSalesPipelineIn?: string | undefined } = {},
+): SimWorkbook[] {
   const sales = { id: luid(1, 1), name: 'Sales' };
   const marketing = { id: luid(1, 2), name: 'Marketing' };
   const pipelineViews = [
@@ -97,7 +99,15 @@ export function buildSimContent(options: { readonly duplicateSalesPipelineIn?: s
     makeWorkbook(2, 'Marketing Funnel', 'MarketingFunnel', marketing, [{ name: 'Leads by Source' }]),
   ];
   if (options.duplicateSalesPipelineIn !== undefined) {
-    workbooks.push(makeWorkbook(3, 'Sales Pipeline', 'SalesPipeline_0', { id: luid(1, 3), name: options.duplicateSalesPipelineIn }, pipelineViews));
+    workbooks.push(
+      makeWorkbook(
+        3,
+        'Sales Pipeline',
+        'SalesPipeline_0',
+        { id: luid(1, 3), name: options.duplicateSalesPipelineIn },
+        pipelineViews,
+      ),
+    );
   }
   return workbooks;
 }
@@ -143,7 +153,11 @@ const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
 const precise = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 6 });
 
 /** Keeps rows whose `field` display value is one of the accepted values; fields not in `header` are ignored. */
-function* filterRows(header: readonly string[], rows: Iterable<readonly string[]>, filters: SimFilters): Generator<readonly string[]> {
+function* filterRows(
+  header: readonly string[],
+  rows: Iterable<readonly string[]>,
+  filters: SimFilters,
+): Generator<readonly string[]> {
   const active = [...filters.entries()]
     .filter(([, values]) => values.length > 0)
     .map(([field, values]) => ({ index: header.indexOf(field), values: new Set(values) }))
@@ -228,7 +242,9 @@ function leadsBySource(pipeline: PipelineOptions, filters: SimFilters): SimTable
     bySource.set(source, agg);
   }
   const header = ['Lead Source', 'Opportunities', 'Amount'];
-  const rows = [...bySource.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([s, a]) => [s, integer(a.count), dollars(a.amount)]);
+  const rows = [...bySource.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([s, a]) => [s, integer(a.count), dollars(a.amount)]);
   return { header, rows: filterRows(header, rows, filters) };
 }
 
@@ -236,7 +252,12 @@ function leadsBySource(pipeline: PipelineOptions, filters: SimFilters): SimTable
  * The CSV table of a view for the given filters. A dashboard yields its first worksheet alphabetically, as Tableau
  * does.
  */
-export function renderViewTable(view: SimView, workbook: SimWorkbook, pipeline: PipelineOptions, filters: SimFilters): SimTable {
+export function renderViewTable(
+  view: SimView,
+  workbook: SimWorkbook,
+  pipeline: PipelineOptions,
+  filters: SimFilters,
+): SimTable {
   let name = view.name;
   if (view.sheetType === 'dashboard') {
     name = [...(view.sheets ?? [])].sort((a, b) => a.localeCompare(b))[0] ?? '';

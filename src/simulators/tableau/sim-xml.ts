@@ -8,7 +8,12 @@ const CREATED = '2026-01-15T09:30:00Z';
 const UPDATED = '2026-11-02T17:45:12Z';
 
 export function escapeXml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 export interface XmlWriter {
@@ -39,7 +44,11 @@ export function errorXml(w: XmlWriter, code: string, summary: string, detail: st
 }
 
 export function paginationXml(w: XmlWriter, pageNumber: number, pageSize: number, total: number): string {
-  return w.el('pagination', { pageNumber: String(pageNumber), pageSize: String(pageSize), totalAvailable: String(total) });
+  return w.el('pagination', {
+    pageNumber: String(pageNumber),
+    pageSize: String(pageSize),
+    totalAvailable: String(total),
+  });
 }
 
 export function viewXml(w: XmlWriter, view: SimView, workbook: SimWorkbook): string {
@@ -54,13 +63,26 @@ export function viewXml(w: XmlWriter, view: SimView, workbook: SimWorkbook): str
       sheetType: view.sheetType,
       viewUrlName: view.viewUrlName,
     },
-    w.el('workbook', { id: workbook.id }) + w.el('owner', { id: SIM_OWNER_ID }) + w.el('project', { id: workbook.projectId }) + w.el('tags'),
+    w.el('workbook', { id: workbook.id }) +
+      w.el('owner', { id: SIM_OWNER_ID }) +
+      w.el('project', { id: workbook.projectId }) +
+      w.el('tags'),
   );
 }
 
-export function workbookXml(w: XmlWriter, workbook: SimWorkbook, serverUrl: string, site: string, withViews: boolean): string {
+export function workbookXml(
+  w: XmlWriter,
+  workbook: SimWorkbook,
+  serverUrl: string,
+  site: string,
+  withViews: boolean,
+): string {
   const views = withViews
-    ? w.el('views', {}, workbook.views.map((v) => w.el('view', { id: v.id, name: v.name, contentUrl: v.contentUrl })).join(''))
+    ? w.el(
+        'views',
+        {},
+        workbook.views.map((v) => w.el('view', { id: v.id, name: v.name, contentUrl: v.contentUrl })).join(''),
+      )
     : '';
   return w.el(
     'workbook',
@@ -75,6 +97,9 @@ export function workbookXml(w: XmlWriter, workbook: SimWorkbook, serverUrl: stri
       updatedAt: UPDATED,
       defaultViewId: workbook.views[0]?.id,
     },
-    w.el('project', { id: workbook.projectId, name: workbook.projectName }) + w.el('owner', { id: SIM_OWNER_ID }) + w.el('tags') + views,
+    w.el('project', { id: workbook.projectId, name: workbook.projectName }) +
+      w.el('owner', { id: SIM_OWNER_ID }) +
+      w.el('tags') +
+      views,
   );
 }

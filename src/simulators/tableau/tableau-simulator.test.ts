@@ -13,12 +13,30 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const app = { type: 'connected-app' as const, clientId: 'sim-client-id', secretId: 'sim-secret-id', secretValue: 'sim-connected-app-secret-value', username: 'ops@example.com' };
+const app = {
+  type: 'connected-app' as const,
+  clientId: 'sim-client-id',
+  secretId: 'sim-secret-id',
+  secretValue: 'sim-connected-app-secret-value',
+  username: 'ops@example.com',
+};
 
 function open(auth: typeof app, skewMs = 0) {
   const source = createTableauSource(
-    { serverUrl: sim.url, site: 'sales', apiVersion: 'auto', auth, caFile: sim.caFile, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1 } },
-    { logger: createSilentLogger(), redactor: createRedactor(), clock: { now: () => new Date(Date.now() + skewMs) }, sleep: realSleep },
+    {
+      serverUrl: sim.url,
+      site: 'sales',
+      apiVersion: 'auto',
+      auth,
+      caFile: sim.caFile,
+      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1 },
+    },
+    {
+      logger: createSilentLogger(),
+      redactor: createRedactor(),
+      clock: { now: () => new Date(Date.now() + skewMs) },
+      sleep: realSleep,
+    },
   );
   return source.open({ logger: createSilentLogger(), signal: new AbortController().signal });
 }

@@ -74,7 +74,14 @@ export interface TableauSimulatorOptions {
 export type FaultTarget = 'serverinfo' | 'signin' | 'signout' | 'views' | 'workbooks' | 'data' | 'any';
 
 export type TableauFault = (
-  | { readonly kind: 'status'; readonly status: number; readonly code?: string; readonly summary?: string; readonly detail?: string; readonly retryAfter?: string }
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly code?: string;
+      readonly summary?: string;
+      readonly detail?: string;
+      readonly retryAfter?: string;
+    }
   /** 429 with an HTML body, as Tableau Cloud's export concurrency limit answers. */
   | { readonly kind: 'throttle'; readonly retryAfter?: string }
   /** 503 HTML page from the gateway. */
@@ -167,7 +174,9 @@ const DEFAULTS = {
   sites: ['sales'],
   users: [{ name: 'ops@example.com', password: 'ops-password' }, { name: 'analyst@example.com' }],
   pats: [{ name: 'export-bot', secret: 'pat-secret-0123456789', user: 'ops@example.com' }],
-  connectedApps: [{ clientId: 'sim-client-id', secretId: 'sim-secret-id', secretValue: 'sim-connected-app-secret-value' }],
+  connectedApps: [
+    { clientId: 'sim-client-id', secretId: 'sim-secret-id', secretValue: 'sim-connected-app-secret-value' },
+  ],
   restApiVersion: '3.24',
   productVersion: '2024.2.0',
   sessionTtlMs: 240 * 60_000,
@@ -185,7 +194,9 @@ function compareVersions(a: string, b: string): number {
 }
 
 function html(title: string, text: string): Buffer {
-  return Buffer.from(`<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`);
+  return Buffer.from(
+    `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`,
+  );
 }
 
 const signInBodySchema = z.object({
@@ -234,7 +245,12 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
   const usedJtis = new Set<string>();
   const issued: string[] = [];
   const faultQueue: { fault: TableauFault; left: number }[] = [];
-  const xmlParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: true, parseTagValue: false });
+  const xmlParser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    removeNSPrefix: true,
+    parseTagValue: false,
+  });
 
   const liveSessions = (): Session[] => {
     const now = Date.now();
@@ -260,13 +276,23 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
   const tls = await createSimulatorTls(tlsDir);
   let baseUrl = '';
 
-  const xml = (status: number, body: string, apiVersion: string, headers: Record<string, string> = {}): SimResponse => ({
+  const xml = (
+    status: number,
+    body: string,
+    apiVersion: string,
+    headers: Record<string, string> = {},
+  ): SimResponse => ({
     status,
     headers: { 'Content-Type': 'application/xml;charset=utf-8', ...headers },
     body: Buffer.from(w.doc(body, apiVersion)),
   });
-  const tableauError = (status: number, code: string, summary: string, detail: string, apiVersion: string): SimResponse =>
-    xml(status, errorXml(w, code, summary, detail), apiVersion);
+  const tableauError = (
+    status: number,
+    code: string,
+    summary: string,
+    detail: string,
+    apiVersion: string,
+  ): SimResponse => xml(status, errorXml(w, code, summary, detail), apiVersion);
 
   function takeFault(endpoint: FaultTarget | 'other'): TableauFault | undefined {
     const i = faultQueue.findIndex((f) => {
@@ -320,7 +346,8 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     if (header.iss !== undefined && header.iss !== app.clientId) return 'header iss does not match the client id';
     const expected = createHmac('sha256', app.secretValue).update(`${h}.${p}`).digest();
     const given = Buffer.from(sig, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid JWT signature (errorCode=16)';
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return 'invalid JWT signature (errorCode=16)';
     const now = Math.floor(Date.now() / 1000);
     if (payload.aud !== 'tableau') return 'aud must be "tableau"';
     if (payload.exp <= now) return 'JWT expired (errorCode=16)';
@@ -349,13 +376,15 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     let pat: string | undefined;
     let scopes: string[] | undefined;
     if (c.personalAccessTokenName !== undefined) {
-      if (compareVersions(apiVersion, '3.6') < 0) return tableauError(400, '400000', 'Bad Request', 'Personal access tokens need API 3.6.', apiVersion);
+      if (compareVersions(apiVersion, '3.6') < 0)
+        return tableauError(400, '400000', 'Bad Request', 'Personal access tokens need API 3.6.', apiVersion);
       const known = pats.find((t) => t.name === c.personalAccessTokenName && t.secret === c.personalAccessTokenSecret);
       if (known === undefined) return fail('Error signing in to Tableau Server');
       user = known.user;
       pat = known.name;
     } else if (c.jwt !== undefined) {
-      if (compareVersions(apiVersion, '3.17') < 0) return tableauError(400, '400000', 'Bad Request', 'JWT sign-in needs API 3.17.', apiVersion);
+      if (compareVersions(apiVersion, '3.17') < 0)
+        return tableauError(400, '400000', 'Bad Request', 'JWT sign-in needs API 3.17.', apiVersion);
       const verdict = verifyJwt(c.jwt);
       if (typeof verdict === 'string') return fail(`Signin Error: ${verdict}`);
       user = verdict.user;
@@ -399,34 +428,68 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     const header = req.headers['x-tableau-auth'];
     const token = Array.isArray(header) ? header[0] : header;
     if (token === undefined || token === '') {
-      return tableauError(401, '401000', 'Unauthorized Access', 'No authentication credentials were provided.', apiVersion);
+      return tableauError(
+        401,
+        '401000',
+        'Unauthorized Access',
+        'No authentication credentials were provided.',
+        apiVersion,
+      );
     }
     const session = liveSessions().find((s) => s.token === token);
     if (session === undefined) {
-      return tableauError(401, '401002', 'Unauthorized Access', 'Invalid authentication credentials were provided.', apiVersion);
+      return tableauError(
+        401,
+        '401002',
+        'Unauthorized Access',
+        'Invalid authentication credentials were provided.',
+        apiVersion,
+      );
     }
     return session;
   }
 
-  function parsePaging(query: URLSearchParams, apiVersion: string): { pageSize: number; pageNumber: number } | SimResponse {
+  function parsePaging(
+    query: URLSearchParams,
+    apiVersion: string,
+  ): { pageSize: number; pageNumber: number } | SimResponse {
     const pageSize = Number(query.get('pageSize') ?? '100');
     const pageNumber = Number(query.get('pageNumber') ?? '1');
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000 || !Number.isInteger(pageNumber) || pageNumber < 1) {
+    if (
+      !Number.isInteger(pageSize) ||
+      pageSize < 1 ||
+      pageSize > 1000 ||
+      !Number.isInteger(pageNumber) ||
+      pageNumber < 1
+    ) {
       return tableauError(400, '400006', 'Bad Request', 'Invalid page size or page number.', apiVersion);
     }
     return { pageSize, pageNumber };
   }
 
   /** `field:eq:value[,field:eq:value]` (AND). Only `eq` on the given fields; anything else is a 400 like Tableau. */
-  function parseFilter(raw: string | null, fields: readonly string[], apiVersion: string): [string, string][] | SimResponse {
+  function parseFilter(
+    raw: string | null,
+    fields: readonly string[],
+    apiVersion: string,
+  ): [string, string][] | SimResponse {
     if (raw === null || raw === '') return [];
     const out: [string, string][] = [];
     for (const expr of raw.split(',')) {
       const m = /^([^:]+):([^:]+):(.*)$/.exec(expr);
-      if (m === null) return tableauError(400, '400006', 'Bad Request', `Invalid filter expression '${expr}'.`, apiVersion);
+      if (m === null)
+        return tableauError(400, '400006', 'Bad Request', `Invalid filter expression '${expr}'.`, apiVersion);
       const [, field = '', op = '', value = ''] = m;
-      if (!fields.includes(field)) return tableauError(400, '400065', 'Bad Request', `The filter field '${field}' is not valid.`, apiVersion);
-      if (op !== 'eq') return tableauError(400, '400006', 'Bad Request', `The operator '${op}' is not supported by the simulator.`, apiVersion);
+      if (!fields.includes(field))
+        return tableauError(400, '400065', 'Bad Request', `The filter field '${field}' is not valid.`, apiVersion);
+      if (op !== 'eq')
+        return tableauError(
+          400,
+          '400006',
+          'Bad Request',
+          `The operator '${op}' is not supported by the simulator.`,
+          apiVersion,
+        );
       out.push([field, value]);
     }
     return out;
@@ -436,7 +499,8 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     return items.slice((paging.pageNumber - 1) * paging.pageSize, paging.pageNumber * paging.pageSize);
   }
 
-  const allViews = (): { view: SimView; workbook: SimWorkbook }[] => workbooks.flatMap((wb) => wb.views.map((view) => ({ view, workbook: wb })));
+  const allViews = (): { view: SimView; workbook: SimWorkbook }[] =>
+    workbooks.flatMap((wb) => wb.views.map((view) => ({ view, workbook: wb })));
 
   const hasScope = (session: Session, scope: string): boolean =>
     session.scopes === undefined || session.scopes.includes(scope) || session.scopes.includes('tableau:*');
@@ -449,7 +513,8 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     if (path === '/auth' && method === 'GET') {
-      if (compareVersions(maxApi, '2.4') >= 0) return { status: 404, headers: { 'Content-Type': 'text/html' }, body: html('Not Found', 'No such page.') };
+      if (compareVersions(maxApi, '2.4') >= 0)
+        return { status: 404, headers: { 'Content-Type': 'text/html' }, body: html('Not Found', 'No such page.') };
       return {
         status: 200,
         headers: { 'Content-Type': 'application/xml' },
@@ -459,35 +524,62 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       };
     }
     const api = /^\/api\/([^/]+)\/(.*)$/.exec(path);
-    if (api === null) return { status: 404, headers: { 'Content-Type': 'text/html' }, body: html('Not Found', 'No such page.') };
+    if (api === null)
+      return { status: 404, headers: { 'Content-Type': 'text/html' }, body: html('Not Found', 'No such page.') };
     const apiVersion = api[1] ?? '';
     const rest = api[2] ?? '';
     const replyVersion = /^\d+\.\d+$/.test(apiVersion) ? apiVersion : maxApi;
     if (/^serverinfo$/i.test(rest)) {
       if (compareVersions(maxApi, '2.4') < 0) {
-        return tableauError(404, '404003', 'Resource Not Found', `Unknown resource '/${apiVersion}/serverInfo' specified in URI.`, '2.3');
+        return tableauError(
+          404,
+          '404003',
+          'Resource Not Found',
+          `Unknown resource '/${apiVersion}/serverInfo' specified in URI.`,
+          '2.3',
+        );
       }
     }
-    if (!/^\d+\.\d+$/.test(apiVersion) || compareVersions(apiVersion, maxApi) > 0 || compareVersions(apiVersion, '2.0') < 0) {
-      return tableauError(404, '404001', 'Version Not Found', `Version '${apiVersion}' is not a valid version of the API.`, maxApi);
+    if (
+      !/^\d+\.\d+$/.test(apiVersion) ||
+      compareVersions(apiVersion, maxApi) > 0 ||
+      compareVersions(apiVersion, '2.0') < 0
+    ) {
+      return tableauError(
+        404,
+        '404001',
+        'Version Not Found',
+        `Version '${apiVersion}' is not a valid version of the API.`,
+        maxApi,
+      );
     }
     if (/^serverinfo$/i.test(rest) && method === 'GET') {
       return xml(
         200,
-        w.el('serverInfo', {}, w.el('productVersion', { build: '20242.24.0711.1636' }, productVersion) + w.el('restApiVersion', {}, maxApi)),
+        w.el(
+          'serverInfo',
+          {},
+          w.el('productVersion', { build: '20242.24.0711.1636' }, productVersion) + w.el('restApiVersion', {}, maxApi),
+        ),
         replyVersion,
       );
     }
     if (rest === 'auth/signin') {
-      if (method !== 'POST') return tableauError(405, '405000', 'Method Not Allowed', 'Sign in accepts POST only.', replyVersion);
+      if (method !== 'POST')
+        return tableauError(405, '405000', 'Method Not Allowed', 'Sign in accepts POST only.', replyVersion);
       if (options.podRedirect === true && (req.headers.host ?? '').startsWith('127.0.0.1')) {
         const port = (server.address() as AddressInfo).port;
-        return { status: 302, headers: { Location: `https://localhost:${port}${path}`, 'Content-Type': 'text/html' }, body: html('Found', 'Moved.') };
+        return {
+          status: 302,
+          headers: { Location: `https://localhost:${port}${path}`, 'Content-Type': 'text/html' },
+          body: html('Found', 'Moved.'),
+        };
       }
       return handleSignIn(req, replyVersion);
     }
     if (rest === 'auth/signout') {
-      if (method !== 'POST') return tableauError(405, '405000', 'Method Not Allowed', 'Sign out accepts POST only.', replyVersion);
+      if (method !== 'POST')
+        return tableauError(405, '405000', 'Method Not Allowed', 'Sign out accepts POST only.', replyVersion);
       const session = authenticate(req, replyVersion);
       if ('status' in session) return session;
       sessions.delete(session.token);
@@ -495,13 +587,21 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       return { status: 204, headers: {}, body: Buffer.alloc(0) };
     }
     const siteRoute = /^sites\/([^/]+)\/(.*)$/.exec(rest);
-    if (siteRoute === null) return tableauError(404, '404003', 'Resource Not Found', `Unknown resource '/${rest}' specified in URI.`, replyVersion);
+    if (siteRoute === null)
+      return tableauError(
+        404,
+        '404003',
+        'Resource Not Found',
+        `Unknown resource '/${rest}' specified in URI.`,
+        replyVersion,
+      );
     const session = authenticate(req, replyVersion);
     if ('status' in session) return session;
     if (siteRoute[1] !== session.siteId) {
       return tableauError(403, '403000', 'Forbidden', 'The session is not signed in to that site.', replyVersion);
     }
-    if (method !== 'GET') return tableauError(405, '405000', 'Method Not Allowed', 'Only GET is simulated here.', replyVersion);
+    if (method !== 'GET')
+      return tableauError(405, '405000', 'Method Not Allowed', 'Only GET is simulated here.', replyVersion);
     const resource = siteRoute[2] ?? '';
     const q = url.searchParams;
 
@@ -509,7 +609,11 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       if (!hasScope(session, 'tableau:content:read')) return forbiddenScope('tableau:content:read', replyVersion);
       const paging = parsePaging(q, replyVersion);
       if ('status' in paging) return paging;
-      const filter = parseFilter(q.get('filter'), ['viewUrlName', 'workbookName', 'projectName', 'name', 'sheetType', 'contentUrl'], replyVersion);
+      const filter = parseFilter(
+        q.get('filter'),
+        ['viewUrlName', 'workbookName', 'projectName', 'name', 'sheetType', 'contentUrl'],
+        replyVersion,
+      );
       if ('status' in filter) return filter;
       const matches = allViews().filter(({ view, workbook }) =>
         filter.every(([field, value]) => {
@@ -524,7 +628,15 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
           return actual[field] === value;
         }),
       );
-      const body = paginationXml(w, paging.pageNumber, paging.pageSize, matches.length) + w.el('views', {}, page(matches, paging).map((m) => viewXml(w, m.view, m.workbook)).join(''));
+      const body =
+        paginationXml(w, paging.pageNumber, paging.pageSize, matches.length) +
+        w.el(
+          'views',
+          {},
+          page(matches, paging)
+            .map((m) => viewXml(w, m.view, m.workbook))
+            .join(''),
+        );
       return xml(200, body, replyVersion);
     }
     const viewRoute = /^views\/([^/]+)(\/data)?$/.exec(resource);
@@ -532,23 +644,49 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       const found = allViews().find((m) => m.view.id === viewRoute[1]);
       if (viewRoute[2] === undefined) {
         if (compareVersions(apiVersion, '3.1') < 0) {
-          return tableauError(404, '404008', 'Resource Not Found', `API version '${apiVersion}' does not support access to the given resource.`, replyVersion);
+          return tableauError(
+            404,
+            '404008',
+            'Resource Not Found',
+            `API version '${apiVersion}' does not support access to the given resource.`,
+            replyVersion,
+          );
         }
         if (!hasScope(session, 'tableau:content:read')) return forbiddenScope('tableau:content:read', replyVersion);
-        if (found === undefined) return tableauError(404, '404011', 'Resource Not Found', `View '${viewRoute[1] ?? ''}' could not be found.`, replyVersion);
+        if (found === undefined)
+          return tableauError(
+            404,
+            '404011',
+            'Resource Not Found',
+            `View '${viewRoute[1] ?? ''}' could not be found.`,
+            replyVersion,
+          );
         return xml(200, viewXml(w, found.view, found.workbook), replyVersion);
       }
       if (!hasScope(session, 'tableau:views:download')) return forbiddenScope('tableau:views:download', replyVersion);
-      if (found === undefined) return tableauError(404, '404011', 'Resource Not Found', `View '${viewRoute[1] ?? ''}' could not be found.`, replyVersion);
+      if (found === undefined)
+        return tableauError(
+          404,
+          '404011',
+          'Resource Not Found',
+          `View '${viewRoute[1] ?? ''}' could not be found.`,
+          replyVersion,
+        );
       const maxAge = q.get('maxAge');
-      if (maxAge !== null && !/^\d+$/.test(maxAge)) return tableauError(400, '400000', 'Bad Request', `Invalid maxAge '${maxAge}'.`, replyVersion);
+      if (maxAge !== null && !/^\d+$/.test(maxAge))
+        return tableauError(400, '400000', 'Bad Request', `Invalid maxAge '${maxAge}'.`, replyVersion);
       const filters = new Map<string, string[]>();
       for (const [key, value] of q) {
         // Parameters (vf_Parameters.X) exist in no simulated workbook: ignored, as Tableau ignores unknown names.
-        if (key.startsWith('vf_') && !key.startsWith('vf_Parameters.')) filters.set(key.slice(3), splitFilterValues(value));
+        if (key.startsWith('vf_') && !key.startsWith('vf_Parameters.'))
+          filters.set(key.slice(3), splitFilterValues(value));
       }
       const table = renderViewTable(found.view, found.workbook, pipeline, filters);
-      return { status: 200, headers: { 'Content-Type': 'text/csv; charset=utf-8' }, body: csvLines(table.header, table.rows) };
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'text/csv; charset=utf-8' },
+        body: csvLines(table.header, table.rows),
+      };
     }
     if (resource === 'workbooks') {
       if (!hasScope(session, 'tableau:content:read')) return forbiddenScope('tableau:content:read', replyVersion);
@@ -557,23 +695,45 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       const filter = parseFilter(q.get('filter'), ['name', 'projectName', 'contentUrl'], replyVersion);
       if ('status' in filter) return filter;
       const matches = workbooks.filter((wb) =>
-        filter.every(([field, value]) => ({ name: wb.name, projectName: wb.projectName, contentUrl: wb.contentUrl })[field] === value),
+        filter.every(
+          ([field, value]) =>
+            ({ name: wb.name, projectName: wb.projectName, contentUrl: wb.contentUrl })[field] === value,
+        ),
       );
       const body =
         paginationXml(w, paging.pageNumber, paging.pageSize, matches.length) +
-        w.el('workbooks', {}, page(matches, paging).map((wb) => workbookXml(w, wb, baseUrl, session.site, false)).join(''));
+        w.el(
+          'workbooks',
+          {},
+          page(matches, paging)
+            .map((wb) => workbookXml(w, wb, baseUrl, session.site, false))
+            .join(''),
+        );
       return xml(200, body, replyVersion);
     }
     const wbRoute = /^workbooks\/([^/]+)(\/views)?$/.exec(resource);
     if (wbRoute !== null) {
       if (!hasScope(session, 'tableau:content:read')) return forbiddenScope('tableau:content:read', replyVersion);
       const wb = workbooks.find((x) => x.id === wbRoute[1]);
-      if (wb === undefined) return tableauError(404, '404006', 'Resource Not Found', `Workbook '${wbRoute[1] ?? ''}' could not be found.`, replyVersion);
+      if (wb === undefined)
+        return tableauError(
+          404,
+          '404006',
+          'Resource Not Found',
+          `Workbook '${wbRoute[1] ?? ''}' could not be found.`,
+          replyVersion,
+        );
       if (wbRoute[2] === undefined) return xml(200, workbookXml(w, wb, baseUrl, session.site, true), replyVersion);
       // Query Views for Workbook has no <pagination> element.
       return xml(200, w.el('views', {}, wb.views.map((v) => viewXml(w, v, wb)).join('')), replyVersion);
     }
-    return tableauError(404, '404003', 'Resource Not Found', `Unknown resource '/${rest}' specified in URI.`, replyVersion);
+    return tableauError(
+      404,
+      '404003',
+      'Resource Not Found',
+      `Unknown resource '/${rest}' specified in URI.`,
+      replyVersion,
+    );
   }
 
   function* csvLines(header: readonly string[], rows: Iterable<readonly string[]>): Generator<string> {
@@ -594,28 +754,49 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
         const body =
           fault.code === undefined
             ? html(`${fault.status} Error`, 'Simulated failure.')
-            : Buffer.from(w.doc(errorXml(w, fault.code, fault.summary ?? 'Error', fault.detail ?? 'Simulated failure.'), apiVersion));
+            : Buffer.from(
+                w.doc(
+                  errorXml(w, fault.code, fault.summary ?? 'Error', fault.detail ?? 'Simulated failure.'),
+                  apiVersion,
+                ),
+              );
         return {
           status: fault.status,
-          headers: { 'Content-Type': fault.code === undefined ? 'text/html' : 'application/xml', ...(fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter }) },
+          headers: {
+            'Content-Type': fault.code === undefined ? 'text/html' : 'application/xml',
+            ...(fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter }),
+          },
           body,
         };
       }
       case 'throttle':
         return {
           status: 429,
-          headers: { 'Content-Type': 'text/html; charset=utf-8', ...(fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter }) },
-          body: html('429 Too Many Requests', 'Too many concurrent requests to long-running endpoints on this site. Try again later.'),
+          headers: {
+            'Content-Type': 'text/html; charset=utf-8',
+            ...(fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter }),
+          },
+          body: html(
+            '429 Too Many Requests',
+            'Too many concurrent requests to long-running endpoints on this site. Try again later.',
+          ),
         };
       case 'unavailable':
         return {
           status: 503,
-          headers: { 'Content-Type': 'text/html; charset=utf-8', ...(fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter }) },
+          headers: {
+            'Content-Type': 'text/html; charset=utf-8',
+            ...(fault.retryAfter === undefined ? {} : { 'Retry-After': fault.retryAfter }),
+          },
           body: html('503 Service Unavailable', 'The server is temporarily unable to service your request.'),
         };
       case 'html-error': {
         const status = fault.status ?? 502;
-        return { status, headers: { 'Content-Type': 'text/html' }, body: html(`${status} Bad Gateway`, 'The proxy server received an invalid response from an upstream server.') };
+        return {
+          status,
+          headers: { 'Content-Type': 'text/html' },
+          body: html(`${status} Bad Gateway`, 'The proxy server received an invalid response from an upstream server.'),
+        };
       }
       default:
         return undefined;
@@ -623,7 +804,10 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
   }
 
   async function send(res: ServerResponse, answer: SimResponse, fault: TableauFault | undefined): Promise<void> {
-    const bodyFault = fault !== undefined && (fault.kind === 'slow-body' || fault.kind === 'cut-body') && answer.status === 200 ? fault : undefined;
+    const bodyFault =
+      fault !== undefined && (fault.kind === 'slow-body' || fault.kind === 'cut-body') && answer.status === 200
+        ? fault
+        : undefined;
     if (bodyFault === undefined) {
       if (Buffer.isBuffer(answer.body)) {
         res.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(answer.body.length) });
@@ -648,7 +832,10 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       return;
     }
     const cutAt = Math.min(full.length - 1, bodyFault.afterBytes ?? Math.floor(full.length / 2));
-    res.writeHead(answer.status, bodyFault.chunked === true ? answer.headers : { ...answer.headers, 'Content-Length': String(full.length) });
+    res.writeHead(
+      answer.status,
+      bodyFault.chunked === true ? answer.headers : { ...answer.headers, 'Content-Length': String(full.length) },
+    );
     res.write(full.subarray(0, cutAt));
     await new Promise((resolve) => setTimeout(resolve, 20));
     res.socket?.destroy();
@@ -658,7 +845,13 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     const url = new URL(req.url ?? '/', 'https://simulator.invalid');
     const method = req.method ?? 'GET';
     const endpoint = classify(url.pathname);
-    const entry: SimRequestLogEntry = { method, path: url.pathname, query: url.search.replace(/^\?/, ''), endpoint, status: 0 };
+    const entry: SimRequestLogEntry = {
+      method,
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      endpoint,
+      status: 0,
+    };
     stats.requests.push(entry);
     const isData = endpoint === 'data';
     if (isData) {
@@ -684,7 +877,11 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       try {
         answer = await route(req, url);
       } catch (err) {
-        answer = { status: 500, headers: { 'Content-Type': 'text/plain' }, body: Buffer.from(`simulator error: ${String(err)}`) };
+        answer = {
+          status: 500,
+          headers: { 'Content-Type': 'text/plain' },
+          body: Buffer.from(`simulator error: ${String(err)}`),
+        };
       }
     } else {
       // Drain the request body of faulted requests so the connection stays usable.

@@ -75,7 +75,7 @@ const DAMAGE = ['"', '\r', '\n', ',', 'x', '""', '\r\n'];
 const utf8 = new TextEncoder();
 
 function generateCsv(random: () => number): Uint8Array {
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const columns = 1 + Math.floor(random() * 4);
   const rows = Math.floor(random() * 6);
   const eol = pick(LINE_ENDINGS);
@@ -129,14 +129,56 @@ describe('createCsvParser', () => {
   });
 
   it.each([
-    ['CRLF', 'a,b\r\n1,2\r\n', [['a', 'b'], ['1', '2']]],
-    ['LF', 'a,b\n1,2\n', [['a', 'b'], ['1', '2']]],
-    ['a lone CR (old Mac files)', 'a,b\r1,2\r', [['a', 'b'], ['1', '2']]],
-    ['a lone CR in a CRLF file is data', 'a,b\r\n1,2\r3\r\n', [['a', 'b'], ['1', '2\r3']]],
-    ['a CR in an LF file is data', 'a,b\n1,2\r\n', [['a', 'b'], ['1', '2\r']]],
+    [
+      'CRLF',
+      'a,b\r\n1,2\r\n',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
+    [
+      'LF',
+      'a,b\n1,2\n',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
+    [
+      'a lone CR (old Mac files)',
+      'a,b\r1,2\r',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
+    [
+      'a lone CR in a CRLF file is data',
+      'a,b\r\n1,2\r3\r\n',
+      [
+        ['a', 'b'],
+        ['1', '2\r3'],
+      ],
+    ],
+    [
+      'a CR in an LF file is data',
+      'a,b\n1,2\r\n',
+      [
+        ['a', 'b'],
+        ['1', '2\r'],
+      ],
+    ],
     ['blank lines are skipped', '\r\na\r\n\r\n1\r\n\r\n', [['a'], ['1']]],
     ['an empty quoted field is a record', 'a\r\n""\r\n', [['a'], ['']]],
-    ['a trailing comma is an empty last field', 'a,b\r\n1,', [['a', 'b'], ['1', '']]],
+    [
+      'a trailing comma is an empty last field',
+      'a,b\r\n1,',
+      [
+        ['a', 'b'],
+        ['1', ''],
+      ],
+    ],
     ['a closing quote at the very end', 'a\r\n"1"', [['a'], ['1']]],
   ])('reads %s', (_name, text, records) => {
     expect(parseText(text)).toEqual({ records });
@@ -186,8 +228,14 @@ describe('createCsvParser', () => {
     ];
     for (const text of texts) {
       const whole = parseText(text);
-      for (let cut = 0; cut <= text.length; cut += 1) expect(parseText(text, [cut]), `${JSON.stringify(text)} cut at ${cut}`).toEqual(whole);
-      expect(parseText(text, Array.from({ length: text.length }, (_, i) => i))).toEqual(whole);
+      for (let cut = 0; cut <= text.length; cut += 1)
+        expect(parseText(text, [cut]), `${JSON.stringify(text)} cut at ${cut}`).toEqual(whole);
+      expect(
+        parseText(
+          text,
+          Array.from({ length: text.length }, (_, i) => i),
+        ),
+      ).toEqual(whole);
     }
   });
 });
@@ -203,7 +251,12 @@ describe('createCsvByteParser', () => {
       ],
     });
     for (let cut = 0; cut <= bytes.length; cut += 1) expect(parseBytes(bytes, [cut])).toEqual(whole);
-    expect(parseBytes(bytes, Array.from({ length: bytes.length }, (_, i) => i))).toEqual(whole);
+    expect(
+      parseBytes(
+        bytes,
+        Array.from({ length: bytes.length }, (_, i) => i),
+      ),
+    ).toEqual(whole);
   });
 
   it('keeps a BOM that is not at the start, as csv-parse does', () => {
@@ -226,12 +279,21 @@ describe('createCsvByteParser', () => {
       expect(withoutLine(parseBytes(bytes)), label).toEqual(expected);
       // Cut at every offset for small documents, at a few random ones for the rest.
       if (bytes.length <= 48) {
-        for (let cut = 0; cut <= bytes.length; cut += 1) expect(withoutLine(parseBytes(bytes, [cut])), `${label} cut at ${cut}`).toEqual(expected);
+        for (let cut = 0; cut <= bytes.length; cut += 1)
+          expect(withoutLine(parseBytes(bytes, [cut])), `${label} cut at ${cut}`).toEqual(expected);
       } else {
         const cuts = Array.from({ length: 4 }, () => Math.floor(random() * (bytes.length + 1))).sort((x, y) => x - y);
         expect(withoutLine(parseBytes(bytes, cuts)), `${label} cut at ${cuts.join(',')}`).toEqual(expected);
       }
-      expect(withoutLine(parseBytes(bytes, Array.from({ length: bytes.length }, (_, i) => i))), `${label} byte by byte`).toEqual(expected);
+      expect(
+        withoutLine(
+          parseBytes(
+            bytes,
+            Array.from({ length: bytes.length }, (_, i) => i),
+          ),
+        ),
+        `${label} byte by byte`,
+      ).toEqual(expected);
     }
   });
 });

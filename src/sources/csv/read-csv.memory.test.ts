@@ -2,7 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generatePipelineRows, PIPELINE_HEADER, writeTableauCsvFile } from '../../simulators/demo-data/pipeline-generator.js';
+import {
+  generatePipelineRows,
+  PIPELINE_HEADER,
+  writeTableauCsvFile,
+} from '../../simulators/demo-data/pipeline-generator.js';
 import { openCsvTable } from './read-csv.js';
 
 // Pins that rows() streams: 300k rows (≈ 48 MB of CSV, ≈ 200 MiB as JS strings and arrays) read twice, as the
@@ -16,7 +20,11 @@ let path: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'read-csv-memory-'));
   path = join(dir, 'opportunities.csv');
-  await writeTableauCsvFile(path, PIPELINE_HEADER, generatePipelineRows({ seed: 7, count: ROWS, asOf: new Date(Date.UTC(2026, 10, 27)) }));
+  await writeTableauCsvFile(
+    path,
+    PIPELINE_HEADER,
+    generatePipelineRows({ seed: 7, count: ROWS, asOf: new Date(Date.UTC(2026, 10, 27)) }),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -43,7 +43,10 @@ async function errorOf(promise: Promise<unknown>): Promise<SourceError> {
 
 describe('openCsvTable', () => {
   it('reads a BOM, CRLF, quoted commas, doubled quotes, newlines in quotes and UTF-8', async () => {
-    const table = await openCsvTable(join(fixtures, 'bom-crlf-quoted.csv'), { provenance: { source: 'test' }, removeOnDispose: false });
+    const table = await openCsvTable(join(fixtures, 'bom-crlf-quoted.csv'), {
+      provenance: { source: 'test' },
+      removeOnDispose: false,
+    });
     expect(table.header).toEqual(['Name', 'Amount', 'Note']);
     expect(await readAll(table)).toEqual([
       ['Smith, Jones & Co', '$45,047', 'He said "hi"'],
@@ -113,7 +116,9 @@ describe('openCsvTable', () => {
     ['a BOM only', '\ufeff'],
     ['blank lines only', '\r\n\r\n'],
   ])('rejects %s with CSV_EMPTY', async (_name, content) => {
-    const err = await errorOf(openCsvTable(await csvFile(content), { provenance: {}, removeOnDispose: false, label: 'data/opps.csv' }));
+    const err = await errorOf(
+      openCsvTable(await csvFile(content), { provenance: {}, removeOnDispose: false, label: 'data/opps.csv' }),
+    );
     expect(err.code).toBe('CSV_EMPTY');
     expect(err.message).toContain('"data/opps.csv" is empty');
   });
@@ -125,10 +130,22 @@ describe('openCsvTable', () => {
   });
 
   it.each([
-    ['a ragged row after a multi-line field', 'ragged.csv', '"data/ragged.csv" line 6: row has 2 fields, the header has 3'],
-    ['text after a closing quote', 'bad-quote.csv', '"data/ragged.csv" line 3: unexpected character after a closing double quote'],
+    [
+      'a ragged row after a multi-line field',
+      'ragged.csv',
+      '"data/ragged.csv" line 6: row has 2 fields, the header has 3',
+    ],
+    [
+      'text after a closing quote',
+      'bad-quote.csv',
+      '"data/ragged.csv" line 3: unexpected character after a closing double quote',
+    ],
   ])('rejects %s with CSV_MALFORMED naming the line', async (_name, file, message) => {
-    const table = await openCsvTable(join(fixtures, file), { provenance: {}, removeOnDispose: false, label: 'data/ragged.csv' });
+    const table = await openCsvTable(join(fixtures, file), {
+      provenance: {},
+      removeOnDispose: false,
+      label: 'data/ragged.csv',
+    });
     const err = await errorOf(readAll(table));
     expect(err.code).toBe('CSV_MALFORMED');
     expect(err.message).toBe(message);
@@ -149,9 +166,15 @@ describe('openCsvTable', () => {
   });
 
   it('names the line where a never-closed quoted field opens', async () => {
-    const table = await openCsvTable(await csvFile('a,b\r\n1,2\r\n3,"open\r\n4,5\r\n'), { provenance: {}, removeOnDispose: false, label: 'x.csv' });
+    const table = await openCsvTable(await csvFile('a,b\r\n1,2\r\n3,"open\r\n4,5\r\n'), {
+      provenance: {},
+      removeOnDispose: false,
+      label: 'x.csv',
+    });
     const err = await errorOf(readAll(table));
-    expect(err.message).toBe('"x.csv" line 3: a quoted field is never closed (it opens on this line and the file ends inside the double quotes)');
+    expect(err.message).toBe(
+      '"x.csv" line 3: a quoted field is never closed (it opens on this line and the file ends inside the double quotes)',
+    );
     expect(err.details).toMatchObject({ line: 3 });
   });
 
@@ -191,6 +214,16 @@ describe('openCsvTable', () => {
     ]);
     const rows = await readAll(table);
     expect(rows).toHaveLength(24);
-    expect(rows[1]).toEqual(['Sales', 'South', '14.4%', '$711.83', '438', '311,783.644', '$45,047', '5,004', '$311,784']);
+    expect(rows[1]).toEqual([
+      'Sales',
+      'South',
+      '14.4%',
+      '$711.83',
+      '438',
+      '311,783.644',
+      '$45,047',
+      '5,004',
+      '$311,784',
+    ]);
   });
 });

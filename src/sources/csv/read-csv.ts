@@ -61,9 +61,13 @@ function fileError(err: unknown, label: string, path: string): SourceError {
       cause: err,
     });
   }
-  return new SourceError('CSV_READ_FAILED', `"${label}": cannot read the file: ${err instanceof Error ? err.message : String(err)}`, {
-    cause: err,
-  });
+  return new SourceError(
+    'CSV_READ_FAILED',
+    `"${label}": cannot read the file: ${err instanceof Error ? err.message : String(err)}`,
+    {
+      cause: err,
+    },
+  );
 }
 
 interface RecordIterator extends AsyncIterableIterator<string[]> {

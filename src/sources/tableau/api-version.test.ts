@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chooseApiVersion, compareApiVersions, HIGHEST_SUPPORTED_API_VERSION, legacyApiVersionForProduct, requireApiVersion } from './api-version.js';
+import {
+  chooseApiVersion,
+  compareApiVersions,
+  HIGHEST_SUPPORTED_API_VERSION,
+  legacyApiVersionForProduct,
+  requireApiVersion,
+} from './api-version.js';
 
 const server = { serverUrl: 'https://t', productVersion: '2019.1', configuredApiVersion: 'auto' };
 
@@ -31,7 +37,9 @@ describe('api versions', () => {
     expect(() => requireApiVersion('3.5', 'personal access token sign-in', server)).toThrow(
       'personal access token sign-in needs Tableau REST API 3.6 or later, but https://t is used with API 3.5 (product version 2019.1)',
     );
-    expect(() => requireApiVersion('3.0', 'Get View by id', { ...server, configuredApiVersion: '3.0' })).toThrow(/3\.1 or later.*pinned by tableau.apiVersion/);
+    expect(() => requireApiVersion('3.0', 'Get View by id', { ...server, configuredApiVersion: '3.0' })).toThrow(
+      /3\.1 or later.*pinned by tableau.apiVersion/,
+    );
     expect(() => requireApiVersion('3.17', 'connected-app (JWT) sign-in', server)).not.toThrow();
   });
 });

@@ -34,7 +34,9 @@ export function compareApiVersions(a: string, b: string): number {
 /** The API version to use: the configured one, or min(server's, ours) for `auto`. */
 export function chooseApiVersion(serverVersion: string, configured: string): string {
   if (configured !== 'auto') return configured;
-  return compareApiVersions(serverVersion, HIGHEST_SUPPORTED_API_VERSION) < 0 ? serverVersion : HIGHEST_SUPPORTED_API_VERSION;
+  return compareApiVersions(serverVersion, HIGHEST_SUPPORTED_API_VERSION) < 0
+    ? serverVersion
+    : HIGHEST_SUPPORTED_API_VERSION;
 }
 
 /**

@@ -36,7 +36,12 @@ export function credentialsHint(auth: TableauAuthConfig): string {
 }
 
 function xmlAttr(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** The `<tsRequest>` body of Sign In. `jwt` is required for connected apps (mint one per sign-in). */
@@ -161,12 +166,19 @@ export async function signIn(input: SignInInput, deps: SignInDeps): Promise<Sign
       if (res.status >= 300 && res.status < 400) {
         const location = res.headers['location'];
         if (location === undefined || hop >= MAX_SIGN_IN_REDIRECTS) {
-          throw new SourceError('TABLEAU_REDIRECT', `${error.what} failed: HTTP ${res.status} redirect ${location === undefined ? 'without a Location' : 'loop'}`, {
-            hint: 'set tableau.serverUrl to the final server address (for Tableau Cloud, the pod host such as https://10ay.online.tableau.com)',
-          });
+          throw new SourceError(
+            'TABLEAU_REDIRECT',
+            `${error.what} failed: HTTP ${res.status} redirect ${location === undefined ? 'without a Location' : 'loop'}`,
+            {
+              hint: 'set tableau.serverUrl to the final server address (for Tableau Cloud, the pod host such as https://10ay.online.tableau.com)',
+            },
+          );
         }
         const next = checkSignInRedirect(url, location, error.what);
-        input.logger.info({ from: baseUrlOf(url), to: baseUrlOf(next) }, 'Tableau redirected sign-in; re-posting to the new address');
+        input.logger.info(
+          { from: baseUrlOf(url), to: baseUrlOf(next) },
+          'Tableau redirected sign-in; re-posting to the new address',
+        );
         url = next;
         continue;
       }

@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../shared/errors.js';
 import { errorFromTransport, type ErrorContext } from './tableau-errors.js';
 
-const ctx: ErrorContext = { what: "read server info from https://tableau.example.com", site: 'sales', credentialsHint: 'check the PAT' };
-const failure = (message: string, code?: string): Error => (code === undefined ? new Error(message) : Object.assign(new Error(message), { code }));
+const ctx: ErrorContext = {
+  what: 'read server info from https://tableau.example.com',
+  site: 'sales',
+  credentialsHint: 'check the PAT',
+};
+const failure = (message: string, code?: string): Error =>
+  code === undefined ? new Error(message) : Object.assign(new Error(message), { code });
 
 describe('errorFromTransport', () => {
   it.each([

@@ -22,7 +22,8 @@ export interface HttpAnswer {
   readonly text: string;
 }
 
-const VIEWS_HINT = (site: string): string => `run \`tableau-export views --site ${site === '' ? '""' : site}\` to list what exists`;
+const VIEWS_HINT = (site: string): string =>
+  `run \`tableau-export views --site ${site === '' ? '""' : site}\` to list what exists`;
 
 /**
  * Maps a non-2xx answer to a SourceError. Keeps the Tableau error code, summary and detail, or — for non-XML bodies
@@ -38,7 +39,9 @@ export function errorFromResponse(answer: HttpAnswer, ctx: ErrorContext, now: Da
   const message = `${ctx.what} failed: HTTP ${status}; ${described}`;
   const details: Record<string, unknown> = {
     status,
-    ...(tableau ? { tableauCode: tableau.code, summary: tableau.summary, detail: tableau.detail } : { body: snippet(answer.text, 2000) }),
+    ...(tableau
+      ? { tableauCode: tableau.code, summary: tableau.summary, detail: tableau.detail }
+      : { body: snippet(answer.text, 2000) }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
   const make = (code: string, hint: string | undefined, retryable = false): SourceError =>
@@ -47,18 +50,33 @@ export function errorFromResponse(answer: HttpAnswer, ctx: ErrorContext, now: Da
   const code = tableau?.code ?? '';
   switch (code) {
     case '401001':
-      return make('TABLEAU_AUTH_FAILED', `${ctx.credentialsHint}; also check that site '${ctx.site}' exists (its contentUrl, as in #/site/<contentUrl>/)`);
+      return make(
+        'TABLEAU_AUTH_FAILED',
+        `${ctx.credentialsHint}; also check that site '${ctx.site}' exists (its contentUrl, as in #/site/<contentUrl>/)`,
+      );
     case '401002':
-      return make('TABLEAU_SESSION_EXPIRED', 'the session expired or was replaced; a PAT holds only one session at a time, so give each deployment its own PAT or use a connected app');
+      return make(
+        'TABLEAU_SESSION_EXPIRED',
+        'the session expired or was replaced; a PAT holds only one session at a time, so give each deployment its own PAT or use a connected app',
+      );
     case '401000':
-      return make('TABLEAU_AUTH_MISSING', 'the request carried no session token; this is a bug in the client, please report it');
+      return make(
+        'TABLEAU_AUTH_MISSING',
+        'the request carried no session token; this is a bug in the client, please report it',
+      );
     case '403157':
       return make('TABLEAU_FEATURE_DISABLED', 'a Tableau administrator disabled this feature on the server');
     case '404000':
-      return make('TABLEAU_SITE_NOT_FOUND', `check tableau.site ('${ctx.site}'): use the site's contentUrl as in #/site/<contentUrl>/, or "" for the Default site`);
+      return make(
+        'TABLEAU_SITE_NOT_FOUND',
+        `check tableau.site ('${ctx.site}'): use the site's contentUrl as in #/site/<contentUrl>/, or "" for the Default site`,
+      );
     case '404001':
     case '404008':
-      return make('TABLEAU_API_VERSION_UNSUPPORTED', 'the server does not support this REST API version; set tableau.apiVersion to "auto" or to a version the server supports');
+      return make(
+        'TABLEAU_API_VERSION_UNSUPPORTED',
+        'the server does not support this REST API version; set tableau.apiVersion to "auto" or to a version the server supports',
+      );
     case '404006':
       return make('TABLEAU_WORKBOOK_NOT_FOUND', VIEWS_HINT(ctx.site));
     case '404011':
@@ -66,9 +84,15 @@ export function errorFromResponse(answer: HttpAnswer, ctx: ErrorContext, now: Da
     case '400065':
       return make('TABLEAU_BAD_REQUEST', 'a filter key is not valid for this API version');
     case '400081':
-      return make('TABLEAU_VIEW_QUERY_FAILED', 'Tableau could not compute the view: open it in the browser to check it renders, and check the filter field names and values');
+      return make(
+        'TABLEAU_VIEW_QUERY_FAILED',
+        'Tableau could not compute the view: open it in the browser to check it renders, and check the filter field names and values',
+      );
     case '400130':
-      return make('TABLEAU_VIEW_QUERY_FAILED', 'the view may be empty for these filters; open it in the browser with the same filters');
+      return make(
+        'TABLEAU_VIEW_QUERY_FAILED',
+        'the view may be empty for these filters; open it in the browser with the same filters',
+      );
     default:
       break;
   }
@@ -79,13 +103,23 @@ export function errorFromResponse(answer: HttpAnswer, ctx: ErrorContext, now: Da
       'the signed-in user lacks permission: ask a Tableau admin for View and Download Summary Data on the workbook (connected apps also need the scopes tableau:content:read and tableau:views:download)',
     );
   }
-  if (status === 404) return make('TABLEAU_NOT_FOUND', `check tableau.serverUrl and the names in the config; ${VIEWS_HINT(ctx.site)}`);
-  if (status === 405) return make('TABLEAU_BAD_REQUEST', 'the server refused the HTTP method; a proxy may have turned a POST into a GET on a redirect');
+  if (status === 404)
+    return make('TABLEAU_NOT_FOUND', `check tableau.serverUrl and the names in the config; ${VIEWS_HINT(ctx.site)}`);
+  if (status === 405)
+    return make(
+      'TABLEAU_BAD_REQUEST',
+      'the server refused the HTTP method; a proxy may have turned a POST into a GET on a redirect',
+    );
   if (status === 408) return make('TABLEAU_TIMEOUT', undefined, true);
   if (status === 429) {
-    return make('TABLEAU_THROTTLED', 'Tableau is throttling requests; lower tableau.maxConcurrentExports or schedule exports apart (Tableau Cloud allows 20 concurrent exports per site)', true);
+    return make(
+      'TABLEAU_THROTTLED',
+      'Tableau is throttling requests; lower tableau.maxConcurrentExports or schedule exports apart (Tableau Cloud allows 20 concurrent exports per site)',
+      true,
+    );
   }
-  if (status >= 500) return make('TABLEAU_SERVER_ERROR', 'the Tableau server or a proxy in front of it failed; try again later', true);
+  if (status >= 500)
+    return make('TABLEAU_SERVER_ERROR', 'the Tableau server or a proxy in front of it failed; try again later', true);
   return make('TABLEAU_HTTP_ERROR', undefined);
 }
 
@@ -116,14 +150,19 @@ export function errorFromTransport(err: unknown, ctx: ErrorContext, signal?: Abo
   if (kind === 'tls') {
     return new SourceError('TABLEAU_TLS', message, {
       cause,
-      hint: 'the server certificate is not trusted or not valid: if the server uses an internal CA or a TLS-inspecting proxy, set tableau.caFile to that CA certificate (PEM); also check the certificate dates and this machine\'s clock',
+      hint: "the server certificate is not trusted or not valid: if the server uses an internal CA or a TLS-inspecting proxy, set tableau.caFile to that CA certificate (PEM); also check the certificate dates and this machine's clock",
       details: { errno: code },
     });
   }
   if (code === 'ENOTFOUND') {
-    return new SourceError('TABLEAU_NETWORK', message, { cause, hint: 'check the host name in tableau.serverUrl', details: { errno: code } });
+    return new SourceError('TABLEAU_NETWORK', message, {
+      cause,
+      hint: 'check the host name in tableau.serverUrl',
+      details: { errno: code },
+    });
   }
-  if (kind === 'transient') return new SourceError('TABLEAU_NETWORK', message, { cause, retryable: true, details: { errno: code } });
+  if (kind === 'transient')
+    return new SourceError('TABLEAU_NETWORK', message, { cause, retryable: true, details: { errno: code } });
   return new SourceError('TABLEAU_NETWORK', message, {
     cause,
     hint: 'check tableau.serverUrl (scheme, host and port) and any proxy between this machine and Tableau',

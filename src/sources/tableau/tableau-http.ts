@@ -159,7 +159,8 @@ export function createTableauHttp(options: TableauHttpOptions, deps: TableauHttp
       clearTimeout(timer);
       timer = setTimeout(() => abortWith(timeoutError(spec, phase, ms)), ms);
     };
-    const onOuterAbort = (): void => abortWith(new AbortedError(`${spec.error.what}: aborted`, { cause: spec.signal.reason }));
+    const onOuterAbort = (): void =>
+      abortWith(new AbortedError(`${spec.error.what}: aborted`, { cause: spec.signal.reason }));
     spec.signal.addEventListener('abort', onOuterAbort, { once: true });
     const finish = (): void => {
       clearTimeout(timer);
@@ -260,9 +261,13 @@ export function createTableauHttp(options: TableauHttpOptions, deps: TableauHttp
             chunks.push(buf.subarray(0, Math.max(0, buf.length - (size - cap))));
             break;
           }
-          throw new SourceError('TABLEAU_BAD_RESPONSE', `${spec.error.what}: the response is larger than ${cap} bytes`, {
-            hint: 'lower tableau.pageSize',
-          });
+          throw new SourceError(
+            'TABLEAU_BAD_RESPONSE',
+            `${spec.error.what}: the response is larger than ${cap} bytes`,
+            {
+              hint: 'lower tableau.pageSize',
+            },
+          );
         }
         chunks.push(buf);
       }
@@ -270,10 +275,14 @@ export function createTableauHttp(options: TableauHttpOptions, deps: TableauHttp
       const failure = ex.failure();
       if (failure !== undefined) throw failure;
       if (err instanceof AppError) throw err;
-      throw new SourceError('TABLEAU_TRUNCATED', `${spec.error.what} failed: the response was cut short (${String(err)})`, {
-        retryable: true,
-        cause: err,
-      });
+      throw new SourceError(
+        'TABLEAU_TRUNCATED',
+        `${spec.error.what} failed: the response was cut short (${String(err)})`,
+        {
+          retryable: true,
+          cause: err,
+        },
+      );
     } finally {
       ex.body.destroy();
       ex.finish();
@@ -301,7 +310,9 @@ export function createTableauHttp(options: TableauHttpOptions, deps: TableauHttp
       onRetry: ({ attempt: n, delayMs, error }) =>
         logger.warn(
           { attempt: n, delayMs, code: error instanceof AppError ? error.code : undefined },
-          deps.redactor.redact(`${spec.error.what}: retrying in ${delayMs} ms after: ${error instanceof Error ? error.message : String(error)}`),
+          deps.redactor.redact(
+            `${spec.error.what}: retrying in ${delayMs} ms after: ${error instanceof Error ? error.message : String(error)}`,
+          ),
         ),
     });
   }
@@ -338,10 +349,14 @@ export function createTableauHttp(options: TableauHttpOptions, deps: TableauHttp
         written += chunk.length;
         if (written > maxBytes) {
           callback(
-            new SourceError('TABLEAU_TOO_LARGE', `${spec.error.what}: the export is larger than the ${maxBytes}-byte cap`, {
-              hint: 'add filters to the view request, or raise tableau.maxBytes',
-              details: { maxBytes },
-            }),
+            new SourceError(
+              'TABLEAU_TOO_LARGE',
+              `${spec.error.what}: the export is larger than the ${maxBytes}-byte cap`,
+              {
+                hint: 'add filters to the view request, or raise tableau.maxBytes',
+                details: { maxBytes },
+              },
+            ),
           );
           return;
         }

@@ -145,7 +145,9 @@ describe('createTableauSource against recorded responses (nock)', () => {
       maxAge: '1',
     });
     // view_get_id.xml says sheetType="story": the warning names the workbook's other views.
-    expect(table.warnings).toEqual([expect.stringMatching(/is a story.*'Country ranks', 'GDP per capita', 'Interest rates'/)]);
+    expect(table.warnings).toEqual([
+      expect.stringMatching(/is a story.*'Country ranks', 'GDP per capita', 'Interest rates'/),
+    ]);
     await table.dispose();
     expect(await readdir(tempDir)).toEqual([]);
     expect(scope.isDone() && authed.isDone()).toBe(true);
@@ -167,9 +169,15 @@ describe('createTableauSource against recorded responses (nock)', () => {
       .reply(200, signInXml(TOKEN), XML);
     // Pagination walk: pageSize=1 over three pages (TSC's Pager fixtures).
     for (const n of [1, 2, 3]) {
-      pod.get(`/api/3.21/sites/${SITE_ID}/workbooks`).query({ pageSize: '1', pageNumber: String(n) }).reply(200, fixture(`workbook_get_page_${n}.xml`), XML);
+      pod
+        .get(`/api/3.21/sites/${SITE_ID}/workbooks`)
+        .query({ pageSize: '1', pageNumber: String(n) })
+        .reply(200, fixture(`workbook_get_page_${n}.xml`), XML);
     }
-    pod.get(/\/workbooks\/[^/]+\/views$/).times(3).reply(200, fixture('workbook_populate_views.xml'), XML);
+    pod
+      .get(/\/workbooks\/[^/]+\/views$/)
+      .times(3)
+      .reply(200, fixture('workbook_populate_views.xml'), XML);
     pod.post('/api/3.21/auth/signout').reply(204);
 
     const content = await source.listContent({});
@@ -181,9 +189,24 @@ describe('createTableauSource against recorded responses (nock)', () => {
   });
 
   it.each([
-    ['another host', 'https://collector.example.net/api/3.21/auth/signin?session=abc123', "another host, collector.example.net", 'collector.example.net'],
-    ['plain http on the same host', 'http://tableau.test/api/3.21/auth/signin', 'http://tableau.test; credentials are only re-sent over https', 'tableau.test'],
-    ['a look-alike of Tableau Cloud', 'https://online.tableau.com.example.net/api/3.21/auth/signin', 'another host, online.tableau.com.example.net', 'online.tableau.com.example.net'],
+    [
+      'another host',
+      'https://collector.example.net/api/3.21/auth/signin?session=abc123',
+      'another host, collector.example.net',
+      'collector.example.net',
+    ],
+    [
+      'plain http on the same host',
+      'http://tableau.test/api/3.21/auth/signin',
+      'http://tableau.test; credentials are only re-sent over https',
+      'tableau.test',
+    ],
+    [
+      'a look-alike of Tableau Cloud',
+      'https://online.tableau.com.example.net/api/3.21/auth/signin',
+      'another host, online.tableau.com.example.net',
+      'online.tableau.com.example.net',
+    ],
   ])('refuses to re-POST credentials on a sign-in redirect to %s', async (_label, location, says, host) => {
     const { source, signal, logger, lines } = setup();
     nock(SERVER)
@@ -192,7 +215,9 @@ describe('createTableauSource against recorded responses (nock)', () => {
       .post('/api/3.21/auth/signin')
       .reply(302, '', { Location: location });
     const target = new URL(location);
-    const elsewhere = nock(target.origin).post(() => true).reply(200, signInXml(TOKEN), XML);
+    const elsewhere = nock(target.origin)
+      .post(() => true)
+      .reply(200, signInXml(TOKEN), XML);
     const err = await source.open({ logger, signal }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TABLEAU_REDIRECT_REFUSED', retryable: false, details: { redirectHost: host } });
     expect((err as AppError).message).toContain(says);
@@ -219,7 +244,14 @@ describe('createTableauSource against recorded responses (nock)', () => {
   it('mints a fresh, correctly signed connected-app JWT for each sign-in', async () => {
     const secretValue = 'connected-app-secret-value';
     const { source, signal, logger, lines } = setup({
-      auth: { type: 'connected-app', clientId: 'client-1', secretId: 'secret-1', secretValue, username: 'ops@example.com', scopes: ['tableau:workbooks:read'] },
+      auth: {
+        type: 'connected-app',
+        clientId: 'client-1',
+        secretId: 'secret-1',
+        secretValue,
+        username: 'ops@example.com',
+        scopes: ['tableau:workbooks:read'],
+      },
     });
     const jwts: string[] = [];
     nock(SERVER)
@@ -240,7 +272,8 @@ describe('createTableauSource against recorded responses (nock)', () => {
     for (let i = 0; i < 2; i++) await (await source.open({ logger, signal })).close();
 
     expect(jwts).toHaveLength(2);
-    const decode = (part: string | undefined): Record<string, unknown> => JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const decode = (part: string | undefined): Record<string, unknown> =>
+      JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
     const claims = jwts.map((jwt) => {
       const [h, p, s] = jwt.split('.');
       expect(createHmac('sha256', secretValue).update(`${h}.${p}`).digest('base64url')).toBe(s);
@@ -253,7 +286,9 @@ describe('createTableauSource against recorded responses (nock)', () => {
     expect(exp - iat).toBeGreaterThan(0);
     expect(exp - iat).toBeLessThanOrEqual(600);
     expect(Math.abs(iat - Date.now() / 1000)).toBeLessThan(60);
-    expect(scp).toEqual(expect.arrayContaining(['tableau:views:download', 'tableau:content:read', 'tableau:workbooks:read']));
+    expect(scp).toEqual(
+      expect.arrayContaining(['tableau:views:download', 'tableau:content:read', 'tableau:workbooks:read']),
+    );
     expect(jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(claims[1]?.payload['jti']).not.toBe(jti);
     const log = lines.join('\n');
@@ -278,8 +313,16 @@ describe('createTableauSource against recorded responses (nock)', () => {
         const token = String(this.req.headers['x-tableau-auth']);
         seen.push(token);
         return token === 'first-token-aaaa'
-          ? [401, '<tsResponse xmlns="http://tableau.com/api"><error code="401002"><summary>Unauthorized Access</summary><detail>Invalid authentication credentials were provided.</detail></error></tsResponse>', XML]
-          : [404, '<tsResponse xmlns="http://tableau.com/api"><error code="404011"><summary>Not Found</summary><detail>View not found</detail></error></tsResponse>', XML];
+          ? [
+              401,
+              '<tsResponse xmlns="http://tableau.com/api"><error code="401002"><summary>Unauthorized Access</summary><detail>Invalid authentication credentials were provided.</detail></error></tsResponse>',
+              XML,
+            ]
+          : [
+              404,
+              '<tsResponse xmlns="http://tableau.com/api"><error code="404011"><summary>Not Found</summary><detail>View not found</detail></error></tsResponse>',
+              XML,
+            ];
       })
       .post('/api/3.21/auth/signout')
       .matchHeader('x-tableau-auth', 'second-token-bbbb')
@@ -300,11 +343,21 @@ describe('createTableauSource against recorded responses (nock)', () => {
       .get(`/api/3.21/sites/${SITE_ID}/views/v1`)
       .reply(429, '<html><body>Too Many Requests</body></html>', { 'Content-Type': 'text/html', 'Retry-After': '7' })
       .get(`/api/3.21/sites/${SITE_ID}/views/v1`)
-      .reply(404, '<tsResponse xmlns="http://tableau.com/api"><error code="404011"><summary>Not Found</summary><detail>no</detail></error></tsResponse>', XML)
+      .reply(
+        404,
+        '<tsResponse xmlns="http://tableau.com/api"><error code="404011"><summary>Not Found</summary><detail>no</detail></error></tsResponse>',
+        XML,
+      )
       .post('/api/3.21/auth/signout')
-      .reply(401, '<tsResponse xmlns="http://tableau.com/api"><error code="401002"><summary>Unauthorized Access</summary><detail>x</detail></error></tsResponse>', XML);
+      .reply(
+        401,
+        '<tsResponse xmlns="http://tableau.com/api"><error code="401002"><summary>Unauthorized Access</summary><detail>x</detail></error></tsResponse>',
+        XML,
+      );
     const session = await source.open({ logger, signal });
-    await expect(session.fetchView(view({ viewId: 'v1' }), { logger, signal, tempDir })).rejects.toMatchObject({ code: 'TABLEAU_VIEW_NOT_FOUND' });
+    await expect(session.fetchView(view({ viewId: 'v1' }), { logger, signal, tempDir })).rejects.toMatchObject({
+      code: 'TABLEAU_VIEW_NOT_FOUND',
+    });
     // Sign-out answered 401 (session already gone): close() still resolves.
     await expect(session.close()).resolves.toBeUndefined();
     expect(sleeps).toEqual([7000]);
@@ -314,7 +367,8 @@ describe('createTableauSource against recorded responses (nock)', () => {
   it('fails with the proxy page in the error after the retry cap, and still signs out', async () => {
     const { source, signal, logger, sleeps } = setup();
     signedIn();
-    const page = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
+    const page =
+      '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
     nock(SERVER)
       .get(`/api/3.21/sites/${SITE_ID}/views/v1`)
       .times(3)
@@ -334,21 +388,37 @@ describe('createTableauSource against recorded responses (nock)', () => {
     const { source, signal, logger } = setup();
     signedIn();
     const api = nock(SERVER).persist();
-    api.get(`/api/3.21/sites/${SITE_ID}/workbooks`).query(true).reply(200, fixture('request_option_filter_equals.xml'), XML);
+    api
+      .get(`/api/3.21/sites/${SITE_ID}/workbooks`)
+      .query(true)
+      .reply(200, fixture('request_option_filter_equals.xml'), XML);
     api.get(/\/workbooks\/[^/]+\/views$/).reply(200, fixture('workbook_populate_views.xml'), XML);
-    api.get(/\/views\/0599c28c-6d82-457e-a453-e52c1bdb00f5\/data/).reply(200, 'Country,Rate\r\nFrance,1.5%\r\n', { 'Content-Type': 'text/csv' });
+    api
+      .get(/\/views\/0599c28c-6d82-457e-a453-e52c1bdb00f5\/data/)
+      .reply(200, 'Country,Rate\r\nFrance,1.5%\r\n', { 'Content-Type': 'text/csv' });
     api.post('/api/3.21/auth/signout').reply(204);
     const session = await source.open({ logger, signal });
-    const ambiguous = await session.fetchView(view({ workbook: 'RESTAPISample', view: 'Interest rates' }), { logger, signal, tempDir }).catch((e: unknown) => e);
+    const ambiguous = await session
+      .fetchView(view({ workbook: 'RESTAPISample', view: 'Interest rates' }), { logger, signal, tempDir })
+      .catch((e: unknown) => e);
     expect(ambiguous).toMatchObject({ code: 'TABLEAU_VIEW_AMBIGUOUS' });
     expect((ambiguous as AppError).message).toMatch(/matches 2 views.*project 'Tableau'.*project 'default'/);
     expect((ambiguous as AppError).hint).toContain('add `project`');
 
-    const missing = await session.fetchView(view({ workbook: 'RESTAPISample', project: 'default', view: 'Opportunities' }), { logger, signal, tempDir }).catch((e: unknown) => e);
+    const missing = await session
+      .fetchView(view({ workbook: 'RESTAPISample', project: 'default', view: 'Opportunities' }), {
+        logger,
+        signal,
+        tempDir,
+      })
+      .catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'TABLEAU_VIEW_NOT_FOUND' });
     expect((missing as AppError).message).toContain("candidates: 'Country ranks', 'GDP per capita', 'Interest rates'");
 
-    const table = await session.fetchView(view({ workbook: 'RESTAPISample', project: 'default', view: 'Interest rates' }), { logger, signal, tempDir });
+    const table = await session.fetchView(
+      view({ workbook: 'RESTAPISample', project: 'default', view: 'Interest rates' }),
+      { logger, signal, tempDir },
+    );
     expect(table.provenance['project']).toBe('default');
     await table.dispose();
     await session.close();
@@ -370,14 +440,22 @@ describe('createTableauSource against recorded responses (nock)', () => {
   });
 
   it('rejects connected-app sign-in on a server older than API 3.17', async () => {
-    const { source, signal, logger } = setup({ auth: { type: 'connected-app', clientId: 'c', secretId: 's', secretValue: 'vvvvvv', username: 'u' } });
+    const { source, signal, logger } = setup({
+      auth: { type: 'connected-app', clientId: 'c', secretId: 's', secretValue: 'vvvvvv', username: 'u' },
+    });
     nock(SERVER).get('/api/2.4/serverInfo').reply(200, fixture('server_info_get.xml'), XML);
-    await expect(source.open({ logger, signal })).rejects.toThrow(/connected-app \(JWT\) sign-in needs Tableau REST API 3\.17/);
+    await expect(source.open({ logger, signal })).rejects.toThrow(
+      /connected-app \(JWT\) sign-in needs Tableau REST API 3\.17/,
+    );
   });
 
   it('maps 401001 at sign-in to a hint about the PAT env vars', async () => {
     const { source, signal, logger } = setup();
-    nock(SERVER).get('/api/2.4/serverInfo').reply(200, serverInfo('3.21'), XML).post('/api/3.21/auth/signin').reply(401, fixture('auth_sign_in_error.xml'), XML);
+    nock(SERVER)
+      .get('/api/2.4/serverInfo')
+      .reply(200, serverInfo('3.21'), XML)
+      .post('/api/3.21/auth/signin')
+      .reply(401, fixture('auth_sign_in_error.xml'), XML);
     const err = await source.open({ logger, signal }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TABLEAU_AUTH_FAILED', retryable: false });
     expect((err as AppError).hint).toContain("personal access token 'export-bot'");
@@ -390,13 +468,22 @@ describe('createTableauSource against recorded responses (nock)', () => {
     await writeFile(caFile, 'this is not a certificate');
     const { source, signal, logger } = setup({ caFile });
     const err = await source.open({ logger, signal }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'TABLEAU_CA_FILE', message: expect.stringContaining(`tableau.caFile '${caFile}' is not a PEM certificate file`) });
+    expect(err).toMatchObject({
+      code: 'TABLEAU_CA_FILE',
+      message: expect.stringContaining(`tableau.caFile '${caFile}' is not a PEM certificate file`),
+    });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it('registers the session token and each JWT as transient secrets, never as permanent ones', async () => {
     const { source, signal, logger, redactor } = setup({
-      auth: { type: 'connected-app', clientId: 'client-1', secretId: 'secret-1', secretValue: 'connected-app-secret-value', username: 'ops@example.com' },
+      auth: {
+        type: 'connected-app',
+        clientId: 'client-1',
+        secretId: 'secret-1',
+        secretValue: 'connected-app-secret-value',
+        username: 'ops@example.com',
+      },
     });
     const added = vi.spyOn(redactor, 'addSecret');
     signedIn();

@@ -36,7 +36,7 @@ export interface TableauSourceOptions {
   /** Site contentUrl; `""` is the Default site of Tableau Server. */
   site: string;
   /** `auto` (min of the server's and ours) or a `major.minor` version. */
-  apiVersion: 'auto' | string;
+  apiVersion: string;
   auth: TableauAuthConfig;
   /** PEM file of an extra CA to trust (on-prem servers with an internal CA). */
   caFile?: string | undefined;
@@ -96,7 +96,12 @@ export interface TableauSource extends Source {
   checkViews(
     requests: readonly ViewRequest[],
     ctx?: { readonly logger?: Logger; readonly signal?: AbortSignal },
-  ): Promise<({ readonly ok: true; readonly id: string; readonly sheetType: string | undefined } | { readonly ok: false; readonly error: unknown })[]>;
+  ): Promise<
+    (
+      | { readonly ok: true; readonly id: string; readonly sheetType: string | undefined }
+      | { readonly ok: false; readonly error: unknown }
+    )[]
+  >;
 }
 
 const DEFAULTS = {
@@ -201,9 +206,13 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
   async function discover(http: TableauHttp, logger: Logger, signal: AbortSignal): Promise<ServerFacts> {
     const configured = options.apiVersion;
     if (configured !== 'auto' && !isApiVersion(configured)) {
-      throw new SourceError('TABLEAU_API_VERSION_INVALID', `tableau.apiVersion '${configured}' is not a REST API version`, {
-        hint: 'use "auto" or a major.minor version such as "3.21"',
-      });
+      throw new SourceError(
+        'TABLEAU_API_VERSION_INVALID',
+        `tableau.apiVersion '${configured}' is not a REST API version`,
+        {
+          hint: 'use "auto" or a major.minor version such as "3.21"',
+        },
+      );
     }
     try {
       const res = await http.request({
@@ -216,7 +225,10 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
       });
       const info = parseServerInfoResponse(res.text);
       const apiVersion = chooseApiVersion(info.restApiVersion, configured);
-      logger.debug({ productVersion: info.productVersion, serverApiVersion: info.restApiVersion, apiVersion }, 'Tableau server discovered');
+      logger.debug(
+        { productVersion: info.productVersion, serverApiVersion: info.restApiVersion, apiVersion },
+        'Tableau server discovered',
+      );
       return { serverUrl, productVersion: info.productVersion, configuredApiVersion: configured, apiVersion };
     } catch (err) {
       if (!(err instanceof SourceError) || err.details['tableauCode'] !== '404003') throw err;
@@ -253,7 +265,9 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
     if (options.auth.type === 'pat') {
       const key = `pat:${options.auth.tokenName}`;
       if (patLocks.isHeld(key)) {
-        logger.info(`waiting for another run to sign out: Tableau allows one session per personal access token ('${options.auth.tokenName}')`);
+        logger.info(
+          `waiting for another run to sign out: Tableau allows one session per personal access token ('${options.auth.tokenName}')`,
+        );
       }
       release = await patLocks.acquire(key, signal);
     }
@@ -261,7 +275,10 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
       const server = await discover(http, logger, signal);
       requireApiVersion(server.apiVersion, signInFeature(options.auth), server);
       const signInWith = (s: AbortSignal, l: Logger): Promise<SignedIn> =>
-        signIn({ serverUrl, apiVersion: server.apiVersion, site, auth: options.auth, signal: s, logger: l }, { http, clock: deps.clock, redactor: deps.redactor });
+        signIn(
+          { serverUrl, apiVersion: server.apiVersion, site, auth: options.auth, signal: s, logger: l },
+          { http, clock: deps.clock, redactor: deps.redactor },
+        );
       let current = await signInWith(signal, logger);
       logger.info({ site, apiVersion: server.apiVersion, server: current.baseUrl }, 'signed in to Tableau');
       let reauth: Promise<SignedIn> | undefined;
@@ -317,7 +334,10 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
         closed = true;
         try {
           await reauth?.catch(() => undefined);
-          await signOut({ baseUrl: current.baseUrl, apiVersion: server.apiVersion, token: current.token, site, logger }, { http });
+          await signOut(
+            { baseUrl: current.baseUrl, apiVersion: server.apiVersion, token: current.token, site, logger },
+            { http },
+          );
         } finally {
           release();
         }
@@ -333,13 +353,16 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
     if (options.auth.type !== 'pat') return [];
     const days = parsePatDaysLeft(session.estimatedTimeToExpiration);
     if (days === undefined || days >= PAT_EXPIRY_WARNING_DAYS) return [];
-    return [`personal access token '${options.auth.tokenName}' expires in about ${days} day(s); create a new one and update the secret before then`];
+    return [
+      `personal access token '${options.auth.tokenName}' expires in about ${days} day(s); create a new one and update the secret before then`,
+    ];
   }
 
   async function fetchView(session: InternalSession, request: ViewRequest, ctx: FetchContext): Promise<RawTable> {
     const { server } = session;
     requireApiVersion(server.apiVersion, 'Query View Data (CSV export)', server);
-    if (request.viewId !== undefined && request.viewId !== '') requireApiVersion(server.apiVersion, 'Get View by id', server);
+    if (request.viewId !== undefined && request.viewId !== '')
+      requireApiVersion(server.apiVersion, 'Get View by id', server);
     const query = buildViewDataQuery(request);
     const resolved = await resolveView(session.siteApi(ctx.logger, ctx.signal), request);
     const { view, workbook } = resolved;
@@ -391,7 +414,10 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
       maxAge: String(request.maxAgeMinutes),
       fetchedAt: deps.clock.now().toISOString(),
     };
-    ctx.logger.info({ viewId: view.id, bytes, filters: provenance['filters'], maxAge: request.maxAgeMinutes }, `fetched Tableau view '${view.name}'`);
+    ctx.logger.info(
+      { viewId: view.id, bytes, filters: provenance['filters'], maxAge: request.maxAgeMinutes },
+      `fetched Tableau view '${view.name}'`,
+    );
     try {
       return await openCsvTable(file, {
         provenance,
@@ -451,7 +477,13 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
             name: wb.name,
             contentUrl: wb.contentUrl,
             project: wb.projectName,
-            views: views.map((v) => ({ id: v.id, name: v.name, contentUrl: v.contentUrl, viewUrlName: v.viewUrlName, sheetType: v.sheetType })),
+            views: views.map((v) => ({
+              id: v.id,
+              name: v.name,
+              contentUrl: v.contentUrl,
+              viewUrlName: v.viewUrlName,
+              sheetType: v.sheetType,
+            })),
           });
         }
         return out.sort((a, b) => (a.project ?? '').localeCompare(b.project ?? '') || a.name.localeCompare(b.name));

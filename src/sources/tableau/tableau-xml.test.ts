@@ -50,7 +50,11 @@ describe('sign-in responses', () => {
 
   it('maps the 401001 error envelope to TABLEAU_AUTH_FAILED with the credentials hint', () => {
     const text = use('auth_sign_in_error.xml');
-    expect(parseTableauErrorBody(text)).toEqual({ code: '401001', summary: 'Signin Error', detail: 'Error signing in to Tableau Server' });
+    expect(parseTableauErrorBody(text)).toEqual({
+      code: '401001',
+      summary: 'Signin Error',
+      detail: 'Error signing in to Tableau Server',
+    });
     const err = errorFromResponse({ status: 401, headers: {}, text }, ctx, new Date());
     expect(err.code).toBe('TABLEAU_AUTH_FAILED');
     expect(err.retryable).toBe(false);
@@ -62,7 +66,11 @@ describe('sign-in responses', () => {
 
 describe('server info', () => {
   it('keeps restApiVersion "3.10" as a string (not the number 3.1)', () => {
-    expect(parseServerInfoResponse(use('server_info_get.xml'))).toEqual({ productVersion: '10.1.0', build: '10100.16.1024.2100', restApiVersion: '3.10' });
+    expect(parseServerInfoResponse(use('server_info_get.xml'))).toEqual({
+      productVersion: '10.1.0',
+      build: '10100.16.1024.2100',
+      restApiVersion: '3.10',
+    });
   });
 
   it('parses server_info_25.xml', () => {
@@ -126,7 +134,11 @@ describe('views', () => {
   it('parses Get View by id', () => {
     for (const name of ['view_get_id.xml', 'view_get_id_usage.xml']) {
       const v = parseViewResponse(use(name));
-      expect(v).toMatchObject({ id: 'd79634e1-6063-4ec9-95ff-50acbf609ff5', sheetType: 'story', workbookId: '3cc6cd06-89ce-4fdc-b935-5294135d6d42' });
+      expect(v).toMatchObject({
+        id: 'd79634e1-6063-4ec9-95ff-50acbf609ff5',
+        sheetType: 'story',
+        workbookId: '3cc6cd06-89ce-4fdc-b935-5294135d6d42',
+      });
     }
   });
 
@@ -164,16 +176,25 @@ describe('workbooks', () => {
   it('parses the ns0: Cloud answer, including a workbook in a personal space (no project)', () => {
     const page = parseWorkbooksPage(use('workbook_get_all_fields.xml'));
     expect(page.items).toHaveLength(6);
-    expect(page.items[0]).toMatchObject({ name: 'Superstore', projectName: 'Samples', webpageUrl: 'https://10ax.online.tableau.com/#/site/exampledev/workbooks/265605' });
+    expect(page.items[0]).toMatchObject({
+      name: 'Superstore',
+      projectName: 'Samples',
+      webpageUrl: 'https://10ax.online.tableau.com/#/site/exampledev/workbooks/265605',
+    });
     expect(page.items[5]).toMatchObject({ name: 'PersonalSpaceDemo', projectName: undefined });
   });
 
   it('parses an empty list (<workbooks />)', () => {
-    expect(parseWorkbooksPage(use('workbook_get_empty.xml'))).toEqual({ items: [], pagination: { pageNumber: 1, pageSize: 100, totalAvailable: 0 } });
+    expect(parseWorkbooksPage(use('workbook_get_empty.xml'))).toEqual({
+      items: [],
+      pagination: { pageNumber: 1, pageSize: 100, totalAvailable: 0 },
+    });
   });
 
   it('parses the three-page walk', () => {
-    const names = ['workbook_get_page_1.xml', 'workbook_get_page_2.xml', 'workbook_get_page_3.xml'].map((n) => parseWorkbooksPage(use(n)).items[0]?.name);
+    const names = ['workbook_get_page_1.xml', 'workbook_get_page_2.xml', 'workbook_get_page_3.xml'].map(
+      (n) => parseWorkbooksPage(use(n)).items[0]?.name,
+    );
     expect(names).toEqual(['Page1Workbook', 'Page2Workbook', 'Page3Workbook']);
   });
 
@@ -201,18 +222,26 @@ describe('namespaces', () => {
   });
 
   it('requires the prefix of a prefixed root to be bound to the Tableau namespace', () => {
-    expect(parseTsResponse('<x:tsResponse xmlns="http://tableau.com/api" xmlns:x="urn:other"><x:error code="1"/></x:tsResponse>')).toBeUndefined();
-    expect(parseTableauErrorBody('<t:tsResponse xmlns:t="http://tableau.com/api"><t:error code="429000"><t:summary>Too Many Requests</t:summary><t:detail>x</t:detail></t:error></t:tsResponse>')?.code).toBe(
-      '429000',
-    );
+    expect(
+      parseTsResponse(
+        '<x:tsResponse xmlns="http://tableau.com/api" xmlns:x="urn:other"><x:error code="1"/></x:tsResponse>',
+      ),
+    ).toBeUndefined();
+    expect(
+      parseTableauErrorBody(
+        '<t:tsResponse xmlns:t="http://tableau.com/api"><t:error code="429000"><t:summary>Too Many Requests</t:summary><t:detail>x</t:detail></t:error></t:tsResponse>',
+      )?.code,
+    ).toBe('429000');
   });
 
   it('reads the JSON error envelope', () => {
-    expect(parseTableauErrorBody('{"error":{"code":"403157","summary":"Feature disabled","detail":"images"}}')).toEqual({
-      code: '403157',
-      summary: 'Feature disabled',
-      detail: 'images',
-    });
+    expect(parseTableauErrorBody('{"error":{"code":"403157","summary":"Feature disabled","detail":"images"}}')).toEqual(
+      {
+        code: '403157',
+        summary: 'Feature disabled',
+        detail: 'images',
+      },
+    );
   });
 });
 
@@ -238,7 +267,17 @@ describe('view data', () => {
       const rows = [];
       for await (const r of table.rows()) rows.push(r);
       expect(rows).toHaveLength(24);
-      expect(rows[1]).toEqual(['Sales', 'South', '14.4%', '$711.83', '438', '311,783.644', '$45,047', '5,004', '$311,784']);
+      expect(rows[1]).toEqual([
+        'Sales',
+        'South',
+        '14.4%',
+        '$711.83',
+        '438',
+        '311,783.644',
+        '$45,047',
+        '5,004',
+        '$311,784',
+      ]);
       await table.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -93,9 +93,9 @@ export function parseTsResponse(text: string): Record<string, unknown> | undefin
   if (root === null) return undefined;
   const prefix = root[1];
   const attributes = root[2] ?? '';
-  const declared = new RegExp(`\\bxmlns${prefix === undefined ? '' : `:${escapeRegExp(prefix)}`}\\s*=\\s*["']([^"']*)["']`).exec(
-    attributes,
-  );
+  const declared = new RegExp(
+    `\\bxmlns${prefix === undefined ? '' : `:${escapeRegExp(prefix)}`}\\s*=\\s*["']([^"']*)["']`,
+  ).exec(attributes);
   if (declared === null || !TABLEAU_NAMESPACES.includes(declared[1] ?? '')) return undefined;
   let parsed: unknown;
   try {
@@ -114,7 +114,7 @@ function escapeRegExp(s: string): string {
 /** An XML element that may appear once (object), many times (array), or as an empty element (""). */
 function listOf<T extends z.ZodType>(item: T) {
   return z.preprocess(
-    (v) => (v === undefined || v === '' || v === null ? [] : Array.isArray(v) ? v : [v]),
+    (v): unknown[] => (v === undefined || v === '' || v === null ? [] : Array.isArray(v) ? (v as unknown[]) : [v]),
     z.array(item),
   );
 }
@@ -204,7 +204,11 @@ export function parseTableauErrorBody(text: string): TableauErrorBody | undefine
   try {
     const parsed = z.object({ error: errorSchema }).safeParse(JSON.parse(trimmed));
     if (!parsed.success) return undefined;
-    return { code: parsed.data.error.code, summary: parsed.data.error.summary ?? '', detail: parsed.data.error.detail ?? '' };
+    return {
+      code: parsed.data.error.code,
+      summary: parsed.data.error.summary ?? '',
+      detail: parsed.data.error.detail ?? '',
+    };
   } catch {
     return undefined;
   }
@@ -265,7 +269,9 @@ const serverInfoSchema = z.object({
   serverInfo: z.object({
     productVersion: z.union([
       z.string().transform((s) => ({ version: s, build: undefined })),
-      z.object({ '#text': z.string(), build: z.string().optional() }).transform((o) => ({ version: o['#text'], build: o.build })),
+      z
+        .object({ '#text': z.string(), build: z.string().optional() })
+        .transform((o) => ({ version: o['#text'], build: o.build })),
     ]),
     restApiVersion: z.string().regex(/^\d+\.\d+$/),
   }),
@@ -296,9 +302,13 @@ export function parseLegacyAuthInfo(text: string): { productVersion: string; ext
   }
   const result = authInfoSchema.safeParse(parsed);
   if (!result.success) {
-    throw new SourceError('TABLEAU_BAD_RESPONSE', `legacy version probe (/auth?format=xml): unexpected response (${snippet(text)})`, {
-      hint: 'check tableau.serverUrl points at a Tableau Server',
-    });
+    throw new SourceError(
+      'TABLEAU_BAD_RESPONSE',
+      `legacy version probe (/auth?format=xml): unexpected response (${snippet(text)})`,
+      {
+        hint: 'check tableau.serverUrl points at a Tableau Server',
+      },
+    );
   }
   const v = result.data.authinfo.version;
   return { productVersion: v.product_version, externalVersion: v.external_version };

@@ -27,9 +27,13 @@ export function encodeViewFilterValues(values: readonly string[]): string {
 export function buildViewDataQuery(input: ViewDataQueryInput): string {
   const { maxAgeMinutes } = input;
   if (!Number.isInteger(maxAgeMinutes) || maxAgeMinutes < 1) {
-    throw new SourceError('TABLEAU_INVALID_MAX_AGE', `maxAge must be a whole number of minutes ≥ 1, got ${String(maxAgeMinutes)}`, {
-      hint: 'set maxAgeMinutes to 1 (the shortest cache Tableau allows) or more',
-    });
+    throw new SourceError(
+      'TABLEAU_INVALID_MAX_AGE',
+      `maxAge must be a whole number of minutes ≥ 1, got ${String(maxAgeMinutes)}`,
+      {
+        hint: 'set maxAgeMinutes to 1 (the shortest cache Tableau allows) or more',
+      },
+    );
   }
   const parts = [`maxAge=${maxAgeMinutes}`];
   for (const field of Object.keys(input.filters).sort()) {

@@ -25,7 +25,9 @@ describe('listAllPages', () => {
     expect(await listAllPages(async () => (calls++, { items: [item('x')], pagination: undefined }))).toHaveLength(1);
     expect(calls).toBe(1);
     calls = 0;
-    const stuck = await listAllPages(async () => (calls++, { items: [item('x')], pagination: { pageNumber: 1, pageSize: 1, totalAvailable: 99 } }));
+    const stuck = await listAllPages(
+      async () => (calls++, { items: [item('x')], pagination: { pageNumber: 1, pageSize: 1, totalAvailable: 99 } }),
+    );
     expect(stuck).toHaveLength(1);
     expect(calls).toBe(2);
   });
@@ -33,8 +35,18 @@ describe('listAllPages', () => {
 
 describe('buildEqFilter', () => {
   it('percent-encodes values and joins with commas', () => {
-    expect(buildEqFilter([['name', 'Sales Pipeline'], ['projectName', undefined]])).toBe('name:eq:Sales%20Pipeline');
-    expect(buildEqFilter([['name', 'A'], ['projectName', 'B']])).toBe('name:eq:A,projectName:eq:B');
+    expect(
+      buildEqFilter([
+        ['name', 'Sales Pipeline'],
+        ['projectName', undefined],
+      ]),
+    ).toBe('name:eq:Sales%20Pipeline');
+    expect(
+      buildEqFilter([
+        ['name', 'A'],
+        ['projectName', 'B'],
+      ]),
+    ).toBe('name:eq:A,projectName:eq:B');
   });
 
   it('gives up (filter on our side) for values Tableau cannot filter on', () => {

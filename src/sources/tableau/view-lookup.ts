@@ -66,21 +66,36 @@ function listPath(resource: string, filter: string | undefined, pageSize: number
 }
 
 /** Workbooks with exactly this name (and project, when given); all workbooks when no name is given. */
-export async function findWorkbooks(api: SiteApi, match: { name?: string | undefined; project?: string | undefined }): Promise<TableauWorkbook[]> {
+export async function findWorkbooks(
+  api: SiteApi,
+  match: { name?: string | undefined; project?: string | undefined },
+): Promise<TableauWorkbook[]> {
   const filter = buildEqFilter([
     ['name', match.name],
     ['projectName', match.project],
   ]);
   const all = await listAllPages(async (n) =>
-    parseWorkbooksPage(await api.get(listPath('workbooks', filter, api.pageSize, n), `list workbooks on site '${api.site}'`)),
+    parseWorkbooksPage(
+      await api.get(listPath('workbooks', filter, api.pageSize, n), `list workbooks on site '${api.site}'`),
+    ),
   );
   // Server-side filters may be case-insensitive or skipped; the exact match is ours.
-  return all.filter((w) => (match.name === undefined || w.name === match.name) && (match.project === undefined || w.projectName === match.project));
+  return all.filter(
+    (w) =>
+      (match.name === undefined || w.name === match.name) &&
+      (match.project === undefined || w.projectName === match.project),
+  );
 }
 
 /** Views of one workbook (Query Views for Workbook; not paginated). */
-export async function listWorkbookViews(api: SiteApi, workbook: { readonly id: string; readonly name: string }): Promise<TableauView[]> {
-  const page = parseViewsPage(await api.get(`workbooks/${workbook.id}/views`, `list views of workbook '${workbook.name}'`), workbook);
+export async function listWorkbookViews(
+  api: SiteApi,
+  workbook: { readonly id: string; readonly name: string },
+): Promise<TableauView[]> {
+  const page = parseViewsPage(
+    await api.get(`workbooks/${workbook.id}/views`, `list views of workbook '${workbook.name}'`),
+    workbook,
+  );
   return [...page.items].map((v) => (v.workbookName === undefined ? { ...v, workbookName: workbook.name } : v));
 }
 
@@ -95,7 +110,10 @@ function listingHint(site: string): string {
 function quoteList(names: readonly string[], max = 15): string {
   const unique = [...new Set(names)].sort((a, b) => a.localeCompare(b));
   if (unique.length === 0) return '(none)';
-  const shown = unique.slice(0, max).map((n) => `'${n}'`).join(', ');
+  const shown = unique
+    .slice(0, max)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return unique.length > max ? `${shown} and ${unique.length - max} more` : shown;
 }
 
@@ -106,7 +124,10 @@ function describeCandidate(view: TableauView, workbook: TableauWorkbook | undefi
 
 /** Normalises `Workbook/sheets/View`, `Workbook/View` or `views/Workbook/View` to `Workbook/sheets/View`. */
 export function normaliseViewContentUrl(contentUrl: string): string {
-  const trimmed = contentUrl.trim().replace(/^\/+|\/+$/g, '').replace(/^views\//, '');
+  const trimmed = contentUrl
+    .trim()
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/^views\//, '');
   if (trimmed.includes('/sheets/')) return trimmed;
   const parts = trimmed.split('/');
   return parts.length === 2 ? `${parts[0] ?? ''}/sheets/${parts[1] ?? ''}` : trimmed;
@@ -115,8 +136,13 @@ export function normaliseViewContentUrl(contentUrl: string): string {
 /** Warnings for views whose data export is partial: dashboards and stories. */
 export function sheetTypeWarnings(view: TableauView, workbookName: string, siblings: readonly TableauView[]): string[] {
   if (view.sheetType !== 'dashboard' && view.sheetType !== 'story') return [];
-  const worksheets = siblings.filter((v) => v.id !== view.id && (v.sheetType === undefined || v.sheetType === 'worksheet')).map((v) => v.name);
-  const instead = worksheets.length === 0 ? 'publish its worksheets as views and export those' : `export a worksheet instead: ${quoteList(worksheets, 20)}`;
+  const worksheets = siblings
+    .filter((v) => v.id !== view.id && (v.sheetType === undefined || v.sheetType === 'worksheet'))
+    .map((v) => v.name);
+  const instead =
+    worksheets.length === 0
+      ? 'publish its worksheets as views and export those'
+      : `export a worksheet instead: ${quoteList(worksheets, 20)}`;
   const what =
     view.sheetType === 'dashboard'
       ? 'is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically)'
@@ -124,7 +150,12 @@ export function sheetTypeWarnings(view: TableauView, workbookName: string, sibli
   return [`view '${view.name}' of workbook '${workbookName}' ${what}; ${instead}`];
 }
 
-async function withSheetWarnings(api: SiteApi, view: TableauView, workbook: TableauWorkbook, siblings?: readonly TableauView[]): Promise<ResolvedView> {
+async function withSheetWarnings(
+  api: SiteApi,
+  view: TableauView,
+  workbook: TableauWorkbook,
+  siblings?: readonly TableauView[],
+): Promise<ResolvedView> {
   if (view.sheetType !== 'dashboard' && view.sheetType !== 'story') return { view, workbook, warnings: [] };
   const all = siblings ?? (await listWorkbookViews(api, workbook));
   return { view, workbook, warnings: sheetTypeWarnings(view, workbook.name, all) };
@@ -161,7 +192,9 @@ async function resolveByContentUrl(api: SiteApi, rawContentUrl: string): Promise
   const sheet = contentUrl.slice(contentUrl.indexOf('/sheets/') + '/sheets/'.length);
   const filter = buildEqFilter([['viewUrlName', sheet]]);
   const candidates = await listAllPages(async (n) =>
-    parseViewsPage(await api.get(listPath('views', filter, api.pageSize, n), `find view '${contentUrl}' on site '${api.site}'`)),
+    parseViewsPage(
+      await api.get(listPath('views', filter, api.pageSize, n), `find view '${contentUrl}' on site '${api.site}'`),
+    ),
   );
   const matches = candidates.filter((v) => v.contentUrl === contentUrl);
   if (matches.length !== 1) {
@@ -179,7 +212,12 @@ async function resolveByContentUrl(api: SiteApi, rawContentUrl: string): Promise
   return withSheetWarnings(api, { ...view, workbookName: workbook.name }, workbook);
 }
 
-async function resolveByName(api: SiteApi, workbookName: string, viewName: string, project: string | undefined): Promise<ResolvedView> {
+async function resolveByName(
+  api: SiteApi,
+  workbookName: string,
+  viewName: string,
+  project: string | undefined,
+): Promise<ResolvedView> {
   const inProject = project === undefined ? '' : ` in project '${project}'`;
   const workbooks = await findWorkbooks(api, { name: workbookName, project });
   if (workbooks.length === 0) {
@@ -225,9 +263,15 @@ async function resolveByName(api: SiteApi, workbookName: string, viewName: strin
  */
 export async function resolveView(api: SiteApi, request: ViewRequest): Promise<ResolvedView> {
   if (request.viewId !== undefined && request.viewId !== '') return resolveById(api, request.viewId);
-  if (request.contentUrl !== undefined && request.contentUrl !== '') return resolveByContentUrl(api, request.contentUrl);
-  if (request.workbook !== undefined && request.view !== undefined) return resolveByName(api, request.workbook, request.view, request.project);
-  throw new SourceError('TABLEAU_VIEW_REQUEST_INVALID', 'a Tableau view needs `workbook` and `view`, or `contentUrl`, or `viewId`', {
-    hint: listingHint(api.site),
-  });
+  if (request.contentUrl !== undefined && request.contentUrl !== '')
+    return resolveByContentUrl(api, request.contentUrl);
+  if (request.workbook !== undefined && request.view !== undefined)
+    return resolveByName(api, request.workbook, request.view, request.project);
+  throw new SourceError(
+    'TABLEAU_VIEW_REQUEST_INVALID',
+    'a Tableau view needs `workbook` and `view`, or `contentUrl`, or `viewId`',
+    {
+      hint: listingHint(api.site),
+    },
+  );
 }

@@ -1,6 +1,14 @@
 /** Breakdowns of the pipeline by a dimension (owner, product, region, deal-size band, customer type, lead source). */
 import type { Deal } from './deal.js';
-import { compareText, formatMoney, measureAvgDealSize, measureWinRate, slice, sumAmounts, type Context } from './deal-slices.js';
+import {
+  compareText,
+  formatMoney,
+  measureAvgDealSize,
+  measureWinRate,
+  slice,
+  sumAmounts,
+  type Context,
+} from './deal-slices.js';
 import type { Figure } from './figure.js';
 
 /** One group of a breakdown: flow figures over the period, open and stale figures as of asOf. */
@@ -26,11 +34,18 @@ export interface Breakdown {
 }
 
 /** Labels of the deal-size bands (`under $10,000`, `$10,000 to under $50,000`, ..., `(no amount)`) in band order. */
-export function bandLabels(bounds: readonly number[], currency: string): { label: (amount: number | null) => string; order: readonly string[] } {
+export function bandLabels(
+  bounds: readonly number[],
+  currency: string,
+): { label: (amount: number | null) => string; order: readonly string[] } {
   const labels: string[] = [];
   bounds.forEach((b, i) => {
     const prev = bounds[i - 1];
-    labels.push(prev === undefined ? `under ${formatMoney(b, currency)}` : `${formatMoney(prev, currency)} to under ${formatMoney(b, currency)}`);
+    labels.push(
+      prev === undefined
+        ? `under ${formatMoney(b, currency)}`
+        : `${formatMoney(prev, currency)} to under ${formatMoney(b, currency)}`,
+    );
   });
   const top = bounds[bounds.length - 1];
   labels.push(top === undefined ? 'all' : `${formatMoney(top, currency)} and over`);
@@ -89,7 +104,10 @@ export function breakdown(
   rows.sort((a, b) =>
     fixedOrder !== undefined
       ? rank(a.group) - rank(b.group) || compareText(a.group, b.group)
-      : (a.group === '(blank)' ? 1 : 0) - (b.group === '(blank)' ? 1 : 0) || b.wonValue - a.wonValue || b.openValue - a.openValue || compareText(a.group, b.group),
+      : (a.group === '(blank)' ? 1 : 0) - (b.group === '(blank)' ? 1 : 0) ||
+        b.wonValue - a.wonValue ||
+        b.openValue - a.openValue ||
+        compareText(a.group, b.group),
   );
   return { dimension, available, rows };
 }

@@ -11,7 +11,8 @@ const D = (iso: string): Date => new Date(`${iso}T00:00:00Z`);
 const AS_OF = D('2026-06-30');
 const na = (reason: string): Figure => ({ kind: 'n/a', reason });
 const missing = (key: string): Figure => ({ kind: 'input missing', reason: key });
-const config = (input: Partial<MetricsConfigInput> = {}) => metricsConfigSchema.parse({ from: 'Opportunities', ...input });
+const config = (input: Partial<MetricsConfigInput> = {}) =>
+  metricsConfigSchema.parse({ from: 'Opportunities', ...input });
 
 function deal(id: string, p: Partial<Deal> = {}): Deal {
   return {
@@ -35,21 +36,40 @@ function deal(id: string, p: Partial<Deal> = {}): Deal {
     ...p,
   };
 }
-const open = (id: string, stage: string, amount: number | null, p: Partial<Deal> = {}): Deal => deal(id, { stage, amount, ...p });
-const won = (id: string, amount: number | null, created: string | null, closed: string | null, p: Partial<Deal> = {}): Deal =>
-  deal(id, { stage: 'Closed Won', outcome: 'won', amount, createdDate: created === null ? null : D(created), closeDate: closed === null ? null : D(closed), ...p });
+const open = (id: string, stage: string, amount: number | null, p: Partial<Deal> = {}): Deal =>
+  deal(id, { stage, amount, ...p });
+const won = (
+  id: string,
+  amount: number | null,
+  created: string | null,
+  closed: string | null,
+  p: Partial<Deal> = {},
+): Deal =>
+  deal(id, {
+    stage: 'Closed Won',
+    outcome: 'won',
+    amount,
+    createdDate: created === null ? null : D(created),
+    closeDate: closed === null ? null : D(closed),
+    ...p,
+  });
 const lost = (id: string, amount: number | null, created: string, closed: string, p: Partial<Deal> = {}): Deal =>
   deal(id, { stage: 'Closed Lost', outcome: 'lost', amount, createdDate: D(created), closeDate: D(closed), ...p });
 
 const kpi = (m: PipelineMetrics, key: KpiKey): Figure | undefined => m.kpis.find((k) => k.key === key)?.value;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const addDays = (iso: string, days: number): string => new Date(D(iso).getTime() + days * 86_400_000).toISOString().slice(0, 10);
+const addDays = (iso: string, days: number): string =>
+  new Date(D(iso).getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
 // Three wins of $100 in six days each, one $900 loss, four open deals worth $10,000: used by several rows below.
 const BOOK: Deal[] = [
   won('W1', 100, '2026-03-01', '2026-03-07', { account: 'A', customerType: 'new', customerTypeLabel: 'New Business' }),
   won('W2', 100, '2026-03-01', '2026-03-07', { account: 'B', customerType: 'new', customerTypeLabel: 'New Business' }),
-  won('W3', 100, '2026-03-01', '2026-03-07', { account: 'C', customerType: 'existing', customerTypeLabel: 'Existing Customer' }),
+  won('W3', 100, '2026-03-01', '2026-03-07', {
+    account: 'C',
+    customerType: 'existing',
+    customerTypeLabel: 'Existing Customer',
+  }),
   lost('L1', 900, '2026-03-01', '2026-04-01'),
   open('O1', 'Lead Generation', 1_000, { probability: 0.1 }),
   open('O2', 'Qualification', 2_000, { probability: 0.2 }),
@@ -60,11 +80,47 @@ const BOOK: Deal[] = [
 describe('computePipelineMetrics: KPIs', () => {
   it.each<[string, Deal[], Partial<MetricsConfigInput>, KpiKey, Figure]>([
     // Worked examples of the reference.
-    ['avg deal size: $1,000 over 10 won deals → $100', [50, 150, ...range(8).map(() => 100)].map((a, i) => won(`W${i}`, a, '2026-01-01', '2026-03-01')), {}, 'avgDealSize', 100],
-    ['avg sales cycle: 60 days over 10 won deals → 6 days', [2, 4, 6, 8, 10, 2, 4, 6, 8, 10].map((c, i) => won(`W${i}`, 10, '2026-03-01', addDays('2026-03-01', c))), {}, 'avgSalesCycle', 6],
-    ['CAC: $10,000 for 100 new customers → $100', range(100).map((i) => won(`W${i}`, 10, '2026-01-01', '2026-02-01', { account: `Acct ${i}`, customerType: 'new', customerTypeLabel: 'New Business' })), { spend: 10_000 }, 'cac', 100],
-    ['lead target: $250 a day, 30-day period → $7,500', [], { leadTargetPerDay: 250, period: { lastDays: 30 } }, 'leadTarget', 7_500],
-    ['lead target: $250 a day, six 30-day months → $45,000', BOOK, { leadTargetPerDay: 250, period: { lastDays: 180 } }, 'leadTarget', 45_000],
+    [
+      'avg deal size: $1,000 over 10 won deals → $100',
+      [50, 150, ...range(8).map(() => 100)].map((a, i) => won(`W${i}`, a, '2026-01-01', '2026-03-01')),
+      {},
+      'avgDealSize',
+      100,
+    ],
+    [
+      'avg sales cycle: 60 days over 10 won deals → 6 days',
+      [2, 4, 6, 8, 10, 2, 4, 6, 8, 10].map((c, i) => won(`W${i}`, 10, '2026-03-01', addDays('2026-03-01', c))),
+      {},
+      'avgSalesCycle',
+      6,
+    ],
+    [
+      'CAC: $10,000 for 100 new customers → $100',
+      range(100).map((i) =>
+        won(`W${i}`, 10, '2026-01-01', '2026-02-01', {
+          account: `Acct ${i}`,
+          customerType: 'new',
+          customerTypeLabel: 'New Business',
+        }),
+      ),
+      { spend: 10_000 },
+      'cac',
+      100,
+    ],
+    [
+      'lead target: $250 a day, 30-day period → $7,500',
+      [],
+      { leadTargetPerDay: 250, period: { lastDays: 30 } },
+      'leadTarget',
+      7_500,
+    ],
+    [
+      'lead target: $250 a day, six 30-day months → $45,000',
+      BOOK,
+      { leadTargetPerDay: 250, period: { lastDays: 180 } },
+      'leadTarget',
+      45_000,
+    ],
     // The book.
     ['win rate (count) 3 ÷ (3 + 1)', BOOK, {}, 'winRate', 0.75],
     ['win rate (byValue) $300 ÷ $1,200', BOOK, { winRate: 'byValue' }, 'winRate', 0.25],
@@ -76,40 +132,162 @@ describe('computePipelineMetrics: KPIs', () => {
     ['weighted pipeline', BOOK, {}, 'weightedPipelineValue', 100 + 400 + 1_200 + 2_400],
     ['open deals', BOOK, {}, 'openDeals', 4],
     ['coverage $10,000 ÷ $5,000 quota', BOOK, { quota: 5_000 }, 'coverage', 2],
-    ['coverage of remaining quota $10,000 ÷ ($5,000 − $300)', BOOK, { quota: 5_000 }, 'coverageRemaining', 10_000 / 4_700],
+    [
+      'coverage of remaining quota $10,000 ÷ ($5,000 − $300)',
+      BOOK,
+      { quota: 5_000 },
+      'coverageRemaining',
+      10_000 / 4_700,
+    ],
     ['remaining coverage once the quota is met', BOOK, { quota: 200 }, 'coverageRemaining', na('quota already met')],
     ['won revenue', BOOK, {}, 'wonRevenue', 300],
     ['new pipeline: everything created in the period', BOOK, {}, 'newPipeline', 11_200],
     ['CAC counts distinct new accounts only', BOOK, { spend: 500 }, 'cac', 250],
-    ['CLV from given revenue × lifetime × margin', BOOK, { clv: { lifetimeYears: 3, revenuePerCustomerPerYear: 1_000, grossMargin: 0.5 } }, 'clv', 1_500],
-    ['CLV from won revenue per customer, annualised ($100 × 365/365 × 3 years)', BOOK, { clv: { lifetimeYears: 3 } }, 'clv', 300],
-    ['CLV annualises a 146-day period ($100 × 365/146 × 1 year)', BOOK, { clv: { lifetimeYears: 1 }, period: { lastDays: 146 } }, 'clv', 250],
-    ['CLV with no won deals in the period', BOOK, { clv: { lifetimeYears: 1 }, period: { from: '2026-04-19' } }, 'clv', na('no won deals')],
-    ['lead conversion: 2 of 3 leads moved on (the lost deal has no history)', [open('A', 'Lead Generation', 1), open('B', 'Contact', 1), won('C', 1, '2026-06-01', '2026-06-10'), lost('L', 1, '2026-06-01', '2026-06-10')], {}, 'leadConversion', 2 / 3],
-    ['lead conversion with the first stage as lead stage (default)', [open('A', 'Qualification', 1), open('B', 'Contact', 1), won('C', 1, '2026-06-01', '2026-06-10')], {}, 'leadConversion', 1],
-    ['lead conversion with two lead stages', [open('A', 'Qualification', 1), open('B', 'Contact', 1), won('C', 1, '2026-06-01', '2026-06-10')], { leadStages: ['Lead Generation', 'Qualification'] }, 'leadConversion', 2 / 3],
-    ['unqualified deals with custom qualification stages', [open('A', 'Contact', 1, { createdDate: D('2026-01-01') }), open('B', 'Qualification', 1, { createdDate: D('2026-01-01') })], { qualifyWithinDays: 14, qualificationStages: ['Contact'] }, 'unqualifiedDeals', 1],
-    ['deals in unknown stages are never stale', [open('A', 'Negotiation', 1, { stageKnown: false, createdDate: D('2020-01-01') })], { staleAfterDays: 1 }, 'staleDeals', 0],
-    ['lead attainment: $3,750 of $7,500', [open('A', 'Contact', 3_750, { createdDate: D('2026-06-15') })], { leadTargetPerDay: 250, period: { lastDays: 30 } }, 'leadTargetAttainment', 0.5],
+    [
+      'CLV from given revenue × lifetime × margin',
+      BOOK,
+      { clv: { lifetimeYears: 3, revenuePerCustomerPerYear: 1_000, grossMargin: 0.5 } },
+      'clv',
+      1_500,
+    ],
+    [
+      'CLV from won revenue per customer, annualised ($100 × 365/365 × 3 years)',
+      BOOK,
+      { clv: { lifetimeYears: 3 } },
+      'clv',
+      300,
+    ],
+    [
+      'CLV annualises a 146-day period ($100 × 365/146 × 1 year)',
+      BOOK,
+      { clv: { lifetimeYears: 1 }, period: { lastDays: 146 } },
+      'clv',
+      250,
+    ],
+    [
+      'CLV with no won deals in the period',
+      BOOK,
+      { clv: { lifetimeYears: 1 }, period: { from: '2026-04-19' } },
+      'clv',
+      na('no won deals'),
+    ],
+    [
+      'lead conversion: 2 of 3 leads moved on (the lost deal has no history)',
+      [
+        open('A', 'Lead Generation', 1),
+        open('B', 'Contact', 1),
+        won('C', 1, '2026-06-01', '2026-06-10'),
+        lost('L', 1, '2026-06-01', '2026-06-10'),
+      ],
+      {},
+      'leadConversion',
+      2 / 3,
+    ],
+    [
+      'lead conversion with the first stage as lead stage (default)',
+      [open('A', 'Qualification', 1), open('B', 'Contact', 1), won('C', 1, '2026-06-01', '2026-06-10')],
+      {},
+      'leadConversion',
+      1,
+    ],
+    [
+      'lead conversion with two lead stages',
+      [open('A', 'Qualification', 1), open('B', 'Contact', 1), won('C', 1, '2026-06-01', '2026-06-10')],
+      { leadStages: ['Lead Generation', 'Qualification'] },
+      'leadConversion',
+      2 / 3,
+    ],
+    [
+      'unqualified deals with custom qualification stages',
+      [
+        open('A', 'Contact', 1, { createdDate: D('2026-01-01') }),
+        open('B', 'Qualification', 1, { createdDate: D('2026-01-01') }),
+      ],
+      { qualifyWithinDays: 14, qualificationStages: ['Contact'] },
+      'unqualifiedDeals',
+      1,
+    ],
+    [
+      'deals in unknown stages are never stale',
+      [open('A', 'Negotiation', 1, { stageKnown: false, createdDate: D('2020-01-01') })],
+      { staleAfterDays: 1 },
+      'staleDeals',
+      0,
+    ],
+    [
+      'lead attainment: $3,750 of $7,500',
+      [open('A', 'Contact', 3_750, { createdDate: D('2026-06-15') })],
+      { leadTargetPerDay: 250, period: { lastDays: 30 } },
+      'leadTargetAttainment',
+      0.5,
+    ],
     // Inputs missing: never 0.
     ['CAC without spend', BOOK, {}, 'cac', missing('metrics.spend')],
-    ['CAC without a customer-type column', [won('W', 1, '2026-06-01', '2026-06-02')], { spend: 100 }, 'cac', na('no customer-type column')],
+    [
+      'CAC without a customer-type column',
+      [won('W', 1, '2026-06-01', '2026-06-02')],
+      { spend: 100 },
+      'cac',
+      na('no customer-type column'),
+    ],
     ['CLV without inputs', BOOK, {}, 'clv', missing('metrics.clv.lifetimeYears')],
     ['coverage without quota', BOOK, {}, 'coverage', missing('metrics.quota')],
     ['lead target without a daily target', BOOK, {}, 'leadTarget', missing('metrics.leadTargetPerDay')],
     ['unqualified deals without a deadline', BOOK, {}, 'unqualifiedDeals', missing('metrics.qualifyWithinDays')],
     // Edge cases.
-    ['no won deals: avg deal size', [lost('L', 10, '2026-03-01', '2026-04-01'), open('O', 'Contact', 5)], {}, 'avgDealSize', na('no won deals')],
+    [
+      'no won deals: avg deal size',
+      [lost('L', 10, '2026-03-01', '2026-04-01'), open('O', 'Contact', 5)],
+      {},
+      'avgDealSize',
+      na('no won deals'),
+    ],
     ['no won deals: sales cycle', [lost('L', 10, '2026-03-01', '2026-04-01')], {}, 'avgSalesCycle', na('no won deals')],
-    ['no won deals: velocity passes the reason on', [lost('L', 10, '2026-03-01', '2026-04-01'), open('O', 'Contact', 5)], {}, 'salesVelocity', na('no won deals')],
+    [
+      'no won deals: velocity passes the reason on',
+      [lost('L', 10, '2026-03-01', '2026-04-01'), open('O', 'Contact', 5)],
+      {},
+      'salesVelocity',
+      na('no won deals'),
+    ],
     ['no won deals: win rate is a real 0', [lost('L', 10, '2026-03-01', '2026-04-01')], {}, 'winRate', 0],
     ['nothing closed: win rate', [open('O', 'Contact', 5)], {}, 'winRate', na('no deals closed in the period')],
-    ['won deal without created date: sales cycle', [won('W', 10, null, '2026-06-01')], {}, 'avgSalesCycle', na('no won deals with created and close dates')],
-    ['won deal without close date is outside any period', [won('W', 10, '2026-06-01', null)], {}, 'avgDealSize', na('no won deals')],
+    [
+      'won deal without created date: sales cycle',
+      [won('W', 10, null, '2026-06-01')],
+      {},
+      'avgSalesCycle',
+      na('no won deals with created and close dates'),
+    ],
+    [
+      'won deal without close date is outside any period',
+      [won('W', 10, '2026-06-01', null)],
+      {},
+      'avgDealSize',
+      na('no won deals'),
+    ],
     ['won deal closed before the period', [won('W', 10, '2025-01-01', '2025-02-01')], {}, 'wonRevenue', 0],
-    ['won deal closed before it was created is left out of the cycle', [won('W', 10, '2026-06-01', '2026-05-01'), won('V', 10, '2026-06-01', '2026-06-05')], {}, 'avgSalesCycle', 4],
-    ['open deals without probability', [open('O', 'Contact', 5)], {}, 'weightedPipelineValue', na('no probability values')],
-    ['win rate by value when closed deals have no amounts', [won('W', null, '2026-06-01', '2026-06-05')], { winRate: 'byValue' }, 'winRate', na('no deals closed in the period')],
+    [
+      'won deal closed before it was created is left out of the cycle',
+      [won('W', 10, '2026-06-01', '2026-05-01'), won('V', 10, '2026-06-01', '2026-06-05')],
+      {},
+      'avgSalesCycle',
+      4,
+    ],
+    [
+      'open deals without probability',
+      [open('O', 'Contact', 5)],
+      {},
+      'weightedPipelineValue',
+      na('no probability values'),
+    ],
+    [
+      'win rate by value when closed deals have no amounts',
+      [won('W', null, '2026-06-01', '2026-06-05')],
+      { winRate: 'byValue' },
+      'winRate',
+      na('no deals closed in the period'),
+    ],
     ['empty view: pipeline value', [], {}, 'pipelineValue', na('no deals in the view')],
     ['empty view: win rate', [], {}, 'winRate', na('no deals in the view')],
     ['empty view keeps "input missing"', [], {}, 'cac', missing('metrics.spend')],
@@ -120,7 +298,15 @@ describe('computePipelineMetrics: KPIs', () => {
   });
 
   it('works on deals read from display strings', () => {
-    const columns: ColumnSpec[] = ['Opportunity ID', 'Stage', 'Amount', 'Created Date', 'Close Date', 'Is Won', 'Is Closed'].map((name) => ({ name, type: 'text', numFmt: undefined }));
+    const columns: ColumnSpec[] = [
+      'Opportunity ID',
+      'Stage',
+      'Amount',
+      'Created Date',
+      'Close Date',
+      'Is Won',
+      'Is Closed',
+    ].map((name) => ({ name, type: 'text', numFmt: undefined }));
     const collector = createDealCollector(columns, config());
     collector.observe(['OPP-1', 'Closed Won', '$45,047', '3/1/2026', '3/11/2026', 'True', 'True']);
     collector.observe(['OPP-2', 'Closed Won', '$4,953', '3/1/2026', '3/21/2026', 'True', 'True']);
@@ -139,13 +325,24 @@ describe('computePipelineMetrics: KPIs', () => {
     const m = computePipelineMetrics(BOOK, config(), AS_OF);
     expect(m.period).toEqual({ start: '2025-07-01', end: '2026-06-30', days: 365, label: '2025-07-01 to 2026-06-30' });
     const winRate = m.kpis.find((k) => k.key === 'winRate');
-    expect(winRate).toMatchObject({ unit: 'percent', basis: { count: 4, of: 'deals closed in the period' }, period: '2025-07-01 to 2026-06-30' });
-    expect(m.kpis.find((k) => k.key === 'pipelineValue')).toMatchObject({ period: 'as of 2026-06-30', basis: { count: 4, of: 'open deals' } });
+    expect(winRate).toMatchObject({
+      unit: 'percent',
+      basis: { count: 4, of: 'deals closed in the period' },
+      period: '2025-07-01 to 2026-06-30',
+    });
+    expect(m.kpis.find((k) => k.key === 'pipelineValue')).toMatchObject({
+      period: 'as of 2026-06-30',
+      basis: { count: 4, of: 'open deals' },
+    });
   });
 });
 
 describe('computePipelineMetrics: revenue growth', () => {
-  const deals = [won('A', 1_000, '2026-04-01', '2026-05-10'), won('B', 1_500, '2026-04-01', '2026-06-10'), won('C', 700, '2026-04-01', '2026-07-10')];
+  const deals = [
+    won('A', 1_000, '2026-04-01', '2026-05-10'),
+    won('B', 1_500, '2026-04-01', '2026-06-10'),
+    won('C', 700, '2026-04-01', '2026-07-10'),
+  ];
 
   it('is a monthly series over the period, growth vs the month before', () => {
     const m = computePipelineMetrics(deals, config({ period: { from: '2026-04-01' } }), AS_OF);
@@ -178,7 +375,9 @@ describe('computePipelineMetrics: funnel and conversion', () => {
 
   it('counts deals and value per stage and conversion to the next stage from current stages', () => {
     const m = computePipelineMetrics(deals, config(), AS_OF);
-    expect(m.funnel.map((f) => [f.stage, f.deals, f.value, f.weightedValue, f.reached, f.movedOn, f.conversionToNext])).toEqual([
+    expect(
+      m.funnel.map((f) => [f.stage, f.deals, f.value, f.weightedValue, f.reached, f.movedOn, f.conversionToNext]),
+    ).toEqual([
       ['Lead Generation', 2, 300, na('no probability values'), 5, 3, 0.6],
       ['Qualification', 1, 300, 60, 3, 2, 2 / 3],
       // An empty stage: zero deals, but deals passed through it.
@@ -246,7 +445,11 @@ describe('computePipelineMetrics: stale and unqualified deals', () => {
   });
 
   it('uses the stage entry seen in snapshots when the view has none', () => {
-    const history = deriveDealHistory([{ runDate: '2026-06-20', dealId: 'B', stage: 'Lead Generation', amount: 1_000, closeDate: null }], deals, AS_OF);
+    const history = deriveDealHistory(
+      [{ runDate: '2026-06-20', dealId: 'B', stage: 'Lead Generation', amount: 1_000, closeDate: null }],
+      deals,
+      AS_OF,
+    );
     const m = computePipelineMetrics(deals, cfg, AS_OF, history);
     expect(m.staleDeals.map((s) => s.id)).toEqual(['A']);
     expect(m.stageAgeBases).toMatchObject({ 'stage entered date': 3, snapshots: 1 });
@@ -267,12 +470,25 @@ describe('computePipelineMetrics: stale and unqualified deals', () => {
 describe('daysInStage', () => {
   const asOfDay = Math.floor(AS_OF.getTime() / 86_400_000);
   it.each<[string, Deal, SnapshotRow[], { days: number; basis: string } | null]>([
-    ['stage entered column', open('X', 'Contact', 1, { stageEnteredDate: D('2026-06-20') }), [], { days: 10, basis: 'stage entered date' }],
-    ['created date when nothing else', open('X', 'Contact', 1, { createdDate: D('2026-06-01') }), [], { days: 29, basis: 'since created (no stage entered date)' }],
+    [
+      'stage entered column',
+      open('X', 'Contact', 1, { stageEnteredDate: D('2026-06-20') }),
+      [],
+      { days: 10, basis: 'stage entered date' },
+    ],
+    [
+      'created date when nothing else',
+      open('X', 'Contact', 1, { createdDate: D('2026-06-01') }),
+      [],
+      { days: 29, basis: 'since created (no stage entered date)' },
+    ],
     [
       'observed stage change',
       open('X', 'Contact', 1),
-      [{ runDate: '2026-06-22', dealId: 'X', stage: 'Qualification', amount: 1, closeDate: null }, { runDate: '2026-06-23', dealId: 'X', stage: 'Contact', amount: 1, closeDate: null }],
+      [
+        { runDate: '2026-06-22', dealId: 'X', stage: 'Qualification', amount: 1, closeDate: null },
+        { runDate: '2026-06-23', dealId: 'X', stage: 'Contact', amount: 1, closeDate: null },
+      ],
       { days: 7, basis: 'snapshots: moved from Qualification between 2026-06-22 and 2026-06-23' },
     ],
     [
@@ -295,25 +511,49 @@ describe('daysInStage', () => {
 });
 
 describe('daysInStage on the first run', () => {
-  it('treats a deal seen only in today\'s run as having no history', () => {
+  it("treats a deal seen only in today's run as having no history", () => {
     const d = open('X', 'Contact', 1, { createdDate: D('2026-06-01') });
     const history = deriveDealHistory([], [d], AS_OF);
-    expect(daysInStage(d, Math.floor(AS_OF.getTime() / 86_400_000), history)).toEqual({ days: 29, basis: 'since created (no stage entered date)' });
+    expect(daysInStage(d, Math.floor(AS_OF.getTime() / 86_400_000), history)).toEqual({
+      days: 29,
+      basis: 'since created (no stage entered date)',
+    });
   });
 });
 
 describe('computePipelineMetrics: breakdowns', () => {
   const deals = [
-    won('W1', 20_000, '2026-03-01', '2026-04-01', { product: 'Analytics Cloud', owner: 'Ann', region: 'EMEA', customerType: 'new', customerTypeLabel: 'New Business', leadSource: 'Web' }),
-    lost('L1', 60_000, '2026-03-01', '2026-04-01', { product: 'Analytics Cloud', owner: 'Ann', region: 'EMEA', customerType: 'existing', customerTypeLabel: 'Existing Customer' }),
-    won('W2', 120_000, '2026-03-01', '2026-04-01', { product: 'Data Platform', owner: 'Bob', region: 'NA', customerType: 'existing', customerTypeLabel: 'Existing Customer' }),
+    won('W1', 20_000, '2026-03-01', '2026-04-01', {
+      product: 'Analytics Cloud',
+      owner: 'Ann',
+      region: 'EMEA',
+      customerType: 'new',
+      customerTypeLabel: 'New Business',
+      leadSource: 'Web',
+    }),
+    lost('L1', 60_000, '2026-03-01', '2026-04-01', {
+      product: 'Analytics Cloud',
+      owner: 'Ann',
+      region: 'EMEA',
+      customerType: 'existing',
+      customerTypeLabel: 'Existing Customer',
+    }),
+    won('W2', 120_000, '2026-03-01', '2026-04-01', {
+      product: 'Data Platform',
+      owner: 'Bob',
+      region: 'NA',
+      customerType: 'existing',
+      customerTypeLabel: 'Existing Customer',
+    }),
     open('O1', 'Contact', 5_000, { product: 'Data Platform', owner: 'Bob', region: null }),
     open('O2', 'Contact', null, { product: 'Support Plus', owner: 'Bob' }),
   ];
 
   it('gives per product: created, closed, won value and win rate (mistake 8)', () => {
     const m = computePipelineMetrics(deals, config(), AS_OF);
-    expect(m.byProduct.rows.map((r) => [r.group, r.created, r.closed, r.won, r.wonValue, r.winRate, r.open, r.openValue])).toEqual([
+    expect(
+      m.byProduct.rows.map((r) => [r.group, r.created, r.closed, r.won, r.wonValue, r.winRate, r.open, r.openValue]),
+    ).toEqual([
       ['Data Platform', 2, 1, 1, 120_000, 1, 1, 5_000],
       ['Analytics Cloud', 2, 2, 1, 20_000, 0.5, 0, 0],
       ['Support Plus', 1, 0, 0, 0, na('no deals closed in the period'), 1, 0],
@@ -325,11 +565,19 @@ describe('computePipelineMetrics: breakdowns', () => {
     const groups = Object.fromEntries(m.breakdowns.map((b) => [b.dimension, b.rows.map((r) => r.group)]));
     expect(groups).toEqual({
       Region: ['NA', 'EMEA', '(blank)'],
-      'Deal size': ['under $10,000', '$10,000 to under $50,000', '$50,000 to under $100,000', '$100,000 and over', '(no amount)'],
+      'Deal size': [
+        'under $10,000',
+        '$10,000 to under $50,000',
+        '$50,000 to under $100,000',
+        '$100,000 and over',
+        '(no amount)',
+      ],
       Customer: ['New customers', 'Existing customers', '(blank)'],
       'Lead source': ['Web', '(blank)'],
     });
-    const existing = m.breakdowns.find((b) => b.dimension === 'Customer')?.rows.find((r) => r.group === 'Existing customers');
+    const existing = m.breakdowns
+      .find((b) => b.dimension === 'Customer')
+      ?.rows.find((r) => r.group === 'Existing customers');
     expect(existing).toMatchObject({ won: 1, wonValue: 120_000, winRate: 0.5 });
   });
 
@@ -341,10 +589,24 @@ describe('computePipelineMetrics: breakdowns', () => {
 
 describe('computePipelineMetrics: lead target series', () => {
   it('accumulates the daily target against new pipeline, day by day for short periods', () => {
-    const deals = [open('A', 'Contact', 1_000, { createdDate: D('2026-06-28') }), open('B', 'Contact', 500, { createdDate: D('2026-06-30') }), open('C', 'Contact', 9, { createdDate: D('2026-05-01') })];
+    const deals = [
+      open('A', 'Contact', 1_000, { createdDate: D('2026-06-28') }),
+      open('B', 'Contact', 500, { createdDate: D('2026-06-30') }),
+      open('C', 'Contact', 9, { createdDate: D('2026-05-01') }),
+    ];
     const m = computePipelineMetrics(deals, config({ leadTargetPerDay: 250, period: { lastDays: 3 } }), AS_OF);
     expect(m.leadTarget.granularity).toBe('day');
-    expect(m.leadTarget.rows.map((r) => [r.date.toISOString().slice(0, 10), r.daysElapsed, r.newPipeline, r.cumulativeActual, r.cumulativeTarget, r.gap, r.attainment])).toEqual([
+    expect(
+      m.leadTarget.rows.map((r) => [
+        r.date.toISOString().slice(0, 10),
+        r.daysElapsed,
+        r.newPipeline,
+        r.cumulativeActual,
+        r.cumulativeTarget,
+        r.gap,
+        r.attainment,
+      ]),
+    ).toEqual([
       ['2026-06-28', 1, 1_000, 1_000, 250, 750, 4],
       ['2026-06-29', 2, 0, 1_000, 500, 500, 2],
       ['2026-06-30', 3, 500, 1_500, 750, 750, 2],

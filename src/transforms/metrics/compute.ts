@@ -22,9 +22,23 @@ import {
 } from './deal-slices.js';
 import type { KpiKey } from './definitions.js';
 import { combine, divide, finite, isAvailable, notAvailable, type Figure } from './figure.js';
-import { acquisitionCost, leadGenerationTarget, lifetimeValue, pipelineCoverage, remainingCoverage, salesVelocity } from './formulas.js';
+import {
+  acquisitionCost,
+  leadGenerationTarget,
+  lifetimeValue,
+  pipelineCoverage,
+  remainingCoverage,
+  salesVelocity,
+} from './formulas.js';
 import type { DealHistory, TrendWeek } from './history.js';
-import { leadTargetSeries, monthlyRevenue, transitionCounts, type LeadTargetSeries, type MonthRevenue, type TransitionCount } from './series.js';
+import {
+  leadTargetSeries,
+  monthlyRevenue,
+  transitionCounts,
+  type LeadTargetSeries,
+  type MonthRevenue,
+  type TransitionCount,
+} from './series.js';
 import { daysInStage } from './stage-age.js';
 
 export type { Breakdown, BreakdownRow } from './breakdowns.js';
@@ -156,7 +170,9 @@ function qualityNotes(deals: readonly Deal[], s: Slices, config: MetricsConfig):
       .sort(([a], [b]) => compareText(a, b))
       .map(([stage, n]) => `"${stage === '' ? '(blank)' : stage}" (${n})`)
       .join(', ');
-    notes.push(`deals in stages not listed in metrics.stages: ${list}; they count in totals but not per stage — add the stages to metrics.stages`);
+    notes.push(
+      `deals in stages not listed in metrics.stages: ${list}; they count in totals but not per stage — add the stages to metrics.stages`,
+    );
   }
   const ids = new Set<string>();
   let duplicates = 0;
@@ -164,11 +180,18 @@ function qualityNotes(deals: readonly Deal[], s: Slices, config: MetricsConfig):
     if (ids.has(d.id)) duplicates += 1;
     ids.add(d.id);
   }
-  if (duplicates > 0) notes.push(`${plural(duplicates, 'row')} repeat an opportunity id already seen (every row is counted)`);
+  if (duplicates > 0)
+    notes.push(`${plural(duplicates, 'row')} repeat an opportunity id already seen (every row is counted)`);
   const closedNoDate = deals.filter((d) => d.outcome !== 'open' && d.closeDate === null).length;
-  if (closedNoDate > 0) notes.push(`${plural(closedNoDate, 'closed deal')} without a close date, left out of the period's won/lost figures`);
+  if (closedNoDate > 0)
+    notes.push(
+      `${plural(closedNoDate, 'closed deal')} without a close date, left out of the period's won/lost figures`,
+    );
   const noCreated = deals.filter((d) => d.createdDate === null).length;
-  if (noCreated > 0) notes.push(`${plural(noCreated, 'deal')} without a created date, left out of created-in-period figures, conversion and sales cycles`);
+  if (noCreated > 0)
+    notes.push(
+      `${plural(noCreated, 'deal')} without a created date, left out of created-in-period figures, conversion and sales cycles`,
+    );
   const openNoAmount = s.open.filter((d) => d.amount === null).length;
   if (openNoAmount > 0) notes.push(`${plural(openNoAmount, 'open deal')} without an amount, counted with no value`);
   if (config.columns.customerType !== null && deals.length > 0 && deals.every((d) => d.customerTypeLabel === null)) {
@@ -183,7 +206,12 @@ function qualityNotes(deals: readonly Deal[], s: Slices, config: MetricsConfig):
  * as of asOf. `history` (from {@link deriveDealHistory}) adds stage-entry dates where the view has none, real stage
  * moves for conversion, and the 12-week trend. Never throws on data: unavailable values carry their reason.
  */
-export function computePipelineMetrics(deals: readonly Deal[], config: MetricsConfig, asOf: Date, history?: DealHistory): PipelineMetrics {
+export function computePipelineMetrics(
+  deals: readonly Deal[],
+  config: MetricsConfig,
+  asOf: Date,
+  history?: DealHistory,
+): PipelineMetrics {
   const asOfDay = toDay(asOf);
   const { startDay, days: periodDays } = resolvePeriod(config, asOfDay);
   const terminal = new Set([...config.wonStages, ...config.lostStages]);
@@ -213,9 +241,24 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
     const threshold = d.stageKnown ? staleThreshold(d.stage, config) : undefined;
     if (age === null || threshold === undefined || age.days <= threshold) continue;
     staleSet.add(d);
-    staleDeals.push({ id: d.id, account: d.account, owner: d.owner, stage: d.stage, daysInStage: age.days, threshold, basis: age.basis, amount: d.amount, closeDate: d.closeDate });
+    staleDeals.push({
+      id: d.id,
+      account: d.account,
+      owner: d.owner,
+      stage: d.stage,
+      daysInStage: age.days,
+      threshold,
+      basis: age.basis,
+      amount: d.amount,
+      closeDate: d.closeDate,
+    });
   }
-  staleDeals.sort((a, b) => b.daysInStage - b.threshold - (a.daysInStage - a.threshold) || (b.amount ?? 0) - (a.amount ?? 0) || compareText(a.id, b.id));
+  staleDeals.sort(
+    (a, b) =>
+      b.daysInStage - b.threshold - (a.daysInStage - a.threshold) ||
+      (b.amount ?? 0) - (a.amount ?? 0) ||
+      compareText(a.id, b.id),
+  );
 
   // Unqualified deals past the qualification deadline.
   const qualificationStages = defaultQualificationStages(config, openStages);
@@ -227,9 +270,18 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
     for (const d of s.open) {
       const created = dayOf(d.createdDate);
       if (!stages.has(d.stage) || created === null || asOfDay - created <= deadline) continue;
-      unqualifiedDeals.push({ id: d.id, account: d.account, owner: d.owner, stage: d.stage, daysSinceCreated: asOfDay - created, amount: d.amount });
+      unqualifiedDeals.push({
+        id: d.id,
+        account: d.account,
+        owner: d.owner,
+        stage: d.stage,
+        daysSinceCreated: asOfDay - created,
+        amount: d.amount,
+      });
     }
-    unqualifiedDeals.sort((a, b) => b.daysSinceCreated - a.daysSinceCreated || (b.amount ?? 0) - (a.amount ?? 0) || compareText(a.id, b.id));
+    unqualifiedDeals.sort(
+      (a, b) => b.daysSinceCreated - a.daysSinceCreated || (b.amount ?? 0) - (a.amount ?? 0) || compareText(a.id, b.id),
+    );
   }
 
   // Conversion over the cohort created in the period.
@@ -239,7 +291,10 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
 
   const funnel: FunnelRow[] = config.stages.map((stage) => {
     const kind = config.wonStages.includes(stage) ? 'won' : config.lostStages.includes(stage) ? 'lost' : 'open';
-    const members = kind === 'open' ? s.open.filter((d) => d.stage === stage) : (kind === 'won' ? s.wonInPeriod : s.lostInPeriod).filter((d) => d.stage === stage);
+    const members =
+      kind === 'open'
+        ? s.open.filter((d) => d.stage === stage)
+        : (kind === 'won' ? s.wonInPeriod : s.lostInPeriod).filter((d) => d.stage === stage);
     const withProbability = members.filter((d) => d.amount !== null && d.probability !== null);
     let weighted = 0;
     for (const d of withProbability) weighted += (d.amount ?? 0) * (d.probability ?? 0);
@@ -251,10 +306,12 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
       kind,
       deals: members.length,
       value: sumAmounts(members),
-      weightedValue: members.length > 0 && withProbability.length === 0 ? notAvailable('no probability values') : weighted,
+      weightedValue:
+        members.length > 0 && withProbability.length === 0 ? notAvailable('no probability values') : weighted,
       reached,
       movedOn,
-      conversionToNext: reached === null || movedOn === null ? null : divide(movedOn, reached, 'no deals reached this stage'),
+      conversionToNext:
+        reached === null || movedOn === null ? null : divide(movedOn, reached, 'no deals reached this stage'),
     };
   });
 
@@ -272,22 +329,37 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
   const lastLeadStage = Math.max(0, ...leadStageIndexes);
   const converted = known.filter((f) => f > lastLeadStage).length;
 
-  const newCustomerKeys = new Set(s.wonInPeriod.filter((d) => d.customerType === 'new').map((d) => d.account ?? `deal:${d.id}`));
+  const newCustomerKeys = new Set(
+    s.wonInPeriod.filter((d) => d.customerType === 'new').map((d) => d.account ?? `deal:${d.id}`),
+  );
   const hasCustomerType = deals.some((d) => d.customerTypeLabel !== null);
   const customersWon = new Set(s.wonInPeriod.map((d) => d.account ?? `deal:${d.id}`));
   const clvInputs = config.clv;
   const revenuePerCustomerPerYear: Figure =
-    clvInputs?.revenuePerCustomerPerYear ?? combine([divide(wonRevenue, customersWon.size, 'no won deals')], ([perCustomer = 0]) => (perCustomer * 365) / periodDays);
+    clvInputs?.revenuePerCustomerPerYear ??
+    combine(
+      [divide(wonRevenue, customersWon.size, 'no won deals')],
+      ([perCustomer = 0]) => (perCustomer * 365) / periodDays,
+    );
 
   const monthly = monthlyRevenue(deals, ctx);
   const lastFullMonth = monthly.filter((m) => !m.toDate).at(-1);
   const leadTarget = leadTargetSeries(s, ctx);
   const newPipeline = sumAmounts(s.createdInPeriod);
   const target = leadGenerationTarget(config.leadTargetPerDay, periodDays);
-  const unqualifiedValue = unqualifiedDeals === null ? null : unqualifiedDeals.reduce((total, u) => total + (u.amount ?? 0), 0);
+  const unqualifiedValue =
+    unqualifiedDeals === null ? null : unqualifiedDeals.reduce((total, u) => total + (u.amount ?? 0), 0);
 
   // Sums of absurd amounts (1e308) can overflow: a KPI is a finite number or says why not.
-  const kpi = (key: KpiKey, label: string, value: Figure, unit: KpiUnit, count: number, of: string, period: string): Kpi => ({
+  const kpi = (
+    key: KpiKey,
+    label: string,
+    value: Figure,
+    unit: KpiUnit,
+    count: number,
+    of: string,
+    period: string,
+  ): Kpi => ({
     key,
     label,
     value: isAvailable(value) ? finite(value, 'amounts too large to add up') : value,
@@ -295,7 +367,9 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
     basis: { count, of },
     period,
   });
-  const customersOf = 'new customers won in the period' + (s.wonInPeriod.some((d) => d.account === null) ? ' (deals without an account count as one customer each)' : '');
+  const customersOf =
+    'new customers won in the period' +
+    (s.wonInPeriod.some((d) => d.account === null) ? ' (deals without an account count as one customer each)' : '');
 
   let kpis: Kpi[] = [
     kpi('pipelineValue', 'Open pipeline value', openValue, 'currency', s.open.length, 'open deals', nowLabel),
@@ -309,12 +383,44 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
       nowLabel,
     ),
     kpi('openDeals', 'Open deals', s.open.length, 'count', s.open.length, 'open deals', nowLabel),
-    kpi('coverage', 'Pipeline coverage', pipelineCoverage(openValue, config.quota), 'ratio', s.open.length, 'open deals', nowLabel),
-    kpi('coverageRemaining', 'Coverage of remaining quota', remainingCoverage(openValue, config.quota, wonRevenue), 'ratio', s.open.length, 'open deals', nowLabel),
+    kpi(
+      'coverage',
+      'Pipeline coverage',
+      pipelineCoverage(openValue, config.quota),
+      'ratio',
+      s.open.length,
+      'open deals',
+      nowLabel,
+    ),
+    kpi(
+      'coverageRemaining',
+      'Coverage of remaining quota',
+      remainingCoverage(openValue, config.quota, wonRevenue),
+      'ratio',
+      s.open.length,
+      'open deals',
+      nowLabel,
+    ),
     kpi('winRate', 'Win rate', winRate.value, 'percent', winRate.count, winRate.of, periodLabel),
-    kpi('avgDealSize', 'Average deal size', avgDealSize.value, 'currency', avgDealSize.count, avgDealSize.of, periodLabel),
+    kpi(
+      'avgDealSize',
+      'Average deal size',
+      avgDealSize.value,
+      'currency',
+      avgDealSize.count,
+      avgDealSize.of,
+      periodLabel,
+    ),
     kpi('avgSalesCycle', 'Average sales cycle', avgCycle.value, 'days', avgCycle.count, avgCycle.of, periodLabel),
-    kpi('salesVelocity', 'Sales velocity', salesVelocity(s.open.length, avgDealSize.value, winRate.value, avgCycle.value), 'currencyPerDay', s.open.length, 'open deals', `${nowLabel}, rates over ${periodLabel}`),
+    kpi(
+      'salesVelocity',
+      'Sales velocity',
+      salesVelocity(s.open.length, avgDealSize.value, winRate.value, avgCycle.value),
+      'currencyPerDay',
+      s.open.length,
+      'open deals',
+      `${nowLabel}, rates over ${periodLabel}`,
+    ),
     kpi(
       'leadConversion',
       'Lead conversion rate',
@@ -332,17 +438,45 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
       'percent',
       lastFullMonth?.wonDeals ?? 0,
       'won deals in the month',
-      lastFullMonth === undefined ? periodLabel : `${lastFullMonth.month} vs ${monthLabel(monthIndex(toDay(lastFullMonth.monthStart)) - 1)}`,
+      lastFullMonth === undefined
+        ? periodLabel
+        : `${lastFullMonth.month} vs ${monthLabel(monthIndex(toDay(lastFullMonth.monthStart)) - 1)}`,
     ),
-    kpi('newPipeline', 'New pipeline created', newPipeline, 'currency', s.createdInPeriod.length, 'deals created in the period', periodLabel),
+    kpi(
+      'newPipeline',
+      'New pipeline created',
+      newPipeline,
+      'currency',
+      s.createdInPeriod.length,
+      'deals created in the period',
+      periodLabel,
+    ),
     kpi('leadTarget', 'Lead-generation target', target, 'currency', periodDays, 'days in the period', periodLabel),
-    kpi('leadTargetAttainment', 'Lead target attainment', isAvailable(target) ? divide(newPipeline, target, 'target is 0') : target, 'percent', s.createdInPeriod.length, 'deals created in the period', periodLabel),
+    kpi(
+      'leadTargetAttainment',
+      'Lead target attainment',
+      isAvailable(target) ? divide(newPipeline, target, 'target is 0') : target,
+      'percent',
+      s.createdInPeriod.length,
+      'deals created in the period',
+      periodLabel,
+    ),
     kpi('staleDeals', 'Stale deals', staleDeals.length, 'count', s.open.length, 'open deals checked', nowLabel),
-    kpi('staleValue', 'Stale pipeline value', sumAmounts(deals.filter((d) => staleSet.has(d))), 'currency', staleDeals.length, 'stale deals', nowLabel),
+    kpi(
+      'staleValue',
+      'Stale pipeline value',
+      sumAmounts(deals.filter((d) => staleSet.has(d))),
+      'currency',
+      staleDeals.length,
+      'stale deals',
+      nowLabel,
+    ),
     kpi(
       'unqualifiedDeals',
       'Unqualified past deadline',
-      unqualifiedDeals === null ? { kind: 'input missing', reason: 'metrics.qualifyWithinDays' } : unqualifiedDeals.length,
+      unqualifiedDeals === null
+        ? { kind: 'input missing', reason: 'metrics.qualifyWithinDays' }
+        : unqualifiedDeals.length,
       'count',
       s.open.filter((d) => qualificationStages.includes(d.stage)).length,
       `open deals in ${qualificationStages.join(', ')}`,
@@ -360,7 +494,9 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
     kpi(
       'cac',
       'Customer acquisition cost',
-      config.spend !== undefined && !hasCustomerType ? notAvailable('no customer-type column') : acquisitionCost(config.spend, newCustomerKeys.size),
+      config.spend !== undefined && !hasCustomerType
+        ? notAvailable('no customer-type column')
+        : acquisitionCost(config.spend, newCustomerKeys.size),
       'currency',
       newCustomerKeys.size,
       customersOf,
@@ -369,21 +505,34 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
     kpi(
       'clv',
       'Customer lifetime value',
-      clvInputs === undefined ? { kind: 'input missing', reason: 'metrics.clv.lifetimeYears' } : lifetimeValue(revenuePerCustomerPerYear, clvInputs.lifetimeYears, clvInputs.grossMargin),
+      clvInputs === undefined
+        ? { kind: 'input missing', reason: 'metrics.clv.lifetimeYears' }
+        : lifetimeValue(revenuePerCustomerPerYear, clvInputs.lifetimeYears, clvInputs.grossMargin),
       'currency',
       customersWon.size,
-      clvInputs?.revenuePerCustomerPerYear === undefined ? 'customers won in the period (revenue per customer annualised)' : 'customers won in the period (revenue per customer from metrics.clv)',
+      clvInputs?.revenuePerCustomerPerYear === undefined
+        ? 'customers won in the period (revenue per customer annualised)'
+        : 'customers won in the period (revenue per customer from metrics.clv)',
       periodLabel,
     ),
   ];
   if (deals.length === 0) {
     // The target is an input, not data; everything else has nothing to rest on.
-    kpis = kpis.map((k) => (k.key === 'leadTarget' || (!isAvailable(k.value) && k.value.kind === 'input missing') ? k : { ...k, value: notAvailable('no deals in the view') }));
+    kpis = kpis.map((k) =>
+      k.key === 'leadTarget' || (!isAvailable(k.value) && k.value.kind === 'input missing')
+        ? k
+        : { ...k, value: notAvailable('no deals in the view') },
+    );
   }
 
   const band = bandLabels(config.dealSizeBands, config.currency);
   const has = (pick: (d: Deal) => string | null): boolean => deals.some((d) => pick(d) !== null);
-  const customerTypeLabel = (d: Deal): string | null => (d.customerType === 'new' ? 'New customers' : d.customerType === 'existing' ? 'Existing customers' : d.customerTypeLabel);
+  const customerTypeLabel = (d: Deal): string | null =>
+    d.customerType === 'new'
+      ? 'New customers'
+      : d.customerType === 'existing'
+        ? 'Existing customers'
+        : d.customerTypeLabel;
 
   return {
     asOf: asOfText,
@@ -395,13 +544,49 @@ export function computePipelineMetrics(deals: readonly Deal[], config: MetricsCo
     staleDeals,
     unqualifiedDeals,
     qualificationStages,
-    byOwner: breakdown('Owner', deals, (d) => d.owner, has((d) => d.owner), ctx, staleSet),
-    byProduct: breakdown('Product', deals, (d) => d.product, has((d) => d.product), ctx, staleSet),
+    byOwner: breakdown(
+      'Owner',
+      deals,
+      (d) => d.owner,
+      has((d) => d.owner),
+      ctx,
+      staleSet,
+    ),
+    byProduct: breakdown(
+      'Product',
+      deals,
+      (d) => d.product,
+      has((d) => d.product),
+      ctx,
+      staleSet,
+    ),
     breakdowns: [
-      breakdown('Region', deals, (d) => d.region, has((d) => d.region), ctx, staleSet),
+      breakdown(
+        'Region',
+        deals,
+        (d) => d.region,
+        has((d) => d.region),
+        ctx,
+        staleSet,
+      ),
       breakdown('Deal size', deals, (d) => band.label(d.amount), deals.length > 0, ctx, staleSet, band.order),
-      breakdown('Customer', deals, customerTypeLabel, has((d) => d.customerTypeLabel), ctx, staleSet, ['New customers', 'Existing customers']),
-      breakdown('Lead source', deals, (d) => d.leadSource, has((d) => d.leadSource), ctx, staleSet),
+      breakdown(
+        'Customer',
+        deals,
+        customerTypeLabel,
+        has((d) => d.customerTypeLabel),
+        ctx,
+        staleSet,
+        ['New customers', 'Existing customers'],
+      ),
+      breakdown(
+        'Lead source',
+        deals,
+        (d) => d.leadSource,
+        has((d) => d.leadSource),
+        ctx,
+        staleSet,
+      ),
     ],
     monthlyRevenue: monthly,
     leadTarget,

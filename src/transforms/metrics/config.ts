@@ -41,7 +41,9 @@ const optionalColumn = (what: string, key: OptionalDealColumn): z.ZodOptional<z.
   columnName
     .nullable()
     .optional()
-    .describe(`${what}. Default "${DEFAULT_OPTIONAL_COLUMNS[key]}" when the view has it; null = this view has no such column`);
+    .describe(
+      `${what}. Default "${DEFAULT_OPTIONAL_COLUMNS[key]}" when the view has it; null = this view has no such column`,
+    );
 
 const stageName = z.string().trim().min(1);
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD');
@@ -50,10 +52,15 @@ export const metricsColumnsSchema = z
   .strictObject({
     id: columnName.default('Opportunity ID').describe('Column with the opportunity (deal) id'),
     stage: columnName.default('Stage').describe('Column with the current stage name'),
-    amount: columnName.default('Amount').describe('Column with the deal amount (numbers or display text like "$45,047")'),
+    amount: columnName
+      .default('Amount')
+      .describe('Column with the deal amount (numbers or display text like "$45,047")'),
     createdDate: columnName.default('Created Date').describe('Column with the date the deal was created'),
     closeDate: columnName.default('Close Date').describe('Column with the (expected or actual) close date'),
-    stageEnteredDate: optionalColumn('Column with the date the deal entered its current stage (else derived from snapshots, then from the created date)', 'stageEnteredDate'),
+    stageEnteredDate: optionalColumn(
+      'Column with the date the deal entered its current stage (else derived from snapshots, then from the created date)',
+      'stageEnteredDate',
+    ),
     won: optionalColumn('Column with a won flag (True/False)', 'won'),
     closed: optionalColumn('Column with a closed flag (True/False)', 'closed'),
     account: optionalColumn('Column with the customer account (counts distinct new customers for CAC/CLV)', 'account'),
@@ -75,8 +82,14 @@ export const metricsConfigSchema = z
       .min(2)
       .default([...DEFAULT_STAGES])
       .describe('All stages in funnel order, open stages first, then the won and lost stages'),
-    wonStages: z.array(stageName).default(['Closed Won']).describe('Stage names that mean won (used when there is no won flag column)'),
-    lostStages: z.array(stageName).default(['Closed Lost']).describe('Stage names that mean lost (used when there is no closed flag column)'),
+    wonStages: z
+      .array(stageName)
+      .default(['Closed Won'])
+      .describe('Stage names that mean won (used when there is no won flag column)'),
+    lostStages: z
+      .array(stageName)
+      .default(['Closed Lost'])
+      .describe('Stage names that mean lost (used when there is no closed flag column)'),
     leadStages: z
       .array(stageName)
       .min(1)
@@ -86,15 +99,32 @@ export const metricsConfigSchema = z
       .array(stageName)
       .min(1)
       .optional()
-      .describe('Stages a deal is still unqualified in, for the qualification deadline (default: the first two open stages)'),
+      .describe(
+        'Stages a deal is still unqualified in, for the qualification deadline (default: the first two open stages)',
+      ),
     staleAfterDays: z
       .union([z.number().int().positive(), z.record(stageName, z.number().int().positive())])
       .default(30)
-      .describe('Days a deal may stay in a stage before it counts as stale: one number for all open stages, or per stage name (stages not listed are not checked)'),
-    qualifyWithinDays: z.number().int().positive().optional().describe('Days after creation by which a deal must have left the qualification stages'),
-    leadTargetPerDay: z.number().nonnegative().optional().describe('Target of new pipeline value created per calendar day'),
+      .describe(
+        'Days a deal may stay in a stage before it counts as stale: one number for all open stages, or per stage name (stages not listed are not checked)',
+      ),
+    qualifyWithinDays: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Days after creation by which a deal must have left the qualification stages'),
+    leadTargetPerDay: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('Target of new pipeline value created per calendar day'),
     quota: z.number().positive().optional().describe('Revenue quota for the period, for pipeline coverage'),
-    spend: z.number().nonnegative().optional().describe('Sales + marketing spend in the period, for the customer acquisition cost'),
+    spend: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('Sales + marketing spend in the period, for the customer acquisition cost'),
     clv: z
       .strictObject({
         lifetimeYears: z.number().positive().describe('Expected customer lifetime in years'),
@@ -102,8 +132,15 @@ export const metricsConfigSchema = z
           .number()
           .positive()
           .optional()
-          .describe('Average revenue per customer per year (default: won revenue per customer in the period, annualised)'),
-        grossMargin: z.number().gt(0).max(1).optional().describe('Gross margin as a fraction (0.7); omit for revenue-based CLV'),
+          .describe(
+            'Average revenue per customer per year (default: won revenue per customer in the period, annualised)',
+          ),
+        grossMargin: z
+          .number()
+          .gt(0)
+          .max(1)
+          .optional()
+          .describe('Gross margin as a fraction (0.7); omit for revenue-based CLV'),
       })
       .optional()
       .describe('Inputs of the customer lifetime value; without them CLV shows "input missing"'),
@@ -111,14 +148,18 @@ export const metricsConfigSchema = z
     winRate: z
       .enum(['count', 'byValue', 'wonOverCreated'])
       .default('count')
-      .describe('Win rate definition: count = won ÷ (won + lost); byValue = won value ÷ closed value; wonOverCreated = won ÷ created in the period'),
+      .describe(
+        'Win rate definition: count = won ÷ (won + lost); byValue = won value ÷ closed value; wonOverCreated = won ÷ created in the period',
+      ),
     averageDealSize: z
       .enum(['won', 'closed', 'all'])
       .default('won')
       .describe('Average deal size over won deals (default), all closed deals, or closed + open deals'),
     period: z
       .union([
-        z.strictObject({ lastDays: z.number().int().positive().describe('The period is the last N days up to asOf, inclusive') }),
+        z.strictObject({
+          lastDays: z.number().int().positive().describe('The period is the last N days up to asOf, inclusive'),
+        }),
         z.strictObject({ from: isoDate.describe('The period runs from this date to asOf, inclusive') }),
       ])
       .default({ lastDays: 365 })
@@ -130,10 +171,21 @@ export const metricsConfigSchema = z
       .describe('Upper bounds of the deal-size bands, ascending (amount < bound)'),
     customerTypes: z
       .strictObject({
-        new: z.array(z.string().trim().min(1)).default(['New Business', 'New', 'New Customer', 'New Logo']).describe('Values of the customer-type column meaning a new customer'),
+        new: z
+          .array(z.string().trim().min(1))
+          .default(['New Business', 'New', 'New Customer', 'New Logo'])
+          .describe('Values of the customer-type column meaning a new customer'),
         existing: z
           .array(z.string().trim().min(1))
-          .default(['Existing Customer', 'Existing', 'Existing Business', 'Renewal', 'Upsell', 'Expansion', 'Cross-sell'])
+          .default([
+            'Existing Customer',
+            'Existing',
+            'Existing Business',
+            'Renewal',
+            'Upsell',
+            'Expansion',
+            'Cross-sell',
+          ])
           .describe('Values of the customer-type column meaning an existing customer'),
       })
       .prefault({})
@@ -148,13 +200,20 @@ export const metricsConfigSchema = z
       .describe('Fixed "today" of the metrics (YYYY-MM-DD); default: the run date in the export\'s time zone'),
     snapshots: z
       .strictObject({
-        retentionDays: z.number().int().positive().default(400).describe('Snapshots older than this many days are pruned'),
+        retentionDays: z
+          .number()
+          .int()
+          .positive()
+          .default(400)
+          .describe('Snapshots older than this many days are pruned'),
         historyDays: z
           .number()
           .int()
           .min(84)
           .default(91)
-          .describe('Days of snapshots read to derive stage entry dates and the 12-week trend (reading cost grows with days × deals)'),
+          .describe(
+            'Days of snapshots read to derive stage entry dates and the 12-week trend (reading cost grows with days × deals)',
+          ),
       })
       .prefault({})
       .describe('Per-opportunity history kept in the state store'),
@@ -182,7 +241,8 @@ export function checkMetricsConfig(config: MetricsConfig): MetricsConfigIssue[] 
   const list = (): string => config.stages.map((s) => `"${s}"`).join(', ');
   const checkListed = (key: string, names: readonly string[] | undefined): void => {
     names?.forEach((name, i) => {
-      if (!known.has(name)) issues.push({ path: [key, i], message: `stage "${name}" is not in metrics.stages (${list()})` });
+      if (!known.has(name))
+        issues.push({ path: [key, i], message: `stage "${name}" is not in metrics.stages (${list()})` });
     });
   };
 
@@ -197,31 +257,56 @@ export function checkMetricsConfig(config: MetricsConfig): MetricsConfigIssue[] 
   checkListed('leadStages', config.leadStages);
   checkListed('qualificationStages', config.qualificationStages);
   for (const s of config.wonStages) {
-    if (config.lostStages.includes(s)) issues.push({ path: ['lostStages'], message: `stage "${s}" is both won and lost` });
+    if (config.lostStages.includes(s))
+      issues.push({ path: ['lostStages'], message: `stage "${s}" is both won and lost` });
   }
 
   const terminal = new Set([...config.wonStages, ...config.lostStages]);
   const open = config.stages.filter((s) => !terminal.has(s));
-  if (open.length === 0) issues.push({ path: ['stages'], message: 'every stage is a won or lost stage; list the open stages too, in funnel order' });
+  if (open.length === 0)
+    issues.push({
+      path: ['stages'],
+      message: 'every stage is a won or lost stage; list the open stages too, in funnel order',
+    });
   for (const key of ['leadStages', 'qualificationStages'] as const) {
     config[key]?.forEach((s, i) => {
-      if (terminal.has(s)) issues.push({ path: [key, i], message: `stage "${s}" is a won/lost stage; only open stages can be ${key === 'leadStages' ? 'lead' : 'qualification'} stages` });
+      if (terminal.has(s))
+        issues.push({
+          path: [key, i],
+          message: `stage "${s}" is a won/lost stage; only open stages can be ${key === 'leadStages' ? 'lead' : 'qualification'} stages`,
+        });
     });
   }
 
   if (typeof config.staleAfterDays === 'object') {
     for (const name of Object.keys(config.staleAfterDays).sort()) {
-      if (!known.has(name)) issues.push({ path: ['staleAfterDays', name], message: `stage "${name}" is not in metrics.stages (${list()})` });
-      else if (terminal.has(name)) issues.push({ path: ['staleAfterDays', name], message: `stage "${name}" is a won/lost stage; staleness applies to open stages only` });
+      if (!known.has(name))
+        issues.push({
+          path: ['staleAfterDays', name],
+          message: `stage "${name}" is not in metrics.stages (${list()})`,
+        });
+      else if (terminal.has(name))
+        issues.push({
+          path: ['staleAfterDays', name],
+          message: `stage "${name}" is a won/lost stage; staleness applies to open stages only`,
+        });
     }
   }
 
   // Either flags or stage names must tell won and lost deals apart (columns set to null = the view has no flags).
   if (config.columns.won === null && config.wonStages.length === 0) {
-    issues.push({ path: ['wonStages'], message: 'no won flag column (columns.won is null) and no wonStages: set one of them so won deals can be recognised' });
+    issues.push({
+      path: ['wonStages'],
+      message:
+        'no won flag column (columns.won is null) and no wonStages: set one of them so won deals can be recognised',
+    });
   }
   if (config.columns.closed === null && config.lostStages.length === 0) {
-    issues.push({ path: ['lostStages'], message: 'no closed flag column (columns.closed is null) and no lostStages: set one of them so lost deals can be recognised' });
+    issues.push({
+      path: ['lostStages'],
+      message:
+        'no closed flag column (columns.closed is null) and no lostStages: set one of them so lost deals can be recognised',
+    });
   }
 
   for (let i = 1; i < config.dealSizeBands.length; i += 1) {
@@ -232,7 +317,8 @@ export function checkMetricsConfig(config: MetricsConfig): MetricsConfigIssue[] 
 
   const kpiKeys = new Set<string>(KPI_KEYS);
   for (const key of Object.keys(config.definitions ?? {}).sort()) {
-    if (!kpiKeys.has(key)) issues.push({ path: ['definitions', key], message: `unknown KPI "${key}"; known: ${KPI_KEYS.join(', ')}` });
+    if (!kpiKeys.has(key))
+      issues.push({ path: ['definitions', key], message: `unknown KPI "${key}"; known: ${KPI_KEYS.join(', ')}` });
   }
 
   if ('from' in config.period && config.asOf !== undefined) {
@@ -243,7 +329,10 @@ export function checkMetricsConfig(config: MetricsConfig): MetricsConfigIssue[] 
   }
 
   if (config.snapshots.historyDays > config.snapshots.retentionDays) {
-    issues.push({ path: ['snapshots', 'historyDays'], message: 'historyDays is longer than retentionDays: history would be pruned before it is read' });
+    issues.push({
+      path: ['snapshots', 'historyDays'],
+      message: 'historyDays is longer than retentionDays: history would be pruned before it is read',
+    });
   }
   return issues;
 }
@@ -252,8 +341,15 @@ export function checkMetricsConfig(config: MetricsConfig): MetricsConfigIssue[] 
  * The snapshot dates of a run: the run date stored, the first date read back for history, and the date before which
  * snapshots are pruned. All `YYYY-MM-DD`, from `asOf` (a wall-clock date in UTC fields).
  */
-export function snapshotWindow(config: MetricsConfig, asOf: Date): { runDate: string; loadSince: string; pruneBefore: string } {
+export function snapshotWindow(
+  config: MetricsConfig,
+  asOf: Date,
+): { runDate: string; loadSince: string; pruneBefore: string } {
   const day = Math.floor(asOf.getTime() / 86_400_000);
   const iso = (d: number): string => new Date(d * 86_400_000).toISOString().slice(0, 10);
-  return { runDate: iso(day), loadSince: iso(day - config.snapshots.historyDays), pruneBefore: iso(day - config.snapshots.retentionDays) };
+  return {
+    runDate: iso(day),
+    loadSince: iso(day - config.snapshots.historyDays),
+    pruneBefore: iso(day - config.snapshots.retentionDays),
+  };
 }

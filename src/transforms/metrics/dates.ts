@@ -37,7 +37,7 @@ export function dayFromParts(year: number, month: number, day: number): number |
 
 /** Monday of the ISO week containing `day` (1970-01-01 was a Thursday). */
 export function weekStart(day: number): number {
-  return day - (((day + 3) % 7) + 7) % 7;
+  return day - ((((day + 3) % 7) + 7) % 7);
 }
 
 /** Months since year 0 (`year * 12 + month0`) of a day: a sortable month key. */

@@ -59,7 +59,10 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** Period of the flow metrics as day numbers; `from` after asOf gives a one-day period ending at asOf. */
 export function resolvePeriod(config: MetricsConfig, asOfDay: number): { startDay: number; days: number } {
-  const start = 'lastDays' in config.period ? asOfDay - config.period.lastDays + 1 : Math.min(parseIsoDay(config.period.from) ?? asOfDay, asOfDay);
+  const start =
+    'lastDays' in config.period
+      ? asOfDay - config.period.lastDays + 1
+      : Math.min(parseIsoDay(config.period.from) ?? asOfDay, asOfDay);
   return { startDay: start, days: asOfDay - start + 1 };
 }
 
@@ -100,18 +103,30 @@ export function measureWinRate(s: Slices, ctx: Context): Measured {
       const won = withAmount(s.wonInPeriod);
       const lost = withAmount(s.lostInPeriod);
       return {
-        value: divide(sumAmounts(won), sumAmounts(won) + sumAmounts(lost), won.length + lost.length === 0 ? 'no deals closed in the period' : 'closed deals have no value'),
+        value: divide(
+          sumAmounts(won),
+          sumAmounts(won) + sumAmounts(lost),
+          won.length + lost.length === 0 ? 'no deals closed in the period' : 'closed deals have no value',
+        ),
         count: won.length + lost.length,
         of: 'closed deals with an amount',
       };
     }
     case 'wonOverCreated': {
       const won = s.createdInPeriod.filter((d) => d.outcome === 'won').length;
-      return { value: divide(won, s.createdInPeriod.length, 'no deals created in the period'), count: s.createdInPeriod.length, of: 'deals created in the period' };
+      return {
+        value: divide(won, s.createdInPeriod.length, 'no deals created in the period'),
+        count: s.createdInPeriod.length,
+        of: 'deals created in the period',
+      };
     }
     case 'count': {
       const n = s.wonInPeriod.length + s.lostInPeriod.length;
-      return { value: divide(s.wonInPeriod.length, n, 'no deals closed in the period'), count: n, of: 'deals closed in the period' };
+      return {
+        value: divide(s.wonInPeriod.length, n, 'no deals closed in the period'),
+        count: n,
+        of: 'deals closed in the period',
+      };
     }
   }
 }
@@ -121,15 +136,27 @@ export function measureAvgDealSize(s: Slices, ctx: Context): Measured {
   switch (ctx.config.averageDealSize) {
     case 'closed': {
       const deals = withAmount([...s.wonInPeriod, ...s.lostInPeriod]);
-      return { value: average(sumAmounts(deals), deals.length, 'no closed deals'), count: deals.length, of: 'closed deals with an amount' };
+      return {
+        value: average(sumAmounts(deals), deals.length, 'no closed deals'),
+        count: deals.length,
+        of: 'closed deals with an amount',
+      };
     }
     case 'all': {
       const deals = withAmount([...s.wonInPeriod, ...s.lostInPeriod, ...s.open]);
-      return { value: average(sumAmounts(deals), deals.length, 'no deals'), count: deals.length, of: 'closed and open deals with an amount' };
+      return {
+        value: average(sumAmounts(deals), deals.length, 'no deals'),
+        count: deals.length,
+        of: 'closed and open deals with an amount',
+      };
     }
     case 'won': {
       const deals = withAmount(s.wonInPeriod);
-      return { value: average(sumAmounts(deals), deals.length, 'no won deals'), count: deals.length, of: 'won deals with an amount' };
+      return {
+        value: average(sumAmounts(deals), deals.length, 'no won deals'),
+        count: deals.length,
+        of: 'won deals with an amount',
+      };
     }
   }
 }

@@ -22,7 +22,8 @@ const DEMO_COLUMNS: ColumnSpec[] = [
   col('Is Won', 'boolean'),
   col('Is Closed', 'boolean'),
 ];
-const config = (input: Partial<MetricsConfigInput> = {}) => metricsConfigSchema.parse({ from: 'Opportunities', ...input });
+const config = (input: Partial<MetricsConfigInput> = {}) =>
+  metricsConfigSchema.parse({ from: 'Opportunities', ...input });
 const date = (iso: string): Date => new Date(`${iso}T00:00:00Z`);
 
 function demoRow(over: Partial<Record<string, TypedRow[number]>> = {}): TypedRow {
@@ -76,9 +77,27 @@ describe('createDealCollector', () => {
 
   it('tolerates display strings for amounts, booleans, dates and probabilities', () => {
     const c = createDealCollector(DEMO_COLUMNS, config());
-    c.observe(demoRow({ Amount: '$45,047', 'Is Won': 'True', 'Is Closed': 'True', Probability: '100%', 'Close Date': '11/27/2026', Stage: 'closed won', Type: 'Existing Customer' }));
+    c.observe(
+      demoRow({
+        Amount: '$45,047',
+        'Is Won': 'True',
+        'Is Closed': 'True',
+        Probability: '100%',
+        'Close Date': '11/27/2026',
+        Stage: 'closed won',
+        Type: 'Existing Customer',
+      }),
+    );
     const [d] = c.deals();
-    expect(d).toMatchObject({ amount: 45047, outcome: 'won', probability: 1, closeDate: date('2026-11-27'), stage: 'Closed Won', stageKnown: true, customerType: 'existing' });
+    expect(d).toMatchObject({
+      amount: 45047,
+      outcome: 'won',
+      probability: 1,
+      closeDate: date('2026-11-27'),
+      stage: 'Closed Won',
+      stageKnown: true,
+      customerType: 'existing',
+    });
   });
 
   it('counts bad values instead of throwing, and leaves them blank', () => {
@@ -89,8 +108,18 @@ describe('createDealCollector', () => {
     c.observe(demoRow({ 'Opportunity ID': 'OPP-2', Stage: 'Negotiation', Type: 'Partner' }));
     const deals = c.deals();
     expect(deals).toHaveLength(3);
-    expect(deals[0]).toMatchObject({ amount: null, createdDate: null, outcome: 'open', problems: ['won', 'amount', 'createdDate'] });
-    expect(deals[2]).toMatchObject({ stage: 'Negotiation', stageKnown: false, customerType: null, customerTypeLabel: 'Partner' });
+    expect(deals[0]).toMatchObject({
+      amount: null,
+      createdDate: null,
+      outcome: 'open',
+      problems: ['won', 'amount', 'createdDate'],
+    });
+    expect(deals[2]).toMatchObject({
+      stage: 'Negotiation',
+      stageKnown: false,
+      customerType: null,
+      customerTypeLabel: 'Partner',
+    });
     expect(c.quality()).toEqual({
       rows: 4,
       rowsWithoutId: 1,
@@ -108,10 +137,25 @@ describe('createDealCollector', () => {
     ['flags: open even in a won-named stage', {}, { 'Is Won': false, 'Is Closed': false, Stage: 'Closed Won' }, 'open'],
     ['won flag implies closed', {}, { 'Is Won': true, 'Is Closed': false }, 'won'],
     ['blank flags fall back to stage names', {}, { 'Is Won': null, 'Is Closed': null, Stage: 'Closed Lost' }, 'lost'],
-    ['no flag columns: won stage', { columns: { won: null, closed: null } }, { Stage: 'Closed Won', 'Is Won': false }, 'won'],
+    [
+      'no flag columns: won stage',
+      { columns: { won: null, closed: null } },
+      { Stage: 'Closed Won', 'Is Won': false },
+      'won',
+    ],
     ['no flag columns: lost stage', { columns: { won: null, closed: null } }, { Stage: 'Closed Lost' }, 'lost'],
     ['no flag columns: open stage', { columns: { won: null, closed: null } }, { Stage: 'Contact' }, 'open'],
-    ['custom won stage names', { stages: ['New', 'Demo', 'Signed', 'Dropped'], wonStages: ['Signed'], lostStages: ['Dropped'], columns: { won: null, closed: null } }, { Stage: 'Signed' }, 'won'],
+    [
+      'custom won stage names',
+      {
+        stages: ['New', 'Demo', 'Signed', 'Dropped'],
+        wonStages: ['Signed'],
+        lostStages: ['Dropped'],
+        columns: { won: null, closed: null },
+      },
+      { Stage: 'Signed' },
+      'won',
+    ],
   ])('outcome: %s', (_name, cfg, over, expected) => {
     const c = createDealCollector(DEMO_COLUMNS, config(cfg));
     c.observe(demoRow(over));
@@ -119,7 +163,9 @@ describe('createDealCollector', () => {
   });
 
   it('leaves optional default columns empty when the view does not have them', () => {
-    const columns = DEMO_COLUMNS.filter((c) => !['Stage Entered Date', 'Is Won', 'Is Closed', 'Region', 'Probability'].includes(c.name));
+    const columns = DEMO_COLUMNS.filter(
+      (c) => !['Stage Entered Date', 'Is Won', 'Is Closed', 'Region', 'Probability'].includes(c.name),
+    );
     const c = createDealCollector(columns, config());
     c.observe(columns.map((col) => (col.name === 'Stage' ? 'Closed Won' : col.name === 'Opportunity ID' ? 'X' : null)));
     expect(c.deals()[0]).toMatchObject({ outcome: 'won', region: null, probability: null, stageEnteredDate: null });

@@ -12,7 +12,8 @@ import { BAD, readAmount, readBoolean, readDay, readProbability, readText, type 
 export type DealOutcome = 'open' | 'won' | 'lost';
 
 /** Fields read from a value that may be unreadable (and are then counted in {@link DealDataQuality.badValues}). */
-export type CheckedField = 'amount' | 'probability' | 'createdDate' | 'closeDate' | 'stageEnteredDate' | 'won' | 'closed';
+export type CheckedField =
+  'amount' | 'probability' | 'createdDate' | 'closeDate' | 'stageEnteredDate' | 'won' | 'closed';
 
 export interface Deal {
   readonly id: string;
@@ -107,10 +108,14 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
   if (missing.length > 0) {
     const names = columns.map((c) => `"${c.name}"`).join(', ');
     const what = missing.map((m) => `"${m.column}" (metrics.columns.${m.field})`).join(', ');
-    throw new SourceError('METRICS_COLUMN_MISSING', `metrics: column${missing.length > 1 ? 's' : ''} ${what} not found in sheet "${config.from}"; its columns are ${names === '' ? '(none)' : names}`, {
-      hint: `set metrics.columns.${missing[0]?.field ?? 'id'} to one of the sheet's columns${missing.some((m) => m.field in DEFAULT_OPTIONAL_COLUMNS) ? ' (or null for an optional column the view does not have)' : ''}`,
-      details: { sheet: config.from, missing: missing.map((m) => m.column), available: columns.map((c) => c.name) },
-    });
+    throw new SourceError(
+      'METRICS_COLUMN_MISSING',
+      `metrics: column${missing.length > 1 ? 's' : ''} ${what} not found in sheet "${config.from}"; its columns are ${names === '' ? '(none)' : names}`,
+      {
+        hint: `set metrics.columns.${missing[0]?.field ?? 'id'} to one of the sheet's columns${missing.some((m) => m.field in DEFAULT_OPTIONAL_COLUMNS) ? ' (or null for an optional column the view does not have)' : ''}`,
+        details: { sheet: config.from, missing: missing.map((m) => m.column), available: columns.map((c) => c.name) },
+      },
+    );
   }
 
   const stageByKey = new Map(config.stages.map((s) => [s.trim().toLowerCase(), s]));
@@ -167,8 +172,10 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
 
       const typeLabel = text(row, optional.customerType);
       const typeKey = typeLabel?.toLowerCase();
-      const customerType = typeKey === undefined ? null : newTypes.has(typeKey) ? 'new' : existingTypes.has(typeKey) ? 'existing' : null;
-      if (typeLabel !== null && customerType === null) unrecognisedCustomerTypes[typeLabel] = (unrecognisedCustomerTypes[typeLabel] ?? 0) + 1;
+      const customerType =
+        typeKey === undefined ? null : newTypes.has(typeKey) ? 'new' : existingTypes.has(typeKey) ? 'existing' : null;
+      if (typeLabel !== null && customerType === null)
+        unrecognisedCustomerTypes[typeLabel] = (unrecognisedCustomerTypes[typeLabel] ?? 0) + 1;
 
       deals.push({
         id,
@@ -176,7 +183,8 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
         stageKnown: configuredStage !== undefined,
         outcome: won ? 'won' : closed ? 'lost' : 'open',
         amount: checked('amount', readAmount(cell(row, required.amount))),
-        probability: optional.probability < 0 ? null : checked('probability', readProbability(cell(row, optional.probability))),
+        probability:
+          optional.probability < 0 ? null : checked('probability', readProbability(cell(row, optional.probability))),
         createdDate: day('createdDate', required.createdDate),
         closeDate: day('closeDate', required.closeDate),
         stageEnteredDate: optional.stageEnteredDate < 0 ? null : day('stageEnteredDate', optional.stageEnteredDate),
@@ -194,7 +202,15 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
       return [...deals];
     },
     quality() {
-      return { rows, rowsWithoutId, duplicateIds, badValues: { ...badValues }, unknownStages: { ...unknownStages }, unrecognisedCustomerTypes: { ...unrecognisedCustomerTypes }, absentFields: [...absentFields] };
+      return {
+        rows,
+        rowsWithoutId,
+        duplicateIds,
+        badValues: { ...badValues },
+        unknownStages: { ...unknownStages },
+        unrecognisedCustomerTypes: { ...unrecognisedCustomerTypes },
+        absentFields: [...absentFields],
+      };
     },
   };
 }
@@ -221,17 +237,28 @@ function listCounts(counts: Readonly<Record<string, number>>, limit = 5): string
  */
 export function describeDealQuality(q: DealDataQuality, sheet: string): string[] {
   const warnings: string[] = [];
-  if (q.rowsWithoutId > 0) warnings.push(`metrics: ${q.rowsWithoutId} of ${q.rows} rows of "${sheet}" have no opportunity id and were left out (check metrics.columns.id)`);
-  if (q.duplicateIds > 0) warnings.push(`metrics: ${q.duplicateIds} rows of "${sheet}" repeat an opportunity id (is the view at deal level?)`);
+  if (q.rowsWithoutId > 0)
+    warnings.push(
+      `metrics: ${q.rowsWithoutId} of ${q.rows} rows of "${sheet}" have no opportunity id and were left out (check metrics.columns.id)`,
+    );
+  if (q.duplicateIds > 0)
+    warnings.push(
+      `metrics: ${q.duplicateIds} rows of "${sheet}" repeat an opportunity id (is the view at deal level?)`,
+    );
   for (const field of Object.keys(CHECKED_LABEL) as CheckedField[]) {
     const n = q.badValues[field] ?? 0;
-    if (n > 0) warnings.push(`metrics: ${n} rows of "${sheet}" have an unreadable ${CHECKED_LABEL[field]}, treated as blank`);
+    if (n > 0)
+      warnings.push(`metrics: ${n} rows of "${sheet}" have an unreadable ${CHECKED_LABEL[field]}, treated as blank`);
   }
   if (Object.keys(q.unknownStages).length > 0) {
-    warnings.push(`metrics: stages not in metrics.stages: ${listCounts(q.unknownStages)}; add them to metrics.stages in funnel order`);
+    warnings.push(
+      `metrics: stages not in metrics.stages: ${listCounts(q.unknownStages)}; add them to metrics.stages in funnel order`,
+    );
   }
   if (Object.keys(q.unrecognisedCustomerTypes).length > 0) {
-    warnings.push(`metrics: customer types that are neither new nor existing: ${listCounts(q.unrecognisedCustomerTypes)}; list them in metrics.customerTypes`);
+    warnings.push(
+      `metrics: customer types that are neither new nor existing: ${listCounts(q.unrecognisedCustomerTypes)}; list them in metrics.customerTypes`,
+    );
   }
   return warnings;
 }

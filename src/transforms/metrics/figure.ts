@@ -33,7 +33,8 @@ export function finite(value: number, reason = 'not a finite number'): Figure {
 
 /** `numerator ÷ denominator`, or `n/a (<reasonIfZero>)` when the denominator is 0 (or the result not finite). */
 export function divide(numerator: number, denominator: number, reasonIfZero: string): Figure {
-  if (denominator === 0 || !Number.isFinite(denominator) || !Number.isFinite(numerator)) return notAvailable(reasonIfZero);
+  if (denominator === 0 || !Number.isFinite(denominator) || !Number.isFinite(numerator))
+    return notAvailable(reasonIfZero);
   return finite(numerator / denominator, reasonIfZero);
 }
 

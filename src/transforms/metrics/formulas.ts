@@ -18,7 +18,12 @@ export function winRateOf(won: number, lost: number): Figure {
  * Sales velocity in currency per day: `(open deals × average deal size × win rate) ÷ average sales cycle (days)`.
  * An unavailable input passes its reason on; a zero-day cycle is `n/a`.
  */
-export function salesVelocity(openDeals: number, avgDealSize: Figure, winRate: Figure, avgSalesCycleDays: Figure): Figure {
+export function salesVelocity(
+  openDeals: number,
+  avgDealSize: Figure,
+  winRate: Figure,
+  avgSalesCycleDays: Figure,
+): Figure {
   return combine([avgDealSize, winRate, avgSalesCycleDays], ([size = 0, rate = 0, cycle = 0]) =>
     divide(openDeals * size * rate, cycle, 'average sales cycle is 0 days'),
   );

@@ -66,12 +66,28 @@ describe('deriveDealHistory over three runs', () => {
   });
 
   it.each([
-    ['A moved LG → Qualification by the second run', 'A', { kind: 'observed', date: '2026-06-10', previousStage: 'Lead Generation', previousSnapshotDate: '2026-06-01' }],
-    ['B moved Contact → Proposal by the third run', 'B', { kind: 'observed', date: '2026-06-22', previousStage: 'Contact', previousSnapshotDate: '2026-06-10' }],
+    [
+      'A moved LG → Qualification by the second run',
+      'A',
+      { kind: 'observed', date: '2026-06-10', previousStage: 'Lead Generation', previousSnapshotDate: '2026-06-01' },
+    ],
+    [
+      'B moved Contact → Proposal by the third run',
+      'B',
+      { kind: 'observed', date: '2026-06-22', previousStage: 'Contact', previousSnapshotDate: '2026-06-10' },
+    ],
     ['C never moved: entered on or before its first snapshot', 'C', { kind: 'unchangedSince', date: '2026-06-01' }],
     ['D appeared in the second run and stayed', 'D', { kind: 'unchangedSince', date: '2026-06-10' }],
-    ['E was won by the second run', 'E', { kind: 'observed', date: '2026-06-10', previousStage: 'Closing', previousSnapshotDate: '2026-06-01' }],
-    ['F skipped a run and moved back', 'F', { kind: 'observed', date: '2026-06-22', previousStage: 'Qualification', previousSnapshotDate: '2026-06-01' }],
+    [
+      'E was won by the second run',
+      'E',
+      { kind: 'observed', date: '2026-06-10', previousStage: 'Closing', previousSnapshotDate: '2026-06-01' },
+    ],
+    [
+      'F skipped a run and moved back',
+      'F',
+      { kind: 'observed', date: '2026-06-22', previousStage: 'Qualification', previousSnapshotDate: '2026-06-01' },
+    ],
     ['G left the view: its history is kept', 'G', { kind: 'unchangedSince', date: '2026-06-01' }],
   ])('stage entry: %s', (_name, id, expected) => {
     expect(history.deals.get(id)?.stageEntry).toEqual(expected);
@@ -84,10 +100,38 @@ describe('deriveDealHistory over three runs', () => {
 
   it('lists the real stage-to-stage transitions by date', () => {
     expect(history.transitions).toEqual([
-      { dealId: 'A', from: 'Lead Generation', to: 'Qualification', date: '2026-06-10', previousSnapshotDate: '2026-06-01', amount: 1_000 },
-      { dealId: 'E', from: 'Closing', to: 'Closed Won', date: '2026-06-10', previousSnapshotDate: '2026-06-01', amount: 5_000 },
-      { dealId: 'B', from: 'Contact', to: 'Proposal', date: '2026-06-22', previousSnapshotDate: '2026-06-10', amount: 2_000 },
-      { dealId: 'F', from: 'Qualification', to: 'Lead Generation', date: '2026-06-22', previousSnapshotDate: '2026-06-01', amount: 6_000 },
+      {
+        dealId: 'A',
+        from: 'Lead Generation',
+        to: 'Qualification',
+        date: '2026-06-10',
+        previousSnapshotDate: '2026-06-01',
+        amount: 1_000,
+      },
+      {
+        dealId: 'E',
+        from: 'Closing',
+        to: 'Closed Won',
+        date: '2026-06-10',
+        previousSnapshotDate: '2026-06-01',
+        amount: 5_000,
+      },
+      {
+        dealId: 'B',
+        from: 'Contact',
+        to: 'Proposal',
+        date: '2026-06-22',
+        previousSnapshotDate: '2026-06-10',
+        amount: 2_000,
+      },
+      {
+        dealId: 'F',
+        from: 'Qualification',
+        to: 'Lead Generation',
+        date: '2026-06-22',
+        previousSnapshotDate: '2026-06-01',
+        amount: 6_000,
+      },
     ]);
   });
 
@@ -141,7 +185,12 @@ describe('deriveDealHistory edge cases', () => {
     ];
     const h = deriveDealHistory(stored, [deal('A', 'Proposal', 1)], AS_OF);
     expect(h.snapshotDates).toEqual(['2026-06-20', '2026-06-22']);
-    expect(h.deals.get('A')?.stageEntry).toEqual({ kind: 'observed', date: '2026-06-22', previousStage: 'Contact', previousSnapshotDate: '2026-06-20' });
+    expect(h.deals.get('A')?.stageEntry).toEqual({
+      kind: 'observed',
+      date: '2026-06-22',
+      previousStage: 'Contact',
+      previousSnapshotDate: '2026-06-20',
+    });
   });
 
   it('is stable whatever the order of the stored rows', () => {
@@ -173,7 +222,13 @@ describe('deriveDealHistory edge cases', () => {
 });
 
 describe('deriveDealHistory from stored states (first and last run of each unchanged state)', () => {
-  const state = (dealId: string, stage: string, amount: number | null, firstDate: string, lastDate: string): DealStateRow => ({ dealId, stage, amount, firstDate, lastDate });
+  const state = (
+    dealId: string,
+    stage: string,
+    amount: number | null,
+    firstDate: string,
+    lastDate: string,
+  ): DealStateRow => ({ dealId, stage, amount, firstDate, lastDate });
 
   it('gives what the per-run rows of the same runs give', () => {
     // RUN1 (06-01) and RUN2 (06-10) as states: one state per deal and unchanged stretch.
@@ -189,7 +244,11 @@ describe('deriveDealHistory from stored states (first and last run of each uncha
       state('G', 'Contact', 7_000, '2026-06-01', '2026-06-10'),
     ];
     const fromRows = deriveDealHistory([...rows('2026-06-01', RUN1), ...rows('2026-06-10', RUN2)], CURRENT, AS_OF);
-    const fromStates = deriveDealHistory({ runDates: ['2026-06-01', '2026-06-10'], states: [...states].reverse() }, CURRENT, AS_OF);
+    const fromStates = deriveDealHistory(
+      { runDates: ['2026-06-01', '2026-06-10'], states: [...states].reverse() },
+      CURRENT,
+      AS_OF,
+    );
     expect(fromStates).toEqual(fromRows);
   });
 
@@ -197,13 +256,22 @@ describe('deriveDealHistory from stored states (first and last run of each uncha
     const h = deriveDealHistory(
       {
         runDates: ['2026-06-01', '2026-06-08', '2026-06-22', '2026-06-29'],
-        states: [state('A', 'Contact', 10, '2026-06-01', '2026-06-29'), state('B', 'Contact', 20, '2026-06-01', '2026-06-08'), state('B', 'Proposal', 20, '2026-06-22', '2026-06-29')],
+        states: [
+          state('A', 'Contact', 10, '2026-06-01', '2026-06-29'),
+          state('B', 'Contact', 20, '2026-06-01', '2026-06-08'),
+          state('B', 'Proposal', 20, '2026-06-22', '2026-06-29'),
+        ],
       },
       [deal('A', 'Proposal', 10), deal('B', 'Closing', 20)],
       AS_OF,
     );
     expect(h.snapshotDates).toEqual(['2026-06-01', '2026-06-08', '2026-06-22']);
-    expect(h.deals.get('A')?.stageEntry).toEqual({ kind: 'observed', date: '2026-06-22', previousStage: 'Contact', previousSnapshotDate: '2026-06-08' });
+    expect(h.deals.get('A')?.stageEntry).toEqual({
+      kind: 'observed',
+      date: '2026-06-22',
+      previousStage: 'Contact',
+      previousSnapshotDate: '2026-06-08',
+    });
     expect(h.transitions.map((t) => `${t.dealId} ${t.from}→${t.to} ${t.previousSnapshotDate}..${t.date}`)).toEqual([
       'A Contact→Proposal 2026-06-08..2026-06-22',
       'B Contact→Closing 2026-06-08..2026-06-22',
@@ -219,13 +287,20 @@ describe('deriveDealHistory from stored states (first and last run of each uncha
     const h = deriveDealHistory(
       {
         runDates: ['2026-06-01', '2026-06-02', '2026-06-08', '2026-06-15'],
-        states: [state('A', 'Contact', 10, '2026-06-01', '2026-06-02'), state('A', 'Contact', 15, '2026-06-08', '2026-06-08'), state('A', 'Contact', 15, '2026-06-15', '2026-06-15')],
+        states: [
+          state('A', 'Contact', 10, '2026-06-01', '2026-06-02'),
+          state('A', 'Contact', 15, '2026-06-08', '2026-06-08'),
+          state('A', 'Contact', 15, '2026-06-15', '2026-06-15'),
+        ],
       },
       [deal('A', 'Contact', 30)],
       AS_OF,
     );
     expect(h.transitions).toEqual([]);
-    expect(h.deals.get('A')).toEqual({ stageEntry: { kind: 'unchangedSince', date: '2026-06-01' }, stagesSeen: ['Contact'] });
+    expect(h.deals.get('A')).toEqual({
+      stageEntry: { kind: 'unchangedSince', date: '2026-06-01' },
+      stagesSeen: ['Contact'],
+    });
     expect(h.trend.slice(-4).map((w) => [w.snapshotDate, w.stages])).toEqual([
       ['2026-06-02', [{ stage: 'Contact', count: 1, value: 10 }]],
       ['2026-06-08', [{ stage: 'Contact', count: 1, value: 15 }]],

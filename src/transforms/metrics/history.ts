@@ -50,7 +50,12 @@ export interface SnapshotHistory {
  *   snapshot) — the true date is unknown, and days in stage are *at least* asOf − date.
  */
 export type StageEntry =
-  | { readonly kind: 'observed'; readonly date: string; readonly previousStage: string; readonly previousSnapshotDate: string }
+  | {
+      readonly kind: 'observed';
+      readonly date: string;
+      readonly previousStage: string;
+      readonly previousSnapshotDate: string;
+    }
   | { readonly kind: 'unchangedSince'; readonly date: string };
 
 export interface DealStageHistory {
@@ -167,7 +172,11 @@ function createDayParser(): (text: string) => number | undefined {
  * O(n) in states + current deals: deals are walked in id order one at a time, and the trend is summed per week and
  * stage on the way, never held per deal and week. Pure: the result depends only on the arguments.
  */
-export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHistory, current: readonly CurrentDeal[], asOf: Date): DealHistory {
+export function deriveDealHistory(
+  snapshots: readonly SnapshotRow[] | SnapshotHistory,
+  current: readonly CurrentDeal[],
+  asOf: Date,
+): DealHistory {
   const stored = isRowList(snapshots) ? historyFromRows(snapshots) : snapshots;
   const dayOf = createDayParser();
   const asOfDay = toDay(asOf);
@@ -195,7 +204,9 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
     for (const d of snapshotDays) if (d >= start && d <= end) day = d;
     trendWeeks.push({ start, day, totals: new Map() });
   }
-  const storedTrend = trendWeeks.filter((w): w is { start: number; day: number; totals: Map<string, StageTotal> } => w.day !== null && w.day < asOfDay);
+  const storedTrend = trendWeeks.filter(
+    (w): w is { start: number; day: number; totals: Map<string, StageTotal> } => w.day !== null && w.day < asOfDay,
+  );
 
   // Stored states before asOf, clipped to the last run before it, in deal id order, then first date (a stable sort:
   // of two states of a deal starting the same day, the first given comes first).
@@ -213,7 +224,10 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
     lastDays[i] = last < asOfDay ? last : Math.max(first, lastRunBefore ?? first);
     order.push(i);
   }
-  order.sort((a, b) => compareText(states[a]?.dealId ?? '', states[b]?.dealId ?? '') || (firstDays[a] ?? 0) - (firstDays[b] ?? 0));
+  order.sort(
+    (a, b) =>
+      compareText(states[a]?.dealId ?? '', states[b]?.dealId ?? '') || (firstDays[a] ?? 0) - (firstDays[b] ?? 0),
+  );
   const currentIds = [...currentById.keys()].sort(compareText);
 
   // Most deals never move: share their (immutable) stage entry and stages-seen list rather than allocate one each.
@@ -228,7 +242,12 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
   while (si < order.length || ci < currentIds.length) {
     const storedId = si < order.length ? states[order[si] ?? 0]?.dealId : undefined;
     const currentId = currentIds[ci];
-    const id = storedId === undefined ? (currentId ?? '') : currentId === undefined || storedId <= currentId ? storedId : currentId;
+    const id =
+      storedId === undefined
+        ? (currentId ?? '')
+        : currentId === undefined || storedId <= currentId
+          ? storedId
+          : currentId;
 
     // The deal's spans: its stored states, less any overlapping an earlier one (a repeated observation), then today.
     seq.length = 0;
@@ -240,11 +259,26 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
       const last = lastDays[i] ?? 0;
       const prev = seq[seq.length - 1];
       if (prev !== undefined && first <= prev.last) continue;
-      seq.push({ first, last, firstText: s.firstDate, lastText: last === dayOf(s.lastDate) ? s.lastDate : isoDay(last), stage: s.stage, amount: s.amount });
+      seq.push({
+        first,
+        last,
+        firstText: s.firstDate,
+        lastText: last === dayOf(s.lastDate) ? s.lastDate : isoDay(last),
+        stage: s.stage,
+        amount: s.amount,
+      });
     }
     if (currentId === id) {
       const deal = currentById.get(id);
-      if (deal !== undefined) seq.push({ first: asOfDay, last: asOfDay, firstText: asOfText, lastText: asOfText, stage: deal.stage, amount: deal.amount });
+      if (deal !== undefined)
+        seq.push({
+          first: asOfDay,
+          last: asOfDay,
+          firstText: asOfText,
+          lastText: asOfText,
+          stage: deal.stage,
+          amount: deal.amount,
+        });
       ci += 1;
     }
     const last = seq[seq.length - 1];
@@ -257,7 +291,14 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
       const prev = seq[k - 1];
       if (!stagesSeen.includes(p.stage)) stagesSeen.push(p.stage);
       if (prev !== undefined && prev.stage !== p.stage) {
-        transitions.push({ dealId: id, from: prev.stage, to: p.stage, date: p.firstText, previousSnapshotDate: prev.lastText, amount: p.amount });
+        transitions.push({
+          dealId: id,
+          from: prev.stage,
+          to: p.stage,
+          date: p.firstText,
+          previousSnapshotDate: prev.lastText,
+          amount: p.amount,
+        });
       }
       if (p.first < asOfDay) {
         for (const w of storedTrend) if (p.first <= w.day && w.day <= p.last) addTo(w.totals, p.stage, p.amount);
@@ -271,7 +312,12 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
     const before = seq[start - 1];
     let stageEntry: StageEntry;
     if (before !== undefined) {
-      stageEntry = { kind: 'observed', date: first.firstText, previousStage: before.stage, previousSnapshotDate: before.lastText };
+      stageEntry = {
+        kind: 'observed',
+        date: first.firstText,
+        previousStage: before.stage,
+        previousSnapshotDate: before.lastText,
+      };
     } else {
       stageEntry = unchangedSince.get(first.firstText) ?? { kind: 'unchangedSince', date: first.firstText };
       unchangedSince.set(first.firstText, stageEntry);
@@ -286,12 +332,15 @@ export function deriveDealHistory(snapshots: readonly SnapshotRow[] | SnapshotHi
   transitions.sort((a, b) => compareText(a.date, b.date) || compareText(a.dealId, b.dealId));
 
   const currentWeek = trendWeeks.find((w) => w.day === asOfDay);
-  if (currentWeek !== undefined) for (const deal of currentById.values()) addTo(currentWeek.totals, deal.stage, deal.amount);
+  if (currentWeek !== undefined)
+    for (const deal of currentById.values()) addTo(currentWeek.totals, deal.stage, deal.amount);
 
   const trend: TrendWeek[] = trendWeeks.map((w) => ({
     weekStart: isoDay(w.start),
     snapshotDate: w.day === null ? null : isoDay(w.day),
-    stages: [...w.totals.entries()].sort(([a], [b]) => compareText(a, b)).map(([stage, t]) => ({ stage, count: t.count, value: t.value })),
+    stages: [...w.totals.entries()]
+      .sort(([a], [b]) => compareText(a, b))
+      .map(([stage, t]) => ({ stage, count: t.count, value: t.value })),
   }));
 
   return { asOf: asOfText, snapshotDates, deals, transitions, trend };

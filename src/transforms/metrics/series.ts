@@ -121,7 +121,15 @@ export function transitionCounts(history: DealHistory, ctx: Context): Transition
     if (c === undefined) {
       const a = order.get(t.from);
       const b = order.get(t.to);
-      const direction = won.has(t.to) ? 'won' : lost.has(t.to) ? 'lost' : a === undefined || b === undefined ? 'other' : b > a ? 'forward' : 'backward';
+      const direction = won.has(t.to)
+        ? 'won'
+        : lost.has(t.to)
+          ? 'lost'
+          : a === undefined || b === undefined
+            ? 'other'
+            : b > a
+              ? 'forward'
+              : 'backward';
       c = { from: t.from, to: t.to, direction, moves: 0, value: 0 };
       counts.set(key, c);
     }
@@ -129,5 +137,8 @@ export function transitionCounts(history: DealHistory, ctx: Context): Transition
     c.value += t.amount ?? 0;
   }
   const rank = (s: string): number => order.get(s) ?? Number.MAX_SAFE_INTEGER;
-  return [...counts.values()].sort((a, b) => rank(a.from) - rank(b.from) || compareText(a.from, b.from) || rank(a.to) - rank(b.to) || compareText(a.to, b.to));
+  return [...counts.values()].sort(
+    (a, b) =>
+      rank(a.from) - rank(b.from) || compareText(a.from, b.from) || rank(a.to) - rank(b.to) || compareText(a.to, b.to),
+  );
 }

@@ -8,9 +8,26 @@ import { deriveDealHistory, type SnapshotRow } from './history.js';
 import { buildMetricSheets, KPI_DEFINED_NAMES } from './sheets.js';
 
 const D = (iso: string): Date => new Date(`${iso}T00:00:00Z`);
-const HEADER = ['Opportunity ID', 'Account', 'Owner', 'Region', 'Product', 'Type', 'Lead Source', 'Stage', 'Amount', 'Probability', 'Created Date', 'Close Date', 'Stage Entered Date', 'Is Won', 'Is Closed'];
+const HEADER = [
+  'Opportunity ID',
+  'Account',
+  'Owner',
+  'Region',
+  'Product',
+  'Type',
+  'Lead Source',
+  'Stage',
+  'Amount',
+  'Probability',
+  'Created Date',
+  'Close Date',
+  'Stage Entered Date',
+  'Is Won',
+  'Is Closed',
+];
 const COLUMNS: ColumnSpec[] = HEADER.map((name) => ({ name, type: 'text', numFmt: undefined }));
-const config = (input: Partial<MetricsConfigInput> = {}) => metricsConfigSchema.parse({ from: 'Opportunities', ...input });
+const config = (input: Partial<MetricsConfigInput> = {}) =>
+  metricsConfigSchema.parse({ from: 'Opportunities', ...input });
 
 /** mulberry32: deterministic, so a failing seed can be replayed. */
 function random(seed: number): () => number {
@@ -28,9 +45,45 @@ function pick<T>(r: () => number, items: readonly T[]): T {
   return items[Math.floor(r() * items.length)] as T;
 }
 
-const STAGES = ['Lead Generation', 'Qualification', 'Contact', 'Proposal', 'Closing', 'Closed Won', 'Closed Lost', 'Negotiation', '', 'closing'];
-const AMOUNTS: readonly CellValue[] = [0, -500, 1e308, 1.7e308, 45047, '$45,047', '(1,200)', 'abc', '', null, 0.5, '$1.2M', Number.MAX_SAFE_INTEGER];
-const DATES: readonly CellValue[] = [null, '', 'garbage', D('2026-06-30'), D('2026-06-01'), D('2025-01-01'), D('2030-01-01'), '6/15/2026', '2026-02-30', D('1900-01-01')];
+const STAGES = [
+  'Lead Generation',
+  'Qualification',
+  'Contact',
+  'Proposal',
+  'Closing',
+  'Closed Won',
+  'Closed Lost',
+  'Negotiation',
+  '',
+  'closing',
+];
+const AMOUNTS: readonly CellValue[] = [
+  0,
+  -500,
+  1e308,
+  1.7e308,
+  45047,
+  '$45,047',
+  '(1,200)',
+  'abc',
+  '',
+  null,
+  0.5,
+  '$1.2M',
+  Number.MAX_SAFE_INTEGER,
+];
+const DATES: readonly CellValue[] = [
+  null,
+  '',
+  'garbage',
+  D('2026-06-30'),
+  D('2026-06-01'),
+  D('2025-01-01'),
+  D('2030-01-01'),
+  '6/15/2026',
+  '2026-02-30',
+  D('1900-01-01'),
+];
 const BOOLS: readonly CellValue[] = [true, false, 'True', 'False', null, 'maybe', 1, 0];
 const PROBS: readonly CellValue[] = [null, 0, 1, 0.4, 40, '40%', 'high', 250];
 
@@ -58,13 +111,18 @@ function randomConfig(r: () => number): Partial<MetricsConfigInput> {
   return {
     winRate: pick(r, ['count', 'byValue', 'wonOverCreated'] as const),
     averageDealSize: pick(r, ['won', 'closed', 'all'] as const),
-    period: r() < 0.5 ? { lastDays: pick(r, [1, 30, 365, 1000]) } : { from: pick(r, ['2026-06-30', '2026-01-01', '2031-01-01']) },
+    period:
+      r() < 0.5
+        ? { lastDays: pick(r, [1, 30, 365, 1000]) }
+        : { from: pick(r, ['2026-06-30', '2026-01-01', '2031-01-01']) },
     staleAfterDays: r() < 0.5 ? pick(r, [1, 30]) : { Proposal: 5, Qualification: 1 },
     ...(r() < 0.5 ? { quota: pick(r, [1, 1e-300, 5e5]) } : {}),
     ...(r() < 0.5 ? { spend: pick(r, [0, 1e308, 10_000]) } : {}),
     ...(r() < 0.5 ? { leadTargetPerDay: pick(r, [0, 250, 1e307]) } : {}),
     ...(r() < 0.5 ? { qualifyWithinDays: 14 } : {}),
-    ...(r() < 0.5 ? { clv: { lifetimeYears: pick(r, [1, 1e308]), ...(r() < 0.5 ? { revenuePerCustomerPerYear: 1e308 } : {}) } } : {}),
+    ...(r() < 0.5
+      ? { clv: { lifetimeYears: pick(r, [1, 1e308]), ...(r() < 0.5 ? { revenuePerCustomerPerYear: 1e308 } : {}) } }
+      : {}),
   };
 }
 
@@ -104,7 +162,13 @@ describe('buildMetricSheets: no NaN or Infinity anywhere (random inputs)', () =>
     const snapshots: SnapshotRow[] =
       r() < 0.5
         ? []
-        : deals.slice(0, 30).map((d, i) => ({ runDate: pick(r, ['2026-05-01', '2026-06-10', '2026-06-29']), dealId: d.id, stage: pick(r, STAGES), amount: i % 3 === 0 ? null : 1e308, closeDate: null }));
+        : deals.slice(0, 30).map((d, i) => ({
+            runDate: pick(r, ['2026-05-01', '2026-06-10', '2026-06-29']),
+            dealId: d.id,
+            stage: pick(r, STAGES),
+            amount: i % 3 === 0 ? null : 1e308,
+            closeDate: null,
+          }));
     const history = r() < 0.3 ? undefined : deriveDealHistory(snapshots, deals, asOf);
     const specs = buildMetricSheets(computePipelineMetrics(deals, cfg, asOf, history), cfg);
     assertWellFormed(specs, `seed ${seed}`);
@@ -113,9 +177,57 @@ describe('buildMetricSheets: no NaN or Infinity anywhere (random inputs)', () =>
 
 describe('buildMetricSheets', () => {
   const rows: TypedRow[] = [
-    ['O1', 'Acme', 'Ann', 'EMEA', 'Analytics Cloud', 'New Business', 'Web', 'Closed Won', 1_000, 1, D('2026-03-01'), D('2026-03-11'), null, true, true],
-    ['O2', 'Hooli', 'Bob', 'NA', 'Data Platform', 'Existing Customer', 'Web', 'Closed Lost', 3_000, 0, D('2026-03-01'), D('2026-04-01'), null, false, true],
-    ['O3', 'Initech', 'Ann', 'EMEA', 'Data Platform', 'New Business', 'Outbound', 'Proposal', 5_000, 0.6, D('2026-05-01'), D('2026-08-01'), D('2026-05-10'), false, false],
+    [
+      'O1',
+      'Acme',
+      'Ann',
+      'EMEA',
+      'Analytics Cloud',
+      'New Business',
+      'Web',
+      'Closed Won',
+      1_000,
+      1,
+      D('2026-03-01'),
+      D('2026-03-11'),
+      null,
+      true,
+      true,
+    ],
+    [
+      'O2',
+      'Hooli',
+      'Bob',
+      'NA',
+      'Data Platform',
+      'Existing Customer',
+      'Web',
+      'Closed Lost',
+      3_000,
+      0,
+      D('2026-03-01'),
+      D('2026-04-01'),
+      null,
+      false,
+      true,
+    ],
+    [
+      'O3',
+      'Initech',
+      'Ann',
+      'EMEA',
+      'Data Platform',
+      'New Business',
+      'Outbound',
+      'Proposal',
+      5_000,
+      0.6,
+      D('2026-05-01'),
+      D('2026-08-01'),
+      D('2026-05-10'),
+      false,
+      false,
+    ],
   ];
   const cfg = config({ staleAfterDays: { Proposal: 10 }, definitions: { winRate: 'Our own definition' } });
   const collector = createDealCollector(COLUMNS, cfg);
@@ -125,14 +237,34 @@ describe('buildMetricSheets', () => {
   const byName = new Map(specs.map((s) => [s.name, s]));
 
   it('produces the sheets in reading order', () => {
-    expect(specs.map((s) => s.name)).toEqual(['Summary', 'Funnel', 'Stale deals', 'Unqualified leads', 'By owner', 'By product', 'Breakdowns', 'Monthly revenue', 'Lead target', 'Trend']);
+    expect(specs.map((s) => s.name)).toEqual([
+      'Summary',
+      'Funnel',
+      'Stale deals',
+      'Unqualified leads',
+      'By owner',
+      'By product',
+      'Breakdowns',
+      'Monthly revenue',
+      'Lead target',
+      'Trend',
+    ]);
   });
 
   it('puts every KPI value in one Value column, each cell in its own format, with workbook names on them', () => {
     const summary = byName.get('Summary');
     const valueColumn = summary?.columns.findIndex((c) => c.header === 'Value');
-    expect(summary?.columns.map((c) => c.header)).toEqual(['KPI', 'Value', 'Unit', 'Definition', 'Period', 'Based on', 'Counting']);
-    const named = (name: string): { row: number; column: number } | undefined => summary?.definedNames?.find((x) => x.name === name);
+    expect(summary?.columns.map((c) => c.header)).toEqual([
+      'KPI',
+      'Value',
+      'Unit',
+      'Definition',
+      'Period',
+      'Based on',
+      'Counting',
+    ]);
+    const named = (name: string): { row: number; column: number } | undefined =>
+      summary?.definedNames?.find((x) => x.name === name);
     const cell = (name: string): CellValue | undefined => {
       const n = named(name);
       return n === undefined ? undefined : summary?.rows[n.row]?.[n.column];
@@ -160,7 +292,9 @@ describe('buildMetricSheets', () => {
     const winRateRow = summary?.rows.findIndex((r) => r[0] === 'Win rate');
     expect(named('WinRate')?.row).toBe(winRateRow);
     // Only the Value column has per-cell formats; every other cell keeps its column's.
-    expect(summary?.cellFormats?.flatMap((r) => (r ?? []).filter((f, i) => i !== valueColumn && f !== undefined))).toEqual([]);
+    expect(
+      summary?.cellFormats?.flatMap((r) => (r ?? []).filter((f, i) => i !== valueColumn && f !== undefined)),
+    ).toEqual([]);
   });
 
   it('prints the configured definition, the unit, the period and the count each KPI rests on', () => {
@@ -183,17 +317,32 @@ describe('buildMetricSheets', () => {
 
   it('says how many lost deals conversion leaves out', () => {
     expect(metrics.conversionUnknownLost).toBe(1);
-    expect(byName.get('Funnel')?.notes).toContain('1 lost deal left out of conversion (no snapshot shows which stage it reached; snapshot history fills this in over time).');
+    expect(byName.get('Funnel')?.notes).toContain(
+      '1 lost deal left out of conversion (no snapshot shows which stage it reached; snapshot history fills this in over time).',
+    );
   });
 
   it('lists stale deals with owner, stage, days in stage and amount', () => {
     const stale = byName.get('Stale deals');
-    expect(stale?.rows).toEqual([['O3', 'Initech', 'Ann', 'Proposal', 51, 10, 41, 5_000, D('2026-08-01'), 'stage entered date']]);
+    expect(stale?.rows).toEqual([
+      ['O3', 'Initech', 'Ann', 'Proposal', 51, 10, 41, 5_000, D('2026-08-01'), 'stage entered date'],
+    ]);
   });
 
   it('shows per product: created, closed, won value and win rate', () => {
     const product = byName.get('By product');
-    expect(product?.columns.map((c) => c.header)).toEqual(['Product', 'Deals created', 'Open deals', 'Open value', 'Deals closed', 'Won', 'Won value', 'Win rate', 'Avg deal size', 'Stale deals']);
+    expect(product?.columns.map((c) => c.header)).toEqual([
+      'Product',
+      'Deals created',
+      'Open deals',
+      'Open value',
+      'Deals closed',
+      'Won',
+      'Won value',
+      'Win rate',
+      'Avg deal size',
+      'Stale deals',
+    ]);
     expect(product?.rows).toEqual([
       ['Analytics Cloud', 1, 0, 0, 1, 1, 1_000, 1, 1_000, 0],
       ['Data Platform', 2, 1, 5_000, 1, 0, 0, 0, 'n/a (no won deals)', 1],
@@ -201,11 +350,24 @@ describe('buildMetricSheets', () => {
   });
 
   it('says what is missing instead of showing empty tables', () => {
-    expect(byName.get('Unqualified leads')).toMatchObject({ rows: [], asTable: false, notes: [expect.stringMatching(/^input missing \(metrics\.qualifyWithinDays\)/)] });
-    expect(byName.get('Trend')).toMatchObject({ rows: [], asTable: false, notes: [expect.stringMatching(/No snapshot history yet/)] });
+    expect(byName.get('Unqualified leads')).toMatchObject({
+      rows: [],
+      asTable: false,
+      notes: [expect.stringMatching(/^input missing \(metrics\.qualifyWithinDays\)/)],
+    });
+    expect(byName.get('Trend')).toMatchObject({
+      rows: [],
+      asTable: false,
+      notes: [expect.stringMatching(/No snapshot history yet/)],
+    });
     // No target: the target columns are left out rather than repeating "input missing" on every row.
     const target = byName.get('Lead target');
-    expect(target?.columns.map((c) => c.header)).toEqual(['Week ending', 'Days elapsed', 'New pipeline', 'Cumulative actual']);
+    expect(target?.columns.map((c) => c.header)).toEqual([
+      'Week ending',
+      'Days elapsed',
+      'New pipeline',
+      'Cumulative actual',
+    ]);
     expect(target?.notes?.[0]).toMatch(/^input missing \(metrics\.leadTargetPerDay\)/);
     expect(target?.rows.length).toBeGreaterThan(0);
   });
@@ -214,19 +376,39 @@ describe('buildMetricSheets', () => {
     const withTarget = config({ leadTargetPerDay: 250 });
     const c = createDealCollector(COLUMNS, withTarget);
     for (const row of rows) c.observe(row);
-    const target = buildMetricSheets(computePipelineMetrics(c.deals(), withTarget, D('2026-06-30')), withTarget).find((s) => s.name === 'Lead target');
+    const target = buildMetricSheets(computePipelineMetrics(c.deals(), withTarget, D('2026-06-30')), withTarget).find(
+      (s) => s.name === 'Lead target',
+    );
     const header = target?.columns.map((col) => col.header) ?? [];
-    expect(header).toEqual(['Week ending', 'Days elapsed', 'New pipeline', 'Cumulative actual', 'Cumulative target', 'Gap', 'Attainment']);
+    expect(header).toEqual([
+      'Week ending',
+      'Days elapsed',
+      'New pipeline',
+      'Cumulative actual',
+      'Cumulative target',
+      'Gap',
+      'Attainment',
+    ]);
     const first = target?.rows[0];
     expect(first?.[header.indexOf('Cumulative target')]).toBe(250 * Number(first?.[header.indexOf('Days elapsed')]));
   });
 
   it('fills the Trend with one row per week and a Stage moves sheet from history', () => {
-    const snapshots: SnapshotRow[] = [{ runDate: '2026-06-15', dealId: 'O3', stage: 'Contact', amount: 4_000, closeDate: '2026-08-01' }];
+    const snapshots: SnapshotRow[] = [
+      { runDate: '2026-06-15', dealId: 'O3', stage: 'Contact', amount: 4_000, closeDate: '2026-08-01' },
+    ];
     const history = deriveDealHistory(snapshots, collector.deals(), D('2026-06-30'));
-    const withHistory = buildMetricSheets(computePipelineMetrics(collector.deals(), cfg, D('2026-06-30'), history), cfg);
+    const withHistory = buildMetricSheets(
+      computePipelineMetrics(collector.deals(), cfg, D('2026-06-30'), history),
+      cfg,
+    );
     const trend = withHistory.find((s) => s.name === 'Trend');
-    expect(trend?.columns.map((c) => c.header).slice(0, 4)).toEqual(['Week starting', 'Snapshot', 'Lead Generation deals', 'Lead Generation value']);
+    expect(trend?.columns.map((c) => c.header).slice(0, 4)).toEqual([
+      'Week starting',
+      'Snapshot',
+      'Lead Generation deals',
+      'Lead Generation value',
+    ]);
     expect(trend?.rows).toHaveLength(12);
     const contact = trend?.columns.findIndex((c) => c.header === 'Contact value') ?? -1;
     const proposal = trend?.columns.findIndex((c) => c.header === 'Proposal value') ?? -1;
@@ -236,7 +418,9 @@ describe('buildMetricSheets', () => {
     expect(trend?.rows.at(-1)?.[proposal]).toBe(5_000);
     expect(trend?.rows.at(-1)?.slice(-2)).toEqual([1, 5_000]);
     expect(trend?.rows[0]?.[1]).toBe('n/a (no run that week)');
-    expect(withHistory.find((s) => s.name === 'Stage moves')?.rows).toEqual([['Contact', 'Proposal', 'forward', 1, 5_000]]);
+    expect(withHistory.find((s) => s.name === 'Stage moves')?.rows).toEqual([
+      ['Contact', 'Proposal', 'forward', 1, 5_000],
+    ]);
   });
 
   it('turns an empty view into n/a values with their reason', () => {

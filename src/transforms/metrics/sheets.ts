@@ -4,7 +4,14 @@
  */
 import type { CellFormat, SheetColumn, SheetSpec } from '../../shared/sheet-spec.js';
 import type { CellValue } from '../../shared/table.js';
-import { formatMoney, type Breakdown, type BreakdownRow, type Kpi, type KpiUnit, type PipelineMetrics } from './compute.js';
+import {
+  formatMoney,
+  type Breakdown,
+  type BreakdownRow,
+  type Kpi,
+  type KpiUnit,
+  type PipelineMetrics,
+} from './compute.js';
 import type { MetricsConfig } from './config.js';
 import { fromDay, parseIsoDay } from './dates.js';
 import { resolveDefinition, type KpiKey } from './definitions.js';
@@ -94,9 +101,19 @@ function summarySheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpe
   const rows = metrics.kpis.map((k: Kpi, rowIndex) => {
     const name = KPI_DEFINED_NAMES[k.key];
     if (name !== undefined) definedNames.push({ name, row: rowIndex, column: SUMMARY_VALUE_COLUMN });
-    return [k.label, figureCell(k.value), unitText(k.unit, metrics.currency), resolveDefinition(k.key, config, config.definitions), k.period, k.basis.count, k.basis.of];
+    return [
+      k.label,
+      figureCell(k.value),
+      unitText(k.unit, metrics.currency),
+      resolveDefinition(k.key, config, config.definitions),
+      k.period,
+      k.basis.count,
+      k.basis.of,
+    ];
   });
-  const cellFormats = metrics.kpis.map((k) => SUMMARY_COLUMNS.map((_, i) => (i === SUMMARY_VALUE_COLUMN ? VALUE_FORMAT[k.unit] : undefined)));
+  const cellFormats = metrics.kpis.map((k) =>
+    SUMMARY_COLUMNS.map((_, i) => (i === SUMMARY_VALUE_COLUMN ? VALUE_FORMAT[k.unit] : undefined)),
+  );
   const notes = [
     `${metrics.dealCount} deals from sheet "${config.from}". Flow metrics cover ${metrics.period.label} (${metrics.period.days} days); pipeline metrics are as of ${metrics.asOf}.`,
     'n/a = the data cannot give a value (the reason follows); input missing = a metrics setting is not configured.',
@@ -122,7 +139,9 @@ function funnelSheet(metrics: PipelineMetrics): SheetSpec {
       `Open stages: deals in the stage as of ${metrics.asOf}. Won/lost stages: deals closed in ${metrics.period.label}.`,
       `Reached / moved on / conversion: deals created in ${metrics.period.label} that reached the stage and went past it, from their current stage${metrics.transitions === null ? '' : ' and the stages snapshots saw them in'}.`,
       ...(metrics.conversionUnknownLost > 0
-        ? [`${metrics.conversionUnknownLost} lost deal${metrics.conversionUnknownLost === 1 ? '' : 's'} left out of conversion (no snapshot shows which stage ${metrics.conversionUnknownLost === 1 ? 'it' : 'they'} reached; snapshot history fills this in over time).`]
+        ? [
+            `${metrics.conversionUnknownLost} lost deal${metrics.conversionUnknownLost === 1 ? '' : 's'} left out of conversion (no snapshot shows which stage ${metrics.conversionUnknownLost === 1 ? 'it' : 'they'} reached; snapshot history fills this in over time).`,
+          ]
         : []),
     ],
     columns: [
@@ -135,7 +154,15 @@ function funnelSheet(metrics: PipelineMetrics): SheetSpec {
       { header: 'Moved on', format: 'integer', width: 12 },
       { header: 'Conversion to next', format: 'percent', width: 21 },
     ],
-    rows: metrics.funnel.map((f) => [f.stage, f.deals, f.value, figureCell(f.weightedValue), f.reached, f.movedOn, f.conversionToNext === null ? null : figureCell(f.conversionToNext)]),
+    rows: metrics.funnel.map((f) => [
+      f.stage,
+      f.deals,
+      f.value,
+      figureCell(f.weightedValue),
+      f.reached,
+      f.movedOn,
+      f.conversionToNext === null ? null : figureCell(f.conversionToNext),
+    ]),
     dataBars: [1, 2],
     currency: metrics.currency,
   });
@@ -151,7 +178,9 @@ function staleSheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpec 
   return sheet({
     name: 'Stale deals',
     title: `Stale deals as of ${metrics.asOf}`,
-    notes: [`Thresholds: ${thresholds}. Worst first (most days over the threshold). "Days from" says where the days in stage come from.`],
+    notes: [
+      `Thresholds: ${thresholds}. Worst first (most days over the threshold). "Days from" says where the days in stage come from.`,
+    ],
     columns: [
       { header: 'Opportunity', format: 'text', width: 16 },
       { header: 'Account', format: 'text', width: 28 },
@@ -164,7 +193,18 @@ function staleSheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpec 
       { header: 'Close date', format: 'date', width: 12, align: 'center' },
       { header: 'Days from', format: 'text', width: 40, wrap: true },
     ],
-    rows: metrics.staleDeals.map((d) => [d.id, d.account, d.owner, d.stage, d.daysInStage, d.threshold, d.daysInStage - d.threshold, d.amount, d.closeDate, d.basis]),
+    rows: metrics.staleDeals.map((d) => [
+      d.id,
+      d.account,
+      d.owner,
+      d.stage,
+      d.daysInStage,
+      d.threshold,
+      d.daysInStage - d.threshold,
+      d.amount,
+      d.closeDate,
+      d.basis,
+    ]),
     currency: metrics.currency,
   });
 }
@@ -176,8 +216,12 @@ function unqualifiedSheet(metrics: PipelineMetrics, config: MetricsConfig): Shee
     title: 'Unqualified deals past the qualification deadline',
     notes:
       deals === null
-        ? ['input missing (metrics.qualifyWithinDays): set the number of days a deal may stay unqualified to list them here.']
-        : [`Open deals still in ${metrics.qualificationStages.join(', ')} more than ${config.qualifyWithinDays ?? 0} days after creation, as of ${metrics.asOf}. Oldest first.`],
+        ? [
+            'input missing (metrics.qualifyWithinDays): set the number of days a deal may stay unqualified to list them here.',
+          ]
+        : [
+            `Open deals still in ${metrics.qualificationStages.join(', ')} more than ${config.qualifyWithinDays ?? 0} days after creation, as of ${metrics.asOf}. Oldest first.`,
+          ],
     columns: [
       { header: 'Opportunity', format: 'text', width: 16 },
       { header: 'Account', format: 'text', width: 28 },
@@ -204,7 +248,17 @@ const BREAKDOWN_COLUMNS: readonly SheetColumn[] = [
 ];
 
 function breakdownCells(r: BreakdownRow): CellValue[] {
-  return [r.created, r.open, r.openValue, r.closed, r.won, r.wonValue, figureCell(r.winRate), figureCell(r.avgDealSize), r.stale];
+  return [
+    r.created,
+    r.open,
+    r.openValue,
+    r.closed,
+    r.won,
+    r.wonValue,
+    figureCell(r.winRate),
+    figureCell(r.avgDealSize),
+    r.stale,
+  ];
 }
 
 function periodNote(metrics: PipelineMetrics): string {
@@ -215,7 +269,10 @@ function breakdownSheet(name: string, b: Breakdown, metrics: PipelineMetrics): S
   return sheet({
     name,
     title: `Pipeline by ${b.dimension.toLowerCase()}`,
-    notes: [periodNote(metrics), ...(b.available ? [] : [`The view has no ${b.dimension.toLowerCase()} column (metrics.columns).`])],
+    notes: [
+      periodNote(metrics),
+      ...(b.available ? [] : [`The view has no ${b.dimension.toLowerCase()} column (metrics.columns).`]),
+    ],
     columns: [{ header: b.dimension, format: 'text', width: 26 }, ...BREAKDOWN_COLUMNS],
     rows: b.rows.map((r) => [r.group, ...breakdownCells(r)]),
     currency: metrics.currency,
@@ -228,7 +285,11 @@ function combinedBreakdownSheet(metrics: PipelineMetrics): SheetSpec {
     name: 'Breakdowns',
     title: 'Pipeline by region, deal size, customer type and lead source',
     notes: [periodNote(metrics), ...(missing.length > 0 ? [`Not in the view: ${missing.join(', ')}.`] : [])],
-    columns: [{ header: 'Dimension', format: 'text', width: 14 }, { header: 'Group', format: 'text', width: 30 }, ...BREAKDOWN_COLUMNS],
+    columns: [
+      { header: 'Dimension', format: 'text', width: 14 },
+      { header: 'Group', format: 'text', width: 30 },
+      ...BREAKDOWN_COLUMNS,
+    ],
     rows: metrics.breakdowns.flatMap((b) => b.rows.map((r) => [b.dimension, r.group, ...breakdownCells(r)])),
     currency: metrics.currency,
   });
@@ -245,7 +306,12 @@ function monthlySheet(metrics: PipelineMetrics): SheetSpec {
       { header: 'Won deals', format: 'integer' },
       { header: 'Growth', format: 'percent', width: 30 },
     ],
-    rows: metrics.monthlyRevenue.map((m) => [m.toDate ? `${m.month} (to ${metrics.asOf})` : m.month, m.revenue, m.wonDeals, figureCell(m.growth)]),
+    rows: metrics.monthlyRevenue.map((m) => [
+      m.toDate ? `${m.month} (to ${metrics.asOf})` : m.month,
+      m.revenue,
+      m.wonDeals,
+      figureCell(m.growth),
+    ]),
     currency: metrics.currency,
   });
 }
@@ -265,7 +331,10 @@ function leadTargetSheet(metrics: PipelineMetrics): SheetSpec {
     return sheet({
       name: 'Lead target',
       title: 'New pipeline (no lead-generation target set)',
-      notes: ['input missing (metrics.leadTargetPerDay): set a daily new-pipeline target to compare against.', granularityNote],
+      notes: [
+        'input missing (metrics.leadTargetPerDay): set a daily new-pipeline target to compare against.',
+        granularityNote,
+      ],
       columns: actualColumns,
       rows: t.rows.map((r) => [r.date, r.daysElapsed, r.newPipeline, r.cumulativeActual]),
       currency: metrics.currency,
@@ -274,14 +343,25 @@ function leadTargetSheet(metrics: PipelineMetrics): SheetSpec {
   return sheet({
     name: 'Lead target',
     title: 'New pipeline against the lead-generation target',
-    notes: [`Target: ${formatMoney(t.perDay, metrics.currency)} of new pipeline per day, accumulated from ${metrics.period.start}.`, granularityNote],
+    notes: [
+      `Target: ${formatMoney(t.perDay, metrics.currency)} of new pipeline per day, accumulated from ${metrics.period.start}.`,
+      granularityNote,
+    ],
     columns: [
       ...actualColumns,
       { header: 'Cumulative target', format: 'currency', width: 19 },
       { header: 'Gap', format: 'currency', width: 16 },
       { header: 'Attainment', format: 'percent', width: 13 },
     ],
-    rows: t.rows.map((r) => [r.date, r.daysElapsed, r.newPipeline, r.cumulativeActual, figureCell(r.cumulativeTarget), figureCell(r.gap), figureCell(r.attainment)]),
+    rows: t.rows.map((r) => [
+      r.date,
+      r.daysElapsed,
+      r.newPipeline,
+      r.cumulativeActual,
+      figureCell(r.cumulativeTarget),
+      figureCell(r.gap),
+      figureCell(r.attainment),
+    ]),
     currency: metrics.currency,
   });
 }
@@ -315,7 +395,8 @@ function trendSheet(metrics: PipelineMetrics, config: MetricsConfig): SheetSpec 
   const rows = trend.map((w) => {
     const weekStart = parseIsoDay(w.weekStart);
     const start: CellValue = weekStart === undefined ? w.weekStart : fromDay(weekStart);
-    if (w.snapshotDate === null) return [start, 'n/a (no run that week)', ...stages.flatMap(() => [null, null]), null, null];
+    if (w.snapshotDate === null)
+      return [start, 'n/a (no run that week)', ...stages.flatMap(() => [null, null]), null, null];
     let deals = 0;
     let value = 0;
     const cells = stages.flatMap((s) => {
@@ -341,7 +422,9 @@ function movesSheet(metrics: PipelineMetrics): SheetSpec | undefined {
   return sheet({
     name: 'Stage moves',
     title: 'Stage changes seen between snapshots',
-    notes: [`Snapshots from ${metrics.snapshotDates[0] ?? 'none'} to ${metrics.asOf}. Value = amount when the move was seen.`],
+    notes: [
+      `Snapshots from ${metrics.snapshotDates[0] ?? 'none'} to ${metrics.asOf}. Value = amount when the move was seen.`,
+    ],
     columns: [
       { header: 'From', format: 'text', width: 20 },
       { header: 'To', format: 'text', width: 20 },

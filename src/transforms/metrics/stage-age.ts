@@ -25,15 +25,24 @@ export function daysInStage(deal: Deal, asOfDay: number, history: DealHistory | 
   const entry = history?.deals.get(deal.id)?.stageEntry;
   if (entry?.kind === 'observed') {
     const day = parseIsoDay(entry.date);
-    if (day !== undefined) return { days: clamp(asOfDay - day), basis: `snapshots: moved from ${entry.previousStage} between ${entry.previousSnapshotDate} and ${entry.date}` };
+    if (day !== undefined)
+      return {
+        days: clamp(asOfDay - day),
+        basis: `snapshots: moved from ${entry.previousStage} between ${entry.previousSnapshotDate} and ${entry.date}`,
+      };
   }
   const created = dayOf(deal.createdDate);
   // A deal first seen in today's run has no history yet: fall through to the created date.
   if (entry?.kind === 'unchangedSince' && parseIsoDay(entry.date) !== asOfDay) {
     const since = parseIsoDay(entry.date);
     // Same stage in every snapshot: the created date bounds the entry from below; the first snapshot from above.
-    if (created !== null && (since === undefined || created <= since)) return { days: clamp(asOfDay - created), basis: `since created (stage unchanged in snapshots since ${entry.date})` };
-    if (since !== undefined) return { days: clamp(asOfDay - since), basis: `at least (stage unchanged in snapshots since ${entry.date})` };
+    if (created !== null && (since === undefined || created <= since))
+      return {
+        days: clamp(asOfDay - created),
+        basis: `since created (stage unchanged in snapshots since ${entry.date})`,
+      };
+    if (since !== undefined)
+      return { days: clamp(asOfDay - since), basis: `at least (stage unchanged in snapshots since ${entry.date})` };
   }
   if (created !== null) return { days: clamp(asOfDay - created), basis: 'since created (no stage entered date)' };
   return null;

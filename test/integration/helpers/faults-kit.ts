@@ -34,14 +34,18 @@ export function parseReports(result: CliResult): RunReport[] {
 /** The one report of a single-export `run --json`, with the CLI output in the error when there is not exactly one. */
 export function onlyReport(result: CliResult): RunReport {
   const reports = parseReports(result);
-  if (reports.length !== 1) throw new Error(`expected one run report, got ${reports.length}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  if (reports.length !== 1)
+    throw new Error(
+      `expected one run report, got ${reports.length}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   return reports[0] as RunReport;
 }
 
 /** The report of `exportId` among several. */
 export function reportOf(reports: readonly RunReport[], exportId: string): RunReport {
   const r = reports.find((x) => x.exportId === exportId);
-  if (r === undefined) throw new Error(`no run report for '${exportId}' in ${JSON.stringify(reports.map((x) => x.exportId))}`);
+  if (r === undefined)
+    throw new Error(`no run report for '${exportId}' in ${JSON.stringify(reports.map((x) => x.exportId))}`);
   return r;
 }
 
@@ -49,7 +53,9 @@ export function reportOf(reports: readonly RunReport[], exportId: string): RunRe
 export function storedRun(stateDir: string, runId: string): RunReport | undefined {
   const db = new Database(join(stateDir, 'state.db'), { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare<[string], { report_json: string }>('SELECT report_json FROM run_history WHERE run_id = ?').get(runId);
+    const row = db
+      .prepare<[string], { report_json: string }>('SELECT report_json FROM run_history WHERE run_id = ?')
+      .get(runId);
     return row === undefined ? undefined : (JSON.parse(row.report_json) as RunReport);
   } finally {
     db.close();
@@ -79,7 +85,8 @@ export async function sheetHeader(bytes: Buffer, sheet: string): Promise<string[
   const wb = new ExcelJS.Workbook();
   await wb.xlsx.load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   const ws = wb.getWorksheet(sheet);
-  if (ws === undefined) throw new Error(`no sheet '${sheet}' in the workbook (sheets: ${wb.worksheets.map((w) => w.name).join(', ')})`);
+  if (ws === undefined)
+    throw new Error(`no sheet '${sheet}' in the workbook (sheets: ${wb.worksheets.map((w) => w.name).join(', ')})`);
   const values = ws.getRow(1).values;
   return (Array.isArray(values) ? values : []).filter((v) => v !== undefined && v !== null).map(String);
 }
@@ -154,14 +161,28 @@ export async function makeSmallDisk(dir: string, kib: number): Promise<SmallDisk
   };
 }
 
-function runNode(nodeArgs: readonly string[], env: NodeJS.ProcessEnv, fileLimitKib: number | undefined): Promise<CliResult> {
+function runNode(
+  nodeArgs: readonly string[],
+  env: NodeJS.ProcessEnv,
+  fileLimitKib: number | undefined,
+): Promise<CliResult> {
   const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
   const [cmd, argv] =
     fileLimitKib === undefined
       ? [process.execPath, nodeArgs]
-      : ['bash', ['-c', `trap '' XFSZ; ulimit -f ${fileLimitKib}; exec ${[process.execPath, ...nodeArgs].map(quote).join(' ')}`]];
+      : [
+          'bash',
+          [
+            '-c',
+            `trap '' XFSZ; ulimit -f ${fileLimitKib}; exec ${[process.execPath, ...nodeArgs].map(quote).join(' ')}`,
+          ],
+        ];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -72,11 +72,17 @@ export function createServiceGroup(baseEnv: NodeJS.ProcessEnv = {}): ServiceGrou
     serve(config, options = {}) {
       return group.spawn(['serve', '--config', config, '--port', '0', ...(options.extraArgs ?? [])], {
         ...options,
-        ready: options.ready ?? ((l) => typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on')),
+        ready:
+          options.ready ??
+          ((l) =>
+            typeof l['url'] === 'string' && typeof l.msg === 'string' && l.msg.startsWith('admin server listening on')),
       });
     },
     worker(config, options = {}) {
-      return group.spawn(['worker', '--config', config], { ...options, ready: options.ready ?? ((l) => l.msg === 'worker ready') });
+      return group.spawn(['worker', '--config', config], {
+        ...options,
+        ready: options.ready ?? ((l) => l.msg === 'worker ready'),
+      });
     },
     async killAll() {
       await Promise.all(
@@ -91,7 +97,11 @@ export function createServiceGroup(baseEnv: NodeJS.ProcessEnv = {}): ServiceGrou
   return group;
 }
 
-async function spawnService(args: readonly string[], options: SpawnServiceOptions, register: (p: ServiceProcess) => void): Promise<ServiceProcess> {
+async function spawnService(
+  args: readonly string[],
+  options: SpawnServiceOptions,
+  register: (p: ServiceProcess) => void,
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${REPO_ROOT}src/cli/main.ts`, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     // JSON logs at info level whatever the caller's environment says (LOG_LEVEL=warn would hide the lines we wait for).
@@ -146,7 +156,11 @@ async function spawnService(args: readonly string[], options: SpawnServiceOption
       };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} in the log of ${describe()}; exit: ${JSON.stringify(exitInfo)}; stderr tail:\n${stderr.slice(-3000)}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what} in the log of ${describe()}; exit: ${JSON.stringify(exitInfo)}; stderr tail:\n${stderr.slice(-3000)}`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(waiter);
       // A process that dies cannot log the line any more: fail at once with its output.
@@ -154,7 +168,11 @@ async function spawnService(args: readonly string[], options: SpawnServiceOption
         if (!waiters.has(waiter)) return;
         waiters.delete(waiter);
         clearTimeout(timer);
-        reject(new Error(`${describe()} exited (${e.code ?? e.signal}) before logging ${what}; stderr tail:\n${stderr.slice(-3000)}`));
+        reject(
+          new Error(
+            `${describe()} exited (${e.code ?? e.signal}) before logging ${what}; stderr tail:\n${stderr.slice(-3000)}`,
+          ),
+        );
       });
     });
   };
@@ -210,12 +228,18 @@ export interface ApiResponse {
 }
 
 /** Minimal admin API client (bearer token, JSON). */
-export function createApiClient(baseUrl: () => string, token: string): {
+export function createApiClient(
+  baseUrl: () => string,
+  token: string,
+): {
   get(path: string): Promise<ApiResponse>;
   post(path: string): Promise<ApiResponse>;
 } {
   const call = async (method: 'GET' | 'POST', path: string): Promise<ApiResponse> => {
-    const res = await fetch(`${baseUrl()}${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    const res = await fetch(`${baseUrl()}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -229,7 +253,11 @@ export function createApiClient(baseUrl: () => string, token: string): {
 }
 
 /** Polls `check` every 100 ms until it returns a value, or throws after `timeoutMs` naming `what`. */
-export async function pollFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+export async function pollFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

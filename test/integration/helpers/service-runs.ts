@@ -32,7 +32,8 @@ export async function startRun(api: Api, exportId: string): Promise<string> {
   const res = await api.post(`/api/exports/${encodeURIComponent(exportId)}/run`);
   expect(res.status, `POST run of ${exportId}: ${JSON.stringify(res.body)}`).toBe(202);
   const body = res.body as { runId?: unknown };
-  if (typeof body.runId !== 'string') throw new Error(`POST run of ${exportId} answered without a runId: ${JSON.stringify(res.body)}`);
+  if (typeof body.runId !== 'string')
+    throw new Error(`POST run of ${exportId} answered without a runId: ${JSON.stringify(res.body)}`);
   return body.runId;
 }
 
@@ -65,7 +66,13 @@ export function fragmentedUploadExportYaml(id: string, path: string): string {
   return sampleExportYaml({
     id,
     path,
-    extra: ['      skipUnchanged: false', '      uploadSessionThreshold: 327680', '      chunkSize: 327680', '    zipLevel: 0', ''].join('\n'),
+    extra: [
+      '      skipUnchanged: false',
+      '      uploadSessionThreshold: 327680',
+      '      chunkSize: 327680',
+      '    zipLevel: 0',
+      '',
+    ].join('\n'),
   });
 }
 

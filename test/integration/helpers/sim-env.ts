@@ -6,11 +6,19 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTableauSimulator, type TableauSimulator, type TableauSimulatorOptions } from '../../../src/simulators/tableau/index.js';
+import {
+  startTableauSimulator,
+  type TableauSimulator,
+  type TableauSimulatorOptions,
+} from '../../../src/simulators/tableau/index.js';
 import { startGraphSimulator, type GraphSimulator } from '../../../src/simulators/graph/index.js';
 
 export const SIM_PAT = { name: 'test-export-bot', secret: 'sentinel-pat-secret-7f3a9c1e5b' };
-export const SIM_CLIENT = { tenantId: 'tenant-test', clientId: 'client-test', secret: 'sentinel-client-secret-4d8e2a6b' };
+export const SIM_CLIENT = {
+  tenantId: 'tenant-test',
+  clientId: 'client-test',
+  secret: 'sentinel-client-secret-4d8e2a6b',
+};
 export const SIM_USER = 'ops@contoso.com';
 
 export interface SimEnv {
@@ -24,7 +32,10 @@ export interface SimEnv {
    * fault tests finish in seconds) and the given `exports:` YAML (indented as a top-level key's list), plus extra
    * top-level YAML. Returns its path.
    */
-  writeConfig(exportsYaml: string, options?: { name?: string; extraTopLevel?: string; tableauExtra?: string; onedriveExtra?: string }): Promise<string>;
+  writeConfig(
+    exportsYaml: string,
+    options?: { name?: string; extraTopLevel?: string; tableauExtra?: string; onedriveExtra?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -88,7 +99,9 @@ ${exportsYaml}
 }
 
 /** The sample export against the simulators: three views, metrics, OneDrive destination. */
-export function sampleExportYaml(options: { id?: string; path?: string; onLocked?: string; extra?: string } = {}): string {
+export function sampleExportYaml(
+  options: { id?: string; path?: string; onLocked?: string; extra?: string } = {},
+): string {
   return `  - id: ${options.id ?? 'pipeline'}
     timezone: America/New_York
     views:

@@ -6,6 +6,39 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import prettier from 'eslint-config-prettier';
 
+// The floors of src/ (README, Architecture): each folder may import only the folders listed for it (and itself).
+// `cli/` is the composition root and may import anything; tests may too.
+const FLOORS = {
+  shared: [],
+  contracts: ['shared'],
+  transforms: ['shared', 'contracts'],
+  workbook: ['shared', 'contracts'],
+  sources: ['shared', 'contracts'],
+  destinations: ['shared', 'contracts'],
+  state: ['shared', 'contracts'],
+  config: ['shared', 'contracts', 'transforms'],
+  pipeline: ['shared', 'contracts', 'config', 'transforms', 'workbook'],
+  scheduler: ['shared', 'contracts', 'config', 'pipeline'],
+  server: ['shared', 'contracts'],
+  simulators: ['shared'],
+};
+const FOLDERS = [...Object.keys(FLOORS), 'cli'];
+const boundaryRules = Object.entries(FLOORS).map(([folder, allowed]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => ({
+          group: [`**/${f}/**`, `../${f}`, `../../${f}`],
+          message: `src/${folder}/ may import only ${[...allowed, folder].map((a) => `src/${a}/`).join(', ')} (see the floors in eslint.config.js)`,
+        })),
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -58,5 +91,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
     },
   },
+  ...boundaryRules,
   prettier,
 );

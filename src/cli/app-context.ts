@@ -25,14 +25,15 @@ import {
 } from '../destinations/onedrive/index.js';
 import { runExport, type RunProgress } from '../pipeline/run-export.js';
 import { sweepOrphanedRuns } from '../pipeline/orphaned-runs.js';
-import type { Destination, Source } from '../pipeline/ports.js';
-import type { RunReport, RunTrigger } from '../pipeline/report.js';
-import type { RunStore } from '../state/run-store.js';
+import type { Destination, Source } from '../contracts/ports.js';
+import type { RunReport, RunTrigger } from '../contracts/run-report.js';
+import type { RunStore } from '../contracts/run-store.js';
 import { openStateDatabase, type StateDatabase } from '../state/database.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
 import { createSnapshotStore } from '../state/snapshots.js';
 import { createWebhookNotifier } from '../scheduler/webhook-notifier.js';
-import type { Notifier } from '../scheduler/types.js';
+import type { Notifier, NotifySettings, RunObserver } from '../contracts/after-run.js';
+import { createAfterRun, type AfterRun } from '../pipeline/after-run.js';
 
 /** The tool's version, from package.json (same relative place under src/ and dist/). */
 export const TOOL_VERSION: string = (() => {
@@ -54,6 +55,8 @@ export interface RunOptions {
   readonly onProgress?: ((p: RunProgress) => void) | undefined;
   readonly attempt?: number | undefined;
   readonly onStart?: ((runId: string) => void) | undefined;
+  /** The run's logger (the scheduler binds runId and exportId); default the context's logger. */
+  readonly logger?: Logger | undefined;
 }
 
 export interface AppContext {
@@ -71,8 +74,8 @@ export interface AppContext {
   /** Lazily created Tableau source (throws ConfigError when the config has no tableau section). */
   tableau(): ReturnType<typeof createTableauSource>;
   destinationFor(exp: ExportConfig): Destination & { check?: () => Promise<unknown> };
-  /** Sends the export's webhook notifications for a finished run (when `notify` is configured). Never throws. */
-  notify(report: RunReport): Promise<void>;
+  /** The after-run policy (metrics, notifications) for runs this process runs outside the in-process scheduler. */
+  readonly afterRun: AfterRun;
   close(): Promise<void>;
 }
 
@@ -85,11 +88,21 @@ export interface AppContextOptions {
   readonly store?: RunStore;
   /** Share an open state database (serve keeps one across config reloads). */
   readonly database?: StateDatabase;
+  /** Hears about run starts and ends (Prometheus metrics in queue mode). */
+  readonly observer?: RunObserver;
   /**
    * The context this one replaces (config reload). Its Tableau source is kept when the tableau section is unchanged,
    * so runs before and after the reload share one PAT lock and one per-site limiter.
    */
   readonly previous?: AppContext;
+}
+
+/** Where an export's notifications go: its webhook URL read from the environment, or undefined when none is set. */
+export function notifySettingsFor(exp: ExportConfig | undefined, env: NodeJS.ProcessEnv): NotifySettings | undefined {
+  if (exp?.notify === undefined) return undefined;
+  const webhookUrl = env[exp.notify.webhookUrlEnv];
+  if (webhookUrl === undefined || webhookUrl === '') return undefined;
+  return { webhookUrl, rowDropShare: exp.notify.rowDropShare };
 }
 
 /** Collects the values of every env var the config names, so the redactor knows them before anything logs. */
@@ -299,6 +312,20 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   const store = (): RunStore => (runStore ??= createSqliteRunStore(database()));
   let snapshots: ReturnType<typeof createSnapshotStore> | undefined;
   let notifier: Notifier | undefined;
+  const afterRun = createAfterRun({
+    logger,
+    observer: options.observer,
+    // Created on first use: it reads the history, which a context that never runs anything need not open.
+    notifier: {
+      runFinished: (report, settings) =>
+        (notifier ??= createWebhookNotifier({ logger, redactor, history: store() })).runFinished(report, settings),
+    },
+    notifySettings: (exportId) =>
+      notifySettingsFor(
+        config.exports.find((e) => e.id === exportId),
+        env,
+      ),
+  });
 
   const findExport = (id: string): ExportConfig => {
     const exp = config.exports.find((e) => e.id === id);
@@ -344,7 +371,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         {
           sourceFor,
           destination,
-          logger,
+          logger: opts.logger ?? logger,
           clock,
           redactor,
           tempDir,
@@ -359,13 +386,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         },
       );
     },
-    async notify(report) {
-      const exp = config.exports.find((e) => e.id === report.exportId);
-      const url = exp?.notify === undefined ? undefined : env[exp.notify.webhookUrlEnv];
-      if (exp?.notify === undefined || url === undefined || url === '') return;
-      notifier ??= createWebhookNotifier({ logger, redactor, history: store() });
-      await notifier.runFinished(report, { webhookUrl: url, rowDropShare: exp.notify.rowDropShare });
-    },
+    afterRun,
     async close() {
       if (options.store === undefined) await runStore?.close().catch(() => undefined);
       if (ownsDb) db?.close();

@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { createAppContext, TOOL_VERSION, type AppContext } from './app-context.js';
 import type { Config } from '../config/schema.js';
-import type { RunStore } from '../state/run-store.js';
+import type { RunStore } from '../contracts/run-store.js';
 import { EXIT_USAGE, reportError } from './output.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';

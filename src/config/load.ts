@@ -17,7 +17,7 @@ import {
   type ExportConfig,
 } from './schema.js';
 import { checkRules, missingEnvVars, viewSheetName, type RuleIssue } from './rules.js';
-import { validateDrivePath } from '../destinations/onedrive/drive-path.js';
+import { validateDrivePath } from '../shared/drive-path.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exports.yaml';
 

@@ -3,7 +3,7 @@
  * loader adds file and line. Rules run on every export that parsed, so all problems are reported at once.
  */
 import type { Config, ExportConfig, ViewConfig } from './schema.js';
-import { validateDrivePath } from '../destinations/onedrive/drive-path.js';
+import { validateDrivePath } from '../shared/drive-path.js';
 import { checkMetricsConfig } from '../transforms/metrics/config.js';
 
 export interface RuleIssue {

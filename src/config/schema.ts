@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { validateSchedule } from '../scheduler/next-run.js';
+import { validateSchedule } from '../shared/cron-schedule.js';
 import { metricsConfigSchema } from '../transforms/metrics/config.js';
 
 /** True when `zone` is an IANA time zone this Node.js knows. */

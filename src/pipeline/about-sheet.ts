@@ -1,6 +1,6 @@
 /** The About sheet: when the workbook was refreshed, from what, by which run (pure). */
 import type { SheetSpec } from '../shared/sheet-spec.js';
-import type { RunTrigger } from './report.js';
+import type { RunTrigger } from '../contracts/run-report.js';
 
 export interface AboutInput {
   readonly exportId: string;

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../shared/logger.js';
-import type { RunStore } from '../state/run-store.js';
+import type { RunStore } from '../contracts/run-store.js';
 import { sweepOrphanedRuns, writeRunOwner } from './orphaned-runs.js';
 
 function recordingStore(): { store: RunStore; interrupted: string[] } {

@@ -10,7 +10,7 @@ import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
-import type { RunStore } from '../state/run-store.js';
+import type { RunStore } from '../contracts/run-store.js';
 
 const OWNER_FILE = 'owner.json';
 const FOREIGN_MAX_AGE_MS = 24 * 3600_000;

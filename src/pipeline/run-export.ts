@@ -27,10 +27,10 @@ import {
 } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
-import type { RunStore } from '../state/run-store.js';
-import type { SnapshotStore } from './snapshot-port.js';
-import type { Destination, RawTable, Source, SourceSession, ViewRequest } from './ports.js';
-import { blankRunReport, type RunReport, type RunTrigger, type SheetReport } from './report.js';
+import type { RunStore } from '../contracts/run-store.js';
+import type { SnapshotStore } from '../contracts/snapshot-store.js';
+import type { Destination, RawTable, Source, SourceSession, ViewRequest } from '../contracts/ports.js';
+import { blankRunReport, type RunReport, type RunTrigger, type SheetReport } from '../contracts/run-report.js';
 import { isoWithOffset, wallDate } from '../shared/time.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { writeRunOwner } from './orphaned-runs.js';
@@ -86,7 +86,9 @@ interface SheetOutcome {
 /** Runs one export. Never throws: the returned report says succeeded, unchanged or failed. */
 export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<RunReport> {
   const { exportConfig: exp, runId } = job;
-  const logger = deps.logger.child({ runId, exportId: exp.id });
+  // The scheduler hands over a logger that already carries the run's ids; binding them twice repeats them per line.
+  const logger =
+    deps.logger.bindings()['runId'] === runId ? deps.logger : deps.logger.child({ runId, exportId: exp.id });
   const started = deps.clock.now();
   const startedAt = isoWithOffset(started, job.timezone, { milliseconds: true });
   const timings: Record<string, number> = {};

@@ -1,13 +1,15 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunReport, RunTrigger } from '../pipeline/report.js';
+import type { RunReport, RunTrigger } from '../contracts/run-report.js';
 import { AbortedError } from '../shared/errors.js';
 import { createSilentLogger } from '../shared/logger.js';
-import type { RunStore } from '../state/run-store.js';
+import type { RunStore } from '../contracts/run-store.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import type { TimerApi } from './timers.js';
-import type { ExportRunner, Notifier, NotifySettings, RunnerOptions, ScheduledExport } from './types.js';
+import type { Notifier, NotifySettings } from '../contracts/after-run.js';
+import type { ExportRunner, RunnerOptions } from '../contracts/export-runner.js';
+import type { ScheduledExport } from './types.js';
 
 /** A fake clock with fake timers: `advanceTo` fires due timers in time order, letting promises settle between. */
 function createFakeTime(startIso: string) {

@@ -3,21 +3,24 @@
  * in its time zone, never runs two runs of one export at once, catches up a missed run on start, reloads its config,
  * and shuts down within a deadline.
  *
- * Timing design: we do not hand patterns to node-cron's own ticking. Each export's next fire instant comes from the
+ * Timing design: no cron library ticks for us. Each export's next fire instant comes from the
  * pure {@link nextRun} (DST rules documented there), and a single timer per export waits for it through the
  * injectable {@link TimerApi}. Timers never wait longer than `maxTimerMs` (60 s by default): on waking, the wall clock
  * is read again, so a clock jump, a suspended VM or a timer firing early only shifts the tick, never loses or repeats
- * it. Tests drive the same code with a fake clock and fake timers; node-cron is used only to validate patterns.
+ * it. Tests drive the same code with a fake clock and fake timers.
  */
-import { skippedRunReport, type RunReport, type RunTrigger } from '../pipeline/report.js';
+import { isInterrupted, skippedRunReport, type RunReport, type RunTrigger } from '../contracts/run-report.js';
 import type { Clock } from '../shared/clock.js';
 import { AbortedError, AppError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
-import type { RunStore } from '../state/run-store.js';
-import { nextRun, previousRun } from './next-run.js';
+import type { RunStore } from '../contracts/run-store.js';
+import { nextRun, previousRun } from '../shared/cron-schedule.js';
 import { realTimers, type TimerApi } from './timers.js';
-import type { ExportRunner, Notifier, RunObserver, ScheduledExport } from './types.js';
+import type { ScheduledExport } from './types.js';
+import { createAfterRun } from '../pipeline/after-run.js';
+import type { Notifier, RunObserver } from '../contracts/after-run.js';
+import type { ExportRunner } from '../contracts/export-runner.js';
 
 export interface SchedulerDeps {
   readonly exports: readonly ScheduledExport[];
@@ -101,6 +104,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Bookkeeping started outside a run (skipped records, catch-up checks), awaited by `stop`. */
   const pending = new Set<Promise<unknown>>();
   let phase: 'idle' | 'active' | 'stopping' | 'stopped' = 'idle';
+
+  // The latest config decides where notifications go (a reload may have changed them during the run); an export
+  // removed meanwhile keeps the settings it started with.
+  const startedWith = new Map<string, ScheduledExport>();
+  const afterRun = createAfterRun({
+    logger: deps.logger,
+    observer: deps.observer,
+    notifier: deps.notifier,
+    notifySettings: (exportId) => (entries.get(exportId)?.exp ?? startedWith.get(exportId))?.notify,
+  });
 
   const track = (p: Promise<unknown>): void => {
     pending.add(p);
@@ -191,15 +204,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     } catch (err) {
       runLog.error({ err }, `could not record the skipped run of export '${exp.id}'`);
     }
-    notifyObserver(() => deps.observer?.runFinished?.(report));
-  };
-
-  const notifyObserver = (fn: () => void): void => {
-    try {
-      fn();
-    } catch (err) {
-      log.error({ err }, 'run observer failed (metrics); the run itself is not affected');
-    }
+    afterRun.recorded(report);
   };
 
   const startRun = (exp: ScheduledExport, trigger: RunTrigger): { runId: string; started: Promise<void> } => {
@@ -214,7 +219,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const startTimer = timers.setTimeout(() => markStarted(), startTimeoutMs);
     const run: ActiveRun = { runId, controller, done: Promise.resolve(), abortedByStop: false };
     active.set(exp.id, run);
-    notifyObserver(() => deps.observer?.runStarted?.(exp.id, runId));
+    startedWith.set(exp.id, exp);
+    afterRun.started(exp.id, runId);
     runLog.info({ trigger }, `run of export '${exp.id}' starting (${describeTrigger(trigger)})`);
 
     const execute = async (): Promise<void> => {
@@ -242,7 +248,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         markStarted();
         if (active.get(exp.id) === run) active.delete(exp.id);
       }
-      notifyObserver(() => deps.observer?.runFinished?.(report));
       runLog.info(
         {
           status: report.status,
@@ -253,15 +258,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         },
         `run of export '${exp.id}' ${report.status}${report.error === undefined ? '' : `: ${report.error.code}: ${report.error.message}`}`,
       );
-      // The latest config decides where notifications go (a reload may have changed them during the run).
-      const settings = (entries.get(exp.id)?.exp ?? exp).notify;
-      if (deps.notifier !== undefined && settings !== undefined && !run.abortedByStop) {
-        try {
-          await deps.notifier.runFinished(report, settings);
-        } catch (err) {
-          runLog.error({ err }, 'notification failed; the run itself is not affected');
-        }
-      }
+      await afterRun.finished(report, { abortedByStop: run.abortedByStop });
     };
     run.done = execute();
     return { runId, started };
@@ -279,7 +276,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (missed === undefined) return;
     const recent = await deps.store.listRuns({ exportId: exp.id, limit: 20 });
     // A run cut short by a crash did not deliver anything: it does not count as "ran at that time".
-    const last = recent.find((r) => !(r.status === 'failed' && r.error?.code === 'INTERRUPTED'));
+    const last = recent.find((r) => !isInterrupted(r));
     if (last === undefined) {
       // No history at all: a new export or a fresh state directory. Nothing tells us a run was missed.
       return;
@@ -321,7 +318,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       for (const exp of current) {
         try {
           const last = await deps.store.lastSuccess(exp.id);
-          if (last !== undefined) notifyObserver(() => deps.observer?.lastSuccessLoaded?.(last));
+          if (last !== undefined) afterRun.lastSuccessLoaded(last);
           await catchUpIfMissed(exp);
         } catch (err) {
           log.error(

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../pipeline/report.js';
+import type { RunReport } from '../contracts/run-report.js';
 import { createLogger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';

@@ -7,14 +7,14 @@
  * URL, which is a secret) and forgotten: notifications never fail a run.
  */
 import axios from 'axios';
-import type { RunReport } from '../pipeline/report.js';
+import { isInterrupted, type RunReport } from '../contracts/run-report.js';
 import { realSleep, systemClock, type Clock, type Sleep } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import { isRetryableStatus, withRetry } from '../shared/retry.js';
-import type { RunStore } from '../state/run-store.js';
-import type { Notifier, NotifySettings } from './types.js';
+import type { RunStore } from '../contracts/run-store.js';
+import type { Notifier, NotifySettings } from '../contracts/after-run.js';
 
 /** Posts a JSON body to a URL; rejects on a non-2xx answer or a network error. */
 export type WebhookPost = (url: string, body: { text: string }) => Promise<void>;
@@ -160,11 +160,7 @@ async function loadDecisionInput(
   const isBefore = (r: RunReport): boolean => r.runId !== report.runId && Date.parse(r.startedAt) <= startedMs;
   const recent = await history.listRuns({ exportId: report.exportId, limit: 50 });
   const previous = recent.find(
-    (r) =>
-      isBefore(r) &&
-      r.status !== 'running' &&
-      r.status !== 'skipped' &&
-      !(r.status === 'failed' && (r.error?.code === 'ABORTED' || r.error?.code === 'INTERRUPTED')),
+    (r) => isBefore(r) && r.status !== 'running' && r.status !== 'skipped' && !isInterrupted(r),
   );
   // Successes are looked up by status, so a long streak of failures does not hide the last good row count.
   const [succeeded, unchanged] = await Promise.all([

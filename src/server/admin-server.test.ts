@@ -1,12 +1,14 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunReport } from '../pipeline/report.js';
+import type { RunReport } from '../contracts/run-report.js';
 import { createScheduler } from '../scheduler/scheduler.js';
-import type { ExportRunner, ScheduledExport } from '../scheduler/types.js';
+import type { ScheduledExport } from '../scheduler/types.js';
+import type { ExportRunner } from '../contracts/export-runner.js';
 import { createSilentLogger } from '../shared/logger.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
 import { createAdminServer, type AdminServer } from './admin-server.js';
-import { createSchedulerControl, type ExportControl } from './export-control.js';
+import type { ExportControl } from '../contracts/export-control.js';
+import { createSchedulerControl } from '../scheduler/scheduler-control.js';
 import { createRunMetrics } from './metrics.js';
 
 const ALICE = 'alice-token-0123456789abcdef';

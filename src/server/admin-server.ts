@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import type { RunReport } from '../pipeline/report.js';
+import type { RunReport } from '../contracts/run-report.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { RunStore } from '../state/run-store.js';
+import type { RunStore } from '../contracts/run-store.js';
 import { createAuthenticator, type AdminToken } from './auth.js';
-import type { ExportControl } from './export-control.js';
+import type { ExportControl } from '../contracts/export-control.js';
 
 /** The part of the run history the server reads. */
 export type RunHistory = Pick<RunStore, 'getRun' | 'listRuns' | 'lastSuccess'>;

@@ -3,8 +3,8 @@
  * one process, or tests, do not share counters). The object is a {@link RunObserver}: the scheduler feeds it.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunReport } from '../pipeline/report.js';
-import type { RunObserver } from '../scheduler/types.js';
+import type { RunReport } from '../contracts/run-report.js';
+import type { RunObserver } from '../contracts/after-run.js';
 
 export interface RunMetrics extends Required<RunObserver> {
   readonly registry: Registry;

@@ -11,7 +11,7 @@ import { AppError } from './errors.js';
 const options = {
   setting: 'tableau.caFile',
   error: (message: string, opts: ConstructorParameters<typeof AppError>[2]) =>
-    new AppError('TEST_CA_FILE', message, opts),
+    new AppError('TABLEAU_CA_FILE', message, opts),
 };
 
 describe('loadCaBundle', () => {
@@ -37,7 +37,7 @@ describe('loadCaBundle', () => {
   it('names the file and the setting when it cannot be read', async () => {
     const file = join(dir, 'missing.pem');
     await expect(loadCaBundle(file, options)).rejects.toMatchObject({
-      code: 'TEST_CA_FILE',
+      code: 'TABLEAU_CA_FILE',
       message: expect.stringMatching(/cannot read tableau\.caFile '.*missing\.pem': ENOENT/),
       hint: expect.stringContaining('PEM'),
     });

@@ -3,6 +3,98 @@
  * tests), a `retryable` flag (retry policy is decided by type, never by parsing messages), an optional `hint`
  * (how the user fixes it) and a `cause`. Errors become exit codes only in `cli/` and HTTP statuses only in `server/`.
  */
+/**
+ * Every error code the tool produces: run reports, the admin API, exit codes and tests rely on them, so a new code
+ * is added here (and a renamed one is a breaking change for users' scripts). `INTERRUPTED` is what a run report
+ * says when its process stopped (shutdown, crash, a worker killed) before the run ended.
+ */
+export type ErrorCode =
+  | 'ABORTED'
+  | 'CONFIG_INVALID'
+  | 'CSV_EMPTY'
+  | 'CSV_MALFORMED'
+  | 'CSV_NOT_FOUND'
+  | 'CSV_READ_FAILED'
+  | 'DASHBOARD_MISSING'
+  | 'DESTINATION_INVALID_FILE_NAME'
+  | 'DESTINATION_WRITE_FAILED'
+  | 'INTERNAL'
+  | 'INTERRUPTED'
+  | 'INVALID_JSON'
+  | 'METRICS_COLUMN_MISSING'
+  | 'ONEDRIVE_AUTH_CONFIG'
+  | 'ONEDRIVE_AUTH_FAILED'
+  | 'ONEDRIVE_AUTH_UNREACHABLE'
+  | 'ONEDRIVE_CA_FILE'
+  | 'ONEDRIVE_CONFIG'
+  | 'ONEDRIVE_CONFLICT'
+  | 'ONEDRIVE_DRIVE_NOT_FOUND'
+  | 'ONEDRIVE_FILE_CHANGED'
+  | 'ONEDRIVE_FORBIDDEN'
+  | 'ONEDRIVE_INVALID_PATH'
+  | 'ONEDRIVE_INVALID_SITE'
+  | 'ONEDRIVE_LOCKED'
+  | 'ONEDRIVE_NETWORK'
+  | 'ONEDRIVE_NOT_FOUND'
+  | 'ONEDRIVE_QUOTA_EXCEEDED'
+  | 'ONEDRIVE_RANGE_NOT_SATISFIABLE'
+  | 'ONEDRIVE_REQUEST_FAILED'
+  | 'ONEDRIVE_SERVER_ERROR'
+  | 'ONEDRIVE_THROTTLED'
+  | 'ONEDRIVE_UNAUTHORIZED'
+  | 'ONEDRIVE_UNEXPECTED_RESPONSE'
+  | 'ONEDRIVE_UPLOAD_FAILED'
+  | 'ONEDRIVE_UPLOAD_NO_PROGRESS'
+  | 'ONEDRIVE_VERIFY_FAILED'
+  | 'PIVOT_INVALID'
+  | 'PIVOT_TOO_LARGE'
+  | 'RUN_STORE_CORRUPT'
+  | 'RUN_STORE_INVALID'
+  | 'RUN_STORE_UNAVAILABLE'
+  | 'SCHEDULER_STATE'
+  | 'SHUTTING_DOWN'
+  | 'STATE_DB_OPEN_FAILED'
+  | 'TABLEAU_API_VERSION_INVALID'
+  | 'TABLEAU_API_VERSION_UNSUPPORTED'
+  | 'TABLEAU_AUTH_FAILED'
+  | 'TABLEAU_AUTH_MISSING'
+  | 'TABLEAU_BAD_REQUEST'
+  | 'TABLEAU_BAD_RESPONSE'
+  | 'TABLEAU_CA_FILE'
+  | 'TABLEAU_FEATURE_DISABLED'
+  | 'TABLEAU_HTTP_ERROR'
+  | 'TABLEAU_INVALID_MAX_AGE'
+  | 'TABLEAU_NETWORK'
+  | 'TABLEAU_NOT_FOUND'
+  | 'TABLEAU_PERMISSION_DENIED'
+  | 'TABLEAU_REDIRECT'
+  | 'TABLEAU_REDIRECT_REFUSED'
+  | 'TABLEAU_SERVER_ERROR'
+  | 'TABLEAU_SERVER_TOO_OLD'
+  | 'TABLEAU_SESSION_EXPIRED'
+  | 'TABLEAU_SITE_NOT_FOUND'
+  | 'TABLEAU_THROTTLED'
+  | 'TABLEAU_TIMEOUT'
+  | 'TABLEAU_TLS'
+  | 'TABLEAU_TOO_LARGE'
+  | 'TABLEAU_TRUNCATED'
+  | 'TABLEAU_VIEW_AMBIGUOUS'
+  | 'TABLEAU_VIEW_NOT_FOUND'
+  | 'TABLEAU_VIEW_QUERY_FAILED'
+  | 'TABLEAU_VIEW_REQUEST_INVALID'
+  | 'TABLEAU_WORKBOOK_NOT_FOUND'
+  | 'USAGE'
+  | 'VIEW_EMPTY'
+  | 'VIEW_UNFILTERED'
+  | 'WEBHOOK_HTTP'
+  | 'WEBHOOK_UNREACHABLE'
+  | 'WORKBOOK_EMPTY'
+  | 'WORKBOOK_INVALID_OPTIONS'
+  | 'WORKBOOK_INVALID_SPEC'
+  | 'WORKBOOK_UNKNOWN_SHEET'
+  | 'WORKBOOK_WRITER_STATE'
+  | 'WORKBOOK_WRITE_FAILED';
+
 export interface AppErrorOptions {
   readonly retryable?: boolean;
   readonly hint?: string;
@@ -12,12 +104,12 @@ export interface AppErrorOptions {
 }
 
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly hint: string | undefined;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: string, message: string, options: AppErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -80,7 +172,7 @@ export function formatConfigIssues(issues: readonly ConfigIssue[]): string {
 }
 
 /** Wraps anything thrown into an AppError, keeping AppErrors as they are. */
-export function toAppError(err: unknown, code = 'INTERNAL'): AppError {
+export function toAppError(err: unknown, code: ErrorCode = 'INTERNAL'): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof Error) return new AppError(code, err.message, { cause: err });
   return new AppError(code, String(err));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunReport } from '../pipeline/report.js';
+import type { RunReport } from '../contracts/run-report.js';
 import { formatBytes, formatDuration, formatRunDetail, formatRunHistoryTable } from './history-format.js';
 
 const base: RunReport = {

@@ -2,7 +2,7 @@
  * Text rendering of the run history for `tableau-export history [EXPORT_ID]`: a table of runs, and the detail of
  * one run. Pure: time zone and terminal width are arguments.
  */
-import type { RunReport, RunTrigger } from '../pipeline/report.js';
+import type { RunReport, RunTrigger } from '../contracts/run-report.js';
 import { zonedParts } from '../shared/time.js';
 
 export interface HistoryFormatOptions {

@@ -17,8 +17,8 @@ import {
   type RunReport,
   type RunStatus,
   type RunTrigger,
-} from '../pipeline/report.js';
-import type { RunQuery, RunStore } from './run-store.js';
+} from '../contracts/run-report.js';
+import type { RunQuery, RunStore } from '../contracts/run-store.js';
 
 export interface RedisRunStoreOptions {
   /** Runs kept per export (oldest dropped first). Default 500. */

@@ -14,9 +14,9 @@
  * is the run before R; undoing R reopens exactly the states whose last_date is that run.
  */
 import type Database from 'better-sqlite3';
-import type { DealStateRow, SnapshotHistory, SnapshotRow } from '../transforms/metrics/history.js';
+import type { DealStateRow, SnapshotHistory, SnapshotRow } from '../contracts/snapshot-store.js';
 
-export type { DealStateRow, SnapshotHistory, SnapshotRow } from '../transforms/metrics/history.js';
+export type { DealStateRow, SnapshotHistory, SnapshotRow } from '../contracts/snapshot-store.js';
 
 /** What a run stores per deal (a metrics `Deal` fits as is). */
 export interface SnapshotDealInput {

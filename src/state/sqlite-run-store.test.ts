@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunReport } from '../pipeline/report.js';
+import type { RunReport } from '../contracts/run-report.js';
 import { openStateDatabase, type StateDatabase } from './database.js';
 import { createSqliteRunStore } from './sqlite-run-store.js';
 

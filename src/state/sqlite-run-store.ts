@@ -3,12 +3,12 @@
  * row written by an older or newer version is either understood or reported clearly); the columns beside it exist
  * for filtering and ordering.
  */
-import { blankRunReport, parseStoredRunReport, type RunReport } from '../pipeline/report.js';
+import { blankRunReport, parseStoredRunReport, type RunReport } from '../contracts/run-report.js';
 import type { Clock } from '../shared/clock.js';
 import { systemClock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import type { StateDatabase } from './database.js';
-import type { RunQuery, RunStore } from './run-store.js';
+import type { RunQuery, RunStore } from '../contracts/run-store.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1_000;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { generatePipeline, toTableauCsv } from '../../src/simulators/demo-data/pipeline-generator.js';
-import type { RunReport } from '../../src/pipeline/report.js';
+import type { RunReport } from '../../src/contracts/run-report.js';
 import { REPO_ROOT, runCli, type CliResult } from './helpers/cli.js';
 import { startSimEnv, SIM_USER, type SimEnv } from './helpers/sim-env.js';
 import {

@@ -13,7 +13,7 @@ import type { Clock, Sleep } from '../../src/shared/clock.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createRedactor, type Redactor } from '../../src/shared/redact.js';
 import type { RetryPolicy } from '../../src/shared/retry.js';
-import type { DeliveryContext, FinishedFile } from '../../src/pipeline/ports.js';
+import type { DeliveryContext, FinishedFile } from '../../src/contracts/ports.js';
 import {
   startGraphSimulator,
   type GraphSimulator,

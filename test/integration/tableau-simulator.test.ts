@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RawTable, ViewRequest } from '../../src/pipeline/ports.js';
+import type { RawTable, ViewRequest } from '../../src/contracts/ports.js';
 import { realSleep, systemClock } from '../../src/shared/clock.js';
 import { AppError } from '../../src/shared/errors.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';

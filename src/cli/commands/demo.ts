@@ -13,7 +13,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Redactor } from '../../shared/redact.js';
 import { startTableauSimulator } from '../../simulators/tableau/index.js';
 import { startGraphSimulator } from '../../simulators/graph/index.js';
-import type { RunReport } from '../../pipeline/report.js';
+import type { RunReport } from '../../contracts/run-report.js';
 import { createAppContext } from '../app-context.js';
 import { createProgress, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 

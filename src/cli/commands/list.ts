@@ -1,5 +1,5 @@
 /** `tableau-export list`: exports with schedule, time zone, next run (DST-aware) and last status. */
-import { nextRun } from '../../scheduler/next-run.js';
+import { nextRun } from '../../shared/cron-schedule.js';
 import { isoWithOffset } from '../../shared/time.js';
 import { describeDestination, type AppContext } from '../app-context.js';
 import { EXIT_OK, formatTable } from '../output.js';

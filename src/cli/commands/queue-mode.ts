@@ -14,12 +14,13 @@ import { createAdminServer } from '../../server/admin-server.js';
 import { createRunMetrics } from '../../server/metrics.js';
 import { createRedisRunStore } from '../../state/redis-run-store.js';
 import { createQueueScheduler } from '../../scheduler/queue/queue-scheduler.js';
-import { createQueueWorker, type ExportRunner } from '../../scheduler/queue/queue-worker.js';
+import { createQueueWorker } from '../../scheduler/queue/queue-worker.js';
+import { type ExportRunner } from '../../contracts/export-runner.js';
 import { createQueueExportControl } from '../../scheduler/queue/queue-export-control.js';
 import { registerQueueMetrics } from '../../scheduler/queue/queue-metrics.js';
 import { createRedisConnection, describeRedisUrl, resolveRedisUrl } from '../../scheduler/queue/redis-connection.js';
 import { createAppContext, describeDestination, secretValues, type AppContext } from '../app-context.js';
-import { blankRunReport, type RunReport } from '../../pipeline/report.js';
+import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
 import { EXIT_OK } from '../output.js';
 import { untilStopSignal } from '../signals.js';
 
@@ -87,10 +88,11 @@ function openFleetMember(
     o.logger.warn({ err: err.message }, 'redis connection error'),
   );
   const store = createRedisRunStore(redis, settings.prefix);
-  let ctx = createAppContext(loaded, { logger: o.logger, redactor: o.redactor, env: o.env, store });
   const metrics = createRunMetrics();
+  let ctx = createAppContext(loaded, { logger: o.logger, redactor: o.redactor, env: o.env, store, observer: metrics });
   const runner: ExportRunner = async (exportId, trigger, options) => {
-    metrics.runStarted(exportId, options.runId);
+    const afterRun = ctx.afterRun;
+    afterRun.started(exportId, options.runId);
     let report: RunReport;
     try {
       report = await ctx.runOne(exportId, {
@@ -102,7 +104,7 @@ function openFleetMember(
     } catch (err) {
       // Could not even start (e.g. a secret missing from this worker's environment): count it, then let the queue decide.
       const at = new Date().toISOString();
-      metrics.runFinished(
+      afterRun.recorded(
         blankRunReport({
           runId: options.runId,
           exportId,
@@ -115,9 +117,8 @@ function openFleetMember(
       );
       throw err;
     }
-    metrics.runFinished(report);
-    // Runs handed back to the queue at shutdown are finished by another worker, which notifies then.
-    if (!(report.status === 'failed' && report.error?.code === 'INTERRUPTED')) await ctx.notify(report);
+    // A run handed back to the queue at shutdown is finished by another worker, which notifies then.
+    await afterRun.finished(report);
     return report;
   };
   return {
@@ -125,7 +126,14 @@ function openFleetMember(
     ctx: () => ctx,
     swap: (next) => {
       for (const s of secretValues(next.config, o.env)) o.redactor.addSecret(s);
-      ctx = createAppContext(next, { logger: o.logger, redactor: o.redactor, env: o.env, store, previous: ctx });
+      ctx = createAppContext(next, {
+        logger: o.logger,
+        redactor: o.redactor,
+        env: o.env,
+        store,
+        observer: metrics,
+        previous: ctx,
+      });
     },
     runner,
     metrics,

@@ -4,7 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import { UsageError } from '../../shared/errors.js';
-import type { RunReport } from '../../pipeline/report.js';
+import { isInterrupted, type RunReport } from '../../contracts/run-report.js';
 import { createQueueScheduler } from '../../scheduler/queue/queue-scheduler.js';
 import type { AppContext } from '../app-context.js';
 import { exportListing, queueSettings } from './queue-mode.js';
@@ -14,7 +14,7 @@ const POLL_MS = 1_000;
 function isFinal(run: RunReport | undefined, attempts: number): boolean {
   if (run === undefined || run.status === 'running') return false;
   // An attempt interrupted by a dying worker is retried by another one.
-  return !(run.status === 'failed' && run.error?.code === 'INTERRUPTED' && (run.attempt ?? 1) < attempts);
+  return !(isInterrupted(run) && (run.attempt ?? 1) < attempts);
 }
 
 /** Enqueues one export and resolves with its final report (or throws UsageError when one is already queued/running). */

@@ -1,6 +1,6 @@
 /** `tableau-export run [EXPORT_ID...] [--all] [--dry-run] [--json]`. */
 import { UsageError } from '../../shared/errors.js';
-import type { RunReport } from '../../pipeline/report.js';
+import type { RunReport } from '../../contracts/run-report.js';
 import type { AppContext } from '../app-context.js';
 import { createProgress, EXIT_OK, EXIT_RUN_FAILED, formatTable } from '../output.js';
 
@@ -49,7 +49,7 @@ export async function runCommand(
     progress.done();
     reports.push(report);
     // Queue-mode runs are notified by the worker that ran them.
-    if (!options.dryRun && ctx.config.queue === undefined) await ctx.notify(report);
+    if (!options.dryRun && ctx.config.queue === undefined) await ctx.afterRun.finished(report);
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else printReport(report);
   }

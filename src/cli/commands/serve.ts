@@ -13,7 +13,7 @@ import { createSqliteRunStore } from '../../state/sqlite-run-store.js';
 import { createScheduler } from '../../scheduler/scheduler.js';
 import { createWebhookNotifier } from '../../scheduler/webhook-notifier.js';
 import { createAdminServer } from '../../server/admin-server.js';
-import { createSchedulerControl } from '../../server/export-control.js';
+import { createSchedulerControl } from '../../scheduler/scheduler-control.js';
 import { createRunMetrics } from '../../server/metrics.js';
 import { createAppContext, newRunId, secretValues, type AppContext } from '../app-context.js';
 import { adminTokensFromEnv } from '../admin-tokens.js';

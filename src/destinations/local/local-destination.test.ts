@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortedError, DestinationError } from '../../shared/errors.js';
 import { createSilentLogger } from '../../shared/logger.js';
-import type { DeliveryContext, FinishedFile } from '../../pipeline/ports.js';
+import type { DeliveryContext, FinishedFile } from '../../contracts/ports.js';
 import { createLocalDestination } from './local-destination.js';
 
 let root: string;

@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortedError, AppError, DestinationError } from '../../shared/errors.js';
-import type { DeliveryContext, DeliveryResult, Destination, FinishedFile } from '../../pipeline/ports.js';
+import type { DeliveryContext, DeliveryResult, Destination, FinishedFile } from '../../contracts/ports.js';
 
 export interface LocalDestinationOptions {
   /** Folder to write into; created when missing. Relative paths resolve against the working directory. */

@@ -3,7 +3,7 @@
  * chain, Retry-After, request ids), and the user-facing messages for the statuses people actually hit.
  */
 import { z } from 'zod';
-import { AbortedError, DestinationError, type AppErrorOptions } from '../../shared/errors.js';
+import { AbortedError, DestinationError, type AppErrorOptions, type ErrorCode } from '../../shared/errors.js';
 import { classifyTransportFailure } from '../../shared/transport-errors.js';
 import { isRetryableStatus, parseRetryAfter } from '../../shared/retry.js';
 
@@ -41,7 +41,7 @@ export class GraphRequestError extends DestinationError {
   readonly clientRequestId: string | undefined;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     facts: {
       status: number;
@@ -148,7 +148,7 @@ export function graphErrorFromResponse(
   });
 }
 
-function describeStatus(status: number): [string, string | undefined] {
+function describeStatus(status: number): [ErrorCode, string | undefined] {
   switch (status) {
     case 401:
       return [

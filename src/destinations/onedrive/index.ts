@@ -11,7 +11,7 @@ export {
   encodeDrivePath,
   sideBySideName,
   type DrivePathCheck,
-} from './drive-path.js';
+} from '../../shared/drive-path.js';
 export {
   createGraphAuth,
   createGraphAuthRegistry,

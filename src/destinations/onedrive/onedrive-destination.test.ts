@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryContext, FinishedFile } from '../../pipeline/ports.js';
+import type { DeliveryContext, FinishedFile } from '../../contracts/ports.js';
 import { createSilentLogger } from '../../shared/logger.js';
 import { createRedactor } from '../../shared/redact.js';
 import type { GraphAuth } from './graph-auth.js';

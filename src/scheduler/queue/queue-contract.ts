@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
-import { runTriggerSchema, type RunTrigger } from '../../pipeline/report.js';
+import { runTriggerSchema, type RunTrigger } from '../../contracts/run-report.js';
 
 /** Queue holding the job schedulers (one per export); its jobs are "ticks", turned into runs by any worker. */
 export const TICK_QUEUE = 'ticks';

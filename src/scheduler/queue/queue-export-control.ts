@@ -3,7 +3,7 @@
  * replica: the export list comes from the config plus Redis (next tick, run queued or running anywhere in the fleet),
  * and "Sync now" queues a deduplicated run.
  */
-import type { ExportControl, ExportInfo, TriggerResult } from '../../server/export-control.js';
+import type { ExportControl, ExportInfo, TriggerResult } from '../../contracts/export-control.js';
 import { AppError, UsageError } from '../../shared/errors.js';
 import type { QueueScheduler } from './queue-scheduler.js';
 

@@ -13,7 +13,7 @@ import { Queue, type JobSchedulerJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { RunStore } from '../../state/run-store.js';
+import type { RunStore } from '../../contracts/run-store.js';
 import {
   TICK_QUEUE,
   defaultRunJobSettings,

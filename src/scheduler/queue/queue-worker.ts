@@ -18,9 +18,9 @@
  */
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { skippedRunReport, type RunReport, type RunTrigger } from '../../pipeline/report.js';
+import { skippedRunReport, type RunReport, type RunTrigger } from '../../contracts/run-report.js';
 import type { Logger } from '../../shared/logger.js';
-import type { RunStore } from '../../state/run-store.js';
+import type { RunStore } from '../../contracts/run-store.js';
 import {
   TICK_QUEUE,
   attemptRunId,

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../shared/errors.js';
 import { createSilentLogger } from '../../shared/logger.js';
-import type { FetchContext, ViewRequest } from '../../pipeline/ports.js';
+import type { FetchContext, ViewRequest } from '../../contracts/ports.js';
 import { createCsvSource } from './csv-source.js';
 
 const fixturesDir = fileURLToPath(new URL('../../../test/fixtures', import.meta.url));

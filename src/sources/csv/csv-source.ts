@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { SourceError } from '../../shared/errors.js';
-import type { FetchContext, RawTable, Source, SourceSession, ViewRequest } from '../../pipeline/ports.js';
+import type { FetchContext, RawTable, Source, SourceSession, ViewRequest } from '../../contracts/ports.js';
 import { openCsvTable } from './read-csv.js';
 
 export interface CsvSourceOptions {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as csvParseSync } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../shared/errors.js';
-import type { RawTable } from '../../pipeline/ports.js';
+import type { RawTable } from '../../contracts/ports.js';
 import { openCsvTable } from './read-csv.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/csv/', import.meta.url));

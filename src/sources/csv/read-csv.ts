@@ -6,7 +6,7 @@
  */
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { SourceError } from '../../shared/errors.js';
-import type { RawTable } from '../../pipeline/ports.js';
+import type { RawTable } from '../../contracts/ports.js';
 import type { Provenance, RawRow } from '../../shared/table.js';
 import { createCsvByteParser, type CsvProblem } from './csv-parser.js';
 

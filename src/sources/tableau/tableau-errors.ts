@@ -2,7 +2,7 @@
  * Turns Tableau HTTP answers and transport failures into SourceErrors with stable codes, a retryable flag decided
  * here (never by parsing messages later) and a hint that tells the user what to change.
  */
-import { AppError, AbortedError, SourceError } from '../../shared/errors.js';
+import { AppError, AbortedError, SourceError, type ErrorCode } from '../../shared/errors.js';
 import { classifyTransportFailure } from '../../shared/transport-errors.js';
 import { parseRetryAfter } from '../../shared/retry.js';
 import { parseTableauErrorBody, snippet } from './tableau-xml.js';
@@ -44,7 +44,7 @@ export function errorFromResponse(answer: HttpAnswer, ctx: ErrorContext, now: Da
       : { body: snippet(answer.text, 2000) }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
-  const make = (code: string, hint: string | undefined, retryable = false): SourceError =>
+  const make = (code: ErrorCode, hint: string | undefined, retryable = false): SourceError =>
     new SourceError(code, message, { retryable, details, ...(hint === undefined ? {} : { hint }) });
 
   const code = tableau?.code ?? '';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ViewRequest } from '../../pipeline/ports.js';
+import type { ViewRequest } from '../../contracts/ports.js';
 import { systemClock } from '../../shared/clock.js';
 import type { AppError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';

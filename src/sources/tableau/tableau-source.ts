@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FetchContext, RawTable, Source, SourceSession, ViewRequest } from '../../pipeline/ports.js';
+import type { FetchContext, RawTable, Source, SourceSession, ViewRequest } from '../../contracts/ports.js';
 import { loadCaBundle } from '../../shared/ca-bundle.js';
 import type { Clock, Sleep } from '../../shared/clock.js';
 import { SourceError } from '../../shared/errors.js';

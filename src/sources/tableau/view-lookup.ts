@@ -4,7 +4,7 @@
  * lookup ends in an exact client-side match and fails on zero or several candidates, listing them.
  */
 import { SourceError } from '../../shared/errors.js';
-import type { ViewRequest } from '../../pipeline/ports.js';
+import type { ViewRequest } from '../../contracts/ports.js';
 import {
   parseViewResponse,
   parseViewsPage,

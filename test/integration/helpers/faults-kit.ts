@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import ExcelJS from 'exceljs';
-import type { RunReport } from '../../../src/pipeline/report.js';
+import type { RunReport } from '../../../src/contracts/run-report.js';
 import { REPO_ROOT, type CliResult } from './cli.js';
 
 const exec = promisify(execFile);

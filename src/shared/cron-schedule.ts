@@ -19,7 +19,6 @@
  * Only 5-field patterns (minute hour day-of-month month day-of-week) are accepted: seconds make no sense for exports.
  */
 import { CronExpressionParser } from 'cron-parser';
-import nodeCron from 'node-cron';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -126,9 +125,11 @@ function parseSchedule(pattern: string, timeZone: string): ParsedSchedule {
       `schedule '${pattern}' is not a valid cron expression (${reason}); e.g. '30 2 * * *' runs at 02:30 daily`,
     );
   }
-  // node-cron is the reference for the documented syntax: refuse what it would refuse, even if cron-parser is lenient.
-  if (!nodeCron.validate(pattern)) {
-    throw new Error(`schedule '${pattern}' is not a valid cron expression; e.g. '30 2 * * *' runs at 02:30 daily`);
+  // cron-parser also takes Jenkins' `H` (a hashed, i.e. random, value), which no cron daemon knows: refuse it.
+  if (fields.some((field) => field.split(',').some((part) => /^H(\(|\/|$)/i.test(part)))) {
+    throw new Error(
+      `schedule '${pattern}' uses 'H', which cron does not know; give the minute or hour as a number (e.g. '30 2 * * *')`,
+    );
   }
   const zone = createZoneClock(timeZone);
   const [minute = '', hour = ''] = fields;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextRun, previousRun, validateSchedule } from './next-run.js';
+import { nextRun, previousRun, validateSchedule } from './cron-schedule.js';
 
 /** Every fire instant in [from, to), walking nextRun from `from`. */
 function firesBetween(pattern: string, tz: string, from: string, to: string): string[] {

@@ -54,6 +54,14 @@ export interface RunReport {
   readonly alerts?: readonly string[] | undefined;
 }
 
+/**
+ * True for a run whose process stopped before the run ended (shutdown, crash, a killed worker): it delivered nothing,
+ * it is retried or superseded, and it is not news for people or for catch-up. The one place this is decided.
+ */
+export function isInterrupted(report: Pick<RunReport, 'status' | 'error'>): boolean {
+  return report.status === 'failed' && (report.error?.code === 'INTERRUPTED' || report.error?.code === 'ABORTED');
+}
+
 /** A report with nothing done yet (a run just recorded, or a skipped tick): the given fields, the rest empty. */
 export function blankRunReport(
   fields: Pick<RunReport, 'runId' | 'exportId' | 'trigger' | 'status' | 'startedAt'> & Partial<RunReport>,

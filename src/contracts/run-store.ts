@@ -2,7 +2,7 @@
  * Run history as the rest of the tool sees it. Two implementations: SQLite under `stateDir` (single machine, the
  * default) and Redis (queue mode, shared by every replica).
  */
-import type { RunReport, RunStatus, RunTrigger } from '../pipeline/report.js';
+import type { RunReport, RunStatus, RunTrigger } from './run-report.js';
 
 export interface RunQuery {
   readonly exportId?: string | undefined;

@@ -1,0 +1,26 @@
+/**
+ * What happens around a run once it has a report: metrics hear about starts and ends, people are notified. The one
+ * policy that decides which run is news lives in `pipeline/after-run.ts`; these are the ports it calls.
+ */
+import type { RunReport } from './run-report.js';
+
+/** Where and when to tell people about a run (a Teams or Slack incoming webhook). */
+export interface NotifySettings {
+  /** Secret: the URL itself grants posting. Never logged. */
+  readonly webhookUrl: string;
+  /** Notify when the row count falls by more than this share of the last success (0.5 = lost more than half). */
+  readonly rowDropShare: number;
+}
+
+/** Told about run starts and ends (Prometheus metrics implement it). Must not throw. */
+export interface RunObserver {
+  runStarted?(exportId: string, runId: string): void;
+  runFinished?(report: RunReport): void;
+  /** The last success found in the history at start (so "last success time" survives a restart). */
+  lastSuccessLoaded?(report: RunReport): void;
+}
+
+/** Sends notifications about a finished run (failure, recovery, row drop, alerts). Must not throw. */
+export interface Notifier {
+  runFinished(report: RunReport, settings: NotifySettings): Promise<void>;
+}

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createSilentLogger } from '../src/shared/logger.js';
 import { createQueueScheduler } from '../src/scheduler/queue/queue-scheduler.js';
-import { readRunLog, spawnQueueProcess, uniquePrefix, waitFor } from '../test/integration/fixtures/queue-harness.js';
+import { readRunLog, spawnQueueProcess, uniquePrefix } from '../test/integration/fixtures/queue-harness.js';
+import { pollFor } from '../test/integration/helpers/service-process.js';
 import { printTable, type Cleanup } from './queue-load-kit.js';
 
 export interface FakeLoadOptions {
@@ -66,7 +67,7 @@ async function measure(o: FakeLoadOptions, workers: number): Promise<Row> {
     await scheduler.sync(exports);
     const started = Date.now();
     for (const e of exports) await scheduler.enqueueManual(e.id, 'load');
-    await waitFor(`${o.runs} runs`, 10 * 60_000, () => (readRunLog(log).length >= o.runs ? true : undefined));
+    await pollFor(`${o.runs} runs`, 10 * 60_000, () => (readRunLog(log).length >= o.runs ? true : undefined));
     const seconds = (Date.now() - started) / 1000;
     const slots = Math.min(workers * o.concurrency, siteConcurrency);
     return {

@@ -233,7 +233,12 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   };
   const buildDestination = (exp: ExportConfig): Destination & { check?: () => Promise<unknown> } => {
     const d = exp.destination;
-    if (d.type === 'local') return createLocalDestination({ dir: d.dir, fileName: d.fileName ?? `${exp.id}.xlsx` });
+    if (d.type === 'local')
+      return createLocalDestination({
+        dir: d.dir,
+        fileName: d.fileName ?? `${exp.id}.xlsx`,
+        skipUnchanged: d.skipUnchanged,
+      });
     const od = config.onedrive;
     if (od === undefined)
       throw new ConfigError([
@@ -287,6 +292,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         uploadSessionThresholdBytes: d.uploadSessionThreshold,
         chunkBytes: d.chunkSize,
         retry: toRetryPolicy(od.retry),
+        skipUnchanged: d.skipUnchanged,
       },
       { logger, redactor, clock, sleep: realSleep, auth },
     );
@@ -294,14 +300,6 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
       describe: () => destination.describe(),
       deliver: (f, c) => destination.deliver(f, c),
       check: () => destination.resolveTarget({}),
-      holds: async (previous, c) => {
-        const target = await destination.resolveTarget({ signal: c.signal });
-        return (
-          target.existing !== undefined &&
-          target.existing.itemId === previous.itemId &&
-          target.existing.size === previous.bytes
-        );
-      },
     };
   };
 

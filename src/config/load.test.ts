@@ -138,6 +138,27 @@ exports:
     expect([...lines].sort((a, b) => a - b)).toEqual(lines);
   });
 
+  it('runs the cross-field rules on an export whose other keys fail the schema (metrics.from, sheet names)', () => {
+    const text = `
+exports:
+  - id: nightly
+    schedule: "every night"
+    views:
+      - { file: deals.csv, sheet: Deals, pivot: "no" }
+      - { file: stages.csv, sheet: Stages }
+    metrics: { from: Opportunities }
+    destination: { type: local, dir: ./out, fileName: report.xls }
+`;
+    const joined = issuesOf(text).join('\n');
+    expect(joined).toMatch(/^4 exports\[0\]\.schedule:/m);
+    expect(joined).toMatch(/^6 exports\[0\]\.views\[0\]\.pivot:/m);
+    // The rules still see the sheets of every view, including the one that failed, and the destination.
+    expect(joined).toMatch(
+      /^8 exports\[0\]\.metrics\.from: "Opportunities" is not a sheet of this export; sheets: "Deals", "Stages"/m,
+    );
+    expect(joined).toMatch(/^9 exports\[0\]\.destination\.fileName: must be a plain file name ending with \.xlsx/m);
+  });
+
   it('formats issues as file:line path: message', () => {
     try {
       parseConfigText(valid.replace('America/New_York', 'Nowhere/City'), FILE);

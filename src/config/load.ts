@@ -6,18 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
-import {
-  configSchema,
-  destinationSchema,
-  exportSchema,
-  onedriveSchema,
-  tableauSchema,
-  viewSchema,
-  type Config,
-  type ExportConfig,
-} from './schema.js';
-import { checkRules, missingEnvVars, viewSheetName, type RuleIssue } from './rules.js';
-import { validateDrivePath } from '../shared/drive-path.js';
+import { configSchema, onedriveSchema, tableauSchema, type Config } from './schema.js';
+import { checkRules, missingEnvVars, partsOfExport, readExportParts, type RuleIssue } from './rules.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exports.yaml';
 
@@ -99,7 +89,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     const ruleIssues: RuleIssue[] = [
       ...checkRules(
         config,
-        config.exports.map((value, index) => ({ index, value })),
+        config.exports.map((value, index) => partsOfExport(index, value)),
       ),
       ...(options.checkEnv === true ? missingEnvVars(config, options.env ?? process.env) : []),
     ];
@@ -124,75 +114,13 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   const top = {
     tableau: tableauSchema.safeParse(obj['tableau']).data,
     onedrive: onedriveSchema.safeParse(obj['onedrive']).data,
+    written: { tableau: obj['tableau'] !== undefined, onedrive: obj['onedrive'] !== undefined },
   };
-  const exports: { index: number; value: ExportConfig }[] = [];
-  if (Array.isArray(obj['exports'])) {
-    obj['exports'].forEach((e: unknown, index: number) => {
-      const r = exportSchema.safeParse(e);
-      if (r.success) exports.push({ index, value: r.data });
-    });
-  }
-  const ruleIssues = [...checkRules(top, exports), ...checkPartialRules(obj['exports'], exports)];
-  for (const r of ruleIssues) if (r.severity !== 'warning') issues.push(toIssue(r.path, r.message));
+  const exports = Array.isArray(obj['exports'])
+    ? (obj['exports'] as unknown[]).map((e, index) => readExportParts(index, e))
+    : [];
+  for (const r of checkRules(top, exports)) if (r.severity !== 'warning') issues.push(toIssue(r.path, r.message));
   throw new ConfigError(sortIssues(dedupe(issues)));
-}
-
-/**
- * The cross-field rules that can still be checked on exports that failed the schema: duplicate ids (over the raw id
- * strings), duplicate sheet names (over the views that parse) and destination rules (when the destination parses).
- * Exports that parsed whole are covered by checkRules already.
- */
-function checkPartialRules(rawExports: unknown, parsed: readonly { index: number }[]): RuleIssue[] {
-  if (!Array.isArray(rawExports)) return [];
-  const whole = new Set(parsed.map((p) => p.index));
-  const issues: RuleIssue[] = [];
-  const ids = new Map<string, number>();
-  rawExports.forEach((e: unknown, index: number) => {
-    const id = isRecord(e) ? e['id'] : undefined;
-    if (typeof id !== 'string') return;
-    const first = ids.get(id);
-    if (first === undefined) ids.set(id, index);
-    else if (!(whole.has(index) && whole.has(first)))
-      issues.push({
-        path: ['exports', index, 'id'],
-        message: `duplicate export id "${id}" (also exports[${first}]); ids must be unique`,
-      });
-  });
-  rawExports.forEach((e: unknown, index: number) => {
-    if (whole.has(index) || !isRecord(e)) return;
-    if (Array.isArray(e['views'])) {
-      const seen = new Map<string, number>();
-      e['views'].forEach((v: unknown, vi: number) => {
-        const view = viewSchema.safeParse(v);
-        if (!view.success) return;
-        const name = viewSheetName(view.data);
-        const first = seen.get(name.toLowerCase());
-        if (first !== undefined)
-          issues.push({
-            path: ['exports', index, 'views', vi, 'sheet'],
-            message: `sheet name "${name}" is already used by views[${first}]; set a distinct "sheet:"`,
-          });
-        else seen.set(name.toLowerCase(), vi);
-      });
-    }
-    const dest = destinationSchema.safeParse(e['destination']);
-    if (
-      dest.success &&
-      dest.data.type === 'local' &&
-      dest.data.fileName !== undefined &&
-      (/[\\/]/.test(dest.data.fileName) || !/\.xlsx$/i.test(dest.data.fileName))
-    ) {
-      issues.push({
-        path: ['exports', index, 'destination', 'fileName'],
-        message: 'must be a plain file name ending with .xlsx (put folders in "dir")',
-      });
-    }
-    if (dest.success && dest.data.type === 'onedrive') {
-      for (const msg of validateDrivePath(dest.data.path).errors)
-        issues.push({ path: ['exports', index, 'destination', 'path'], message: msg });
-    }
-  });
-  return issues;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

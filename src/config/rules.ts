@@ -1,10 +1,12 @@
 /**
  * Named cross-field rules: what the schema alone cannot say. Each rule returns issues as `{ path, message }`; the
- * loader adds file and line. Rules run on every export that parsed, so all problems are reported at once.
+ * loader adds file and line. Rules run on whatever parsed of each export ({@link ExportParts}), even when other
+ * parts of it failed the schema, so every problem is reported at once.
  */
-import type { Config, ExportConfig, ViewConfig } from './schema.js';
+import type { Config, DestinationConfig, ExportConfig, ViewConfig } from './schema.js';
+import { destinationSchema, viewSchema } from './schema.js';
 import { validateDrivePath } from '../shared/drive-path.js';
-import { checkMetricsConfig } from '../transforms/metrics/config.js';
+import { checkMetricsConfig, metricsConfigSchema, type MetricsConfig } from '../transforms/metrics/config.js';
 
 export interface RuleIssue {
   readonly path: (string | number)[];
@@ -13,10 +15,69 @@ export interface RuleIssue {
   readonly severity?: 'error' | 'warning';
 }
 
-type TopLevel = Partial<Pick<Config, 'tableau' | 'onedrive' | 'queue'>>;
+type TopLevel = Partial<Pick<Config, 'tableau' | 'onedrive' | 'queue'>> & {
+  /** Sections written in the file although they failed the schema (their own errors are reported already). */
+  readonly written?: { readonly tableau: boolean; readonly onedrive: boolean };
+};
+
+/** What could be read of one export: the parts that parse, for the rules to check even when others do not. */
+export interface ExportParts {
+  readonly index: number;
+  readonly id: string | undefined;
+  /** Each view's sheet name as written, also for views that fail the schema (undefined: not even an object). */
+  readonly sheetNames: readonly (string | undefined)[];
+  /** The views that parse, with their index. */
+  readonly views: readonly { readonly index: number; readonly value: ViewConfig }[];
+  readonly destination: DestinationConfig | undefined;
+  readonly metrics: MetricsConfig | undefined;
+}
+
+/** The parts of an export that parsed whole. */
+export function partsOfExport(index: number, exp: ExportConfig): ExportParts {
+  return {
+    index,
+    id: exp.id,
+    sheetNames: exp.views.map(viewSheetName),
+    views: exp.views.map((value, vi) => ({ index: vi, value })),
+    destination: exp.destination,
+    metrics: exp.metrics,
+  };
+}
+
+/** The parts of an export (raw YAML data) that parse on their own, when the export as a whole does not. */
+export function readExportParts(index: number, raw: unknown): ExportParts {
+  const exp = isRecord(raw) ? raw : {};
+  const views = Array.isArray(exp['views']) ? (exp['views'] as unknown[]) : [];
+  const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    index,
+    id: text(exp['id']),
+    sheetNames: views.map((v) =>
+      isRecord(v)
+        ? viewSheetName({
+            sheet: text(v['sheet']),
+            view: text(v['view']),
+            file: text(v['file']),
+            contentUrl: text(v['contentUrl']),
+            viewId: text(v['viewId']),
+          })
+        : undefined,
+    ),
+    views: views.flatMap((v, vi) => {
+      const parsed = viewSchema.safeParse(v);
+      return parsed.success ? [{ index: vi, value: parsed.data }] : [];
+    }),
+    destination: destinationSchema.safeParse(exp['destination']).data,
+    metrics: exp['metrics'] === undefined ? undefined : metricsConfigSchema.safeParse(exp['metrics']).data,
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
 
 /** The sheet a view lands on before sanitising: `sheet`, else the view name, else the CSV file's base name. */
-export function viewSheetName(view: ViewConfig): string {
+export function viewSheetName(view: Pick<ViewConfig, 'sheet' | 'view' | 'file' | 'contentUrl' | 'viewId'>): string {
   if (view.sheet !== undefined) return view.sheet;
   if (view.view !== undefined) return view.view;
   if (view.file !== undefined) return view.file.replace(/^.*[\\/]/, '').replace(/\.csv$/i, '');
@@ -25,25 +86,27 @@ export function viewSheetName(view: ViewConfig): string {
 }
 
 /** Rule: export ids are unique. */
-function uniqueExportIds(exports: readonly { index: number; value: ExportConfig }[]): RuleIssue[] {
+function uniqueExportIds(exports: readonly ExportParts[]): RuleIssue[] {
   const seen = new Map<string, number>();
   const issues: RuleIssue[] = [];
-  for (const { index, value } of exports) {
-    const first = seen.get(value.id);
+  for (const { index, id } of exports) {
+    if (id === undefined) continue;
+    const first = seen.get(id);
     if (first !== undefined)
       issues.push({
         path: ['exports', index, 'id'],
-        message: `duplicate export id "${value.id}" (also exports[${first}]); ids must be unique`,
+        message: `duplicate export id "${id}" (also exports[${first}]); ids must be unique`,
       });
-    else seen.set(value.id, index);
+    else seen.set(id, index);
   }
   return issues;
 }
 
 /** Rule: each view is addressed exactly one way, and the addressing matches the configured source. */
-function viewAddressing(index: number, exp: ExportConfig, top: TopLevel): RuleIssue[] {
+function viewAddressing(exp: ExportParts, top: TopLevel): RuleIssue[] {
+  const { index } = exp;
   const issues: RuleIssue[] = [];
-  exp.views.forEach((v, vi) => {
+  exp.views.forEach(({ index: vi, value: v }) => {
     const path = ['exports', index, 'views', vi];
     const forms = [
       v.workbook !== undefined || v.view !== undefined,
@@ -62,7 +125,7 @@ function viewAddressing(index: number, exp: ExportConfig, top: TopLevel): RuleIs
     if ((v.workbook === undefined) !== (v.view === undefined)) {
       issues.push({ path, message: 'give both workbook and view names' });
     }
-    if (v.file === undefined && top.tableau === undefined) {
+    if (v.file === undefined && top.tableau === undefined && top.written?.tableau !== true) {
       issues.push({
         path,
         message:
@@ -80,29 +143,30 @@ function viewAddressing(index: number, exp: ExportConfig, top: TopLevel): RuleIs
 }
 
 /** Rule: sheet names are unique within an export (case-insensitively, as Excel compares them). */
-function uniqueSheetNames(index: number, exp: ExportConfig): RuleIssue[] {
+function uniqueSheetNames(exp: ExportParts): RuleIssue[] {
   const seen = new Map<string, number>();
   const issues: RuleIssue[] = [];
-  exp.views.forEach((v, vi) => {
-    const name = viewSheetName(v).toLowerCase();
-    const first = seen.get(name);
+  exp.sheetNames.forEach((name, vi) => {
+    if (name === undefined) return;
+    const first = seen.get(name.toLowerCase());
     if (first !== undefined) {
       issues.push({
-        path: ['exports', index, 'views', vi, 'sheet'],
-        message: `sheet name "${viewSheetName(v)}" is already used by views[${first}]; set a distinct "sheet:"`,
+        path: ['exports', exp.index, 'views', vi, 'sheet'],
+        message: `sheet name "${name}" is already used by views[${first}]; set a distinct "sheet:"`,
       });
-    } else seen.set(name, vi);
+    } else seen.set(name.toLowerCase(), vi);
   });
   return issues;
 }
 
 /** Rule: a OneDrive destination needs the onedrive section with one credential, and a valid path. */
-function destinationRules(index: number, exp: ExportConfig, top: TopLevel): RuleIssue[] {
+function destinationRules(exp: ExportParts, top: TopLevel): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const d = exp.destination;
-  const path = ['exports', index, 'destination'];
+  if (d === undefined) return issues;
+  const path = ['exports', exp.index, 'destination'];
   if (d.type === 'onedrive') {
-    if (top.onedrive === undefined)
+    if (top.onedrive === undefined && top.written?.onedrive !== true)
       issues.push({
         path,
         message:
@@ -143,10 +207,11 @@ function topLevelRules(top: TopLevel): RuleIssue[] {
 }
 
 /** Rule: metrics read a sheet of the same export, and their own cross-field rules hold. */
-function metricsRules(index: number, exp: ExportConfig): RuleIssue[] {
+function metricsRules(exp: ExportParts): RuleIssue[] {
   if (exp.metrics === undefined) return [];
+  const { index } = exp;
   const issues: RuleIssue[] = [];
-  const sheets = exp.views.map(viewSheetName);
+  const sheets = exp.sheetNames.filter((s): s is string => s !== undefined);
   if (!sheets.includes(exp.metrics.from)) {
     issues.push({
       path: ['exports', index, 'metrics', 'from'],
@@ -186,16 +251,16 @@ export function missingEnvVars(config: Config, env: NodeJS.ProcessEnv): RuleIssu
   return issues;
 }
 
-/** Runs every cross-field rule over the top level and the exports that parsed. */
-export function checkRules(top: TopLevel, exports: readonly { index: number; value: ExportConfig }[]): RuleIssue[] {
+/** Runs every cross-field rule over the top level and whatever parsed of each export. */
+export function checkRules(top: TopLevel, exports: readonly ExportParts[]): RuleIssue[] {
   return [
     ...topLevelRules(top),
     ...uniqueExportIds(exports),
-    ...exports.flatMap(({ index, value }) => [
-      ...viewAddressing(index, value, top),
-      ...uniqueSheetNames(index, value),
-      ...destinationRules(index, value, top),
-      ...metricsRules(index, value),
+    ...exports.flatMap((exp) => [
+      ...viewAddressing(exp, top),
+      ...uniqueSheetNames(exp),
+      ...destinationRules(exp, top),
+      ...metricsRules(exp),
     ]),
   ];
 }

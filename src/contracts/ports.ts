@@ -63,6 +63,20 @@ export interface FinishedFile {
   readonly bytes: number;
   /** File name the destination should use (e.g. `Sales Pipeline.xlsx`) when it decides the name itself. */
   readonly suggestedName: string;
+  /** Hash of the data the workbook shows, not of its bytes: two files with the same hash show the same workbook. */
+  readonly dataHash?: string | undefined;
+}
+
+/** What the last successful run left at the destination (from the run history). */
+export interface PreviousDelivery {
+  readonly location: string;
+  readonly webUrl?: string | undefined;
+  readonly itemId?: string | undefined;
+  readonly eTag?: string | undefined;
+  readonly bytes: number;
+  readonly dataHash: string | undefined;
+  /** When that file was delivered (ISO 8601), as far as the history knows. */
+  readonly deliveredAt: string | undefined;
 }
 
 export interface DeliveryContext {
@@ -72,6 +86,8 @@ export interface DeliveryContext {
   readonly runStartedAt: Date;
   /** IANA zone of the export, for the same names. */
   readonly timezone: string;
+  /** The last successful delivery, so a destination can skip an upload of unchanged data. */
+  readonly previous?: PreviousDelivery | undefined;
 }
 
 export interface DeliveryResult {
@@ -83,20 +99,20 @@ export interface DeliveryResult {
   readonly eTag?: string | undefined;
   /** True when the file was delivered under another name (workbook locked, side-by-side policy). */
   readonly sideBySide?: boolean | undefined;
+  /**
+   * True when nothing was written because the data is unchanged and the previous file is still there as delivered
+   * (the other fields then describe that file).
+   */
+  readonly unchanged?: boolean | undefined;
   readonly warnings: readonly string[];
 }
 
 export interface Destination {
   /** Human-readable target, for `list`, dry runs and messages (never secrets). */
   describe(): string;
-  /** Delivers the whole file or nothing: on failure, the previous file at the target stays intact. */
-  deliver(file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult>;
   /**
-   * True when the file of a previous delivery is still at the target as delivered (same item, same size), so an
-   * upload of unchanged data can be skipped. Absent: never skip.
+   * Delivers the whole file or nothing: on failure, the previous file at the target stays intact. A destination may
+   * answer `unchanged` instead of writing when the data is the same as `ctx.previous` and that file is still there.
    */
-  holds?(
-    previous: { readonly location: string; readonly itemId?: string | undefined; readonly bytes: number },
-    ctx: { readonly signal: AbortSignal },
-  ): Promise<boolean>;
+  deliver(file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult>;
 }

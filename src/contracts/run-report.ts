@@ -19,6 +19,16 @@ export interface SheetReport {
   readonly columns?: readonly string[] | undefined;
 }
 
+/** A workbook at its destination. */
+export interface DeliveredFile {
+  readonly location: string;
+  readonly webUrl?: string | undefined;
+  readonly itemId?: string | undefined;
+  readonly eTag?: string | undefined;
+  /** When this file was written there (ISO 8601); an unchanged run carries the time of the delivery it kept. */
+  readonly deliveredAt?: string | undefined;
+}
+
 export interface RunReport {
   readonly runId: string;
   readonly exportId: string;
@@ -33,14 +43,8 @@ export interface RunReport {
   readonly rows: number;
   /** Size of the delivered workbook in bytes (0 when nothing was written). */
   readonly bytes: number;
-  readonly destination:
-    | {
-        readonly location: string;
-        readonly webUrl?: string | undefined;
-        readonly itemId?: string | undefined;
-        readonly eTag?: string | undefined;
-      }
-    | undefined;
+  /** What the destination holds after the run: the file delivered now, or (unchanged) the one delivered before. */
+  readonly destination: DeliveredFile | undefined;
   readonly warnings: readonly string[];
   /** Redacted. */
   readonly error: { readonly code: string; readonly message: string } | undefined;
@@ -52,6 +56,11 @@ export interface RunReport {
   readonly attempt?: number | undefined;
   /** Findings worth a notification even when the run succeeded (the view's columns changed, metrics off...). */
   readonly alerts?: readonly string[] | undefined;
+  /**
+   * What the outcome means for teammates, in plain words, when the status alone does not say it (an unchanged run:
+   * since when the data is the same and which version teammates have).
+   */
+  readonly note?: string | undefined;
 }
 
 /**
@@ -131,6 +140,7 @@ const storedRunReportSchema = z.object({
       webUrl: z.string().optional(),
       itemId: z.string().optional(),
       eTag: z.string().optional(),
+      deliveredAt: z.string().optional(),
     })
     .optional(),
   warnings: z.array(z.string()).default([]),
@@ -139,6 +149,7 @@ const storedRunReportSchema = z.object({
   dataHash: z.string().optional(),
   attempt: z.number().int().optional(),
   alerts: z.array(z.string()).optional(),
+  note: z.string().optional(),
 });
 
 /**
@@ -178,6 +189,7 @@ export function parseStoredRunReport(
       dataHash: r.dataHash,
       attempt: r.attempt,
       alerts: r.alerts,
+      note: r.note,
     },
   };
 }

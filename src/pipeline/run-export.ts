@@ -2,38 +2,37 @@
  * One export run end to end: source → typing (and pivot) → metrics → workbook (temp file) → destination.
  * A run either delivers a complete workbook or leaves the previous one untouched; temp files are always removed;
  * the run never throws — failures come back as a failed RunReport (and are recorded when a store is given).
+ *
+ * `runExport` only orchestrates: each stage is a function that returns what it found (view-sheet.ts,
+ * metric-sheets.ts, about-sheet.ts, data-hash.ts), and this file gathers their results into the report.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DeliveryResult, Destination, PreviousDelivery, Source, ViewRequest } from '../contracts/ports.js';
+import { blankRunReport, type RunReport, type RunTrigger } from '../contracts/run-report.js';
+import type { RunStore } from '../contracts/run-store.js';
+import type { SnapshotStore } from '../contracts/snapshot-store.js';
 import type { ExportConfig, ViewConfig } from '../config/schema.js';
 import { viewSheetName } from '../config/rules.js';
-import { AbortedError, AppError, SourceError, toAppError } from '../shared/errors.js';
+import { AbortedError, AppError, toAppError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
-import type { SheetSpec } from '../shared/sheet-spec.js';
-import type { RawRow, TypedRow } from '../shared/table.js';
-import { createTypeInference, createRowConverter } from '../transforms/infer-types.js';
-import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measures.js';
-import { createFilterCheck } from '../transforms/filter-check.js';
-import {
-  createDealCollector,
-  computePipelineMetrics,
-  buildMetricSheets,
-  deriveDealHistory,
-  snapshotWindow,
-  describeDealQuality,
-} from '../transforms/metrics/index.js';
+import { isoWithOffset, wallDate } from '../shared/time.js';
+import type { DealCollector } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
-import type { RunStore } from '../contracts/run-store.js';
-import type { SnapshotStore } from '../contracts/snapshot-store.js';
-import type { Destination, RawTable, Source, SourceSession, ViewRequest } from '../contracts/ports.js';
-import { blankRunReport, type RunReport, type RunTrigger, type SheetReport } from '../contracts/run-report.js';
-import { isoWithOffset, wallDate } from '../shared/time.js';
 import { buildAboutSheet } from './about-sheet.js';
+import { throwIfAborted } from './abort.js';
+import { combineDataHash } from './data-hash.js';
+import { buildMetricsStage } from './metric-sheets.js';
 import { writeRunOwner } from './orphaned-runs.js';
+import type { RunProgress } from './run-progress.js';
+import { createSourceSessions, type SourceSessions } from './source-sessions.js';
+import { createStageTimer, type StageTimer } from './stage-timer.js';
+import { filterValues, writeViewSheet, type SheetOutcome } from './view-sheet.js';
+
+export type { RunProgress } from './run-progress.js';
 
 export interface ExportJob {
   readonly exportConfig: ExportConfig;
@@ -47,16 +46,11 @@ export interface ExportJob {
   readonly attempt?: number;
 }
 
-export interface RunProgress {
-  readonly sheet: string;
-  readonly rows: number;
-  readonly stage: 'fetch' | 'parse' | 'write' | 'upload';
-}
-
 export interface PipelineDeps {
   /** The source for a view: the Tableau source, or the CSV source for `file:` views. */
   readonly sourceFor: (view: ViewConfig) => Source;
   readonly destination: Destination;
+  /** The run's logger; `runId` and `exportId` are bound unless it already carries them. */
   readonly logger: Logger;
   readonly clock: Clock;
   readonly redactor: Redactor;
@@ -71,16 +65,37 @@ export interface PipelineDeps {
   readonly toolVersion: string;
   /** maxAge for views that do not set their own (tableau.maxAgeMinutes). */
   readonly defaultMaxAgeMinutes?: number | undefined;
-  /** Excel's row limit per sheet; overridable so limits can be exercised with small data. */
-  readonly maxRowsPerSheet?: number | undefined;
 }
 
-interface SheetOutcome {
-  readonly report: SheetReport;
-  /** Every tab the view filled (more than one past Excel's row limit). */
-  readonly sheetNames: readonly string[];
-  readonly provenance: Readonly<Record<string, string>>;
-  readonly filters: string;
+/** What the run found so far: a failed run reports it too. Filled only by {@link runExport}'s own steps. */
+interface RunSoFar {
+  readonly sheets: SheetOutcome[];
+  readonly warnings: string[];
+  readonly alerts: string[];
+  dataHash: string | undefined;
+}
+
+/** How the run ended, apart from what {@link RunSoFar} holds. */
+interface RunEnd {
+  readonly status: RunReport['status'];
+  readonly bytes: number;
+  readonly destination: RunReport['destination'];
+  readonly error: RunReport['error'];
+  readonly note?: string | undefined;
+}
+
+/** The context every step of one run shares. */
+interface RunScope {
+  readonly job: ExportJob;
+  readonly deps: PipelineDeps;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly timer: StageTimer;
+  readonly started: Date;
+  /** The last successful run (succeeded or unchanged), for schema changes and skip-unchanged. */
+  readonly previous: RunReport | undefined;
+  /** This run's temp folder; removed at the end whatever happens. */
+  readonly runTemp: string;
 }
 
 /** Runs one export. Never throws: the returned report says succeeded, unchanged or failed. */
@@ -91,268 +106,37 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     deps.logger.bindings()['runId'] === runId ? deps.logger : deps.logger.child({ runId, exportId: exp.id });
   const started = deps.clock.now();
   const startedAt = isoWithOffset(started, job.timezone, { milliseconds: true });
-  const timings: Record<string, number> = {};
-  const warnings: string[] = [];
-  const sheets: SheetOutcome[] = [];
+  const begun = await recordStart(job, deps, logger, startedAt);
+  if ('failed' in begun) return begun.failed;
+  deps.onStart?.(runId);
+  logger.info({ trigger: job.trigger }, 'run started');
+
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(deps.signal?.reason);
   if (deps.signal?.aborted === true) controller.abort(deps.signal.reason);
   deps.signal?.addEventListener('abort', onAbort, { once: true });
-  const signal = controller.signal;
-
-  const alerts: string[] = [];
-  let previous: RunReport | undefined;
-  try {
-    previous = deps.store === undefined ? undefined : await deps.store.lastSuccess(exp.id);
-    await deps.store?.insertRun({
-      runId,
-      exportId: exp.id,
-      trigger: job.trigger,
-      startedAt,
-      status: 'running',
-      ...(job.attempt === undefined ? {} : { attempt: job.attempt }),
-    });
-  } catch (err) {
-    // Without its history the run cannot record itself: say so as a failed report rather than throw.
-    const e = toAppError(err, 'RUN_STORE_UNAVAILABLE');
-    logger.error(
-      { code: e.code },
-      `run not started: the run history is unavailable: ${deps.redactor.redact(e.message)}`,
-    );
-    deps.signal?.removeEventListener('abort', onAbort);
-    return blankRunReport({
-      runId,
-      exportId: exp.id,
-      trigger: job.trigger,
-      status: 'failed',
-      startedAt,
-      finishedAt: startedAt,
-      durationMs: 0,
-      error: {
-        code: 'RUN_STORE_UNAVAILABLE',
-        message: deps.redactor.redact(`the run history is unavailable: ${e.message}`),
-      },
-    });
-  }
-  deps.onStart?.(runId);
-  logger.info({ trigger: job.trigger }, 'run started');
-
-  const runTemp = join(deps.tempDir, `${exp.id}-${runId}`);
-  const workbookPath = join(runTemp, `${exp.id}.xlsx`);
-  const sessions = new Map<Source, Promise<SourceSession>>();
-  const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      timings[stage] = (timings[stage] ?? 0) + Math.round(performance.now() - t0);
-    }
+  const scope: RunScope = {
+    job,
+    deps,
+    logger,
+    signal: controller.signal,
+    timer: createStageTimer(),
+    started,
+    previous: begun.previous,
+    runTemp: join(deps.tempDir, `${exp.id}-${runId}`),
   };
-
-  let bytes = 0;
-  let dataHash: string | undefined;
-  let destination: RunReport['destination'];
-  let status: RunReport['status'] = 'succeeded';
-  let error: RunReport['error'];
-  let writer: WorkbookWriter | undefined;
+  const soFar: RunSoFar = { sheets: [], warnings: [], alerts: [], dataHash: undefined };
+  let end: RunEnd;
   try {
-    await mkdir(runTemp, { recursive: true });
-    await writeRunOwner(runTemp, runId);
-    // Created only now: the writer opens its file at once, so the folder must exist first.
-    const book = createWorkbookWriter({
-      filePath: workbookPath,
-      zipLevel: exp.zipLevel,
-      creator: `tableau-excel-export ${deps.toolVersion}`,
-      now: started,
-      ...(deps.maxRowsPerSheet === undefined ? {} : { maxRowsPerSheet: deps.maxRowsPerSheet }),
-    });
-    writer = book;
-    const hash = createHash('sha256');
-    const metricSheets: string[] = [];
-    const collector =
-      exp.metrics === undefined
-        ? undefined
-        : { config: exp.metrics, value: undefined as ReturnType<typeof createDealCollector> | undefined };
-
-    for (const view of exp.views) {
-      throwIfAborted(signal);
-      const sheetName = viewSheetName(view);
-      const source = deps.sourceFor(view);
-      let session = sessions.get(source);
-      if (session === undefined) {
-        session = source.open({ logger, signal });
-        sessions.set(source, session);
-      }
-      const open = await session;
-      deps.onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
-      const raw = await timed('fetch', () =>
-        open.fetchView(toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1), { logger, signal, tempDir: runTemp }),
-      );
-      try {
-        warnings.push(...raw.warnings.map((w) => `${sheetName}: ${w}`));
-        const previousColumns = previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns;
-        const outcome = await writeViewSheet({
-          view,
-          sheetName,
-          raw,
-          writer: book,
-          hash,
-          signal,
-          timed,
-          deps,
-          logger,
-          warnings,
-          alerts,
-          collector,
-          previousColumns,
-        });
-        sheets.push(outcome);
-      } finally {
-        await raw.dispose();
-      }
-    }
-    // What else shapes the workbook: the export's settings, the tool version, and the metrics' as-of date (days in
-    // stage change daily even on the same data). Same hash = the teammates' file would not change.
-    hash.update(`\u001d${JSON.stringify(exp)}\u001d${deps.toolVersion}`);
-    if (exp.metrics !== undefined)
-      hash.update(`\u001d${(exp.metrics.asOf ?? wallDate(started, job.timezone)).toISOString().slice(0, 10)}`);
-    dataHash = hash.digest('hex');
-    // Everything is spooled to temp files now: end the Tableau session (and free its PAT) before metrics, writing and
-    // a possibly long upload, so another export sharing the PAT is not held up by a workbook open in Excel.
-    await closeSessions(sessions);
-
-    if (collector?.value !== undefined) {
-      const metricsConfig = collector.config;
-      const specs = await timed('metrics', async () => {
-        const asOf = metricsConfig.asOf ?? wallDate(started, job.timezone);
-        const deals = collector.value!.deals();
-        warnings.push(...describeDealQuality(collector.value!.quality(), metricsConfig.from));
-        let history;
-        if (deps.snapshots !== undefined) {
-          const window = snapshotWindow(metricsConfig, asOf);
-          // A dry run leaves no trace in the history.
-          if (job.dryRun !== true) {
-            deps.snapshots.saveSnapshot(exp.id, window.runDate, deals);
-            deps.snapshots.prune(exp.id, window.pruneBefore);
-          }
-          history = deriveDealHistory(deps.snapshots.loadHistory(exp.id, window.loadSince), deals, asOf);
-        }
-        const metrics = computePipelineMetrics(deals, metricsConfig, asOf, history);
-        return buildMetricSheets(metrics, metricsConfig);
-      });
-      for (const spec of specs) metricSheets.push(await book.addSpecSheet(spec));
-    }
-
-    const about: SheetSpec = buildAboutSheet({
-      exportId: exp.id,
-      description: exp.description,
-      refreshedAt: isoWithOffset(started, job.timezone),
-      timezone: job.timezone,
-      runId,
-      trigger: job.trigger,
-      toolVersion: deps.toolVersion,
-      sheets: sheets.map((s) => ({
-        sheet: s.report.sheet,
-        rows: s.report.rows,
-        source: s.report.source,
-        filters: s.filters,
-        provenance: s.provenance,
-      })),
-      warnings,
-      destination: deps.destination.describe(),
-    });
-    const aboutName = await book.addSpecSheet(about);
-    // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
-    const [summary, ...otherMetrics] = metricSheets;
-    book.setTabOrder([
-      ...(summary === undefined ? [] : [summary]),
-      ...sheets.flatMap((s) => s.sheetNames),
-      ...otherMetrics,
-      aboutName,
-    ]);
-    const committed = await timed('write', () => book.commit());
-    bytes = committed.bytes;
-    warnings.push(...committed.warnings);
-
-    if (job.dryRun === true) {
-      destination = { location: `(dry run) ${deps.destination.describe()}` };
-    } else {
-      const skipUnchanged = exp.destination.skipUnchanged;
-      const unchanged =
-        skipUnchanged &&
-        previous?.dataHash === dataHash &&
-        previous.destination !== undefined &&
-        (await deps.destination
-          .holds?.({ ...previous.destination, bytes: previous.bytes }, { signal })
-          .catch(() => false)) === true;
-      if (unchanged && previous?.destination !== undefined) {
-        status = 'unchanged';
-        destination = previous.destination;
-        // What is at the destination is the file delivered before, not the one just rebuilt.
-        bytes = previous.bytes;
-        logger.info('data unchanged since the last delivery; upload skipped');
-      } else {
-        throwIfAborted(signal);
-        deps.onProgress?.({ sheet: '', rows: 0, stage: 'upload' });
-        const delivered = await timed('upload', () =>
-          deps.destination.deliver(
-            { path: workbookPath, bytes, suggestedName: `${exp.id}.xlsx` },
-            { logger, signal, runStartedAt: started, timezone: job.timezone },
-          ),
-        );
-        warnings.push(...delivered.warnings);
-        destination = {
-          location: delivered.location,
-          webUrl: delivered.webUrl,
-          itemId: delivered.itemId,
-          eTag: delivered.eTag,
-        };
-      }
-    }
+    end = await buildAndDeliver(scope, soFar);
   } catch (err) {
-    await writer?.abort();
-    const appError =
-      signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')
-        ? new AbortedError('run aborted (service shutting down or cancelled)', { cause: err })
-        : toAppError(err);
-    status = 'failed';
-    error = {
-      code: appError.code === 'ABORTED' ? 'INTERRUPTED' : appError.code,
-      message: deps.redactor.redact(appError.userMessage),
-    };
-    logger.error(
-      {
-        code: appError.code,
-        err: appError.cause instanceof Error && appError.code === 'INTERNAL' ? appError.cause : undefined,
-      },
-      `run failed: ${error.message}`,
-    );
+    end = describeFailure(scope, err);
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
-    await closeSessions(sessions);
-    await rm(runTemp, { recursive: true, force: true }).catch(() => undefined);
+    await rm(scope.runTemp, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  const finished = deps.clock.now();
-  const report: RunReport = {
-    runId,
-    exportId: exp.id,
-    trigger: job.trigger,
-    status,
-    startedAt,
-    finishedAt: isoWithOffset(finished, job.timezone, { milliseconds: true }),
-    durationMs: finished.getTime() - started.getTime(),
-    sheets: sheets.map((s) => s.report),
-    rows: sheets.reduce((n, s) => n + s.report.rows, 0),
-    bytes: status === 'failed' ? 0 : bytes,
-    destination,
-    warnings: warnings.map((w) => deps.redactor.redact(w)),
-    error,
-    timings,
-    dataHash,
-    attempt: job.attempt,
-    alerts: alerts.length === 0 ? undefined : alerts.map((w) => deps.redactor.redact(w)),
-  };
+  const report = assembleReport(scope, soFar, end, startedAt);
   await deps.store
     ?.finishRun(report)
     .catch((err: unknown) =>
@@ -362,156 +146,305 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
       ),
     );
   logger.info(
-    { status, rows: report.rows, bytes: report.bytes, durationMs: report.durationMs, timings },
+    {
+      status: report.status,
+      rows: report.rows,
+      bytes: report.bytes,
+      durationMs: report.durationMs,
+      timings: report.timings,
+    },
     'run finished',
   );
   return report;
 }
 
-interface WriteViewArgs {
-  readonly view: ViewConfig;
-  readonly sheetName: string;
-  readonly raw: RawTable;
-  readonly writer: WorkbookWriter;
-  readonly hash: ReturnType<typeof createHash>;
-  readonly signal: AbortSignal;
-  readonly timed: <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
-  readonly deps: PipelineDeps;
-  readonly logger: Logger;
-  readonly warnings: string[];
-  readonly alerts: string[];
-  readonly previousColumns: readonly string[] | undefined;
-  readonly collector:
-    | { config: NonNullable<ExportConfig['metrics']>; value: ReturnType<typeof createDealCollector> | undefined }
-    | undefined;
+/**
+ * Reads the last success and records the run as running. Without its history the run cannot record itself: that
+ * is a failed report rather than a throw.
+ */
+async function recordStart(
+  job: ExportJob,
+  deps: PipelineDeps,
+  logger: Logger,
+  startedAt: string,
+): Promise<{ previous: RunReport | undefined } | { failed: RunReport }> {
+  const { exportConfig: exp, runId } = job;
+  try {
+    const previous = deps.store === undefined ? undefined : await deps.store.lastSuccess(exp.id);
+    await deps.store?.insertRun({
+      runId,
+      exportId: exp.id,
+      trigger: job.trigger,
+      startedAt,
+      status: 'running',
+      ...(job.attempt === undefined ? {} : { attempt: job.attempt }),
+    });
+    return { previous };
+  } catch (err) {
+    const e = toAppError(err, 'RUN_STORE_UNAVAILABLE');
+    logger.error(
+      { code: e.code },
+      `run not started: the run history is unavailable: ${deps.redactor.redact(e.message)}`,
+    );
+    const message = deps.redactor.redact(`the run history is unavailable: ${e.message}`);
+    return {
+      failed: blankRunReport({
+        runId,
+        exportId: exp.id,
+        trigger: job.trigger,
+        status: 'failed',
+        startedAt,
+        finishedAt: startedAt,
+        durationMs: 0,
+        error: { code: 'RUN_STORE_UNAVAILABLE', message },
+      }),
+    };
+  }
 }
 
-/** Pass 1 types the columns (and checks filters), pass 2 converts and streams rows into the workbook. */
-async function writeViewSheet(a: WriteViewArgs): Promise<SheetOutcome> {
-  const { view, sheetName, raw } = a;
-  let header: readonly string[] = raw.header;
-  let rows: () => AsyncIterable<RawRow> = () => raw.rows();
-  let formats: Record<string, string> | undefined;
-  if (view.pivot && hasMeasureColumns(header)) {
-    const wide = await a.timed('parse', () => pivotMeasureValues(raw.header, raw.rows()));
-    header = wide.header;
-    rows = () => iterate(wide.rows);
-    formats = wide.formats;
-    a.warnings.push(...wide.warnings.map((w) => `${sheetName}: ${w}`));
-  }
-
-  const filters = filterValues(view);
-  const columns = await a.timed('parse', async () => {
-    const inference = createTypeInference(header, formats === undefined ? undefined : { formats });
-    const check = Object.keys(filters).length > 0 ? createFilterCheck(header, filters) : undefined;
-    let count = 0;
-    for await (const row of rows()) {
-      inference.observe(row);
-      check?.observe(row);
-      a.hash.update(row.join('\u001f'));
-      a.hash.update('\u001e');
-      if (++count % 65_536 === 0) throwIfAborted(a.signal);
-    }
-    a.hash.update(`\u001d${sheetName}\u001d${header.join('\u001f')}`);
-    if (count === 0) {
-      const message = `view "${sheetName}" returned no rows${Object.keys(filters).length > 0 ? ' (the filters matched nothing, or a filter field name is wrong)' : ''}`;
-      if (view.onEmpty === 'fail')
-        throw new SourceError('VIEW_EMPTY', message, {
-          hint: 'check the view and its filters in Tableau, or set onEmpty: warn',
-        });
-      a.warnings.push(`${sheetName}: ${message}`);
-    }
-    if (check !== undefined) {
-      const result = check.result();
-      if (result.unfiltered && view.onEmpty === 'fail') {
-        throw new SourceError('VIEW_UNFILTERED', `${sheetName}: ${result.warnings.join('; ')}`, {
-          hint: 'Tableau ignores unknown filter fields and values silently; use the field caption exactly as shown in Tableau',
-        });
-      }
-      a.warnings.push(
-        ...result.warnings.filter((w) => count > 0 || !/no rows/i.test(w)).map((w) => `${sheetName}: ${w}`),
-      );
-    }
-    return inference.columns();
+/** Fetches every view into the workbook, adds the metric and About sheets, commits it and delivers it. */
+async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd> {
+  const { job, deps, logger, signal, timer, started } = scope;
+  const exp = job.exportConfig;
+  await mkdir(scope.runTemp, { recursive: true });
+  await writeRunOwner(scope.runTemp, job.runId);
+  const book = createWorkbookWriter({
+    filePath: join(scope.runTemp, `${exp.id}.xlsx`),
+    zipLevel: exp.zipLevel,
+    creator: `tableau-excel-export ${deps.toolVersion}`,
+    now: started,
   });
-  if (a.previousColumns !== undefined) {
-    const removed = a.previousColumns.filter((c) => !header.includes(c));
-    const added = header.filter((c) => !a.previousColumns?.includes(c));
-    if (removed.length > 0) {
-      const message = `${sheetName}: schema change — column${removed.length === 1 ? '' : 's'} ${removed.map((c) => `"${c}"`).join(', ')} no longer in the view since the last successful run`;
-      a.alerts.push(message);
-      a.warnings.push(message);
+  const sessions = createSourceSessions({ logger, signal });
+  try {
+    const hashParts: string[] = [];
+    let deals: DealCollector | undefined;
+    for (const view of exp.views) {
+      const outcome = await fetchViewSheet(scope, sessions, book, view);
+      soFar.sheets.push(outcome.sheet);
+      soFar.warnings.push(...outcome.warnings);
+      soFar.alerts.push(...outcome.alerts);
+      hashParts.push(outcome.hashPart);
+      deals ??= outcome.deals;
     }
-    if (added.length > 0)
-      a.warnings.push(
-        `${sheetName}: new column${added.length === 1 ? '' : 's'} in the view: ${added.map((c) => `"${c}"`).join(', ')}`,
+    const asOf = exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(started, job.timezone));
+    soFar.dataHash = combineDataHash({
+      views: hashParts,
+      exportSettings: exp,
+      toolVersion: deps.toolVersion,
+      metricsAsOf: asOf,
+    });
+    // Everything is spooled to temp files now: end the Tableau session (and free its PAT) before metrics, writing and
+    // a possibly long upload, so another export sharing the PAT is not held up by a workbook open in Excel.
+    await sessions.closeAll();
+
+    const metricSheets: string[] = [];
+    if (exp.metrics !== undefined && deals !== undefined && asOf !== undefined) {
+      const metrics = exp.metrics;
+      const collected = deals;
+      const stage = await timer.timed('metrics', async () =>
+        buildMetricsStage({
+          exportId: exp.id,
+          metrics,
+          deals: collected,
+          asOf,
+          snapshots: deps.snapshots,
+          saveSnapshot: job.dryRun !== true,
+        }),
       );
-  }
-
-  let metricsTap: ((row: TypedRow) => void) | undefined;
-  if (a.collector !== undefined && a.collector.config.from === sheetName) {
-    try {
-      a.collector.value = createDealCollector(columns, a.collector.config);
-      const c = a.collector.value;
-      metricsTap = (row) => c.observe(row);
-    } catch (err) {
-      // A mapped column vanished from the view: the data is still worth delivering; the metrics are not computed,
-      // and the run says so loudly (warning + alert) instead of failing.
-      if (!(err instanceof AppError && err.code === 'METRICS_COLUMN_MISSING')) throw err;
-      const message = `metrics not computed: ${err.userMessage}`;
-      a.alerts.push(message);
-      a.warnings.push(message);
+      soFar.warnings.push(...stage.warnings);
+      for (const spec of stage.specs) metricSheets.push(await book.addSpecSheet(spec));
     }
+    const aboutName = await book.addSpecSheet(
+      buildAboutSheet({
+        exportId: exp.id,
+        description: exp.description,
+        refreshedAt: isoWithOffset(started, job.timezone),
+        timezone: job.timezone,
+        runId: job.runId,
+        trigger: job.trigger,
+        toolVersion: deps.toolVersion,
+        sheets: soFar.sheets,
+        warnings: soFar.warnings,
+        destination: deps.destination.describe(),
+      }),
+    );
+    // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
+    const [summary, ...otherMetrics] = metricSheets;
+    book.setTabOrder([
+      ...(summary === undefined ? [] : [summary]),
+      ...soFar.sheets.flatMap((s) => s.sheetNames),
+      ...otherMetrics,
+      aboutName,
+    ]);
+    const committed = await timer.timed('write', () => book.commit());
+    soFar.warnings.push(...committed.warnings);
+    return await deliverWorkbook(scope, soFar, { path: join(scope.runTemp, `${exp.id}.xlsx`), bytes: committed.bytes });
+  } catch (err) {
+    await book.abort();
+    throw err;
+  } finally {
+    await sessions.closeAll();
   }
+}
 
-  const convert = createRowConverter(columns);
-  const typed = async function* (): AsyncGenerator<TypedRow> {
-    for await (const row of rows()) {
-      const t = convert(row);
-      metricsTap?.(t);
-      yield t;
-    }
-  };
-  const result = await a.timed('write', () =>
-    a.writer.addDataSheet({
-      name: sheetName,
-      columns,
-      rows: typed(),
-      signal: a.signal,
-      onProgress: (n) => a.deps.onProgress?.({ sheet: sheetName, rows: n, stage: 'write' }),
-    }),
+/** Fetches one view (through the run's session for its source) and writes its sheet; the spool is always removed. */
+async function fetchViewSheet(
+  scope: RunScope,
+  sessions: SourceSessions,
+  book: WorkbookWriter,
+  view: ViewConfig,
+): ReturnType<typeof writeViewSheet> {
+  const { deps, logger, signal, timer } = scope;
+  throwIfAborted(signal);
+  const sheetName = viewSheetName(view);
+  const session = await sessions.sessionFor(deps.sourceFor(view));
+  deps.onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
+  const request = toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1);
+  const raw = await timer.timed('fetch', () => session.fetchView(request, { logger, signal, tempDir: scope.runTemp }));
+  try {
+    return await writeViewSheet({
+      view,
+      sheetName,
+      raw,
+      writer: book,
+      metrics: scope.job.exportConfig.metrics,
+      previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
+      signal,
+      timer,
+      onProgress: deps.onProgress,
+    });
+  } finally {
+    await raw.dispose();
+  }
+}
+
+/** Hands the finished file to the destination (which may find it unchanged), or stops there on a dry run. */
+async function deliverWorkbook(
+  scope: RunScope,
+  soFar: RunSoFar,
+  file: { readonly path: string; readonly bytes: number },
+): Promise<RunEnd> {
+  const { job, deps, logger, signal, timer } = scope;
+  const exp = job.exportConfig;
+  if (job.dryRun === true) {
+    return {
+      status: 'succeeded',
+      bytes: file.bytes,
+      destination: { location: `(dry run) ${deps.destination.describe()}` },
+      error: undefined,
+    };
+  }
+  throwIfAborted(signal);
+  const previous = previousDelivery(scope.previous);
+  deps.onProgress?.({ sheet: '', rows: 0, stage: 'upload' });
+  const delivered: DeliveryResult = await timer.timed('upload', () =>
+    deps.destination.deliver(
+      { ...file, suggestedName: `${exp.id}.xlsx`, dataHash: soFar.dataHash ?? '' },
+      { logger, signal, runStartedAt: scope.started, timezone: job.timezone, previous },
+    ),
   );
-  a.warnings.push(...result.warnings.map((w) => `${sheetName}: ${w}`));
-  const filterText = Object.entries(view.filters)
-    .map(([k, v]) => `${k} = ${(Array.isArray(v) ? v : [v]).join(' | ')}`)
-    .concat(Object.entries(view.parameters).map(([k, v]) => `Parameter ${k} = ${String(v)}`))
-    .join('; ');
+  soFar.warnings.push(...delivered.warnings);
+  const where = {
+    location: delivered.location,
+    webUrl: delivered.webUrl,
+    itemId: delivered.itemId,
+    eTag: delivered.eTag,
+  };
+  if (delivered.unchanged === true && previous !== undefined) {
+    const note = describeUnchanged(scope, previous);
+    logger.info(note);
+    // What is at the destination is the file delivered before, not the one just rebuilt.
+    return {
+      status: 'unchanged',
+      bytes: previous.bytes,
+      destination: { ...where, deliveredAt: previous.deliveredAt },
+      error: undefined,
+      note,
+    };
+  }
+  const deliveredAt = isoWithOffset(deps.clock.now(), job.timezone, { milliseconds: true });
+  return { status: 'succeeded', bytes: file.bytes, destination: { ...where, deliveredAt }, error: undefined };
+}
+
+/** The last success's file as the destination sees it: where, how big, which data, since when. */
+function previousDelivery(previous: RunReport | undefined): PreviousDelivery | undefined {
+  if (previous?.destination === undefined) return undefined;
   return {
-    report: {
-      sheet: result.sheetNames[0] ?? sheetName,
-      rows: result.rows,
-      source: describeSource(view, raw),
-      columns: header,
-    },
-    sheetNames: result.sheetNames,
-    provenance: raw.provenance,
-    filters: filterText,
+    ...previous.destination,
+    bytes: previous.bytes,
+    dataHash: previous.dataHash,
+    deliveredAt: previous.destination.deliveredAt ?? previous.finishedAt,
   };
 }
 
-function describeSource(view: ViewConfig, raw: RawTable): string {
-  const p = raw.provenance;
-  if (view.file !== undefined) return `CSV file ${p['file'] ?? view.file}`;
-  const name =
-    view.workbook !== undefined ? `${view.workbook} / ${view.view ?? ''}` : (view.contentUrl ?? view.viewId ?? '');
-  return `Tableau view ${name}${p['viewUrl'] !== undefined ? ` (${p['viewUrl']})` : ''}`;
+/** "data unchanged since <last check>; the file was not re-uploaded (teammates still have the version of <time>)". */
+function describeUnchanged(scope: RunScope, previous: PreviousDelivery): string {
+  const zone = scope.job.timezone;
+  const at = (iso: string | undefined): string => (iso === undefined ? 'an earlier run' : formatLocalTime(iso, zone));
+  return `data unchanged since ${at(scope.previous?.startedAt)}; the file was not re-uploaded (teammates still have the version of ${at(previous.deliveredAt)})`;
 }
 
-/** A view's filters as field → accepted values (strings, as Tableau compares them). */
-function filterValues(view: ViewConfig): Record<string, string[]> {
-  return Object.fromEntries(
-    Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]),
+/** `Tue, 1 Dec 2026, 06:00 CET`: a time a reader recognises, in the export's zone with its name. */
+function formatLocalTime(iso: string, timeZone: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }).format(date);
+}
+
+/** A thrown error as the report's status and error; an abort by the caller reads INTERRUPTED. */
+function describeFailure(scope: RunScope, err: unknown): RunEnd {
+  const { signal, deps, logger } = scope;
+  const appError =
+    signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')
+      ? new AbortedError('run aborted (service shutting down or cancelled)', { cause: err })
+      : toAppError(err);
+  const error = {
+    code: appError.code === 'ABORTED' ? 'INTERRUPTED' : appError.code,
+    message: deps.redactor.redact(appError.userMessage),
+  };
+  logger.error(
+    {
+      code: appError.code,
+      err: appError.cause instanceof Error && appError.code === 'INTERNAL' ? appError.cause : undefined,
+    },
+    `run failed: ${error.message}`,
   );
+  return { status: 'failed', bytes: 0, destination: undefined, error };
+}
+
+function assembleReport(scope: RunScope, soFar: RunSoFar, end: RunEnd, startedAt: string): RunReport {
+  const { job, deps } = scope;
+  const finished = deps.clock.now();
+  return {
+    runId: job.runId,
+    exportId: job.exportConfig.id,
+    trigger: job.trigger,
+    status: end.status,
+    startedAt,
+    finishedAt: isoWithOffset(finished, job.timezone, { milliseconds: true }),
+    durationMs: finished.getTime() - scope.started.getTime(),
+    sheets: soFar.sheets.map((s) => ({ sheet: s.sheet, rows: s.rows, source: s.source, columns: s.columns })),
+    rows: soFar.sheets.reduce((n, s) => n + s.rows, 0),
+    bytes: end.bytes,
+    destination: end.destination,
+    warnings: soFar.warnings.map((w) => deps.redactor.redact(w)),
+    error: end.error,
+    timings: scope.timer.timings(),
+    dataHash: soFar.dataHash,
+    attempt: job.attempt,
+    alerts: soFar.alerts.length === 0 ? undefined : soFar.alerts.map((w) => deps.redactor.redact(w)),
+    note: end.note,
+  };
 }
 
 /** The source-facing request of a configured view. */
@@ -527,19 +460,4 @@ export function toViewRequest(view: ViewConfig, defaultMaxAge: number): ViewRequ
     parameters: Object.fromEntries(Object.entries(view.parameters).map(([k, v]) => [k, String(v)])),
     maxAgeMinutes: view.maxAgeMinutes ?? defaultMaxAge,
   };
-}
-
-async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
-}
-
-/** Ends every source session (Tableau sign-out); idempotent, never throws. */
-async function closeSessions(sessions: Map<Source, Promise<SourceSession>>): Promise<void> {
-  const open = [...sessions.values()];
-  sessions.clear();
-  for (const s of open) await s.then((session) => session.close()).catch(() => undefined);
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortedError('run aborted (service shutting down or cancelled)');
 }

@@ -5,7 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleExportYaml, startSimEnv, type SimEnv } from '../integration/helpers/sim-env.js';
 import {
@@ -15,7 +16,6 @@ import {
   type ServiceProcess,
 } from '../integration/helpers/service-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-sim-e2e-token-0123456789';
 const ROWS = 1200;
 
@@ -33,13 +33,7 @@ beforeAll(async () => {
   const config = await sim.writeConfig(sampleExportYaml({ id: 'sales-pipeline' }));
   serve = await services.serve(config);
   profileDir = mkdtempSync(join(tmpdir(), 'dashboard-sim-profile-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    viewport: { width: 1366, height: 768 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ context, page } = await launchChromium(profileDir));
 });
 
 afterAll(async () => {

@@ -4,7 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/contracts/run-report.js';
 import { createScheduler, type Scheduler } from '../../src/scheduler/scheduler.js';
@@ -18,7 +19,6 @@ import { openStateDatabase, type StateDatabase } from '../../src/state/database.
 import type { RunStore } from '../../src/contracts/run-store.js';
 import { createSqliteRunStore } from '../../src/state/sqlite-run-store.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-e2e-token-0123456789';
 const FILE_URL = 'https://contoso-my.sharepoint.com/personal/ops_contoso_com/Documents/Reports/Sales%20Pipeline.xlsx';
 
@@ -171,13 +171,7 @@ beforeAll(async () => {
   });
   baseUrl = await server.listen(0, '127.0.0.1');
 
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    viewport: { width: 1366, height: 768 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ context, page } = await launchChromium(join(dir, 'profile')));
 });
 
 afterAll(async () => {

@@ -20,9 +20,9 @@ import {
   requireRedisUrl,
   spawnQueueProcess,
   uniquePrefix,
-  waitFor,
   type QueueChild,
 } from './fixtures/queue-harness.js';
+import { pollFor } from './helpers/service-process.js';
 import type { QueueProcessOptions } from './fixtures/queue-process.js';
 
 const redisUrl = requireRedisUrl();
@@ -85,13 +85,13 @@ describe('queue mode: crashes and shutdown', () => {
 
   it('retries a run whose worker was killed (SIGKILL) on another worker, and records both attempts', async () => {
     const { prefix, log, runId } = await start('kill', 2, {});
-    const first = await waitFor('the run to start', 10_000, () => readStartLog(log)[0]);
+    const first = await pollFor('the run to start', 10_000, () => readStartLog(log)[0]);
     const victim = children.find((c) => c.pid === first.pid);
     if (victim === undefined) throw new Error(`run started on unknown pid ${first.pid}`);
     await new Promise((r) => setTimeout(r, 500));
     victim.child.kill('SIGKILL');
 
-    const done = await waitFor('the retry to complete', 20_000, () => readRunLog(log)[0]);
+    const done = await pollFor('the retry to complete', 20_000, () => readRunLog(log)[0]);
     expect(done.pid).not.toBe(victim.pid);
     expect(done.attempt).toBe(2);
     expect(done.runId).toBe(`${runId}#2`);
@@ -101,7 +101,7 @@ describe('queue mode: crashes and shutdown', () => {
     const attempt1 = await store.getRun(runId);
     expect(attempt1).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'INTERRUPTED' } });
     expect(attempt1?.error?.message).toMatch(/interrupted/);
-    await waitFor('attempt 2 to be recorded', 5000, async () =>
+    await pollFor('attempt 2 to be recorded', 5000, async () =>
       (await store.getRun(`${runId}#2`))?.status === 'succeeded' ? true : undefined,
     );
     expect(await store.getRun(`${runId}#2`)).toMatchObject({
@@ -120,7 +120,7 @@ describe('queue mode: crashes and shutdown', () => {
 
   it('finishes the running run on SIGTERM before the worker exits', async () => {
     const { prefix, log, runId } = await start('sigterm', 1, { runMs: [1500, 1500] });
-    await waitFor('the run to start', 10_000, () => readStartLog(log)[0]);
+    await pollFor('the run to start', 10_000, () => readStartLog(log)[0]);
     const [worker] = children;
     expect(await worker?.stop()).toBe(0);
     expect(readRunLog(log)).toHaveLength(1);
@@ -130,7 +130,7 @@ describe('queue mode: crashes and shutdown', () => {
 
   it('returns the job to the queue when the shutdown grace runs out, and another worker runs it', async () => {
     const { prefix, log, runId } = await start('grace', 1, { runMs: [4000, 4000], graceMs: 300 });
-    await waitFor('the run to start', 10_000, () => readStartLog(log)[0]);
+    await pollFor('the run to start', 10_000, () => readStartLog(log)[0]);
     const [worker] = children;
     const stoppedAt = Date.now();
     expect(await worker?.stop()).toBe(0);
@@ -150,11 +150,11 @@ describe('queue mode: crashes and shutdown', () => {
         concurrency: 1,
       }),
     ];
-    const done = await waitFor('another worker to run it', 10_000, () => readRunLog(log)[0]);
+    const done = await pollFor('another worker to run it', 10_000, () => readRunLog(log)[0]);
     expect(done.attempt).toBe(2);
     const store = createRedisRunStore(redis, prefix);
     expect(await store.getRun(runId)).toMatchObject({ status: 'failed', error: { code: 'ABORTED' } });
-    await waitFor('attempt 2 recorded', 5000, async () =>
+    await pollFor('attempt 2 recorded', 5000, async () =>
       (await store.getRun(`${runId}#2`))?.status === 'succeeded' ? true : undefined,
     );
   }, 45_000);

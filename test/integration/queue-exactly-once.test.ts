@@ -21,9 +21,9 @@ import {
   requireRedisUrl,
   spawnQueueProcess,
   uniquePrefix,
-  waitFor,
   type QueueChild,
 } from './fixtures/queue-harness.js';
+import { pollFor } from './helpers/service-process.js';
 
 const redisUrl = requireRedisUrl();
 const SITE_CAP = 6;
@@ -68,7 +68,7 @@ describe('queue mode across processes', () => {
     });
     await control.sync([]);
     const stoppedAt = Date.now();
-    await waitFor('the queue to drain', 15_000, async () => {
+    await pollFor('the queue to drain', 15_000, async () => {
       const d = await control.depth();
       return d.waiting + d.active + d.delayed === 0 ? true : undefined;
     });

@@ -16,7 +16,8 @@ import { createQueueWorker, type QueueWorker } from '../../src/scheduler/queue/q
 import { type ExportRunner } from '../../src/contracts/export-runner.js';
 import { createQueueExportControl } from '../../src/scheduler/queue/queue-export-control.js';
 import { createFreePortUrl } from './fixtures/queue-harness.js';
-import { maxConcurrent, requireRedisUrl, uniquePrefix, waitFor } from './fixtures/queue-harness.js';
+import { maxConcurrent, requireRedisUrl, uniquePrefix } from './fixtures/queue-harness.js';
+import { pollFor } from './helpers/service-process.js';
 
 const redisUrl = requireRedisUrl();
 const logger = createSilentLogger();
@@ -117,18 +118,18 @@ describe('queue mode: manual runs and overlap', () => {
     const runId = 'runId' in first ? first.runId : '';
     // Second click at once (queued or just started) and again while it surely runs: both conflict with the first run.
     expect(await scheduler.enqueueManual('sales', 'admin-token-2')).toEqual({ conflict: true, activeRunId: runId });
-    await waitFor('the run to start', 5000, () => (runs.length > 0 ? true : undefined));
+    await pollFor('the run to start', 5000, () => (runs.length > 0 ? true : undefined));
     expect(await scheduler.enqueueManual('sales', 'admin-token-2')).toEqual({ conflict: true, activeRunId: runId });
     // Another export is independent.
     expect(await scheduler.enqueueManual('other', 'admin-token-1')).toHaveProperty('runId');
 
-    await waitFor('the first run to finish', 5000, async () =>
+    await pollFor('the first run to finish', 5000, async () =>
       (await store.getRun(runId))?.status === 'succeeded' ? true : undefined,
     );
     const again = await scheduler.enqueueManual('sales', 'admin-token-1');
     expect(again).toHaveProperty('runId');
     expect(again).not.toEqual(first);
-    await waitFor('the second run to finish', 5000, () =>
+    await pollFor('the second run to finish', 5000, () =>
       runs.filter((r) => r.exportId === 'sales' && r.end !== undefined).length === 2 ? true : undefined,
     );
 
@@ -148,7 +149,7 @@ describe('queue mode: manual runs and overlap', () => {
     const { scheduler, store, runs } = await setup('overlap', 2500, [{ id: 'busy', schedule: '* * * * * *' }]);
     await realSleep(6500);
     await scheduler.sync([]);
-    await waitFor('the last run to finish', 6000, async () =>
+    await pollFor('the last run to finish', 6000, async () =>
       (await scheduler.depth()).active === 0 && runs.every((r) => r.end !== undefined) ? true : undefined,
     );
 
@@ -205,10 +206,10 @@ describe('queue mode: manual runs and overlap', () => {
     });
     expect(await control.trigger('missing', 'ops-token')).toEqual({ outcome: 'not-found' });
 
-    await waitFor('the run to finish', 6000, async () =>
+    await pollFor('the run to finish', 6000, async () =>
       (await store.getRun(started.runId))?.status === 'succeeded' ? true : undefined,
     );
-    await waitFor('the export to show idle', 2000, async () =>
+    await pollFor('the export to show idle', 2000, async () =>
       (await control.list()).find((e) => e.id === 'adhoc')?.running === false ? true : undefined,
     );
   });

@@ -86,6 +86,7 @@ function printReport(r: RunReport): void {
       `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1024).toFixed(0)} KiB`,
     );
     for (const s of r.sheets) out.push(`    ${s.sheet}: ${s.rows.toLocaleString('en-US')} rows from ${s.source}`);
+    if (r.note !== undefined) out.push(`    ${r.note}`);
     if (r.destination !== undefined)
       out.push(
         `    → ${r.destination.location}${r.destination.webUrl !== undefined ? `\n    → ${r.destination.webUrl}` : ''}`,

@@ -9,24 +9,42 @@ import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortedError, AppError, DestinationError } from '../../shared/errors.js';
 import type { DeliveryContext, DeliveryResult, Destination, FinishedFile } from '../../contracts/ports.js';
+import { skipWhenUnchanged, type HoldsPrevious } from '../skip-unchanged.js';
 
 export interface LocalDestinationOptions {
   /** Folder to write into; created when missing. Relative paths resolve against the working directory. */
   readonly dir: string;
   /** File name inside `dir`, e.g. `Sales Pipeline.xlsx`. */
   readonly fileName: string;
+  /** Write nothing when the data is unchanged and the previous file is still there (default false). */
+  readonly skipUnchanged?: boolean | undefined;
+}
+
+/** A local destination, and its evidence that a previous delivery is still in place. */
+export interface LocalDestination extends Destination {
+  readonly holds: HoldsPrevious;
 }
 
 /**
  * Creates a destination writing `options.fileName` into `options.dir`. Throws DestinationError
  * (`DESTINATION_INVALID_FILE_NAME`) at once when the file name is not a plain `.xlsx` name.
  */
-export function createLocalDestination(options: LocalDestinationOptions): Destination {
+export function createLocalDestination(options: LocalDestinationOptions): LocalDestination {
   validateFileName(options.fileName);
   const dir = resolve(options.dir);
   const target = join(dir, options.fileName);
 
-  return {
+  const holds: HoldsPrevious = async (previous) => {
+    // Local files have no item id or eTag: the same path with the same size is the best evidence available.
+    if (resolve(previous.location) !== target) return false;
+    try {
+      const info = await stat(target);
+      return info.isFile() && info.size === previous.bytes;
+    } catch {
+      return false;
+    }
+  };
+  const destination: Destination = {
     describe: () => `local file ${target}`,
 
     async deliver(file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult> {
@@ -55,18 +73,8 @@ export function createLocalDestination(options: LocalDestinationOptions): Destin
       ctx.logger.debug({ location: target, bytes: file.bytes }, 'workbook delivered to local folder');
       return { location: target, warnings: [] };
     },
-
-    async holds(previous) {
-      // Local files have no item id or eTag: the same path with the same size is the best evidence available.
-      if (resolve(previous.location) !== target) return false;
-      try {
-        const info = await stat(target);
-        return info.isFile() && info.size === previous.bytes;
-      } catch {
-        return false;
-      }
-    },
   };
+  return { ...skipWhenUnchanged(destination, holds, options.skipUnchanged ?? false), holds };
 }
 
 function validateFileName(fileName: string): void {

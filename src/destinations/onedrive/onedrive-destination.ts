@@ -17,6 +17,7 @@ import { createGraphAuth, type GraphAuth, type GraphCredential } from './graph-a
 import { GraphRequestError } from './graph-errors.js';
 import { createHttpsTransport, type HttpTransport } from './https-transport.js';
 import { uploadFileInSession, UPLOAD_FRAGMENT_UNIT } from './upload-session.js';
+import { skipWhenUnchanged, type HoldsPrevious } from '../skip-unchanged.js';
 
 export type DriveSelector = { readonly user: string } | { readonly driveId: string } | { readonly site: string };
 
@@ -37,6 +38,8 @@ export interface OneDriveDestinationOptions {
   /** Upload-session fragment size, rounded down to a multiple of 320 KiB. Default 32 × 320 KiB = 10 MiB. */
   readonly chunkBytes?: number | undefined;
   readonly retry?: RetryPolicy | undefined;
+  /** Upload nothing when the data is unchanged and the delivered file is still there (default false). */
+  readonly skipUnchanged?: boolean | undefined;
 }
 
 export interface OneDriveDestinationDeps {
@@ -409,7 +412,17 @@ export function createOneDriveDestination(
     };
   };
 
-  return { describe: () => `OneDrive ${driveLabel}/${segments.join('/')}`, deliver, resolveTarget };
+  // The same file (item id) with the same size as delivered: nobody replaced it since.
+  const holds: HoldsPrevious = async (previous, c) => {
+    const target = await resolveTarget({ signal: c.signal });
+    return (
+      target.existing !== undefined &&
+      target.existing.itemId === previous.itemId &&
+      target.existing.size === previous.bytes
+    );
+  };
+  const describe = (): string => `OneDrive ${driveLabel}/${segments.join('/')}`;
+  return { ...skipWhenUnchanged({ describe, deliver }, holds, options.skipUnchanged ?? false), resolveTarget };
 }
 
 /**

@@ -1,0 +1,37 @@
+/**
+ * "Skip if unchanged", the same rule for every destination: when the data hash equals the last successful
+ * delivery's and the destination still holds that very file, nothing is written, so teammates get no new version
+ * for the same numbers. A file that was replaced, moved or deleted meanwhile is delivered again.
+ */
+import type { DeliveryContext, Destination, PreviousDelivery } from '../contracts/ports.js';
+
+/** True when the file of `previous` is still at the target as delivered (same item, same size). */
+export type HoldsPrevious = (
+  previous: Pick<PreviousDelivery, 'location' | 'itemId' | 'bytes'>,
+  ctx: { readonly signal: AbortSignal },
+) => Promise<boolean>;
+
+/** Wraps `destination` so that it answers `unchanged` instead of delivering the same data again. */
+export function skipWhenUnchanged(destination: Destination, holds: HoldsPrevious, enabled: boolean): Destination {
+  if (!enabled) return destination;
+  return {
+    describe: () => destination.describe(),
+    async deliver(file, ctx: DeliveryContext) {
+      const previous = ctx.previous;
+      if (previous?.dataHash !== undefined && file.dataHash !== undefined && previous.dataHash === file.dataHash) {
+        const still = await holds(previous, { signal: ctx.signal }).catch(() => false);
+        if (still) {
+          return {
+            location: previous.location,
+            webUrl: previous.webUrl,
+            itemId: previous.itemId,
+            eTag: previous.eTag,
+            unchanged: true,
+            warnings: [],
+          };
+        }
+      }
+      return destination.deliver(file, ctx);
+    },
+  };
+}

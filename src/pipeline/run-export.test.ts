@@ -1,0 +1,366 @@
+/**
+ * runExport against in-memory fakes of its ports (Source, Destination, RunStore): the orchestration alone, without
+ * Tableau, Graph or SQLite. The workbook it delivers is read back with exceljs.
+ */
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryContext, Destination, FinishedFile, RawTable, Source, ViewRequest } from '../contracts/ports.js';
+import type { RunReport } from '../contracts/run-report.js';
+import type { RunQuery, RunStore } from '../contracts/run-store.js';
+import { exportSchema, type ExportConfig } from '../config/schema.js';
+import { createSilentLogger } from '../shared/logger.js';
+import { createRedactor } from '../shared/redact.js';
+import { skipWhenUnchanged } from '../destinations/skip-unchanged.js';
+import { runExport, type PipelineDeps } from './run-export.js';
+
+const HEADER = ['Opportunity ID', 'Stage', 'Amount', 'Created Date'];
+const ROWS = [
+  ['OPP-1', 'Proposal', '$1,200', '11/02/2026'],
+  ['OPP-2', 'Closed Won', '$3,400', '10/15/2026'],
+  ['OPP-3', 'Qualification', '$560', '11/20/2026'],
+];
+
+interface FakeSource extends Source {
+  readonly requests: ViewRequest[];
+  closed: number;
+}
+
+function fakeSource(tables: Record<string, { header: string[]; rows: string[][] }>, fail?: string): FakeSource {
+  const source: FakeSource = {
+    requests: [],
+    closed: 0,
+    async open() {
+      return {
+        async fetchView(view): Promise<RawTable> {
+          source.requests.push(view);
+          const name = view.view ?? '';
+          if (name === fail) throw new Error(`view ${name} exploded`);
+          const table = tables[name];
+          if (table === undefined) throw new Error(`no view ${name}`);
+          return {
+            header: table.header,
+            rows: async function* () {
+              yield* table.rows;
+            },
+            provenance: { source: 'fake' },
+            warnings: [],
+            bytes: 0,
+            dispose: async () => undefined,
+          };
+        },
+        async close() {
+          source.closed += 1;
+        },
+      };
+    },
+  };
+  return source;
+}
+
+interface FakeDestination extends Destination {
+  readonly delivered: { file: FinishedFile; copy: string; ctx: DeliveryContext }[];
+}
+
+function fakeDestination(dir: string): FakeDestination {
+  const delivered: FakeDestination['delivered'] = [];
+  return {
+    delivered,
+    describe: () => 'fake destination',
+    async deliver(file, ctx) {
+      const copy = join(dir, `delivered-${delivered.length + 1}.xlsx`);
+      await copyFile(file.path, copy);
+      delivered.push({ file, copy, ctx });
+      return { location: copy, itemId: `item-${delivered.length}`, warnings: [] };
+    },
+  };
+}
+
+function memoryStore(): RunStore & { events: string[] } {
+  const runs = new Map<string, RunReport>();
+  const events: string[] = [];
+  return {
+    events,
+    async insertRun(run) {
+      events.push(`insert ${run.runId} ${run.status ?? 'running'}`);
+      runs.set(run.runId, {
+        runId: run.runId,
+        exportId: run.exportId,
+        trigger: run.trigger,
+        status: run.status ?? 'running',
+        startedAt: run.startedAt,
+        finishedAt: undefined,
+        durationMs: undefined,
+        sheets: [],
+        rows: 0,
+        bytes: 0,
+        destination: undefined,
+        warnings: [],
+        error: undefined,
+        timings: {},
+        dataHash: undefined,
+      });
+    },
+    async finishRun(report) {
+      events.push(`finish ${report.runId} ${report.status}`);
+      runs.set(report.runId, report);
+    },
+    async getRun(runId) {
+      return runs.get(runId);
+    },
+    async listRuns(query: RunQuery) {
+      return [...runs.values()].filter((r) => query.exportId === undefined || r.exportId === query.exportId).reverse();
+    },
+    async lastSuccess(exportId) {
+      return [...runs.values()]
+        .reverse()
+        .find((r) => r.exportId === exportId && (r.status === 'succeeded' || r.status === 'unchanged'));
+    },
+    async markInterrupted() {
+      return 0;
+    },
+    async close() {},
+  };
+}
+
+function exportConfig(extra: Record<string, unknown> = {}): ExportConfig {
+  return exportSchema.parse({
+    id: 'pipeline',
+    views: [
+      { workbook: 'Sales', view: 'Opportunities' },
+      { workbook: 'Sales', view: 'By Stage', sheet: 'Stages' },
+    ],
+    destination: { type: 'local', dir: '/unused' },
+    ...extra,
+  });
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'run-export-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function deps(
+  source: Source,
+  destination: Destination,
+  store: RunStore | undefined,
+  extra: Partial<PipelineDeps> = {},
+) {
+  const base: PipelineDeps = {
+    sourceFor: () => source,
+    destination,
+    logger: createSilentLogger(),
+    clock: { now: () => new Date('2026-12-01T06:00:00Z') },
+    redactor: createRedactor(),
+    tempDir: join(dir, 'tmp'),
+    store,
+    toolVersion: '9.9.9',
+  };
+  return { ...base, ...extra };
+}
+
+const tables = {
+  Opportunities: { header: HEADER, rows: ROWS },
+  'By Stage': {
+    header: ['Stage', 'Deals'],
+    rows: [
+      ['Proposal', '1'],
+      ['Closed Won', '1'],
+    ],
+  },
+};
+
+describe('runExport', () => {
+  it('fetches every view into its sheet, delivers one workbook, records the run and signs out', async () => {
+    const source = fakeSource(tables);
+    const destination = fakeDestination(dir);
+    const store = memoryStore();
+    const started: string[] = [];
+    const report = await runExport(
+      { exportConfig: exportConfig(), timezone: 'Europe/Paris', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(source, destination, store, { onStart: (id) => started.push(`${id} after ${store.events.join(',')}`) }),
+    );
+
+    expect(report.status).toBe('succeeded');
+    expect(report.error).toBeUndefined();
+    expect(report.sheets.map((s) => [s.sheet, s.rows])).toEqual([
+      ['Opportunities', 3],
+      ['Stages', 2],
+    ]);
+    expect(report.rows).toBe(5);
+    expect(report.startedAt).toBe('2026-12-01T07:00:00.000+01:00');
+    expect(report.destination?.location).toBe(destination.delivered[0]?.copy);
+    expect(report.destination?.deliveredAt).toBe('2026-12-01T07:00:00.000+01:00');
+    expect(report.dataHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(destination.delivered).toHaveLength(1);
+    expect(destination.delivered[0]?.file.dataHash).toBe(report.dataHash);
+    expect(store.events).toEqual(['insert run-1 running', 'finish run-1 succeeded']);
+    expect(started).toEqual(['run-1 after insert run-1 running']);
+    expect(source.requests.map((r) => r.view)).toEqual(['Opportunities', 'By Stage']);
+    expect(source.closed).toBe(1);
+    // The temp folder of the run is gone.
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.readFile(destination.delivered[0]?.copy ?? '');
+    expect(book.worksheets.map((w) => w.name)).toEqual(['Opportunities', 'Stages', 'About']);
+    const sheet = book.getWorksheet('Opportunities');
+    expect(sheet?.getRow(1).values).toEqual([undefined, ...HEADER]);
+    expect(sheet?.getCell('C3').value).toBe(3400);
+    expect(sheet?.getCell('D2').value).toEqual(new Date(Date.UTC(2026, 10, 2)));
+  });
+
+  it('says unchanged, with since when, when the destination still holds the same data', async () => {
+    const store = memoryStore();
+    const inner = fakeDestination(dir);
+    const destination = skipWhenUnchanged(
+      inner,
+      async (previous) => previous.location === inner.delivered[0]?.copy,
+      true,
+    );
+    const job = (runId: string) => ({
+      exportConfig: exportConfig(),
+      timezone: 'Europe/Paris',
+      runId,
+      trigger: { kind: 'cli' } as const,
+    });
+    const first = await runExport(job('run-1'), deps(fakeSource(tables), destination, store));
+    const second = await runExport(
+      job('run-2'),
+      deps(fakeSource(tables), destination, store, { clock: { now: () => new Date('2026-12-02T06:00:00Z') } }),
+    );
+
+    expect(first.status).toBe('succeeded');
+    expect(second.status).toBe('unchanged');
+    expect(inner.delivered).toHaveLength(1);
+    expect(second.bytes).toBe(first.bytes);
+    expect(second.destination?.location).toBe(first.destination?.location);
+    expect(second.destination?.deliveredAt).toBe(first.destination?.deliveredAt);
+    expect(second.note).toBe(
+      'data unchanged since Tue, 1 Dec 2026, 07:00 CET; the file was not re-uploaded (teammates still have the version of Tue, 1 Dec 2026, 07:00 CET)',
+    );
+
+    // Other data: delivered again.
+    const changed = { ...tables, Opportunities: { header: HEADER, rows: ROWS.slice(1) } };
+    const third = await runExport(job('run-3'), deps(fakeSource(changed), destination, store));
+    expect(third.status).toBe('succeeded');
+    expect(inner.delivered).toHaveLength(2);
+    expect(third.dataHash).not.toBe(first.dataHash);
+  });
+
+  it('reports a column gone since the last success as a warning and an alert', async () => {
+    const store = memoryStore();
+    const destination = fakeDestination(dir);
+    await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(fakeSource(tables), destination, store),
+    );
+    const narrower = {
+      ...tables,
+      Opportunities: { header: HEADER.slice(0, 3), rows: ROWS.map((r) => r.slice(0, 3)) },
+    };
+    const report = await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-2', trigger: { kind: 'cli' } },
+      deps(fakeSource(narrower), destination, store),
+    );
+    expect(report.status).toBe('succeeded');
+    const message =
+      'Opportunities: schema change — column "Created Date" no longer in the view since the last successful run';
+    expect(report.alerts).toEqual([message]);
+    expect(report.warnings).toContain(message);
+  });
+
+  it('fails cleanly when a view fails: nothing delivered, the run recorded as failed, signed out, temp removed', async () => {
+    const source = fakeSource(tables, 'By Stage');
+    const destination = fakeDestination(dir);
+    const store = memoryStore();
+    const report = await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(source, destination, store),
+    );
+    expect(report.status).toBe('failed');
+    expect(report.error).toEqual({ code: 'INTERNAL', message: 'view By Stage exploded' });
+    expect(report.bytes).toBe(0);
+    expect(report.destination).toBeUndefined();
+    // What was done before the failure is still reported.
+    expect(report.sheets.map((s) => s.sheet)).toEqual(['Opportunities']);
+    expect(destination.delivered).toEqual([]);
+    expect(store.events).toEqual(['insert run-1 running', 'finish run-1 failed']);
+    expect(source.closed).toBe(1);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('fails an empty view under onEmpty: fail, and only warns by default', async () => {
+    const empty = { ...tables, 'By Stage': { header: ['Stage', 'Deals'], rows: [] } };
+    const strict = exportConfig({
+      views: [
+        { workbook: 'Sales', view: 'Opportunities' },
+        { workbook: 'Sales', view: 'By Stage', onEmpty: 'fail' },
+      ],
+    });
+    const failed = await runExport(
+      { exportConfig: strict, timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(fakeSource(empty), fakeDestination(dir), undefined),
+    );
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBe('VIEW_EMPTY');
+
+    const warned = await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-2', trigger: { kind: 'cli' } },
+      deps(fakeSource(empty), fakeDestination(dir), undefined),
+    );
+    expect(warned.status).toBe('succeeded');
+    expect(warned.warnings).toContain('Stages: view "Stages" returned no rows');
+  });
+
+  it('records an aborted run as INTERRUPTED and delivers nothing', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('shutdown'));
+    const destination = fakeDestination(dir);
+    const report = await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(fakeSource(tables), destination, memoryStore(), { signal: controller.signal }),
+    );
+    expect(report.status).toBe('failed');
+    expect(report.error?.code).toBe('INTERRUPTED');
+    expect(destination.delivered).toEqual([]);
+  });
+
+  it('returns a failed report without running when the run history cannot record it', async () => {
+    const store = memoryStore();
+    const broken: RunStore = {
+      ...store,
+      insertRun: async () => {
+        throw new Error('database is locked');
+      },
+    };
+    const source = fakeSource(tables);
+    const report = await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(source, fakeDestination(dir), broken),
+    );
+    expect(report.status).toBe('failed');
+    expect(report.error).toEqual({
+      code: 'RUN_STORE_UNAVAILABLE',
+      message: 'the run history is unavailable: database is locked',
+    });
+    expect(source.requests).toEqual([]);
+  });
+
+  it('builds the workbook on a dry run but does not deliver it', async () => {
+    const destination = fakeDestination(dir);
+    const report = await runExport(
+      { exportConfig: exportConfig(), timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' }, dryRun: true },
+      deps(fakeSource(tables), destination, undefined),
+    );
+    expect(report.status).toBe('succeeded');
+    expect(report.bytes).toBeGreaterThan(0);
+    expect(report.destination?.location).toBe('(dry run) fake destination');
+    expect(destination.delivered).toEqual([]);
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * One view into one data sheet: pivot (Measure Names/Values), pass 1 types the columns and checks the filters,
+ * pass 2 converts the rows and streams them into the workbook. Returns what the run needs to know about it; it
+ * writes nothing but the sheet.
+ */
+import type { RawTable } from '../contracts/ports.js';
+import type { ExportConfig, ViewConfig } from '../config/schema.js';
+import { AppError, SourceError } from '../shared/errors.js';
+import type { ColumnSpec, RawRow, TypedRow } from '../shared/table.js';
+import { createTypeInference, createRowConverter } from '../transforms/infer-types.js';
+import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measures.js';
+import { createFilterCheck } from '../transforms/filter-check.js';
+import { createDealCollector, type DealCollector } from '../transforms/metrics/index.js';
+import type { WorkbookWriter } from '../workbook/workbook-writer.js';
+import { createViewDigest } from './data-hash.js';
+import type { StageTimer } from './stage-timer.js';
+import { throwIfAborted } from './abort.js';
+import type { RunProgress } from './run-progress.js';
+
+/** What a view left in the workbook, for the run report and the About sheet. */
+export interface SheetOutcome {
+  readonly sheet: string;
+  readonly rows: number;
+  /** Where its data came from (view, file...). */
+  readonly source: string;
+  /** The view's column headers, to notice a schema change at the next run. */
+  readonly columns: readonly string[];
+  /** Every tab the view filled (more than one past Excel's row limit). */
+  readonly sheetNames: readonly string[];
+  readonly provenance: Readonly<Record<string, string>>;
+  /** The filters and parameters, as the About sheet prints them. */
+  readonly filters: string;
+}
+
+export interface ViewOutcome {
+  readonly sheet: SheetOutcome;
+  readonly warnings: readonly string[];
+  /** Findings worth a notification even when the run succeeds (schema change, metrics off). */
+  readonly alerts: readonly string[];
+  /** The deals, when this is the metrics sheet and its columns are all there. */
+  readonly deals: DealCollector | undefined;
+  /** The view's part of the run's data hash. */
+  readonly hashPart: string;
+}
+
+export interface ViewSheetInput {
+  readonly view: ViewConfig;
+  readonly sheetName: string;
+  readonly raw: RawTable;
+  readonly writer: WorkbookWriter;
+  /** The export's metrics settings; the deals are collected when `metrics.from` is this sheet. */
+  readonly metrics: ExportConfig['metrics'];
+  /** The columns of this sheet at the last successful run, if any. */
+  readonly previousColumns: readonly string[] | undefined;
+  readonly signal: AbortSignal;
+  readonly timer: StageTimer;
+  readonly onProgress?: ((p: RunProgress) => void) | undefined;
+}
+
+/** Streams one view into the workbook. Throws SourceError for an empty/unfiltered view under `onEmpty: fail`. */
+export async function writeViewSheet(input: ViewSheetInput): Promise<ViewOutcome> {
+  const { view, sheetName, raw, timer } = input;
+  const prefixed = (list: readonly string[]): string[] => list.map((w) => `${sheetName}: ${w}`);
+  const shaped = await timer.timed('parse', () => shapeRows(view, raw));
+  const typing = await timer.timed('parse', () => typeColumns(shaped, input));
+  const changes = describeSchemaChanges(sheetName, input.previousColumns, shaped.header);
+  const deals = openDealCollector(typing.columns, input.metrics, sheetName);
+
+  const convert = createRowConverter(typing.columns);
+  const tap = deals.collector;
+  const typed = async function* (): AsyncGenerator<TypedRow> {
+    for await (const row of shaped.rows()) {
+      const t = convert(row);
+      tap?.observe(t);
+      yield t;
+    }
+  };
+  const written = await timer.timed('write', () =>
+    input.writer.addDataSheet({
+      name: sheetName,
+      columns: typing.columns,
+      rows: typed(),
+      signal: input.signal,
+      onProgress: (n) => input.onProgress?.({ sheet: sheetName, rows: n, stage: 'write' }),
+    }),
+  );
+  return {
+    sheet: {
+      sheet: written.sheetNames[0] ?? sheetName,
+      rows: written.rows,
+      source: describeSource(view, raw),
+      columns: shaped.header,
+      sheetNames: written.sheetNames,
+      provenance: raw.provenance,
+      filters: describeFilters(view),
+    },
+    warnings: [
+      ...prefixed(raw.warnings),
+      ...prefixed(shaped.warnings),
+      ...prefixed(typing.warnings),
+      ...changes.warnings,
+      ...deals.warnings,
+      ...prefixed(written.warnings),
+    ],
+    alerts: [...changes.alerts, ...deals.alerts],
+    deals: deals.collector,
+    hashPart: typing.hashPart,
+  };
+}
+
+interface ShapedRows {
+  readonly header: readonly string[];
+  /** Re-reads the rows from the start at every call (typing needs a whole pass before converting). */
+  readonly rows: () => AsyncIterable<RawRow>;
+  /** Display formats Tableau gave the measures, when the view was pivoted. */
+  readonly formats: Record<string, string> | undefined;
+  readonly warnings: readonly string[];
+}
+
+/** Measure Names/Measure Values in long form become one column per measure (the pivot holds the rows in memory). */
+async function shapeRows(view: ViewConfig, raw: RawTable): Promise<ShapedRows> {
+  if (!view.pivot || !hasMeasureColumns(raw.header)) {
+    return { header: raw.header, rows: () => raw.rows(), formats: undefined, warnings: [] };
+  }
+  const wide = await pivotMeasureValues(raw.header, raw.rows());
+  return { header: wide.header, rows: () => iterate(wide.rows), formats: wide.formats, warnings: wide.warnings };
+}
+
+/** Pass 1: infers each column's type, checks that the filters took, and digests the rows for the data hash. */
+async function typeColumns(
+  shaped: ShapedRows,
+  input: ViewSheetInput,
+): Promise<{ columns: ColumnSpec[]; hashPart: string; warnings: string[] }> {
+  const { view, sheetName } = input;
+  const filters = filterValues(view);
+  const filtered = Object.keys(filters).length > 0;
+  const inference = createTypeInference(
+    shaped.header,
+    shaped.formats === undefined ? undefined : { formats: shaped.formats },
+  );
+  const check = filtered ? createFilterCheck(shaped.header, filters) : undefined;
+  const digest = createViewDigest();
+  let count = 0;
+  for await (const row of shaped.rows()) {
+    inference.observe(row);
+    check?.observe(row);
+    digest.addRow(row);
+    if (++count % 65_536 === 0) throwIfAborted(input.signal);
+  }
+  const hashPart = digest.finish(sheetName, shaped.header);
+  const warnings: string[] = [];
+  if (count === 0) {
+    const message = `view "${sheetName}" returned no rows${filtered ? ' (the filters matched nothing, or a filter field name is wrong)' : ''}`;
+    if (view.onEmpty === 'fail') {
+      throw new SourceError('VIEW_EMPTY', message, {
+        hint: 'check the view and its filters in Tableau, or set onEmpty: warn',
+      });
+    }
+    warnings.push(message);
+  }
+  if (check !== undefined) {
+    const result = check.result();
+    if (result.unfiltered && view.onEmpty === 'fail') {
+      throw new SourceError('VIEW_UNFILTERED', `${sheetName}: ${result.warnings.join('; ')}`, {
+        hint: 'Tableau ignores unknown filter fields and values silently; use the field caption exactly as shown in Tableau',
+      });
+    }
+    warnings.push(...result.warnings.filter((w) => count > 0 || !/no rows/i.test(w)));
+  }
+  return { columns: inference.columns(), hashPart, warnings };
+}
+
+/** A column gone since the last success is a warning and an alert; a new one is a warning. */
+function describeSchemaChanges(
+  sheetName: string,
+  previousColumns: readonly string[] | undefined,
+  header: readonly string[],
+): { warnings: string[]; alerts: string[] } {
+  if (previousColumns === undefined) return { warnings: [], alerts: [] };
+  const removed = previousColumns.filter((c) => !header.includes(c));
+  const added = header.filter((c) => !previousColumns.includes(c));
+  const quoted = (list: readonly string[]): string => list.map((c) => `"${c}"`).join(', ');
+  const warnings: string[] = [];
+  const alerts: string[] = [];
+  if (removed.length > 0) {
+    const message = `${sheetName}: schema change — column${removed.length === 1 ? '' : 's'} ${quoted(removed)} no longer in the view since the last successful run`;
+    alerts.push(message);
+    warnings.push(message);
+  }
+  if (added.length > 0)
+    warnings.push(`${sheetName}: new column${added.length === 1 ? '' : 's'} in the view: ${quoted(added)}`);
+  return { warnings, alerts };
+}
+
+/**
+ * The deal collector for the metrics sheet. A mapped column that vanished from the view does not fail the run: the
+ * data is still worth delivering, the metrics are not computed, and the run says so loudly (warning + alert).
+ */
+function openDealCollector(
+  columns: readonly ColumnSpec[],
+  metrics: ExportConfig['metrics'],
+  sheetName: string,
+): { collector: DealCollector | undefined; warnings: string[]; alerts: string[] } {
+  if (metrics === undefined || metrics.from !== sheetName) return { collector: undefined, warnings: [], alerts: [] };
+  try {
+    return { collector: createDealCollector(columns, metrics), warnings: [], alerts: [] };
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'METRICS_COLUMN_MISSING')) throw err;
+    const message = `metrics not computed: ${err.userMessage}`;
+    return { collector: undefined, warnings: [message], alerts: [message] };
+  }
+}
+
+function describeSource(view: ViewConfig, raw: RawTable): string {
+  const p = raw.provenance;
+  if (view.file !== undefined) return `CSV file ${p['file'] ?? view.file}`;
+  const name =
+    view.workbook !== undefined ? `${view.workbook} / ${view.view ?? ''}` : (view.contentUrl ?? view.viewId ?? '');
+  return `Tableau view ${name}${p['viewUrl'] !== undefined ? ` (${p['viewUrl']})` : ''}`;
+}
+
+function describeFilters(view: ViewConfig): string {
+  return Object.entries(view.filters)
+    .map(([k, v]) => `${k} = ${(Array.isArray(v) ? v : [v]).join(' | ')}`)
+    .concat(Object.entries(view.parameters).map(([k, v]) => `Parameter ${k} = ${String(v)}`))
+    .join('; ');
+}
+
+/** A view's filters as field → accepted values (strings, as Tableau compares them). */
+export function filterValues(view: ViewConfig): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(view.filters).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]),
+  );
+}
+
+async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}

@@ -1,29 +1,25 @@
 /**
  * Streams a workbook to a file: data sheets (one Excel table each, any number of rows, memory flat) and small
  * metric/About sheets from {@link SheetSpec}s. exceljs's streaming WorkbookWriter provides the package (styles,
- * workbook.xml, relationships, zip); this module writes the rows, the tables, the conditional formats and the
- * backpressure that exceljs lacks. Private exceljs details are confined to `exceljs-internals.ts`.
+ * workbook.xml, relationships, zip); this module writes the sheets' rows, with the styles from `style-cache.ts`,
+ * the tables, conditional formats and merges of `sheet-trailer.ts`, and the package and backpressure that exceljs
+ * lacks from `workbook-package.ts`. Private exceljs details are confined to `exceljs-internals.ts`.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { stat, unlink } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
-import type ExcelJS from 'exceljs';
-import { AbortedError, AppError, WorkbookError } from '../shared/errors.js';
+import { WorkbookError } from '../shared/errors.js';
 import type { CellFormat, SheetColumn, SheetSpec } from '../shared/sheet-spec.js';
 import type { ColumnSpec, TypedRow } from '../shared/table.js';
-import { columnLetter, renderRowXml, type CellIssueCounts } from './cell-xml.js';
+import { columnLetter, emptyIssueCounts, renderRowXml, type CellIssueCounts } from './cell-xml.js';
 import { estimateColumnWidth, type WidthKind } from './column-widths.js';
-import {
-  createStreamingWorkbook,
-  EXCELJS_DATE_CELL_TYPE,
-  worksheetInternals,
-  bufferedBytes,
-  type StreamBufInternals,
-  type WorksheetInternals,
-} from './exceljs-internals.js';
+import type { DefinedNames } from './defined-names.js';
 import { DATETIME_FORMAT, formatForCellFormat, formatForColumn } from './number-formats.js';
-import { createSheetNamer } from './sheet-names.js';
-import { createWorkbookNameRegistry, renderTablePartXml, toTableColumnNames } from './table-part.js';
+import { openSheet, type OpenSheet, type PrintLayout, type SheetLayout } from './open-sheet.js';
+import { openRowSink, type RowSink } from './row-sink.js';
+import { closeSheet, renderMergeCellsXml, type SheetTrailer } from './sheet-trailer.js';
+import { createSheetNamer, quoteSheetName, type SheetNamer } from './sheet-names.js';
+import { createStyleCache, type StyleCache } from './style-cache.js';
+import { createWorkbookNameRegistry, toTableColumnNames, type WorkbookNameRegistry } from './table-part.js';
+import { createWorkbookPackage } from './workbook-package.js';
+import { throwIfAborted, toWriteError } from './write-errors.js';
 
 /** Excel's last row is 1,048,576; one is the header. */
 export const EXCEL_MAX_DATA_ROWS = 1_048_575;
@@ -33,47 +29,6 @@ export const EXCEL_MAX_DATA_ROWS = 1_048_575;
  * styles are bigger than what we write). Deflate is most of the writing time, so speed wins.
  */
 export const DEFAULT_ZIP_LEVEL = 1;
-
-// Rows are serialised into one string until it reaches this size, then written in one piece.
-const WRITE_BATCH_CHARS = 64 * 1024;
-// Uncompressed sheet XML allowed to wait for the compressor before we stop producing rows.
-const MAX_BUFFERED_BYTES = 1024 * 1024;
-const WIDTH_SAMPLE_ROWS = 100;
-const PROGRESS_EVERY_ROWS = 10_000;
-const PIPE_POLL_MS = 2;
-
-// Column widths (characters) that fit across a portrait page at 100 %; wider spec sheets print landscape. Either
-// way they are scaled to one page wide.
-const PORTRAIT_MAX_WIDTH = 100;
-// Points per line of 11-pt text: Excel's default row height.
-const LINE_HEIGHT_POINTS = 15;
-// Characters of prose per unit of column width, with a margin (see estimateWrappedLines).
-const PROSE_CHARS_PER_WIDTH = 1.15;
-// Characters of a table header cell covered by its filter button.
-const FILTER_BUTTON_WIDTH = 3;
-
-const TABLE_REL_TYPE = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/table';
-const DATA_BAR_COLOR = 'FF638EC6';
-
-export interface DataSheetInput {
-  /** Wanted tab name; sanitised and made unique. Overflow sheets are named `Name (2)`, `Name (3)`, ... */
-  name: string;
-  columns: readonly ColumnSpec[];
-  rows: AsyncIterable<TypedRow>;
-  /** Called about every 10,000 rows and once at the end with the number of data rows written so far. */
-  onProgress?: ((rowsWritten: number) => void) | undefined;
-  signal?: AbortSignal | undefined;
-}
-
-export interface DataSheetResult {
-  /** Final tab names: the first, then any overflow sheets. */
-  sheetNames: string[];
-  /** Data rows written (over all sheets). */
-  rows: number;
-  /** Text cells cut to Excel's 32,767-character limit. */
-  truncatedCells: number;
-  warnings: string[];
-}
 
 export interface WorkbookWriter {
   /** Streams one view into one or more sheets (each an Excel table). Throws AbortedError or WorkbookError. */
@@ -103,35 +58,10 @@ export interface WorkbookWriterOptions {
   maxRowsPerSheet?: number | undefined;
 }
 
-interface FailureLatch {
-  readonly error: AppError | undefined;
-  fail(error: AppError): void;
-  /** Rejects with the first failure; never resolves. */
-  readonly failed: Promise<never>;
-  /** Calls `listener` once on failure; returns the unsubscribe function. */
-  onFail(listener: (error: AppError) => void): () => void;
-}
-
-interface PrintLayout {
-  readonly orientation: 'portrait' | 'landscape';
-}
-
-interface OpenSheet {
-  readonly name: string;
-  readonly internals: WorksheetInternals;
-}
-
-interface SheetTrailer {
-  /** `<conditionalFormatting>` elements, already rendered. */
-  conditionalFormatting?: string;
-  /** The `<mergeCells>` element, already rendered. */
-  mergeCells?: string;
-  table?: { name: string; headerRow: number; dataRows: number; columnNames: readonly string[] };
-}
-
 /**
  * Creates a writer streaming to `options.filePath`. Call `addDataSheet`/`addSpecSheet` one at a time, then
- * `commit()`; on any failure call `abort()`, which removes the partial file.
+ * `commit()`; on any failure call `abort()`, which removes the partial file. Throws WORKBOOK_INVALID_OPTIONS for
+ * a `maxRowsPerSheet` or `zipLevel` out of range, before the file is created.
  */
 export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWriter {
   const { filePath } = options;
@@ -143,165 +73,24 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
   if (!Number.isInteger(zipLevel) || zipLevel < 0 || zipLevel > 9) {
     throw new WorkbookError('WORKBOOK_INVALID_OPTIONS', `zipLevel must be an integer from 0 to 9, got ${zipLevel}`);
   }
-  const latch = createFailureLatch();
-  const fileStream = createWriteStream(filePath);
-  fileStream.on('error', (err: NodeJS.ErrnoException) => latch.fail(writeFailed(filePath, err)));
-
-  const { workbook, internals } = createStreamingWorkbook({
-    stream: fileStream,
-    useStyles: true,
-    useSharedStrings: false,
-    zip: { zlib: { level: zipLevel } },
+  const pkg = createWorkbookPackage({
+    filePath,
+    zipLevel,
+    creator: options.creator ?? 'tableau-excel-export',
+    now: options.now,
   });
-  const now = options.now ?? new Date();
-  workbook.creator = options.creator ?? 'tableau-excel-export';
-  workbook.lastModifiedBy = workbook.creator;
-  workbook.created = now;
-  workbook.modified = now;
-  internals.zip.on('error', (err) => latch.fail(writeFailed(filePath, err)));
-
-  const namer = createSheetNamer();
-  const names = createWorkbookNameRegistry();
-  const tableIds: number[] = [];
-  const definedNames: { name: string; ranges: string[]; localSheetId?: number }[] = [];
-  /** Spec sheets' header rows, repeated at the top of every printed page (added at commit, once tab order is final). */
-  const printTitleRows = new Map<string, number>();
-  internals._definedNames = { model: definedNames };
+  const sheets: DataSheetDeps & SpecSheetDeps = {
+    namer: createSheetNamer(),
+    names: createWorkbookNameRegistry(),
+    styles: createStyleCache(pkg.styles),
+    definedNames: pkg.definedNames,
+    maxRowsPerSheet: maxRows,
+    openSheet: (name, layout) => openSheet(pkg.workbook, name, layout),
+    closeSheet: (sheet, trailer) => closeSheet(sheet, trailer, pkg.parts),
+    openRowSink: (sheet, signal) => openRowSink(sheet.internals.stream, pkg.latch, signal),
+  };
   const specWarnings: string[] = [];
-  let tabOrder: readonly string[] = [];
   let state: 'open' | 'busy' | 'committed' | 'failed' | 'aborted' = 'open';
-
-  // exceljs's [Content_Types].xml has no entry for table parts; without one Excel reports the file as corrupt.
-  internals.addContentTypes = () => {
-    const sheetIds = internals._worksheets
-      .filter((ws): ws is WorksheetInternals => ws !== undefined)
-      .map((ws) => ws.id);
-    internals.zip.append(renderContentTypesXml(sheetIds, tableIds), { name: '[Content_Types].xml' });
-    return Promise.resolve();
-  };
-
-  const styleIdCache = new Map<string, number>();
-  /** One style object per distinct style: exceljs caches the `s` index by object identity. */
-  const styleId = (key: string, style: object, cellType?: number): number => {
-    const cached = styleIdCache.get(key);
-    if (cached !== undefined) return cached;
-    const id = internals.styles.addStyleModel(Object.freeze(style), cellType);
-    styleIdCache.set(key, id);
-    return id;
-  };
-  const numFmtStyleId = (numFmt: string | undefined, isDate: boolean): number =>
-    numFmt === undefined ? 0 : styleId(`fmt:${numFmt}`, { numFmt }, isDate ? EXCELJS_DATE_CELL_TYPE : undefined);
-  /**
-   * White bold text on the theme's accent colour: what the tables' TableStyleMedium2 shows for headers in Excel,
-   * written as a cell style so that readers without table styles (LibreOffice, PDF, previews) show it too, and so
-   * the header font colour cannot be read as an override of the table style's white.
-   */
-  const headerStyleId = (wrap = false): number =>
-    styleId(wrap ? 'header:wrap' : 'header', {
-      font: font({ bold: true, color: { theme: 0 } }),
-      fill: { type: 'pattern', pattern: 'solid', fgColor: { theme: 4 } },
-      alignment: wrap ? { vertical: 'bottom', wrapText: true } : { vertical: 'middle' },
-    });
-  /**
-   * A spec-sheet cell style: number format plus the column's alignment and wrapping (one cached style per mix).
-   * Top-aligned, so a row made taller by wrapped text still reads across as one line.
-   */
-  const specCellStyleId = (numFmt: string | undefined, isDate: boolean, column: SheetColumn): number => {
-    const wrap = column.wrap === true;
-    const alignment: Partial<ExcelJS.Alignment> = {
-      vertical: 'top',
-      ...(wrap ? { wrapText: true } : {}),
-      ...(column.align === undefined ? {} : { horizontal: column.align }),
-    };
-    return styleId(
-      `cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}`,
-      { ...(numFmt === undefined ? {} : { numFmt }), alignment },
-      isDate ? EXCELJS_DATE_CELL_TYPE : undefined,
-    );
-  };
-
-  function openSheet(
-    name: string,
-    widths: readonly number[],
-    frozenHeaderRow: number | undefined,
-    print?: PrintLayout,
-  ): OpenSheet {
-    const views: Partial<ExcelJS.WorksheetView>[] =
-      frozenHeaderRow === undefined
-        ? []
-        : [{ state: 'frozen', xSplit: 0, ySplit: frozenHeaderRow, topLeftCell: `A${frozenHeaderRow + 1}` }];
-    const sheet = workbook.addWorksheet(name, {
-      views,
-      ...(print === undefined
-        ? {}
-        : {
-            pageSetup: {
-              orientation: print.orientation,
-              // One page wide, as many pages tall as needed (0 = automatic).
-              fitToPage: true,
-              fitToWidth: 1,
-              fitToHeight: 0,
-              margins: { left: 0.4, right: 0.4, top: 0.6, bottom: 0.6, header: 0.3, footer: 0.3 },
-            },
-            headerFooter: { oddFooter: '&L&A&RPage &P of &N' },
-          }),
-    });
-    sheet.columns = widths.map((width) => ({ width }));
-    // An empty committed row makes exceljs write <cols> and open <sheetData>; our rows follow as XML.
-    sheet.addRow([]).commit();
-    return { name, internals: worksheetInternals(sheet) };
-  }
-
-  /** Commits a sheet, adding its conditional formats and table part at their schema positions. */
-  function closeSheet(sheet: OpenSheet, trailer: SheetTrailer): void {
-    const ws = sheet.internals;
-    const { table, conditionalFormatting, mergeCells } = trailer;
-    if (mergeCells !== undefined) {
-      ws._writeMergeCells = () => {
-        ws.stream.write(mergeCells);
-      };
-    }
-    if (conditionalFormatting !== undefined) {
-      ws._writeConditionalFormatting = () => {
-        ws.stream.write(conditionalFormatting);
-      };
-    }
-    if (table !== undefined) {
-      const id = tableIds.length + 1;
-      tableIds.push(id);
-      const original = ws._writeCloseWorksheet.bind(ws);
-      ws._writeCloseWorksheet = () => {
-        const rId = ws._sheetRelsWriter.addRelationship({ Type: TABLE_REL_TYPE, Target: `../tables/table${id}.xml` });
-        // <tableParts> is the last child of <worksheet> before <extLst>; exceljs writes no extLst here.
-        ws.stream.write(`<tableParts count="1"><tablePart r:id="${rId}"/></tableParts>`);
-        original();
-      };
-      internals.zip.append(renderTablePartXml({ id, ...table }), { name: `xl/tables/table${id}.xml` });
-    }
-    (ws as unknown as { commit(): void }).commit();
-  }
-
-  async function streamRows(
-    sheet: OpenSheet,
-    signal: AbortSignal | undefined,
-  ): Promise<{ write(xml: string): Promise<void>; flush(): Promise<void> }> {
-    let pending = '';
-    const flush = async (): Promise<void> => {
-      if (pending !== '') {
-        sheet.internals.stream.write(pending);
-        pending = '';
-      }
-      await waitForRoom(sheet.internals.stream, latch, signal);
-    };
-    await waitForRoom(sheet.internals.stream, latch, signal);
-    return {
-      async write(xml) {
-        pending += xml;
-        if (pending.length >= WRITE_BATCH_CHARS) await flush();
-      },
-      flush,
-    };
-  }
 
   // A function, so TypeScript does not narrow `state` across the awaits in which abort() may run.
   const isAborted = (): boolean => state === 'aborted';
@@ -320,172 +109,365 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
       return result;
     } catch (err) {
       if (!isAborted()) state = 'failed';
-      throw latch.error ?? err;
+      throw pkg.latch.error ?? err;
     }
   }
 
-  async function writeDataSheet(input: DataSheetInput): Promise<DataSheetResult> {
-    const { signal } = input;
-    throwIfAborted(signal, input.name);
-    const columnNames = toTableColumnNames(input.columns.map((c) => c.name));
-    const columnRefs = input.columns.map((_, i) => columnLetter(i));
-    const styleIds = input.columns.map((c) =>
-      numFmtStyleId(formatForColumn(c), c.type === 'date' || c.type === 'datetime'),
-    );
-    const dateStyleIds = input.columns.map((c, i) =>
-      c.type === 'date' || c.type === 'datetime' ? (styleIds[i] ?? 0) : numFmtStyleId(DATETIME_FORMAT, true),
-    );
-    const headerStyle = headerStyleId();
-    const headerXml = renderRowXml(
-      1,
-      columnNames,
-      columnRefs,
-      columnNames.map(() => headerStyle),
-      emptyIssues(),
-    );
+  return {
+    addDataSheet: (input) => guarded(() => writeDataSheet(sheets, input)),
+    addSpecSheet: (spec) =>
+      guarded(async () => {
+        const { name, warnings } = await writeSpecSheet(sheets, spec);
+        specWarnings.push(...warnings);
+        return name;
+      }),
 
-    const iterator = input.rows[Symbol.asyncIterator]();
-    let exhausted = false;
-    try {
-      const sample: TypedRow[] = [];
-      while (sample.length < WIDTH_SAMPLE_ROWS) {
-        const next = await iterator.next();
-        if (next.done === true) {
-          exhausted = true;
-          break;
-        }
-        sample.push(next.value);
+    setTabOrder(order) {
+      pkg.setTabOrder(order);
+    },
+
+    async commit() {
+      if (state !== 'open') {
+        throw (
+          pkg.latch.error ??
+          new WorkbookError(
+            'WORKBOOK_WRITER_STATE',
+            `workbook writer for '${filePath}' is ${state}; it cannot be committed`,
+          )
+        );
       }
-      const widths = input.columns.map((c, i) =>
-        estimateColumnWidth(
-          columnNames[i] ?? '',
-          c.type,
-          sample.map((row) => row[i]),
-        ),
-      );
-
-      const sheetNames: string[] = [];
-      const issues = emptyIssues();
-      const firstIssueRow = { truncated: 0, nonFinite: 0, unrepresentableDates: 0 };
-      let total = 0;
-      let lastProgress = 0;
-
-      let sheet = openSheet(namer.take(input.name), widths, 1);
-      sheetNames.push(sheet.name);
-      let sink = await streamRows(sheet, signal);
-      await sink.write(headerXml);
-      let rowInSheet = 0;
-
-      const closeCurrent = async (): Promise<void> => {
-        await sink.flush();
-        const tableName = names.takeTableName(sheet.name);
-        closeSheet(sheet, { table: { name: tableName, headerRow: 1, dataRows: rowInSheet, columnNames } });
-      };
-
-      const writeRow = async (row: TypedRow): Promise<void> => {
-        if (rowInSheet === maxRows) {
-          await closeCurrent();
-          sheet = openSheet(namer.take(sheetNames[0] ?? input.name), widths, 1);
-          sheetNames.push(sheet.name);
-          sink = await streamRows(sheet, signal);
-          await sink.write(headerXml);
-          rowInSheet = 0;
-        }
-        rowInSheet += 1;
-        total += 1;
-        const before = issues.truncated + issues.nonFinite + issues.unrepresentableDates;
-        await sink.write(renderRowXml(rowInSheet + 1, row, columnRefs, styleIds, issues, dateStyleIds));
-        if (issues.truncated + issues.nonFinite + issues.unrepresentableDates !== before) {
-          noteFirstIssue(firstIssueRow, issues, total);
-        }
-        if (total - lastProgress >= PROGRESS_EVERY_ROWS) {
-          lastProgress = total;
-          throwIfAborted(signal, input.name);
-          input.onProgress?.(total);
-        }
-      };
-
-      for (const row of sample) await writeRow(row);
-      while (!exhausted) {
-        const next = await iterator.next();
-        if (next.done === true) {
-          exhausted = true;
-          break;
-        }
-        await writeRow(next.value);
+      state = 'busy';
+      try {
+        const bytes = await pkg.commit();
+        state = 'committed';
+        return { bytes, warnings: [...specWarnings] };
+      } catch (err) {
+        state = 'failed';
+        throw pkg.latch.error ?? toWriteError(filePath, err);
       }
-      throwIfAborted(signal, input.name);
-      await closeCurrent();
-      input.onProgress?.(total);
+    },
 
-      const warnings = dataSheetWarnings(sheetNames, total, maxRows, issues, firstIssueRow);
-      return { sheetNames, rows: total, truncatedCells: issues.truncated, warnings };
-    } finally {
-      // Lets the source release its connection or spool file; its own failure must not hide ours.
-      if (!exhausted) await Promise.resolve(iterator.return?.()).catch(() => undefined);
-    }
-  }
+    async abort() {
+      if (state === 'aborted') return;
+      const wasCommitted = state === 'committed';
+      state = 'aborted';
+      await pkg.abort(wasCommitted);
+    },
+  };
+}
 
-  async function writeSpecSheet(spec: SheetSpec): Promise<string> {
-    const sheetName = namer.take(spec.name);
-    const asTable = spec.asTable !== false;
-    const headerRow = spec.title === undefined ? 1 : 3;
-    const firstDataRow = headerRow + 1;
-    const columnRefs = spec.columns.map((_, i) => columnLetter(i));
-    const lastColumnRef = columnRefs[columnRefs.length - 1];
-    if (lastColumnRef === undefined) {
+const DATA_BAR_COLOR = 'FF638EC6';
+
+/** What a spec sheet needs from the workbook. */
+interface SpecSheetDeps {
+  readonly namer: SheetNamer;
+  readonly names: WorkbookNameRegistry;
+  readonly styles: StyleCache;
+  readonly definedNames: Pick<DefinedNames, 'add' | 'setPrintTitleRow'>;
+  openSheet(name: string, layout: SheetLayout): OpenSheet;
+  closeSheet(sheet: OpenSheet, trailer: SheetTrailer): void;
+  openRowSink(sheet: OpenSheet, signal: AbortSignal | undefined): Promise<RowSink>;
+}
+
+interface SpecSheetResult {
+  /** Final tab name. */
+  readonly name: string;
+  /** What the sheet could not show (cells cut or left blank). */
+  readonly warnings: string[];
+}
+
+/** Renders `spec` as one sheet. Throws WORKBOOK_INVALID_SPEC for an invalid spec, or the workbook's write error. */
+async function writeSpecSheet(deps: SpecSheetDeps, spec: SheetSpec): Promise<SpecSheetResult> {
+  const sheetName = deps.namer.take(spec.name);
+  const layout = planSpecSheetLayout(spec, sheetName);
+  // Defined names first: they share the workbook namespace with table names.
+  addDefinedNames(deps, spec, layout);
+  const cellStyles = createSpecCellStyles(deps.styles, spec);
+  // Spec headers wrap, so a narrow numeric column can carry a long header ("Lead Generation value") on two lines.
+  const headerStyle = deps.styles.header(true);
+  const issues = emptyIssueCounts();
+
+  const sheet = deps.openSheet(sheetName, {
+    widths: layout.widths,
+    frozenHeaderRow: layout.asTable ? layout.headerRow : undefined,
+    print: layout.print,
+  });
+  deps.definedNames.setPrintTitleRow(sheetName, layout.headerRow);
+  const sink = await deps.openRowSink(sheet, undefined);
+  const ctx: SpecRowsContext = { spec, layout, sink, styles: deps.styles, issues };
+  if (spec.title !== undefined) await writeTitleRow(ctx, spec.title);
+  await writeHeaderRow(ctx, headerStyle);
+  await writeDataRows(ctx, cellStyles);
+  const merges = await writeNoteRows(ctx);
+  await sink.flush();
+
+  deps.closeSheet(sheet, buildSpecTrailer(deps.names, spec, layout, merges));
+  return { name: sheetName, warnings: specSheetWarnings(sheetName, issues) };
+}
+
+function addDefinedNames(deps: SpecSheetDeps, spec: SheetSpec, layout: SpecSheetLayout): void {
+  for (const defined of spec.definedNames ?? []) {
+    validateDefinedName(spec, defined);
+    if (!deps.names.tryTakeExact(defined.name)) {
       throw new WorkbookError(
         'WORKBOOK_INVALID_SPEC',
-        `sheet '${spec.name}' has no columns; a sheet needs at least one column`,
+        `defined name '${defined.name}' of sheet '${spec.name}' is already used by a table or another defined name`,
+        { hint: 'give each defined name a unique name' },
       );
     }
-    validateCellFormats(spec);
+    // Always quoted: names such as `2026` or `A1` must be, and quoting is valid for every name.
+    const address = `'${quoteSheetName(layout.sheetName)}'!$${columnLetter(defined.column)}$${layout.firstDataRow + defined.row}`;
+    deps.definedNames.add(defined.name, address);
+  }
+}
 
-    // Defined names first: they share the workbook namespace with table names.
-    for (const defined of spec.definedNames ?? []) {
-      validateDefinedName(spec, defined);
-      if (!names.tryTakeExact(defined.name)) {
+/**
+ * What the sheet writes after its rows: data bars, merged note rows and its table. A new feature of spec sheets
+ * (such as native charts) adds its piece here, from the spec and the layout.
+ */
+function buildSpecTrailer(
+  names: WorkbookNameRegistry,
+  spec: SheetSpec,
+  layout: SpecSheetLayout,
+  merges: readonly string[],
+): SheetTrailer {
+  const conditionalFormatting = renderDataBars(spec, layout);
+  const trailer: SheetTrailer = {};
+  if (conditionalFormatting !== '') trailer.conditionalFormatting = conditionalFormatting;
+  if (merges.length > 0) trailer.mergeCells = renderMergeCellsXml(merges);
+  if (layout.asTable) {
+    trailer.table = {
+      name: names.takeTableName(layout.sheetName),
+      headerRow: layout.headerRow,
+      dataRows: spec.rows.length,
+      columnNames: layout.columnNames,
+    };
+  }
+  return trailer;
+}
+
+/** `<conditionalFormatting>` with a data bar over the data rows of each `dataBars` column ('' for none). */
+function renderDataBars(spec: SheetSpec, layout: SpecSheetLayout): string {
+  if (spec.rows.length === 0) return '';
+  const { columnRefs, firstDataRow } = layout;
+  const lastDataRow = firstDataRow + spec.rows.length - 1;
+  return (spec.dataBars ?? [])
+    .map((column, i) => {
+      const ref = columnRefs[column];
+      if (ref === undefined) {
         throw new WorkbookError(
           'WORKBOOK_INVALID_SPEC',
-          `defined name '${defined.name}' of sheet '${spec.name}' is already used by a table or another defined name`,
-          { hint: 'give each defined name a unique name' },
+          `sheet '${spec.name}': dataBars column ${column} does not exist (the sheet has ${spec.columns.length} columns)`,
         );
       }
-      // Always quoted: names such as `2026` or `A1` must be, and quoting is valid for every name.
-      const address = `'${quoteSheetName(sheetName)}'!$${columnLetter(defined.column)}$${firstDataRow + defined.row}`;
-      definedNames.push({ name: defined.name, ranges: [address] });
-    }
+      return renderDataBarXml(`${ref}${firstDataRow}:${ref}${lastDataRow}`, i + 1);
+    })
+    .join('');
+}
 
-    const formatAt = (row: number, column: number): CellFormat | undefined =>
-      spec.cellFormats?.[row]?.[column] ?? spec.columns[column]?.format;
-    const columnNames = asTable
-      ? toTableColumnNames(spec.columns.map((c) => c.header))
-      : spec.columns.map((c) => c.header);
-    const widths = spec.columns.map((c, i) => {
-      if (c.width !== undefined) return c.width;
-      const header = columnNames[i] ?? '';
-      if (spec.cellFormats === undefined)
-        return estimateColumnWidth(
-          header,
-          widthKind(c.format),
-          spec.rows.map((row) => row[i]),
-        );
-      // Each value measured as its own format shows it.
-      return spec.rows.reduce(
-        (widest, row, r) =>
-          Math.max(widest, estimateColumnWidth(header, widthKind(formatAt(r, i) ?? c.format), [row[i]])),
-        estimateColumnWidth(header, widthKind(c.format), []),
+function renderDataBarXml(sqref: string, priority: number): string {
+  return (
+    `<conditionalFormatting sqref="${sqref}"><cfRule type="dataBar" priority="${priority}">` +
+    `<dataBar><cfvo type="min"/><cfvo type="max"/><color rgb="${DATA_BAR_COLOR}"/></dataBar>` +
+    '</cfRule></conditionalFormatting>'
+  );
+}
+
+function specSheetWarnings(sheetName: string, issues: CellIssueCounts): string[] {
+  const warnings: string[] = [];
+  if (issues.truncated > 0)
+    warnings.push(`sheet '${sheetName}': ${issues.truncated} text cell(s) cut to 32,767 characters`);
+  if (issues.nonFinite > 0)
+    warnings.push(`sheet '${sheetName}': ${issues.nonFinite} cell(s) held NaN or Infinity and were left blank`);
+  if (issues.unrepresentableDates > 0) {
+    warnings.push(`sheet '${sheetName}': ${issues.unrepresentableDates} date(s) Excel cannot show were left blank`);
+  }
+  return warnings;
+}
+
+// Column widths (characters) that fit across a portrait page at 100 %; wider spec sheets print landscape. Either
+// way they are scaled to one page wide.
+const PORTRAIT_MAX_WIDTH = 100;
+
+interface SpecSheetLayout {
+  readonly sheetName: string;
+  readonly asTable: boolean;
+  /** 1-based row of the header: 1, or 3 under a title and a blank row. */
+  readonly headerRow: number;
+  readonly firstDataRow: number;
+  /** Column letters, from `A`. */
+  readonly columnRefs: readonly string[];
+  readonly lastColumnRef: string;
+  /** Header texts; valid table column names when the sheet is a table. */
+  readonly columnNames: readonly string[];
+  readonly widths: readonly number[];
+  readonly totalWidth: number;
+  readonly print: PrintLayout;
+}
+
+/** Lays out `spec` as sheet `sheetName`. Throws WORKBOOK_INVALID_SPEC for no columns or misaligned cellFormats. */
+function planSpecSheetLayout(spec: SheetSpec, sheetName: string): SpecSheetLayout {
+  const asTable = spec.asTable !== false;
+  const headerRow = spec.title === undefined ? 1 : 3;
+  const columnRefs = spec.columns.map((_, i) => columnLetter(i));
+  const lastColumnRef = columnRefs[columnRefs.length - 1];
+  if (lastColumnRef === undefined) {
+    throw new WorkbookError(
+      'WORKBOOK_INVALID_SPEC',
+      `sheet '${spec.name}' has no columns; a sheet needs at least one column`,
+    );
+  }
+  validateCellFormats(spec);
+  const columnNames = asTable
+    ? toTableColumnNames(spec.columns.map((c) => c.header))
+    : spec.columns.map((c) => c.header);
+  const widths = specColumnWidths(spec, columnNames);
+  const totalWidth = widths.reduce((sum, w) => sum + w, 0);
+  return {
+    sheetName,
+    asTable,
+    headerRow,
+    firstDataRow: headerRow + 1,
+    columnRefs,
+    lastColumnRef,
+    columnNames,
+    widths,
+    totalWidth,
+    print: { orientation: totalWidth > PORTRAIT_MAX_WIDTH ? 'landscape' : 'portrait' },
+  };
+}
+
+function specColumnWidths(spec: SheetSpec, columnNames: readonly string[]): number[] {
+  const formatAt = (row: number, column: number): CellFormat | undefined =>
+    spec.cellFormats?.[row]?.[column] ?? spec.columns[column]?.format;
+  return spec.columns.map((c, i) => {
+    if (c.width !== undefined) return c.width;
+    const header = columnNames[i] ?? '';
+    if (spec.cellFormats === undefined)
+      return estimateColumnWidth(
+        header,
+        widthKind(c.format),
+        spec.rows.map((row) => row[i]),
       );
-    });
-    const isDateFormat = (f: CellFormat): boolean => f === 'date' || f === 'datetime';
-    const cellStyle = (format: CellFormat, column: SheetColumn): number =>
-      specCellStyleId(formatForCellFormat(format, spec.currency), isDateFormat(format), column);
-    // A Date in a column or cell not formatted as a date still shows as a date.
-    const dateStyle = (format: CellFormat, column: SheetColumn): number =>
-      isDateFormat(format) ? cellStyle(format, column) : specCellStyleId(DATETIME_FORMAT, true, column);
-    const styleIds = spec.columns.map((c) => cellStyle(c.format, c));
-    const dateStyleIds = spec.columns.map((c) => dateStyle(c.format, c));
-    const rowStyles = (rowIndex: number): { styles: readonly number[]; dates: readonly number[] } => {
+    // Each value measured as its own format shows it.
+    return spec.rows.reduce(
+      (widest, row, r) =>
+        Math.max(widest, estimateColumnWidth(header, widthKind(formatAt(r, i) ?? c.format), [row[i]])),
+      estimateColumnWidth(header, widthKind(c.format), []),
+    );
+  });
+}
+
+function widthKind(format: CellFormat): WidthKind {
+  return format;
+}
+
+// Characters of a table header cell covered by its filter button.
+const FILTER_BUTTON_WIDTH = 3;
+
+/** Everything the rows of one spec sheet are written with. Cells Excel cannot hold are counted in `issues`. */
+interface SpecRowsContext {
+  readonly spec: SheetSpec;
+  readonly layout: SpecSheetLayout;
+  readonly sink: RowSink;
+  readonly styles: StyleCache;
+  readonly issues: CellIssueCounts;
+}
+
+/** The bold title in A1. */
+async function writeTitleRow(ctx: SpecRowsContext, title: string): Promise<void> {
+  const titleStyle = ctx.styles.title();
+  await ctx.sink.write(renderRowXml(1, [title], ['A'], [titleStyle], ctx.issues));
+}
+
+/** The header row, as tall as its longest wrapped header needs. */
+async function writeHeaderRow(ctx: SpecRowsContext, headerStyle: number): Promise<void> {
+  const { asTable, columnNames, columnRefs, headerRow, widths } = ctx.layout;
+  const headerLines = Math.max(
+    1,
+    ...columnNames.map((name, i) => estimateWrappedLines(name, (widths[i] ?? 0) - (asTable ? FILTER_BUTTON_WIDTH : 0))),
+  );
+  await ctx.sink.write(
+    withRowHeight(
+      renderRowXml(
+        headerRow,
+        columnNames,
+        columnRefs,
+        columnNames.map(() => headerStyle),
+        ctx.issues,
+      ),
+      heightForLines(headerLines),
+    ),
+  );
+}
+
+/** The data rows, each in its cells' styles. */
+async function writeDataRows(ctx: SpecRowsContext, cellStyles: SpecCellStyles): Promise<void> {
+  const { spec, sink, issues } = ctx;
+  const { columnRefs, firstDataRow, widths } = ctx.layout;
+  // Readers do not grow a row to fit its wrapped text when opening a file (LibreOffice does not; Excel only once
+  // the cell is edited), so a row with wrapped text gets the height its estimated line count needs.
+  const wrapped = spec.columns.flatMap((c, i) => (c.wrap === true ? [i] : []));
+  const rowHeight = (row: readonly unknown[]): number | undefined => {
+    let lines = 1;
+    for (const i of wrapped) {
+      const value = row[i];
+      if (typeof value === 'string') lines = Math.max(lines, estimateWrappedLines(value, widths[i] ?? 0));
+    }
+    return heightForLines(lines);
+  };
+  for (const [index, row] of spec.rows.entries()) {
+    const { styles, dates } = cellStyles.forRow(index);
+    await sink.write(
+      withRowHeight(renderRowXml(firstDataRow + index, row, columnRefs, styles, issues, dates), rowHeight(row)),
+    );
+  }
+}
+
+/** The notes under the data rows (one blank row between); returns the ranges to merge (`A7:F7`). */
+async function writeNoteRows(ctx: SpecRowsContext): Promise<string[]> {
+  const { spec, sink, issues } = ctx;
+  const { asTable, columnRefs, firstDataRow, lastColumnRef, totalWidth } = ctx.layout;
+  // Notes span the table's width and wrap, so they print whole; merged cells never grow to fit their text, so
+  // each gets the height its estimated line count needs.
+  const notes = spec.notes ?? [];
+  const merges: string[] = [];
+  if (notes.length === 0) return merges;
+  const noteStyle = ctx.styles.note();
+  const firstNoteRow = firstDataRow + Math.max(spec.rows.length, asTable ? 1 : 0) + 1;
+  for (const [index, note] of notes.entries()) {
+    const rowNumber = firstNoteRow + index;
+    const lines = estimateWrappedLines(note, totalWidth);
+    await sink.write(withRowHeight(renderRowXml(rowNumber, [note], ['A'], [noteStyle], issues), heightForLines(lines)));
+    if (columnRefs.length > 1) merges.push(`A${rowNumber}:${lastColumnRef}${rowNumber}`);
+  }
+  return merges;
+}
+
+interface RowStyles {
+  /** Style id of each column's cell. */
+  readonly styles: readonly number[];
+  /** Style id of each column's cell when it holds a Date. */
+  readonly dates: readonly number[];
+}
+
+interface SpecCellStyles {
+  /** The styles of row `rowIndex` (0-based within `spec.rows`). */
+  forRow(rowIndex: number): RowStyles;
+}
+
+/** Registers the columns' styles now; a row's overriding styles when it is asked for. */
+function createSpecCellStyles(styles: StyleCache, spec: SheetSpec): SpecCellStyles {
+  const isDateFormat = (f: CellFormat): boolean => f === 'date' || f === 'datetime';
+  const cellStyle = (format: CellFormat, column: SheetColumn): number =>
+    styles.specCell(formatForCellFormat(format, spec.currency), isDateFormat(format), column);
+  // A Date in a column or cell not formatted as a date still shows as a date.
+  const dateStyle = (format: CellFormat, column: SheetColumn): number =>
+    isDateFormat(format) ? cellStyle(format, column) : styles.specCell(DATETIME_FORMAT, true, column);
+  const styleIds = spec.columns.map((c) => cellStyle(c.format, c));
+  const dateStyleIds = spec.columns.map((c) => dateStyle(c.format, c));
+  return {
+    forRow(rowIndex) {
       const formats = spec.cellFormats?.[rowIndex];
       if (formats === undefined || formats.every((f) => f === undefined))
         return { styles: styleIds, dates: dateStyleIds };
@@ -499,330 +481,30 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
           return f === undefined ? (dateStyleIds[i] ?? 0) : dateStyle(f, c);
         }),
       };
-    };
-    // Spec headers wrap, so a narrow numeric column can carry a long header ("Lead Generation value") on two lines.
-    const headerStyle = headerStyleId(true);
-    const issues = emptyIssues();
-    const totalWidth = widths.reduce((sum, w) => sum + w, 0);
-
-    const sheet = openSheet(sheetName, widths, asTable ? headerRow : undefined, {
-      orientation: totalWidth > PORTRAIT_MAX_WIDTH ? 'landscape' : 'portrait',
-    });
-    printTitleRows.set(sheetName, headerRow);
-    const sink = await streamRows(sheet, undefined);
-    if (spec.title !== undefined) {
-      const titleStyle = styleId('title', { font: font({ bold: true, size: 14 }) });
-      await sink.write(renderRowXml(1, [spec.title], ['A'], [titleStyle], issues));
-    }
-    const headerLines = Math.max(
-      1,
-      ...columnNames.map((name, i) =>
-        estimateWrappedLines(name, (widths[i] ?? 0) - (asTable ? FILTER_BUTTON_WIDTH : 0)),
-      ),
-    );
-    await sink.write(
-      withRowHeight(
-        renderRowXml(
-          headerRow,
-          columnNames,
-          columnRefs,
-          columnNames.map(() => headerStyle),
-          issues,
-        ),
-        headerLines > 1 ? headerLines * LINE_HEIGHT_POINTS : undefined,
-      ),
-    );
-    // Readers do not grow a row to fit its wrapped text when opening a file (LibreOffice does not; Excel only once
-    // the cell is edited), so a row with wrapped text gets the height its estimated line count needs.
-    const wrapped = spec.columns.flatMap((c, i) => (c.wrap === true ? [i] : []));
-    const rowHeight = (row: readonly unknown[]): number | undefined => {
-      let lines = 1;
-      for (const i of wrapped) {
-        const value = row[i];
-        if (typeof value === 'string') lines = Math.max(lines, estimateWrappedLines(value, widths[i] ?? 0));
-      }
-      return lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined;
-    };
-    for (const [index, row] of spec.rows.entries()) {
-      const { styles, dates } = rowStyles(index);
-      await sink.write(
-        withRowHeight(renderRowXml(firstDataRow + index, row, columnRefs, styles, issues, dates), rowHeight(row)),
-      );
-    }
-    // Notes span the table's width and wrap, so they print whole; merged cells never grow to fit their text, so
-    // each gets the height its estimated line count needs.
-    const notes = spec.notes ?? [];
-    const merges: string[] = [];
-    if (notes.length > 0) {
-      const noteStyle = styleId('note', {
-        font: font({ italic: true }),
-        alignment: { wrapText: true, vertical: 'top' },
-      });
-      const firstNoteRow = firstDataRow + Math.max(spec.rows.length, asTable ? 1 : 0) + 1;
-      for (const [index, note] of notes.entries()) {
-        const rowNumber = firstNoteRow + index;
-        const lines = estimateWrappedLines(note, totalWidth);
-        await sink.write(
-          withRowHeight(
-            renderRowXml(rowNumber, [note], ['A'], [noteStyle], issues),
-            lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined,
-          ),
-        );
-        if (columnRefs.length > 1) merges.push(`A${rowNumber}:${lastColumnRef}${rowNumber}`);
-      }
-    }
-    await sink.flush();
-
-    const lastDataRow = firstDataRow + spec.rows.length - 1;
-    const conditionalFormatting =
-      spec.rows.length === 0
-        ? ''
-        : (spec.dataBars ?? [])
-            .map((column, i) => {
-              const ref = columnRefs[column];
-              if (ref === undefined) {
-                throw new WorkbookError(
-                  'WORKBOOK_INVALID_SPEC',
-                  `sheet '${spec.name}': dataBars column ${column} does not exist (the sheet has ${spec.columns.length} columns)`,
-                );
-              }
-              return renderDataBarXml(`${ref}${firstDataRow}:${ref}${lastDataRow}`, i + 1);
-            })
-            .join('');
-    const trailer: SheetTrailer = {};
-    if (conditionalFormatting !== '') trailer.conditionalFormatting = conditionalFormatting;
-    if (merges.length > 0) {
-      trailer.mergeCells = `<mergeCells count="${merges.length}">${merges.map((ref) => `<mergeCell ref="${ref}"/>`).join('')}</mergeCells>`;
-    }
-    if (asTable) {
-      trailer.table = { name: names.takeTableName(sheetName), headerRow, dataRows: spec.rows.length, columnNames };
-    }
-    closeSheet(sheet, trailer);
-    specWarnings.push(...specSheetWarnings(sheetName, issues));
-    return sheetName;
-  }
-
-  return {
-    addDataSheet: (input) => guarded(() => writeDataSheet(input)),
-    addSpecSheet: (spec) => guarded(() => writeSpecSheet(spec)),
-
-    setTabOrder(order) {
-      const known = new Set(internals._worksheets.filter((ws) => ws !== undefined).map((ws) => ws.name));
-      const unknown = order.filter((name) => !known.has(name));
-      if (unknown.length > 0) {
-        throw new WorkbookError(
-          'WORKBOOK_UNKNOWN_SHEET',
-          `cannot order tabs: no sheet named ${unknown.map((n) => `'${n}'`).join(', ')} in '${filePath}'; sheets are ${[...known].map((n) => `'${n}'`).join(', ')}`,
-          { hint: 'use the final names returned by addDataSheet/addSpecSheet' },
-        );
-      }
-      tabOrder = [...order];
-    },
-
-    async commit() {
-      if (state !== 'open') {
-        throw (
-          latch.error ??
-          new WorkbookError(
-            'WORKBOOK_WRITER_STATE',
-            `workbook writer for '${filePath}' is ${state}; it cannot be committed`,
-          )
-        );
-      }
-      state = 'busy';
-      try {
-        if (internals._worksheets.every((ws) => ws === undefined)) {
-          throw new WorkbookError(
-            'WORKBOOK_EMPTY',
-            `workbook '${filePath}' has no sheets; add at least one sheet before commit`,
-          );
-        }
-        applyTabOrder(internals._worksheets, tabOrder);
-        definedNames.push(...printTitleNames(internals._worksheets, printTitleRows));
-        const closed = new Promise<void>((resolve) => fileStream.once('close', resolve));
-        await Promise.race([workbook.commit(), latch.failed]);
-        await Promise.race([closed, latch.failed]);
-        const { size } = await stat(filePath);
-        state = 'committed';
-        return { bytes: size, warnings: [...specWarnings] };
-      } catch (err) {
-        state = 'failed';
-        throw latch.error ?? toWriteError(filePath, err);
-      }
-    },
-
-    async abort() {
-      if (state === 'aborted') return;
-      const wasCommitted = state === 'committed';
-      state = 'aborted';
-      // Wakes a sheet that is waiting for the compressor, so it stops instead of waiting forever.
-      latch.fail(new AbortedError(`workbook writing to '${filePath}' aborted`));
-      try {
-        if (!wasCommitted) internals.zip.abort();
-      } catch {
-        // Best effort: the stream below is destroyed either way.
-      }
-      await closeQuietly(fileStream);
-      await unlink(filePath).catch(() => undefined);
     },
   };
 }
 
-/** A complete font: a `<font>` with only `<b/>` leaves size and face to the reader's guess. */
-function font(overrides: Partial<ExcelJS.Font>): Partial<ExcelJS.Font> {
-  return { name: 'Calibri', family: 2, scheme: 'minor', size: 11, color: { theme: 1 }, ...overrides };
-}
-
-function createFailureLatch(): FailureLatch {
-  let error: AppError | undefined;
-  let reject: (err: AppError) => void = () => undefined;
-  const listeners = new Set<(error: AppError) => void>();
-  const failed = new Promise<never>((_, rej) => {
-    reject = rej;
-  });
-  // Nobody may be racing against it when it fails; that is not an unhandled rejection.
-  failed.catch(() => undefined);
-  return {
-    get error() {
-      return error;
-    },
-    fail(err) {
-      if (error !== undefined) return;
-      error = err;
-      reject(err);
-      for (const listener of [...listeners]) listener(err);
-      listeners.clear();
-    },
-    failed,
-    onFail(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-}
-
-/**
- * Waits until the compressor has taken most of what the sheet wrote: exceljs pushes into archiver's PassThrough
- * without looking at `write()`'s result, so without this wait the sheet XML piles up in memory (≈ 53 MiB per 100k
- * rows). Until archiver starts this sheet's entry, the StreamBuf has no pipe and we poll briefly.
- */
-async function waitForRoom(
-  stream: StreamBufInternals,
-  latch: FailureLatch,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  for (;;) {
-    if (latch.error !== undefined) throw latch.error;
-    throwIfAborted(signal, undefined);
-    const pipe = stream.pipes[0];
-    if (pipe !== undefined && bufferedBytes(pipe) < MAX_BUFFERED_BYTES) return;
-    await waitForEvent(pipe, latch, signal);
+/** Throws unless `cellFormats` has no more rows than `rows`, and no row more entries than `columns`. */
+function validateCellFormats(spec: SheetSpec): void {
+  const formats = spec.cellFormats;
+  if (formats === undefined) return;
+  if (formats.length > spec.rows.length) {
+    throw new WorkbookError(
+      'WORKBOOK_INVALID_SPEC',
+      `sheet '${spec.name}': cellFormats has ${formats.length} rows but the sheet has ${spec.rows.length}; cellFormats must be aligned with rows`,
+    );
   }
-}
-
-function waitForEvent(pipe: Writable | undefined, latch: FailureLatch, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      unsubscribe();
-      pipe?.off('drain', done);
-      pipe?.off('close', done);
-      signal?.removeEventListener('abort', done);
-    };
-    const done = (): void => {
-      cleanup();
-      resolve();
-    };
-    // No pipe yet: poll. With a pipe: 'drain' (needDrain is set, since writableLength passed its highWaterMark).
-    const timer = setTimeout(done, pipe === undefined ? PIPE_POLL_MS : 1_000);
-    pipe?.once('drain', done);
-    pipe?.once('close', done);
-    signal?.addEventListener('abort', done, { once: true });
-    const unsubscribe = latch.onFail((err) => {
-      cleanup();
-      reject(err);
-    });
-  });
-}
-
-function throwIfAborted(signal: AbortSignal | undefined, sheet: string | undefined): void {
-  if (signal?.aborted === true) {
-    throw new AbortedError(
-      sheet === undefined ? 'workbook writing aborted' : `workbook writing aborted while writing sheet '${sheet}'`,
-      {
-        cause: signal.reason,
-      },
+  const wide = formats.findIndex((row) => row !== undefined && row.length > spec.columns.length);
+  if (wide !== -1) {
+    throw new WorkbookError(
+      'WORKBOOK_INVALID_SPEC',
+      `sheet '${spec.name}': cellFormats row ${wide} has ${formats[wide]?.length ?? 0} entries but the sheet has ${spec.columns.length} columns`,
     );
   }
 }
 
-function writeFailed(filePath: string, err: Error & { code?: string | undefined }): WorkbookError {
-  const code = err.code;
-  const hint =
-    code === 'ENOSPC'
-      ? 'free disk space in the temp folder (stateDir) and run again'
-      : 'check that the temp folder (stateDir) exists, is writable and has free space';
-  return new WorkbookError('WORKBOOK_WRITE_FAILED', `could not write workbook file '${filePath}': ${err.message}`, {
-    cause: err,
-    hint,
-    retryable: false,
-    details: { path: filePath, ...(code === undefined ? {} : { errno: code }) },
-  });
-}
-
-function toWriteError(filePath: string, err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  return writeFailed(filePath, err instanceof Error ? err : new Error(String(err)));
-}
-
-function closeQuietly(stream: WriteStream): Promise<void> {
-  if (stream.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('close', () => resolve());
-    stream.destroy();
-  });
-}
-
-/** Puts listed sheets first in the given order, the rest after them in their current order. */
-function applyTabOrder(sheets: (WorksheetInternals | undefined)[], order: readonly string[]): void {
-  const present = sheets.filter((ws): ws is WorksheetInternals => ws !== undefined);
-  const listed = order
-    .map((name) => present.find((ws) => ws.name === name))
-    .filter((ws): ws is WorksheetInternals => ws !== undefined);
-  const rest = present.filter((ws) => !listed.includes(ws));
-  // A dense array: exceljs maps over it when committing, and workbook.xml lists <sheet> in this order.
-  sheets.splice(0, sheets.length, ...listed, ...rest);
-}
-
-function renderContentTypesXml(sheetIds: readonly number[], tableIds: readonly number[]): string {
-  const override = (part: string, type: string): string =>
-    `<Override PartName="${part}" ContentType="application/vnd.openxmlformats-${type}"/>`;
-  return (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
-    '<Default Extension="xml" ContentType="application/xml"/>' +
-    override('/xl/workbook.xml', 'officedocument.spreadsheetml.sheet.main+xml') +
-    sheetIds
-      .map((id) => override(`/xl/worksheets/sheet${id}.xml`, 'officedocument.spreadsheetml.worksheet+xml'))
-      .join('') +
-    override('/xl/theme/theme1.xml', 'officedocument.theme+xml') +
-    override('/xl/styles.xml', 'officedocument.spreadsheetml.styles+xml') +
-    tableIds.map((id) => override(`/xl/tables/table${id}.xml`, 'officedocument.spreadsheetml.table+xml')).join('') +
-    override('/docProps/core.xml', 'package.core-properties+xml') +
-    override('/docProps/app.xml', 'officedocument.extended-properties+xml') +
-    '</Types>'
-  );
-}
-
-function renderDataBarXml(sqref: string, priority: number): string {
-  return (
-    `<conditionalFormatting sqref="${sqref}"><cfRule type="dataBar" priority="${priority}">` +
-    `<dataBar><cfvo type="min"/><cfvo type="max"/><color rgb="${DATA_BAR_COLOR}"/></dataBar>` +
-    '</cfRule></conditionalFormatting>'
-  );
-}
-
+/** Throws unless `defined.name` is a valid Excel name and its row and column are inside the sheet. */
 function validateDefinedName(spec: SheetSpec, defined: { name: string; row: number; column: number }): void {
   const valid =
     /^[\p{L}_\\][\p{L}\p{N}_.\\]*$/u.test(defined.name) &&
@@ -853,45 +535,10 @@ function validateDefinedName(spec: SheetSpec, defined: { name: string; row: numb
   }
 }
 
-/** A sheet name inside a quoted reference (`'Rep''s deals'!$A$1`). */
-function quoteSheetName(name: string): string {
-  return name.replace(/'/g, "''");
-}
-
-/**
- * `_xlnm.Print_Titles` names repeating each spec sheet's header row on every printed page. `localSheetId` is the
- * sheet's position in workbook.xml, so this runs after the tab order is applied (`sheets` is then dense).
- */
-function printTitleNames(
-  sheets: readonly (WorksheetInternals | undefined)[],
-  headerRows: ReadonlyMap<string, number>,
-): { name: string; ranges: string[]; localSheetId: number }[] {
-  return sheets.flatMap((ws, index) => {
-    const row = ws === undefined ? undefined : headerRows.get(ws.name);
-    if (ws === undefined || row === undefined) return [];
-    return [
-      { name: '_xlnm.Print_Titles', localSheetId: index, ranges: [`'${quoteSheetName(ws.name)}'!$${row}:$${row}`] },
-    ];
-  });
-}
-
-function validateCellFormats(spec: SheetSpec): void {
-  const formats = spec.cellFormats;
-  if (formats === undefined) return;
-  if (formats.length > spec.rows.length) {
-    throw new WorkbookError(
-      'WORKBOOK_INVALID_SPEC',
-      `sheet '${spec.name}': cellFormats has ${formats.length} rows but the sheet has ${spec.rows.length}; cellFormats must be aligned with rows`,
-    );
-  }
-  const wide = formats.findIndex((row) => row !== undefined && row.length > spec.columns.length);
-  if (wide !== -1) {
-    throw new WorkbookError(
-      'WORKBOOK_INVALID_SPEC',
-      `sheet '${spec.name}': cellFormats row ${wide} has ${formats[wide]?.length ?? 0} entries but the sheet has ${spec.columns.length} columns`,
-    );
-  }
-}
+// Points per line of 11-pt text: Excel's default row height.
+const LINE_HEIGHT_POINTS = 15;
+// Characters of prose per unit of column width, with a margin (see estimateWrappedLines).
+const PROSE_CHARS_PER_WIDTH = 1.15;
 
 /**
  * Lines `text` takes when wrapped in a column `width` characters wide. Excel's width unit is one digit of the
@@ -919,18 +566,199 @@ function estimateWrappedLines(text: string, width: number): number {
   return lines;
 }
 
+/** The height in points of a row `lines` lines tall; undefined for one line (the reader's default). */
+function heightForLines(lines: number): number | undefined {
+  return lines > 1 ? lines * LINE_HEIGHT_POINTS : undefined;
+}
+
 /** Gives a rendered `<row>` a fixed height in points (undefined: leave it to the reader). */
 function withRowHeight(rowXml: string, heightPoints: number | undefined): string {
   if (heightPoints === undefined) return rowXml;
   return rowXml.replace(/^<row r="(\d+)">/, `<row r="$1" ht="${heightPoints}" customHeight="1">`);
 }
 
-function widthKind(format: CellFormat): WidthKind {
-  return format;
+const WIDTH_SAMPLE_ROWS = 100;
+const PROGRESS_EVERY_ROWS = 10_000;
+
+export interface DataSheetInput {
+  /** Wanted tab name; sanitised and made unique. Overflow sheets are named `Name (2)`, `Name (3)`, ... */
+  name: string;
+  columns: readonly ColumnSpec[];
+  rows: AsyncIterable<TypedRow>;
+  /** Called about every 10,000 rows and once at the end with the number of data rows written so far. */
+  onProgress?: ((rowsWritten: number) => void) | undefined;
+  signal?: AbortSignal | undefined;
 }
 
-function emptyIssues(): CellIssueCounts {
-  return { truncated: 0, nonFinite: 0, unrepresentableDates: 0 };
+export interface DataSheetResult {
+  /** Final tab names: the first, then any overflow sheets. */
+  sheetNames: string[];
+  /** Data rows written (over all sheets). */
+  rows: number;
+  /** Text cells cut to Excel's 32,767-character limit. */
+  truncatedCells: number;
+  warnings: string[];
+}
+
+/** What a data sheet needs from the workbook. */
+interface DataSheetDeps {
+  readonly namer: SheetNamer;
+  readonly names: WorkbookNameRegistry;
+  readonly styles: StyleCache;
+  /** Data rows per sheet before continuing on the next one. */
+  readonly maxRowsPerSheet: number;
+  openSheet(name: string, layout: SheetLayout): OpenSheet;
+  closeSheet(sheet: OpenSheet, trailer: SheetTrailer): void;
+  openRowSink(sheet: OpenSheet, signal: AbortSignal | undefined): Promise<RowSink>;
+}
+
+/** How every row of one data sheet is rendered (the same for its overflow sheets). */
+interface DataSheetColumns {
+  readonly columnNames: readonly string[];
+  readonly columnRefs: readonly string[];
+  readonly styleIds: readonly number[];
+  readonly dateStyleIds: readonly number[];
+  readonly headerXml: string;
+}
+
+/** The rows being read: `exhausted` once the iterator said done (then it needs no `return()`). */
+interface RowSource {
+  readonly iterator: AsyncIterator<TypedRow>;
+  exhausted: boolean;
+}
+
+/**
+ * Streams `input.rows` into sheets named after `input.name`, each an Excel table with a frozen header, columns as
+ * wide as the first 100 rows need. Cells Excel cannot hold are counted and reported as warnings. Throws
+ * AbortedError when `input.signal` aborts, or the workbook's write error. The source's iterator is always
+ * finished (`return()`) when it was not read to the end.
+ */
+async function writeDataSheet(deps: DataSheetDeps, input: DataSheetInput): Promise<DataSheetResult> {
+  throwIfAborted(input.signal, input.name);
+  const columns = renderDataSheetColumns(deps.styles, input.columns);
+  const source: RowSource = { iterator: input.rows[Symbol.asyncIterator](), exhausted: false };
+  try {
+    const sample = await readSample(source);
+    const widths = input.columns.map((c, i) =>
+      estimateColumnWidth(
+        columns.columnNames[i] ?? '',
+        c.type,
+        sample.map((row) => row[i]),
+      ),
+    );
+    return await streamDataRows(deps, input, columns, widths, sample, source);
+  } finally {
+    // Lets the source release its connection or spool file; its own failure must not hide ours.
+    if (!source.exhausted) await Promise.resolve(source.iterator.return?.()).catch(() => undefined);
+  }
+}
+
+function renderDataSheetColumns(styles: StyleCache, columns: readonly ColumnSpec[]): DataSheetColumns {
+  const columnNames = toTableColumnNames(columns.map((c) => c.name));
+  const columnRefs = columns.map((_, i) => columnLetter(i));
+  const styleIds = columns.map((c) => styles.numFmt(formatForColumn(c), c.type === 'date' || c.type === 'datetime'));
+  const dateStyleIds = columns.map((c, i) =>
+    c.type === 'date' || c.type === 'datetime' ? (styleIds[i] ?? 0) : styles.numFmt(DATETIME_FORMAT, true),
+  );
+  const headerStyle = styles.header();
+  const headerXml = renderRowXml(
+    1,
+    columnNames,
+    columnRefs,
+    columnNames.map(() => headerStyle),
+    emptyIssueCounts(),
+  );
+  return { columnNames, columnRefs, styleIds, dateStyleIds, headerXml };
+}
+
+/** The first rows, read ahead to size the columns before the sheet is opened. */
+async function readSample(source: RowSource): Promise<TypedRow[]> {
+  const sample: TypedRow[] = [];
+  while (sample.length < WIDTH_SAMPLE_ROWS) {
+    const next = await source.iterator.next();
+    if (next.done === true) {
+      source.exhausted = true;
+      break;
+    }
+    sample.push(next.value);
+  }
+  return sample;
+}
+
+/**
+ * The row loop: the sample, then the rest of the source, overflowing onto a new sheet at the row limit. This is
+ * the hot path (once per row, up to millions): a row costs its rendered XML and one batched write, and nothing
+ * more may be allocated or awaited per row.
+ */
+async function streamDataRows(
+  deps: DataSheetDeps,
+  input: DataSheetInput,
+  columns: DataSheetColumns,
+  widths: readonly number[],
+  sample: readonly TypedRow[],
+  source: RowSource,
+): Promise<DataSheetResult> {
+  const { signal } = input;
+  const { columnNames, columnRefs, styleIds, dateStyleIds, headerXml } = columns;
+  const maxRows = deps.maxRowsPerSheet;
+  const layout: SheetLayout = { widths, frozenHeaderRow: 1 };
+  const sheetNames: string[] = [];
+  const issues = emptyIssueCounts();
+  const firstIssueRow = emptyIssueCounts();
+  let total = 0;
+  let lastProgress = 0;
+
+  let sheet = deps.openSheet(deps.namer.take(input.name), layout);
+  sheetNames.push(sheet.name);
+  let sink = await deps.openRowSink(sheet, signal);
+  await sink.write(headerXml);
+  let rowInSheet = 0;
+
+  const closeCurrent = async (): Promise<void> => {
+    await sink.flush();
+    const tableName = deps.names.takeTableName(sheet.name);
+    deps.closeSheet(sheet, { table: { name: tableName, headerRow: 1, dataRows: rowInSheet, columnNames } });
+  };
+
+  const writeRow = async (row: TypedRow): Promise<void> => {
+    if (rowInSheet === maxRows) {
+      await closeCurrent();
+      sheet = deps.openSheet(deps.namer.take(sheetNames[0] ?? input.name), layout);
+      sheetNames.push(sheet.name);
+      sink = await deps.openRowSink(sheet, signal);
+      await sink.write(headerXml);
+      rowInSheet = 0;
+    }
+    rowInSheet += 1;
+    total += 1;
+    const before = issues.truncated + issues.nonFinite + issues.unrepresentableDates;
+    await sink.write(renderRowXml(rowInSheet + 1, row, columnRefs, styleIds, issues, dateStyleIds));
+    if (issues.truncated + issues.nonFinite + issues.unrepresentableDates !== before) {
+      noteFirstIssue(firstIssueRow, issues, total);
+    }
+    if (total - lastProgress >= PROGRESS_EVERY_ROWS) {
+      lastProgress = total;
+      throwIfAborted(signal, input.name);
+      input.onProgress?.(total);
+    }
+  };
+
+  for (const row of sample) await writeRow(row);
+  const { iterator } = source;
+  while (!source.exhausted) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      source.exhausted = true;
+      break;
+    }
+    await writeRow(next.value);
+  }
+  throwIfAborted(signal, input.name);
+  await closeCurrent();
+  input.onProgress?.(total);
+
+  const warnings = dataSheetWarnings(sheetNames, total, maxRows, issues, firstIssueRow);
+  return { sheetNames, rows: total, truncatedCells: issues.truncated, warnings };
 }
 
 function noteFirstIssue(first: CellIssueCounts, issues: CellIssueCounts, row: number): void {
@@ -971,18 +799,6 @@ function dataSheetWarnings(
     warnings.push(
       `sheet '${first}': ${issues.unrepresentableDates} date(s) invalid or before 1900-01-01 (Excel cannot show them) were left blank (first in data row ${firstRow.unrepresentableDates})`,
     );
-  }
-  return warnings;
-}
-
-function specSheetWarnings(sheetName: string, issues: CellIssueCounts): string[] {
-  const warnings: string[] = [];
-  if (issues.truncated > 0)
-    warnings.push(`sheet '${sheetName}': ${issues.truncated} text cell(s) cut to 32,767 characters`);
-  if (issues.nonFinite > 0)
-    warnings.push(`sheet '${sheetName}': ${issues.nonFinite} cell(s) held NaN or Infinity and were left blank`);
-  if (issues.unrepresentableDates > 0) {
-    warnings.push(`sheet '${sheetName}': ${issues.unrepresentableDates} date(s) Excel cannot show were left blank`);
   }
   return warnings;
 }

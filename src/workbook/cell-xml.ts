@@ -73,6 +73,11 @@ export interface CellIssueCounts {
   unrepresentableDates: number;
 }
 
+/** Counts with nothing counted yet. */
+export function emptyIssueCounts(): CellIssueCounts {
+  return { truncated: 0, nonFinite: 0, unrepresentableDates: 0 };
+}
+
 /**
  * Serialises one `<row>`. `styleIds[i]` is the `s` attribute of column i (0 = default); a Date uses
  * `dateStyleIds[i]` instead when given, so a date in a column not typed as a date still shows as a date. Strings

@@ -20,6 +20,9 @@
  *   address and drops quotes Excel needs (`'2026'!$A$1` becomes `2026!$A$1`), so we supply the model ourselves.
  * - `WorkbookWriter.styles.addStyleModel(style, cellType)` returns the `s` index of a style, cached by object identity.
  * - `WorkbookWriter.zip` is the archiver instance.
+ *
+ * The other modules use these through the typed views and functions below (`commitWorksheet`,
+ * `replaceContentTypes`, `supplyDefinedNames`, `reorderWorksheets`), never by casting exceljs objects themselves.
  */
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
@@ -52,6 +55,7 @@ export interface WorksheetInternals {
   _writeMergeCells(): void;
   _writeConditionalFormatting(): void;
   _writeCloseWorksheet(): void;
+  commit(): void;
 }
 
 interface ZipInternals {
@@ -60,13 +64,89 @@ interface ZipInternals {
   on(event: 'error' | 'warning', listener: (err: Error) => void): unknown;
 }
 
+/** One entry of workbook.xml's `<definedNames>`; `localSheetId` scopes it to the sheet at that position. */
+export interface DefinedNameModel {
+  name: string;
+  ranges: string[];
+  localSheetId?: number;
+}
+
 export interface WorkbookInternals {
   _worksheets: (WorksheetInternals | undefined)[];
   /** Read once, by `addWorkbook`, as `{ name, ranges }[]` rendered verbatim into `<definedNames>`. */
-  _definedNames: { readonly model: readonly { name: string; ranges: string[]; localSheetId?: number }[] };
+  _definedNames: { readonly model: readonly DefinedNameModel[] };
   readonly styles: { addStyleModel(style: object, cellType?: number): number };
   readonly zip: ZipInternals;
   addContentTypes(): Promise<void>;
+}
+
+/** Rendered elements that follow `<sheetData>`, each written where exceljs's commit writes that element. */
+export interface WorksheetTrailerXml {
+  /** Written in place of exceljs's `<mergeCells>`. */
+  readonly mergeCells?: string | undefined;
+  /** Written in place of exceljs's `<conditionalFormatting>`. */
+  readonly conditionalFormatting?: string | undefined;
+  /**
+   * Rendered just before `</worksheet>`, after every element exceljs writes itself. `addRelationship` adds a
+   * relationship to the sheet's `.rels` part and returns its `r:id`.
+   */
+  readonly closing?: ((addRelationship: (type: string, target: string) => string) => string) | undefined;
+}
+
+/** Commits a worksheet writer, writing `trailer` through exceljs's per-element hooks (replaced on this instance). */
+export function commitWorksheet(ws: WorksheetInternals, trailer: WorksheetTrailerXml): void {
+  const { mergeCells, conditionalFormatting, closing } = trailer;
+  if (mergeCells !== undefined) {
+    ws._writeMergeCells = () => {
+      ws.stream.write(mergeCells);
+    };
+  }
+  if (conditionalFormatting !== undefined) {
+    ws._writeConditionalFormatting = () => {
+      ws.stream.write(conditionalFormatting);
+    };
+  }
+  if (closing !== undefined) {
+    const original = ws._writeCloseWorksheet.bind(ws);
+    ws._writeCloseWorksheet = () => {
+      ws.stream.write(closing((Type, Target) => ws._sheetRelsWriter.addRelationship({ Type, Target })));
+      original();
+    };
+  }
+  ws.commit();
+}
+
+/** Makes exceljs write `render(sheetIds)` as `[Content_Types].xml`, sheet ids in `_worksheets` order. */
+export function replaceContentTypes(
+  internals: WorkbookInternals,
+  render: (sheetIds: readonly number[]) => string,
+): void {
+  internals.addContentTypes = () => {
+    const sheetIds = internals._worksheets
+      .filter((ws): ws is WorksheetInternals => ws !== undefined)
+      .map((ws) => ws.id);
+    internals.zip.append(render(sheetIds), { name: '[Content_Types].xml' });
+    return Promise.resolve();
+  };
+}
+
+/** Makes workbook.xml's `<definedNames>` list `model` as it stands at commit (the caller keeps adding to it). */
+export function supplyDefinedNames(internals: WorkbookInternals, model: readonly DefinedNameModel[]): void {
+  internals._definedNames = { model };
+}
+
+/**
+ * Makes `sheets` (every worksheet of the workbook, in the wanted order) the order of `<sheet>` in workbook.xml, of
+ * the workbook relationships and of app.xml titles.
+ */
+export function reorderWorksheets(internals: WorkbookInternals, sheets: readonly WorksheetInternals[]): void {
+  // A dense array: exceljs maps over it when committing, and workbook.xml lists <sheet> in this order.
+  internals._worksheets.splice(0, internals._worksheets.length, ...sheets);
+}
+
+/** The worksheets in `_worksheets` order (workbook.xml's order once the tab order is applied). */
+export function presentWorksheets(internals: WorkbookInternals): WorksheetInternals[] {
+  return internals._worksheets.filter((ws): ws is WorksheetInternals => ws !== undefined);
 }
 
 /** The streaming writer with its internals typed. */

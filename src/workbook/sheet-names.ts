@@ -70,3 +70,8 @@ export function truncateUtf16(text: string, max: number): string {
   const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
   return text.slice(0, end);
 }
+
+/** A sheet name inside a quoted reference (`'Rep''s deals'!$A$1`). */
+export function quoteSheetName(name: string): string {
+  return name.replace(/'/g, "''");
+}

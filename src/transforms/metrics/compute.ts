@@ -6,7 +6,7 @@
 import { breakdown, bandLabels, type Breakdown } from './breakdowns.js';
 import type { MetricsConfig } from './config.js';
 import { isoDay, monthIndex, monthLabel, toDay } from './dates.js';
-import type { CheckedField, Deal } from './deal.js';
+import { CHECKED_FIELD_LABEL, type CheckedField, type Deal } from './deal.js';
 import {
   compareText,
   dayOf,
@@ -124,16 +124,6 @@ export interface PipelineMetrics {
   readonly notes: readonly string[];
 }
 
-const FIELD_LABEL: Readonly<Record<CheckedField, string>> = {
-  amount: 'amount',
-  probability: 'probability',
-  createdDate: 'created date',
-  closeDate: 'close date',
-  stageEnteredDate: 'stage entered date',
-  won: 'won flag',
-  closed: 'closed flag',
-};
-
 /**
  * How far a deal got, as an index into the open stages (`openStages.length` = won), or null when unknown: a lost
  * deal whose snapshots never showed an open stage, or an open deal in a stage that is not configured.
@@ -161,7 +151,7 @@ function qualityNotes(deals: readonly Deal[], s: Slices, config: MetricsConfig):
   const bad = new Map<CheckedField, number>();
   for (const d of deals) for (const p of d.problems) bad.set(p, (bad.get(p) ?? 0) + 1);
   for (const [field, n] of [...bad.entries()].sort(([a], [b]) => compareText(a, b))) {
-    notes.push(`${plural(n, 'deal')} with an unreadable ${FIELD_LABEL[field]} (treated as blank)`);
+    notes.push(`${plural(n, 'deal')} with an unreadable ${CHECKED_FIELD_LABEL[field]} (treated as blank)`);
   }
   const unknown = new Map<string, number>();
   for (const d of deals) if (!d.stageKnown) unknown.set(d.stage, (unknown.get(d.stage) ?? 0) + 1);

@@ -15,6 +15,17 @@ export type DealOutcome = 'open' | 'won' | 'lost';
 export type CheckedField =
   'amount' | 'probability' | 'createdDate' | 'closeDate' | 'stageEnteredDate' | 'won' | 'closed';
 
+/** How a checked field is named in warnings and notes ("an unreadable close date"). */
+export const CHECKED_FIELD_LABEL: Readonly<Record<CheckedField, string>> = {
+  amount: 'amount',
+  probability: 'probability',
+  createdDate: 'created date',
+  closeDate: 'close date',
+  stageEnteredDate: 'stage entered date',
+  won: 'won flag',
+  closed: 'closed flag',
+};
+
 export interface Deal {
   readonly id: string;
   /** The configured stage name when the view's value matches one (case-insensitively), else the view's text. */
@@ -215,16 +226,6 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
   };
 }
 
-const CHECKED_LABEL: Readonly<Record<CheckedField, string>> = {
-  amount: 'amount',
-  probability: 'probability',
-  createdDate: 'created date',
-  closeDate: 'close date',
-  stageEnteredDate: 'stage entered date',
-  won: 'won flag',
-  closed: 'closed flag',
-};
-
 function listCounts(counts: Readonly<Record<string, number>>, limit = 5): string {
   const entries = Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
   const shown = entries.slice(0, limit).map(([value, n]) => `"${value === '' ? '(blank)' : value}" (${n})`);
@@ -245,10 +246,12 @@ export function describeDealQuality(q: DealDataQuality, sheet: string): string[]
     warnings.push(
       `metrics: ${q.duplicateIds} rows of "${sheet}" repeat an opportunity id (is the view at deal level?)`,
     );
-  for (const field of Object.keys(CHECKED_LABEL) as CheckedField[]) {
+  for (const field of Object.keys(CHECKED_FIELD_LABEL) as CheckedField[]) {
     const n = q.badValues[field] ?? 0;
     if (n > 0)
-      warnings.push(`metrics: ${n} rows of "${sheet}" have an unreadable ${CHECKED_LABEL[field]}, treated as blank`);
+      warnings.push(
+        `metrics: ${n} rows of "${sheet}" have an unreadable ${CHECKED_FIELD_LABEL[field]}, treated as blank`,
+      );
   }
   if (Object.keys(q.unknownStages).length > 0) {
     warnings.push(

@@ -22,14 +22,12 @@ export {
 } from './graph-auth.js';
 export {
   createOneDriveDestination,
-  sitePath,
   DEFAULT_CHUNK_BYTES,
   DEFAULT_UPLOAD_SESSION_THRESHOLD,
   type OneDriveDestination,
   type OneDriveDestinationDeps,
   type OneDriveDestinationOptions,
-  type OneDriveTarget,
-  type DriveSelector,
 } from './onedrive-destination.js';
+export { sitePath, type OneDriveTarget, type DriveSelector } from './drive-target.js';
 export { GraphRequestError } from './graph-errors.js';
 export { alignChunkSize, UPLOAD_FRAGMENT_UNIT } from './upload-session.js';

@@ -8,7 +8,7 @@ import type { RetryPolicy } from '../../shared/retry.js';
 import type { GraphApi } from './graph-api.js';
 import type { HttpRequest, HttpResponse, HttpTransport } from './https-transport.js';
 import { alignChunkSize, MAX_FRAGMENT_BYTES, UPLOAD_FRAGMENT_UNIT, uploadFileInSession } from './upload-session.js';
-import { sitePath } from './onedrive-destination.js';
+import { sitePath } from './drive-target.js';
 
 describe('alignChunkSize', () => {
   it.each([

@@ -6,7 +6,7 @@
 import type { MetricsConfig } from './config.js';
 import { parseIsoDay, toDay } from './dates.js';
 import type { Deal } from './deal.js';
-import { divide, type Figure } from './figure.js';
+import { divide, notAvailable, type Figure } from './figure.js';
 import { average } from './formulas.js';
 import type { DealHistory } from './history.js';
 
@@ -41,6 +41,20 @@ export function sumAmounts(deals: readonly Deal[]): number {
 /** The deals that have an amount. */
 export function withAmount(deals: readonly Deal[]): Deal[] {
   return deals.filter((d) => d.amount !== null);
+}
+
+/**
+ * Sum of amount × probability over the deals that have both; `n/a (no probability values)` when there are deals but
+ * none has a probability. `count` is how many deals have both.
+ */
+export function measureWeightedValue(deals: readonly Deal[]): { readonly value: Figure; readonly count: number } {
+  const withProbability = deals.filter((d) => d.amount !== null && d.probability !== null);
+  let weighted = 0;
+  for (const d of withProbability) weighted += (d.amount ?? 0) * (d.probability ?? 0);
+  return {
+    value: deals.length > 0 && withProbability.length === 0 ? notAvailable('no probability values') : weighted,
+    count: withProbability.length,
+  };
 }
 
 /** `$1,234` / `1,234 EUR`: labels only (cells carry numbers). */

@@ -3,10 +3,10 @@
  * (failing fast with METRICS_COLUMN_MISSING), then reads each typed row tolerantly: display strings for amounts and
  * booleans are accepted, unreadable values are counted per field and left blank, never thrown.
  */
-import { SourceError } from '../../shared/errors.js';
 import type { ColumnSpec, TypedRow } from '../../shared/table.js';
-import { DEFAULT_OPTIONAL_COLUMNS, type MetricsConfig, type OptionalDealColumn } from './config.js';
+import type { MetricsConfig, OptionalDealColumn } from './config.js';
 import { fromDay } from './dates.js';
+import { locateDealColumns, type DealColumns } from './deal-columns.js';
 import { BAD, readAmount, readBoolean, readDay, readProbability, readText, type Read } from './parse-values.js';
 
 export type DealOutcome = 'open' | 'won' | 'lost';
@@ -14,6 +14,17 @@ export type DealOutcome = 'open' | 'won' | 'lost';
 /** Fields read from a value that may be unreadable (and are then counted in {@link DealDataQuality.badValues}). */
 export type CheckedField =
   'amount' | 'probability' | 'createdDate' | 'closeDate' | 'stageEnteredDate' | 'won' | 'closed';
+
+/** How a checked field is named in warnings and notes ("an unreadable close date"). */
+export const CHECKED_FIELD_LABEL: Readonly<Record<CheckedField, string>> = {
+  amount: 'amount',
+  probability: 'probability',
+  createdDate: 'created date',
+  closeDate: 'close date',
+  stageEnteredDate: 'stage entered date',
+  won: 'won flag',
+  closed: 'closed flag',
+};
 
 export interface Deal {
   readonly id: string;
@@ -68,135 +79,120 @@ export interface DealCollector {
   quality(): DealDataQuality;
 }
 
-const REQUIRED = ['id', 'stage', 'amount', 'createdDate', 'closeDate'] as const;
-type RequiredField = (typeof REQUIRED)[number];
+/** The tallies of unexpected values a collector keeps, filled in as rows are read. */
+interface Tallies {
+  readonly badValues: Partial<Record<CheckedField, number>>;
+  readonly unknownStages: Record<string, number>;
+  readonly unrecognisedCustomerTypes: Record<string, number>;
+}
 
-function findColumn(columns: readonly ColumnSpec[], name: string): number {
-  const exact = columns.findIndex((c) => c.name === name);
-  if (exact >= 0) return exact;
-  const wanted = name.trim().toLowerCase();
-  return columns.findIndex((c) => c.name.trim().toLowerCase() === wanted);
+function cellAt(row: TypedRow, index: number): TypedRow[number] {
+  return index < 0 ? null : (row[index] ?? null);
+}
+
+function textAt(row: TypedRow, index: number): string | null {
+  return readText(cellAt(row, index));
 }
 
 /**
- * Creates the collector for the metrics view `config.from` with the given typed columns.
- * @throws SourceError `METRICS_COLUMN_MISSING` naming every mapped column the view lacks and the columns it has —
- *   a required column (id, stage, amount, created date, close date), an optional column named explicitly in the
- *   config, or the won flag when there is no won flag column and no `wonStages`.
+ * The reader of one row (whose id is already read) of a located view: stage names matched to the configured ones,
+ * outcome from the won/closed flags or else the stage names, customer types classified. Unreadable values are
+ * left blank and counted in `tallies`, as are unknown stages and customer types.
  */
-export function createDealCollector(columns: readonly ColumnSpec[], config: MetricsConfig): DealCollector {
-  const missing: { field: string; column: string }[] = [];
-  const required = {} as Record<RequiredField, number>;
-  for (const field of REQUIRED) {
-    const name = config.columns[field];
-    const index = findColumn(columns, name);
-    if (index < 0) missing.push({ field, column: name });
-    required[field] = index;
-  }
-  const optional = {} as Record<OptionalDealColumn, number>;
-  const absentFields: OptionalDealColumn[] = [];
-  for (const field of Object.keys(DEFAULT_OPTIONAL_COLUMNS) as OptionalDealColumn[]) {
-    const configured = config.columns[field];
-    const index = configured === null ? -1 : findColumn(columns, configured ?? DEFAULT_OPTIONAL_COLUMNS[field]);
-    if (index < 0 && typeof configured === 'string') missing.push({ field, column: configured });
-    if (index < 0) absentFields.push(field);
-    optional[field] = index;
-  }
-  if (optional.won < 0 && config.wonStages.length === 0 && !missing.some((m) => m.field === 'won')) {
-    missing.push({ field: 'won', column: DEFAULT_OPTIONAL_COLUMNS.won });
-  }
-  if (missing.length > 0) {
-    const names = columns.map((c) => `"${c.name}"`).join(', ');
-    const what = missing.map((m) => `"${m.column}" (metrics.columns.${m.field})`).join(', ');
-    throw new SourceError(
-      'METRICS_COLUMN_MISSING',
-      `metrics: column${missing.length > 1 ? 's' : ''} ${what} not found in sheet "${config.from}"; its columns are ${names === '' ? '(none)' : names}`,
-      {
-        hint: `set metrics.columns.${missing[0]?.field ?? 'id'} to one of the sheet's columns${missing.some((m) => m.field in DEFAULT_OPTIONAL_COLUMNS) ? ' (or null for an optional column the view does not have)' : ''}`,
-        details: { sheet: config.from, missing: missing.map((m) => m.column), available: columns.map((c) => c.name) },
-      },
-    );
-  }
-
+function createDealReader(
+  config: MetricsConfig,
+  located: DealColumns,
+  tallies: Tallies,
+): (row: TypedRow, id: string) => Deal {
+  const { required, optional } = located;
+  const { badValues, unknownStages, unrecognisedCustomerTypes } = tallies;
   const stageByKey = new Map(config.stages.map((s) => [s.trim().toLowerCase(), s]));
   const wonStages = new Set(config.wonStages);
   const lostStages = new Set(config.lostStages);
   const newTypes = new Set(config.customerTypes.new.map((t) => t.toLowerCase()));
   const existingTypes = new Set(config.customerTypes.existing.map((t) => t.toLowerCase()));
 
+  return (row, id) => {
+    const problems: CheckedField[] = [];
+    const checked = <T>(field: CheckedField, value: Read<T>): T | null => {
+      if (value !== BAD) return value;
+      problems.push(field);
+      badValues[field] = (badValues[field] ?? 0) + 1;
+      return null;
+    };
+    const day = (field: CheckedField, index: number): Date | null => {
+      const d = checked(field, readDay(cellAt(row, index)));
+      return d === null ? null : fromDay(d);
+    };
+
+    const stageText = textAt(row, required.stage) ?? '';
+    const configuredStage = stageByKey.get(stageText.toLowerCase());
+    if (configuredStage === undefined) unknownStages[stageText] = (unknownStages[stageText] ?? 0) + 1;
+    const stage = configuredStage ?? stageText;
+
+    const wonFlag = optional.won < 0 ? null : checked('won', readBoolean(cellAt(row, optional.won)));
+    const closedFlag = optional.closed < 0 ? null : checked('closed', readBoolean(cellAt(row, optional.closed)));
+    // Flags, when present and readable, are what the CRM says; stage names are the fallback.
+    const won = wonFlag ?? wonStages.has(stage);
+    const closed = won || (closedFlag ?? (lostStages.has(stage) || wonStages.has(stage)));
+
+    const typeLabel = textAt(row, optional.customerType);
+    const typeKey = typeLabel?.toLowerCase();
+    const customerType =
+      typeKey === undefined ? null : newTypes.has(typeKey) ? 'new' : existingTypes.has(typeKey) ? 'existing' : null;
+    if (typeLabel !== null && customerType === null)
+      unrecognisedCustomerTypes[typeLabel] = (unrecognisedCustomerTypes[typeLabel] ?? 0) + 1;
+
+    return {
+      id,
+      stage,
+      stageKnown: configuredStage !== undefined,
+      outcome: won ? 'won' : closed ? 'lost' : 'open',
+      amount: checked('amount', readAmount(cellAt(row, required.amount))),
+      probability:
+        optional.probability < 0 ? null : checked('probability', readProbability(cellAt(row, optional.probability))),
+      createdDate: day('createdDate', required.createdDate),
+      closeDate: day('closeDate', required.closeDate),
+      stageEnteredDate: optional.stageEnteredDate < 0 ? null : day('stageEnteredDate', optional.stageEnteredDate),
+      account: textAt(row, optional.account),
+      owner: textAt(row, optional.owner),
+      region: textAt(row, optional.region),
+      product: textAt(row, optional.product),
+      leadSource: textAt(row, optional.leadSource),
+      customerType,
+      customerTypeLabel: typeLabel,
+      problems,
+    };
+  };
+}
+
+/**
+ * Creates the collector for the metrics view `config.from` with the given typed columns.
+ * @throws SourceError `METRICS_COLUMN_MISSING` naming every mapped column the view lacks and the columns it has —
+ *   a required column (id, stage, amount, created date, close date), an optional column named explicitly in the
+ *   config, or the won flag when there is no won flag column and no `wonStages` (see {@link locateDealColumns}).
+ */
+export function createDealCollector(columns: readonly ColumnSpec[], config: MetricsConfig): DealCollector {
+  const located = locateDealColumns(columns, config);
+  const tallies: Tallies = { badValues: {}, unknownStages: {}, unrecognisedCustomerTypes: {} };
+  const readDeal = createDealReader(config, located, tallies);
   const deals: Deal[] = [];
   const seenIds = new Set<string>();
-  const badValues: Partial<Record<CheckedField, number>> = {};
-  const unknownStages: Record<string, number> = {};
-  const unrecognisedCustomerTypes: Record<string, number> = {};
   let rows = 0;
   let rowsWithoutId = 0;
   let duplicateIds = 0;
 
-  const cell = (row: TypedRow, index: number): TypedRow[number] => (index < 0 ? null : (row[index] ?? null));
-  const text = (row: TypedRow, index: number): string | null => readText(cell(row, index));
-
   return {
     observe(row) {
       rows += 1;
-      const id = text(row, required.id);
+      const id = textAt(row, located.required.id);
       if (id === null) {
         rowsWithoutId += 1;
         return;
       }
       if (seenIds.has(id)) duplicateIds += 1;
       else seenIds.add(id);
-
-      const problems: CheckedField[] = [];
-      const checked = <T>(field: CheckedField, value: Read<T>): T | null => {
-        if (value !== BAD) return value;
-        problems.push(field);
-        badValues[field] = (badValues[field] ?? 0) + 1;
-        return null;
-      };
-      const day = (field: CheckedField, index: number): Date | null => {
-        const d = checked(field, readDay(cell(row, index)));
-        return d === null ? null : fromDay(d);
-      };
-
-      const stageText = text(row, required.stage) ?? '';
-      const configuredStage = stageByKey.get(stageText.toLowerCase());
-      if (configuredStage === undefined) unknownStages[stageText] = (unknownStages[stageText] ?? 0) + 1;
-      const stage = configuredStage ?? stageText;
-
-      const wonFlag = optional.won < 0 ? null : checked('won', readBoolean(cell(row, optional.won)));
-      const closedFlag = optional.closed < 0 ? null : checked('closed', readBoolean(cell(row, optional.closed)));
-      // Flags, when present and readable, are what the CRM says; stage names are the fallback.
-      const won = wonFlag ?? wonStages.has(stage);
-      const closed = won || (closedFlag ?? (lostStages.has(stage) || wonStages.has(stage)));
-
-      const typeLabel = text(row, optional.customerType);
-      const typeKey = typeLabel?.toLowerCase();
-      const customerType =
-        typeKey === undefined ? null : newTypes.has(typeKey) ? 'new' : existingTypes.has(typeKey) ? 'existing' : null;
-      if (typeLabel !== null && customerType === null)
-        unrecognisedCustomerTypes[typeLabel] = (unrecognisedCustomerTypes[typeLabel] ?? 0) + 1;
-
-      deals.push({
-        id,
-        stage,
-        stageKnown: configuredStage !== undefined,
-        outcome: won ? 'won' : closed ? 'lost' : 'open',
-        amount: checked('amount', readAmount(cell(row, required.amount))),
-        probability:
-          optional.probability < 0 ? null : checked('probability', readProbability(cell(row, optional.probability))),
-        createdDate: day('createdDate', required.createdDate),
-        closeDate: day('closeDate', required.closeDate),
-        stageEnteredDate: optional.stageEnteredDate < 0 ? null : day('stageEnteredDate', optional.stageEnteredDate),
-        account: text(row, optional.account),
-        owner: text(row, optional.owner),
-        region: text(row, optional.region),
-        product: text(row, optional.product),
-        leadSource: text(row, optional.leadSource),
-        customerType,
-        customerTypeLabel: typeLabel,
-        problems,
-      });
+      deals.push(readDeal(row, id));
     },
     deals() {
       return [...deals];
@@ -206,24 +202,14 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
         rows,
         rowsWithoutId,
         duplicateIds,
-        badValues: { ...badValues },
-        unknownStages: { ...unknownStages },
-        unrecognisedCustomerTypes: { ...unrecognisedCustomerTypes },
-        absentFields: [...absentFields],
+        badValues: { ...tallies.badValues },
+        unknownStages: { ...tallies.unknownStages },
+        unrecognisedCustomerTypes: { ...tallies.unrecognisedCustomerTypes },
+        absentFields: [...located.absentFields],
       };
     },
   };
 }
-
-const CHECKED_LABEL: Readonly<Record<CheckedField, string>> = {
-  amount: 'amount',
-  probability: 'probability',
-  createdDate: 'created date',
-  closeDate: 'close date',
-  stageEnteredDate: 'stage entered date',
-  won: 'won flag',
-  closed: 'closed flag',
-};
 
 function listCounts(counts: Readonly<Record<string, number>>, limit = 5): string {
   const entries = Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0));
@@ -245,10 +231,12 @@ export function describeDealQuality(q: DealDataQuality, sheet: string): string[]
     warnings.push(
       `metrics: ${q.duplicateIds} rows of "${sheet}" repeat an opportunity id (is the view at deal level?)`,
     );
-  for (const field of Object.keys(CHECKED_LABEL) as CheckedField[]) {
+  for (const field of Object.keys(CHECKED_FIELD_LABEL) as CheckedField[]) {
     const n = q.badValues[field] ?? 0;
     if (n > 0)
-      warnings.push(`metrics: ${n} rows of "${sheet}" have an unreadable ${CHECKED_LABEL[field]}, treated as blank`);
+      warnings.push(
+        `metrics: ${n} rows of "${sheet}" have an unreadable ${CHECKED_FIELD_LABEL[field]}, treated as blank`,
+      );
   }
   if (Object.keys(q.unknownStages).length > 0) {
     warnings.push(

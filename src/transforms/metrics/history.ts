@@ -135,6 +135,203 @@ function createDayParser(): (text: string) => number | undefined {
   };
 }
 
+/** One trend week: its Monday, the snapshot standing for it (null when no run that week) and its stage totals. */
+interface TrendBucket {
+  readonly start: number;
+  readonly day: number | null;
+  readonly totals: Map<string, StageTotal>;
+}
+
+/** A trend week whose snapshot is a stored one (before asOf). */
+type StoredTrendBucket = TrendBucket & { readonly day: number };
+
+/** The stored states kept (clipped to before asOf), as indexes into `states` in walking order. */
+interface OrderedStates {
+  readonly states: readonly DealStateRow[];
+  /** Parsed first and (clipped) last day per state index. */
+  readonly firstDays: Float64Array;
+  readonly lastDays: Float64Array;
+  /** Deal id order, then first day. */
+  readonly order: readonly number[];
+}
+
+/** Everything the per-deal walk reads and fills. */
+interface Walk {
+  readonly asOfDay: number;
+  readonly asOfText: string;
+  readonly dayOf: (text: string) => number | undefined;
+  readonly storedTrend: readonly StoredTrendBucket[];
+  readonly deals: Map<string, DealStageHistory>;
+  readonly transitions: StageTransition[];
+  // Most deals never move: share their (immutable) stage entry and stages-seen list rather than allocate one each.
+  readonly unchangedSince: Map<string, StageEntry>;
+  readonly onlyStage: Map<string, readonly string[]>;
+}
+
+/** The last {@link TREND_WEEKS} weeks up to asOf, each with the latest snapshot day of the week up to asOf. */
+function trendBuckets(snapshotDays: readonly number[], asOfDay: number): TrendBucket[] {
+  const buckets: TrendBucket[] = [];
+  const lastWeek = weekStart(asOfDay);
+  for (let w = TREND_WEEKS - 1; w >= 0; w -= 1) {
+    const start = lastWeek - 7 * w;
+    const end = Math.min(start + 6, asOfDay);
+    let day: number | null = null;
+    for (const d of snapshotDays) if (d >= start && d <= end) day = d;
+    buckets.push({ start, day, totals: new Map() });
+  }
+  return buckets;
+}
+
+/**
+ * Stored states before asOf, clipped to the last run before it, in deal id order, then first date (a stable sort:
+ * of two states of a deal starting the same day, the first given comes first). States with an unreadable or
+ * reversed date are dropped.
+ */
+function orderStoredStates(
+  states: readonly DealStateRow[],
+  dayOf: (text: string) => number | undefined,
+  asOfDay: number,
+  lastRunBefore: number | undefined,
+): OrderedStates {
+  const firstDays = new Float64Array(states.length);
+  const lastDays = new Float64Array(states.length);
+  const order: number[] = [];
+  for (let i = 0; i < states.length; i += 1) {
+    const s = states[i];
+    if (s === undefined) continue;
+    const first = dayOf(s.firstDate);
+    const last = dayOf(s.lastDate);
+    if (first === undefined || last === undefined || last < first || first >= asOfDay) continue;
+    firstDays[i] = first;
+    lastDays[i] = last < asOfDay ? last : Math.max(first, lastRunBefore ?? first);
+    order.push(i);
+  }
+  order.sort(
+    (a, b) =>
+      compareText(states[a]?.dealId ?? '', states[b]?.dealId ?? '') || (firstDays[a] ?? 0) - (firstDays[b] ?? 0),
+  );
+  return { states, firstDays, lastDays, order };
+}
+
+/**
+ * Fills `seq` with the spans of deal `id` from its stored states, starting at `order[si]`, less any overlapping an
+ * earlier one (a repeated observation). Returns the index of the next deal's first state.
+ */
+function readStoredSpans(seq: Span[], ordered: OrderedStates, si: number, id: string, walk: Walk): number {
+  const { states, firstDays, lastDays, order } = ordered;
+  for (; si < order.length; si += 1) {
+    const i = order[si] ?? 0;
+    const s = states[i];
+    if (s === undefined || s.dealId !== id) break;
+    const first = firstDays[i] ?? 0;
+    const last = lastDays[i] ?? 0;
+    const prev = seq[seq.length - 1];
+    if (prev !== undefined && first <= prev.last) continue;
+    seq.push({
+      first,
+      last,
+      firstText: s.firstDate,
+      lastText: last === walk.dayOf(s.lastDate) ? s.lastDate : isoDay(last),
+      stage: s.stage,
+      amount: s.amount,
+    });
+  }
+  return si;
+}
+
+/**
+ * Records one deal from its spans (oldest first, today's last when it is a current deal): its stage changes, its
+ * stored spans' share of the trend, its stages seen and when it entered its current stage.
+ */
+function recordDeal(id: string, seq: readonly Span[], walk: Walk): void {
+  const last = seq[seq.length - 1];
+  if (last === undefined) return;
+  const stagesSeen: string[] = [];
+  for (let k = 0; k < seq.length; k += 1) {
+    const p = seq[k];
+    if (p === undefined) continue;
+    const prev = seq[k - 1];
+    if (!stagesSeen.includes(p.stage)) stagesSeen.push(p.stage);
+    if (prev !== undefined && prev.stage !== p.stage) {
+      walk.transitions.push({
+        dealId: id,
+        from: prev.stage,
+        to: p.stage,
+        date: p.firstText,
+        previousSnapshotDate: prev.lastText,
+        amount: p.amount,
+      });
+    }
+    if (p.first < walk.asOfDay) {
+      for (const w of walk.storedTrend) if (p.first <= w.day && w.day <= p.last) addTo(w.totals, p.stage, p.amount);
+    }
+  }
+  // The current stage began with the first of the trailing spans in that stage (an amount or close date change
+  // within a stage starts a new state, not a new stage).
+  let start = seq.length - 1;
+  while (start > 0 && seq[start - 1]?.stage === last.stage) start -= 1;
+  const first = seq[start] ?? last;
+  const before = seq[start - 1];
+  let stageEntry: StageEntry;
+  if (before !== undefined) {
+    stageEntry = {
+      kind: 'observed',
+      date: first.firstText,
+      previousStage: before.stage,
+      previousSnapshotDate: before.lastText,
+    };
+  } else {
+    stageEntry = walk.unchangedSince.get(first.firstText) ?? { kind: 'unchangedSince', date: first.firstText };
+    walk.unchangedSince.set(first.firstText, stageEntry);
+  }
+  let seen: readonly string[] = stagesSeen;
+  if (stagesSeen.length === 1) {
+    seen = walk.onlyStage.get(last.stage) ?? stagesSeen;
+    walk.onlyStage.set(last.stage, seen);
+  }
+  walk.deals.set(id, { stageEntry, stagesSeen: seen });
+}
+
+/**
+ * Walks the stored states and the current deals together in deal id order, one deal at a time, recording each
+ * deal into `walk` (its spans are held only while it is recorded).
+ */
+function walkDeals(ordered: OrderedStates, currentById: ReadonlyMap<string, CurrentDeal>, walk: Walk): void {
+  const { states, order } = ordered;
+  const currentIds = [...currentById.keys()].sort(compareText);
+  const seq: Span[] = [];
+  let si = 0;
+  let ci = 0;
+  while (si < order.length || ci < currentIds.length) {
+    const storedId = si < order.length ? states[order[si] ?? 0]?.dealId : undefined;
+    const currentId = currentIds[ci];
+    const id =
+      storedId === undefined
+        ? (currentId ?? '')
+        : currentId === undefined || storedId <= currentId
+          ? storedId
+          : currentId;
+
+    // The deal's spans: its stored states, then today.
+    seq.length = 0;
+    si = readStoredSpans(seq, ordered, si, id, walk);
+    if (currentId === id) {
+      const deal = currentById.get(id);
+      if (deal !== undefined)
+        seq.push({
+          first: walk.asOfDay,
+          last: walk.asOfDay,
+          firstText: walk.asOfText,
+          lastText: walk.asOfText,
+          stage: deal.stage,
+          amount: deal.amount,
+        });
+      ci += 1;
+    }
+    recordDeal(id, seq, walk);
+  }
+}
+
 /**
  * Derives stage-entry dates, transitions and the 12-week trend from stored history (the store's `loadHistory`, or
  * per-run rows) plus the current run's deals. The current deals stand for the snapshot of `asOf`: stored observations
@@ -157,156 +354,31 @@ export function deriveDealHistory(
     .map(dayOf)
     .filter((d): d is number => d !== undefined && d < asOfDay)
     .sort((a, b) => a - b);
-  const lastRunBefore = runDays[runDays.length - 1];
-
   const currentById = new Map<string, CurrentDeal>();
   for (const deal of current) if (!currentById.has(deal.id)) currentById.set(deal.id, deal);
   const snapshotDays = currentById.size > 0 ? [...runDays, asOfDay] : runDays;
-  const snapshotDates = snapshotDays.map(isoDay);
 
   // Trend: per week, the latest snapshot of the week up to asOf. Stored ones are summed from the states while walking
   // the deals; the current run's one from the current deals.
-  const trendWeeks: { start: number; day: number | null; totals: Map<string, StageTotal> }[] = [];
-  const lastWeek = weekStart(asOfDay);
-  for (let w = TREND_WEEKS - 1; w >= 0; w -= 1) {
-    const start = lastWeek - 7 * w;
-    const end = Math.min(start + 6, asOfDay);
-    let day: number | null = null;
-    for (const d of snapshotDays) if (d >= start && d <= end) day = d;
-    trendWeeks.push({ start, day, totals: new Map() });
-  }
-  const storedTrend = trendWeeks.filter(
-    (w): w is { start: number; day: number; totals: Map<string, StageTotal> } => w.day !== null && w.day < asOfDay,
-  );
+  const buckets = trendBuckets(snapshotDays, asOfDay);
+  const walk: Walk = {
+    asOfDay,
+    asOfText,
+    dayOf,
+    storedTrend: buckets.filter((w): w is StoredTrendBucket => w.day !== null && w.day < asOfDay),
+    deals: new Map(),
+    transitions: [],
+    unchangedSince: new Map(),
+    onlyStage: new Map(),
+  };
+  walkDeals(orderStoredStates(stored.states, dayOf, asOfDay, runDays[runDays.length - 1]), currentById, walk);
+  walk.transitions.sort((a, b) => compareText(a.date, b.date) || compareText(a.dealId, b.dealId));
 
-  // Stored states before asOf, clipped to the last run before it, in deal id order, then first date (a stable sort:
-  // of two states of a deal starting the same day, the first given comes first).
-  const states = stored.states;
-  const firstDays = new Float64Array(states.length);
-  const lastDays = new Float64Array(states.length);
-  const order: number[] = [];
-  for (let i = 0; i < states.length; i += 1) {
-    const s = states[i];
-    if (s === undefined) continue;
-    const first = dayOf(s.firstDate);
-    const last = dayOf(s.lastDate);
-    if (first === undefined || last === undefined || last < first || first >= asOfDay) continue;
-    firstDays[i] = first;
-    lastDays[i] = last < asOfDay ? last : Math.max(first, lastRunBefore ?? first);
-    order.push(i);
-  }
-  order.sort(
-    (a, b) =>
-      compareText(states[a]?.dealId ?? '', states[b]?.dealId ?? '') || (firstDays[a] ?? 0) - (firstDays[b] ?? 0),
-  );
-  const currentIds = [...currentById.keys()].sort(compareText);
-
-  // Most deals never move: share their (immutable) stage entry and stages-seen list rather than allocate one each.
-  const unchangedSince = new Map<string, StageEntry>();
-  const onlyStage = new Map<string, readonly string[]>();
-
-  const deals = new Map<string, DealStageHistory>();
-  const transitions: StageTransition[] = [];
-  const seq: Span[] = [];
-  let si = 0;
-  let ci = 0;
-  while (si < order.length || ci < currentIds.length) {
-    const storedId = si < order.length ? states[order[si] ?? 0]?.dealId : undefined;
-    const currentId = currentIds[ci];
-    const id =
-      storedId === undefined
-        ? (currentId ?? '')
-        : currentId === undefined || storedId <= currentId
-          ? storedId
-          : currentId;
-
-    // The deal's spans: its stored states, less any overlapping an earlier one (a repeated observation), then today.
-    seq.length = 0;
-    for (; si < order.length; si += 1) {
-      const i = order[si] ?? 0;
-      const s = states[i];
-      if (s === undefined || s.dealId !== id) break;
-      const first = firstDays[i] ?? 0;
-      const last = lastDays[i] ?? 0;
-      const prev = seq[seq.length - 1];
-      if (prev !== undefined && first <= prev.last) continue;
-      seq.push({
-        first,
-        last,
-        firstText: s.firstDate,
-        lastText: last === dayOf(s.lastDate) ? s.lastDate : isoDay(last),
-        stage: s.stage,
-        amount: s.amount,
-      });
-    }
-    if (currentId === id) {
-      const deal = currentById.get(id);
-      if (deal !== undefined)
-        seq.push({
-          first: asOfDay,
-          last: asOfDay,
-          firstText: asOfText,
-          lastText: asOfText,
-          stage: deal.stage,
-          amount: deal.amount,
-        });
-      ci += 1;
-    }
-    const last = seq[seq.length - 1];
-    if (last === undefined) continue;
-
-    const stagesSeen: string[] = [];
-    for (let k = 0; k < seq.length; k += 1) {
-      const p = seq[k];
-      if (p === undefined) continue;
-      const prev = seq[k - 1];
-      if (!stagesSeen.includes(p.stage)) stagesSeen.push(p.stage);
-      if (prev !== undefined && prev.stage !== p.stage) {
-        transitions.push({
-          dealId: id,
-          from: prev.stage,
-          to: p.stage,
-          date: p.firstText,
-          previousSnapshotDate: prev.lastText,
-          amount: p.amount,
-        });
-      }
-      if (p.first < asOfDay) {
-        for (const w of storedTrend) if (p.first <= w.day && w.day <= p.last) addTo(w.totals, p.stage, p.amount);
-      }
-    }
-    // The current stage began with the first of the trailing spans in that stage (an amount or close date change
-    // within a stage starts a new state, not a new stage).
-    let start = seq.length - 1;
-    while (start > 0 && seq[start - 1]?.stage === last.stage) start -= 1;
-    const first = seq[start] ?? last;
-    const before = seq[start - 1];
-    let stageEntry: StageEntry;
-    if (before !== undefined) {
-      stageEntry = {
-        kind: 'observed',
-        date: first.firstText,
-        previousStage: before.stage,
-        previousSnapshotDate: before.lastText,
-      };
-    } else {
-      stageEntry = unchangedSince.get(first.firstText) ?? { kind: 'unchangedSince', date: first.firstText };
-      unchangedSince.set(first.firstText, stageEntry);
-    }
-    let seen: readonly string[] = stagesSeen;
-    if (stagesSeen.length === 1) {
-      seen = onlyStage.get(last.stage) ?? stagesSeen;
-      onlyStage.set(last.stage, seen);
-    }
-    deals.set(id, { stageEntry, stagesSeen: seen });
-  }
-  transitions.sort((a, b) => compareText(a.date, b.date) || compareText(a.dealId, b.dealId));
-
-  const currentWeek = trendWeeks.find((w) => w.day === asOfDay);
+  const currentWeek = buckets.find((w) => w.day === asOfDay);
   if (currentWeek !== undefined)
     for (const deal of currentById.values()) addTo(currentWeek.totals, deal.stage, deal.amount);
 
-  const trend: TrendWeek[] = trendWeeks.map((w) => ({
+  const trend: TrendWeek[] = buckets.map((w) => ({
     weekStart: isoDay(w.start),
     snapshotDate: w.day === null ? null : isoDay(w.day),
     stages: [...w.totals.entries()]
@@ -314,5 +386,11 @@ export function deriveDealHistory(
       .map(([stage, t]) => ({ stage, count: t.count, value: t.value })),
   }));
 
-  return { asOf: asOfText, snapshotDates, deals, transitions, trend };
+  return {
+    asOf: asOfText,
+    snapshotDates: snapshotDays.map(isoDay),
+    deals: walk.deals,
+    transitions: walk.transitions,
+    trend,
+  };
 }

@@ -62,15 +62,31 @@ return 1
 
 const PAGE = 100;
 
-/**
- * Creates a RunStore on a connected ioredis client. The client is borrowed: `close()` does not disconnect it (the
- * caller owns the connection, which is usually shared with other queue code).
- */
-export function createRedisRunStore(redis: Redis, prefix: string, options: RedisRunStoreOptions = {}): RunStore {
-  const maxRunsPerExport = options.maxRunsPerExport ?? 500;
-  const maxRuns = options.maxRuns ?? 20_000;
-  const now = options.now ?? (() => new Date());
-  const keys = {
+/** The keys of the layout above. */
+interface RunKeys {
+  readonly run: (runId: string) => string;
+  readonly exportSet: (exportId: string) => string;
+  readonly global: string;
+  readonly running: string;
+}
+
+/** The stored runs and their indexes: atomic upsert-and-trim, pipelined reads, paged walks of an index. */
+interface RunRecords {
+  readonly keys: RunKeys;
+  /** Writes `report` (only if it is still `running` when `onlyIfRunning`); true when it was written. */
+  readonly upsert: (report: RunReport, onlyIfRunning: boolean) => Promise<boolean>;
+  /** The runs of these ids that still exist, in the same order. */
+  readonly readRuns: (runIds: readonly string[]) => Promise<RunReport[]>;
+  /** Walks an index newest first, page by page, until `limit` runs match. */
+  readonly scan: (setKey: string, limit: number, accept: (r: RunReport) => boolean) => Promise<RunReport[]>;
+}
+
+function createRunRecords(
+  redis: Redis,
+  prefix: string,
+  limits: { readonly maxRunsPerExport: number; readonly maxRuns: number },
+): RunRecords {
+  const keys: RunKeys = {
     run: (runId: string) => `${prefix}:run:${runId}`,
     exportSet: (exportId: string) => `${prefix}:runs:export:${exportId}`,
     global: `${prefix}:runs`,
@@ -96,8 +112,8 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
       report.runId,
       report.status,
       report.exportId,
-      String(maxRunsPerExport),
-      String(maxRuns),
+      String(limits.maxRunsPerExport),
+      String(limits.maxRuns),
       prefix,
       onlyIfRunning ? '1' : '0',
     );
@@ -119,7 +135,6 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
     return out;
   }
 
-  /** Walks an index newest first, page by page, until `limit` runs match. */
   async function scan(setKey: string, limit: number, accept: (r: RunReport) => boolean): Promise<RunReport[]> {
     const found: RunReport[] = [];
     for (let start = 0; found.length < limit; start += PAGE) {
@@ -132,6 +147,20 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
     }
     return found;
   }
+
+  return { keys, upsert, readRuns, scan };
+}
+
+/**
+ * Creates a RunStore on a connected ioredis client. The client is borrowed: `close()` does not disconnect it (the
+ * caller owns the connection, which is usually shared with other queue code).
+ */
+export function createRedisRunStore(redis: Redis, prefix: string, options: RedisRunStoreOptions = {}): RunStore {
+  const now = options.now ?? (() => new Date());
+  const { keys, upsert, readRuns, scan } = createRunRecords(redis, prefix, {
+    maxRunsPerExport: options.maxRunsPerExport ?? 500,
+    maxRuns: options.maxRuns ?? 20_000,
+  });
 
   return {
     async insertRun(run: {

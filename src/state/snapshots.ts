@@ -14,7 +14,14 @@
  * is the run before R; undoing R reopens exactly the states whose last_date is that run.
  */
 import type Database from 'better-sqlite3';
-import type { DealStateRow, SnapshotHistory, SnapshotRow } from '../contracts/snapshot-store.js';
+import type { SnapshotHistory, SnapshotRow } from '../contracts/snapshot-store.js';
+import {
+  createSnapshotTables,
+  prepareSnapshotStatements,
+  type OpenState,
+  type SnapshotStatements,
+  type StoredDeal,
+} from './snapshot-tables.js';
 
 export type { DealStateRow, SnapshotHistory, SnapshotRow } from '../contracts/snapshot-store.js';
 
@@ -67,17 +74,6 @@ export interface SnapshotStore {
   prune(exportId: string, beforeDate: string): number;
 }
 
-/** A deal as stored: amount finite or null, close date `YYYY-MM-DD` or null. */
-interface StoredDeal {
-  readonly id: string;
-  readonly stage: string;
-  readonly amount: number | null;
-  readonly closeDate: string | null;
-}
-
-/** An open state as read back: [deal_id, first_date, stage, amount, close_date]. */
-type OpenState = [string, string, string, number | null, string | null];
-
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The table of the first snapshot format (one row per deal per run), converted on first start; see `migrate`. */
@@ -116,147 +112,20 @@ function createInputMapper(): (d: SnapshotDealInput) => StoredDeal {
  * per deal per run) is converted once, by replaying its runs in date order, then dropped.
  */
 export function createSnapshotStore(db: Database.Database): SnapshotStore {
-  // WITHOUT ROWID + these keys: one export's runs sit together (run list, range reads, prune), and one deal's states
-  // sit together (history reads come out in deal order without a sort). The last_date index serves the re-run undo
-  // (last_date = the previous run) and the prune (last_date < date). Reading the open states scans the export's
-  // primary key: measured faster than the index at 100k deals × 400 runs, the cost being building rows in JS.
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS snapshot_runs (
-      export_id  TEXT NOT NULL,
-      run_date   TEXT NOT NULL,
-      deal_count INTEGER NOT NULL,
-      PRIMARY KEY (export_id, run_date)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS deal_states (
-      export_id  TEXT NOT NULL,
-      deal_id    TEXT NOT NULL,
-      first_date TEXT NOT NULL,
-      last_date  TEXT,
-      stage      TEXT NOT NULL,
-      amount     REAL,
-      close_date TEXT,
-      PRIMARY KEY (export_id, deal_id, first_date)
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS deal_states_last_date ON deal_states (export_id, last_date);
-  `);
-
-  const latestRun = db
-    .prepare<[string], string | null>('SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ?')
-    .pluck();
-  const runBefore = db
-    .prepare<[string, string], string | null>(
-      'SELECT MAX(run_date) FROM snapshot_runs WHERE export_id = ? AND run_date < ?',
-    )
-    .pluck();
-  const deleteRun = db.prepare<[string, string]>('DELETE FROM snapshot_runs WHERE export_id = ? AND run_date = ?');
-  const insertRun = db.prepare<[string, string, number]>(
-    'INSERT INTO snapshot_runs (export_id, run_date, deal_count) VALUES (?, ?, ?)',
-  );
-  const deleteOpenedOn = db.prepare<[string, string]>(
-    'DELETE FROM deal_states WHERE export_id = ? AND last_date IS NULL AND first_date = ?',
-  );
-  const reopenClosedAt = db.prepare<[string, string]>(
-    'UPDATE deal_states SET last_date = NULL WHERE export_id = ? AND last_date = ?',
-  );
-  const selectOpen = db
-    .prepare<[string], OpenState>(
-      'SELECT deal_id, first_date, stage, amount, close_date FROM deal_states WHERE export_id = ? AND last_date IS NULL',
-    )
-    .raw();
-  const closeState = db.prepare<[string, string, string, string]>(
-    'UPDATE deal_states SET last_date = ? WHERE export_id = ? AND deal_id = ? AND first_date = ?',
-  );
-  const insertState = db.prepare<[string, string, string, string, number | null, string | null]>(
-    'INSERT INTO deal_states (export_id, deal_id, first_date, last_date, stage, amount, close_date) VALUES (?, ?, ?, NULL, ?, ?, ?)',
-  );
-  const selectRunDates = db
-    .prepare<[string, string], string>(
-      'SELECT run_date FROM snapshot_runs WHERE export_id = ? AND run_date >= ? AND deal_count > 0 ORDER BY run_date',
-    )
-    .pluck();
-  // Open states end at the latest run; a state begun before the window starts, as far as the window can tell, at its
-  // first run (it was seen in every run between its first and last date).
-  const selectStates = db.prepare<
-    { exportId: string; since: string; firstRun: string; lastRun: string },
-    DealStateRow
-  >(`
-    SELECT deal_id AS dealId, stage, amount,
-           MAX(first_date, :firstRun) AS firstDate, COALESCE(last_date, :lastRun) AS lastDate
-    FROM deal_states
-    WHERE export_id = :exportId AND (last_date IS NULL OR last_date >= :since)
-    ORDER BY deal_id, first_date
-  `);
-  const selectExpanded = db.prepare<[string, string], SnapshotRow>(`
-    SELECT r.run_date AS runDate, s.deal_id AS dealId, s.stage, s.amount, s.close_date AS closeDate
-    FROM deal_states s
-    JOIN snapshot_runs r ON r.export_id = s.export_id AND r.run_date >= s.first_date AND r.run_date <= COALESCE(s.last_date, '9999-12-31')
-    WHERE s.export_id = ? AND r.run_date >= ?
-    ORDER BY s.deal_id, r.run_date
-  `);
-  const countObservationsBefore = db
-    .prepare<[string, string], number>(
-      'SELECT TOTAL(deal_count) FROM snapshot_runs WHERE export_id = ? AND run_date < ?',
-    )
-    .pluck();
-  const deleteStatesBefore = db.prepare<[string, string]>(
-    'DELETE FROM deal_states WHERE export_id = ? AND last_date < ?',
-  );
-  const deleteRunsBefore = db.prepare<[string, string]>(
-    'DELETE FROM snapshot_runs WHERE export_id = ? AND run_date < ?',
-  );
-
-  /** Records one run (inside the caller's transaction). */
-  const record = <T>(
-    exportId: string,
-    runDate: string,
-    deals: readonly T[],
-    toStored: (deal: T) => StoredDeal,
-  ): SaveSnapshotResult => {
-    let previous = latestRun.get(exportId) ?? null;
-    if (previous !== null && runDate < previous) return { stored: false, deals: 0, newStates: 0 };
-    if (previous === runDate) {
-      // Undo today's earlier run: drop the states it began, reopen the ones it closed (see the invariant above).
-      previous = runBefore.get(exportId, runDate) ?? null;
-      deleteOpenedOn.run(exportId, runDate);
-      if (previous !== null) reopenClosedAt.run(exportId, previous);
-      deleteRun.run(exportId, runDate);
-    }
-
-    const open = new Map<string, OpenState>();
-    for (const row of selectOpen.iterate(exportId)) open.set(row[0], row);
-    const seen = new Set<string>();
-    let newStates = 0;
-    for (const input of deals) {
-      const d = toStored(input);
-      if (seen.has(d.id)) continue;
-      seen.add(d.id);
-      const state = open.get(d.id);
-      if (state !== undefined) {
-        open.delete(d.id);
-        if (state[2] === d.stage && state[3] === d.amount && state[4] === d.closeDate) continue;
-        // `previous` is set: an open state exists only after a run.
-        closeState.run(previous ?? runDate, exportId, d.id, state[1]);
-      }
-      insertState.run(exportId, d.id, runDate, d.stage, d.amount, d.closeDate);
-      newStates += 1;
-    }
-    // Deals of the previous run missing from this one: their state ends at the previous run.
-    for (const [dealId, state] of open) closeState.run(previous ?? runDate, exportId, dealId, state[1]);
-    insertRun.run(exportId, runDate, seen.size);
-    return { stored: true, deals: seen.size, newStates };
-  };
+  createSnapshotTables(db);
+  const sql = prepareSnapshotStatements(db);
 
   const save = db.transaction((exportId: string, runDate: string, deals: readonly SnapshotDealInput[]) =>
-    record(exportId, runDate, deals, createInputMapper()),
+    recordRun(sql, exportId, runDate, deals, createInputMapper()),
   );
   const prune = db.transaction((exportId: string, beforeDate: string): number => {
-    const observations = countObservationsBefore.get(exportId, beforeDate) ?? 0;
-    deleteStatesBefore.run(exportId, beforeDate);
-    deleteRunsBefore.run(exportId, beforeDate);
+    const observations = sql.countObservationsBefore.get(exportId, beforeDate) ?? 0;
+    sql.deleteStatesBefore.run(exportId, beforeDate);
+    sql.deleteRunsBefore.run(exportId, beforeDate);
     return observations;
   });
 
-  migrate(db, (exportId, runDate, deals) => record(exportId, runDate, deals, (d) => d));
+  migrate(db, (exportId, runDate, deals) => recordRun(sql, exportId, runDate, deals, (d) => d));
 
   return {
     saveSnapshot(exportId, runDate, deals) {
@@ -267,21 +136,63 @@ export function createSnapshotStore(db: Database.Database): SnapshotStore {
     },
     loadHistory(exportId, sinceDate) {
       checkDate('sinceDate', sinceDate);
-      const runDates = selectRunDates.all(exportId, sinceDate);
+      const runDates = sql.selectRunDates.all(exportId, sinceDate);
       const firstRun = runDates[0];
       const lastRun = runDates[runDates.length - 1];
       if (firstRun === undefined || lastRun === undefined) return { runDates: [], states: [] };
-      return { runDates, states: selectStates.all({ exportId, since: sinceDate, firstRun, lastRun }) };
+      return { runDates, states: sql.selectStates.all({ exportId, since: sinceDate, firstRun, lastRun }) };
     },
     loadSnapshots(exportId, sinceDate) {
       checkDate('sinceDate', sinceDate);
-      return selectExpanded.all(exportId, sinceDate);
+      return sql.selectExpanded.all(exportId, sinceDate);
     },
     prune(exportId, beforeDate) {
       checkDate('beforeDate', beforeDate);
       return prune.immediate(exportId, beforeDate);
     },
   };
+}
+
+/** Records one run of an export (inside the caller's transaction). */
+function recordRun<T>(
+  sql: SnapshotStatements,
+  exportId: string,
+  runDate: string,
+  deals: readonly T[],
+  toStored: (deal: T) => StoredDeal,
+): SaveSnapshotResult {
+  let previous = sql.latestRun.get(exportId) ?? null;
+  if (previous !== null && runDate < previous) return { stored: false, deals: 0, newStates: 0 };
+  if (previous === runDate) {
+    // Undo today's earlier run: drop the states it began, reopen the ones it closed (see the invariant above).
+    previous = sql.runBefore.get(exportId, runDate) ?? null;
+    sql.deleteOpenedOn.run(exportId, runDate);
+    if (previous !== null) sql.reopenClosedAt.run(exportId, previous);
+    sql.deleteRun.run(exportId, runDate);
+  }
+
+  const open = new Map<string, OpenState>();
+  for (const row of sql.selectOpen.iterate(exportId)) open.set(row[0], row);
+  const seen = new Set<string>();
+  let newStates = 0;
+  for (const input of deals) {
+    const d = toStored(input);
+    if (seen.has(d.id)) continue;
+    seen.add(d.id);
+    const state = open.get(d.id);
+    if (state !== undefined) {
+      open.delete(d.id);
+      if (state[2] === d.stage && state[3] === d.amount && state[4] === d.closeDate) continue;
+      // `previous` is set: an open state exists only after a run.
+      sql.closeState.run(previous ?? runDate, exportId, d.id, state[1]);
+    }
+    sql.insertState.run(exportId, d.id, runDate, d.stage, d.amount, d.closeDate);
+    newStates += 1;
+  }
+  // Deals of the previous run missing from this one: their state ends at the previous run.
+  for (const [dealId, state] of open) sql.closeState.run(previous ?? runDate, exportId, dealId, state[1]);
+  sql.insertRun.run(exportId, runDate, seen.size);
+  return { stored: true, deals: seen.size, newStates };
 }
 
 /**

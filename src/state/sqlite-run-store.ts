@@ -39,17 +39,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
   const clock = options.clock ?? systemClock;
   db.exec(SCHEMA);
 
-  const upsert = db.prepare<[string, string, string, string, number, string]>(`
-    INSERT INTO run_history (run_id, export_id, status, trigger, started_ms, report_json) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (run_id) DO UPDATE SET export_id = excluded.export_id, status = excluded.status, trigger = excluded.trigger,
-      started_ms = excluded.started_ms, report_json = excluded.report_json`);
-  const byId = db.prepare<[string], { report_json: string }>('SELECT report_json FROM run_history WHERE run_id = ?');
-  const running = db.prepare<[], { report_json: string }>(
-    "SELECT report_json FROM run_history WHERE status = 'running'",
-  );
-  const lastSuccessOf = db.prepare<[string], { report_json: string }>(`
-    SELECT report_json FROM run_history WHERE export_id = ? AND status IN ('succeeded', 'unchanged')
-    ORDER BY started_ms DESC, run_id DESC LIMIT 1`);
+  const { upsert, byId, running, lastSuccessOf } = prepareStatements(db);
 
   const write = (report: RunReport): void => {
     const startedMs = Date.parse(report.startedAt);
@@ -105,45 +95,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
     },
 
     async listRuns(query: RunQuery) {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (query.exportId !== undefined) {
-        where.push('export_id = ?');
-        params.push(query.exportId);
-      }
-      if (query.status !== undefined) {
-        where.push('status = ?');
-        params.push(query.status);
-      }
-      const limit = Math.max(1, Math.min(MAX_LIMIT, Math.trunc(query.limit ?? DEFAULT_LIMIT)));
-      params.push(limit);
-      const sql = `SELECT run_id, export_id, status, started_ms, report_json FROM run_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY started_ms DESC, run_id DESC LIMIT ?`;
-      const rows = db
-        .prepare<
-          (string | number)[],
-          { run_id: string; export_id: string; status: string; started_ms: number; report_json: string }
-        >(sql)
-        .all(...params);
-      // One damaged record must not hide the whole history (dashboard, catch-up): it is listed with what its
-      // columns still say, and why its report could not be read.
-      return rows.map((r) => {
-        try {
-          return parseStored(r.report_json);
-        } catch (err) {
-          const status =
-            (['running', 'succeeded', 'failed', 'skipped', 'unchanged'] as const).find((x) => x === r.status) ??
-            'failed';
-          return blankRunReport({
-            runId: r.run_id,
-            exportId: r.export_id,
-            trigger: { kind: 'cli' },
-            status,
-            startedAt: new Date(r.started_ms).toISOString(),
-            warnings: [`this run's record could not be read: ${err instanceof Error ? err.message : String(err)}`],
-          });
-        }
-      });
+      return selectRuns(db, query);
     },
 
     async lastSuccess(exportId) {
@@ -159,6 +111,70 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
       // The database handle is shared with the snapshots; its opener closes it.
     },
   };
+}
+
+/** The fixed statements of the run history, prepared once per store. */
+function prepareStatements(db: StateDatabase) {
+  const upsert = db.prepare<[string, string, string, string, number, string]>(`
+    INSERT INTO run_history (run_id, export_id, status, trigger, started_ms, report_json) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (run_id) DO UPDATE SET export_id = excluded.export_id, status = excluded.status, trigger = excluded.trigger,
+      started_ms = excluded.started_ms, report_json = excluded.report_json`);
+  const byId = db.prepare<[string], { report_json: string }>('SELECT report_json FROM run_history WHERE run_id = ?');
+  const running = db.prepare<[], { report_json: string }>(
+    "SELECT report_json FROM run_history WHERE status = 'running'",
+  );
+  const lastSuccessOf = db.prepare<[string], { report_json: string }>(`
+    SELECT report_json FROM run_history WHERE export_id = ? AND status IN ('succeeded', 'unchanged')
+    ORDER BY started_ms DESC, run_id DESC LIMIT 1`);
+  return { upsert, byId, running, lastSuccessOf };
+}
+
+/** A row as `selectRuns` reads it: the report and the columns that still say something when the report does not parse. */
+interface ListedRow {
+  run_id: string;
+  export_id: string;
+  status: string;
+  started_ms: number;
+  report_json: string;
+}
+
+/** The runs matching `query`, newest first, at most `query.limit` (default 50, capped at 1 000). */
+function selectRuns(db: StateDatabase, query: RunQuery): RunReport[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (query.exportId !== undefined) {
+    where.push('export_id = ?');
+    params.push(query.exportId);
+  }
+  if (query.status !== undefined) {
+    where.push('status = ?');
+    params.push(query.status);
+  }
+  const limit = Math.max(1, Math.min(MAX_LIMIT, Math.trunc(query.limit ?? DEFAULT_LIMIT)));
+  params.push(limit);
+  const sql = `SELECT run_id, export_id, status, started_ms, report_json FROM run_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY started_ms DESC, run_id DESC LIMIT ?`;
+  const rows = db.prepare<(string | number)[], ListedRow>(sql).all(...params);
+  return rows.map(reportOfListedRow);
+}
+
+// One damaged record must not hide the whole history (dashboard, catch-up): it is listed with what its
+// columns still say, and why its report could not be read.
+function reportOfListedRow(r: ListedRow): RunReport {
+  try {
+    return parseStored(r.report_json);
+  } catch (err) {
+    const status =
+      (['running', 'succeeded', 'failed', 'skipped', 'unchanged'] as const).find((x) => x === r.status) ?? 'failed';
+    return blankRunReport({
+      runId: r.run_id,
+      exportId: r.export_id,
+      trigger: { kind: 'cli' },
+      status,
+      startedAt: new Date(r.started_ms).toISOString(),
+      warnings: [`this run's record could not be read: ${err instanceof Error ? err.message : String(err)}`],
+    });
+  }
 }
 
 function parseStored(json: string): RunReport {

@@ -8,8 +8,7 @@
  * still gives one tick); any worker turns the tick into a run job with deduplication (see queue-worker.ts).
  * Ticks keep firing while at least one worker runs: the next tick is created when a worker picks up the current one.
  */
-import { randomUUID } from 'node:crypto';
-import { Queue, type JobSchedulerJson } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -17,13 +16,17 @@ import type { RunStore } from '../../contracts/run-store.js';
 import {
   TICK_QUEUE,
   defaultRunJobSettings,
-  enqueueRun,
-  manualRunJobId,
   runQueueName,
   type RunJobSettings,
   type TickData,
 } from './queue-contract.js';
+import { enqueueManualRun, type ManualEnqueueResult } from './manual-run.js';
+import { readQueueDepth, readQueueOverview, type QueueDepth, type QueueExportStatus } from './queue-overview.js';
 import { createRedisConnection } from './redis-connection.js';
+import { syncTickSchedulers } from './tick-schedulers.js';
+
+export type { ManualEnqueueResult } from './manual-run.js';
+export type { QueueDepth, QueueExportStatus } from './queue-overview.js';
 
 /** What the queue scheduler needs to know about an export. */
 export interface ScheduledExportLike {
@@ -35,18 +38,6 @@ export interface ScheduledExportLike {
   /** Tableau site contentUrl the export reads from; default "" (one site for the whole config). */
   readonly site?: string | undefined;
 }
-
-export interface QueueDepth {
-  /** Runs waiting for a worker or for a free slot under the site limit. */
-  readonly waiting: number;
-  /** Runs waiting for their retry delay. */
-  readonly delayed: number;
-  /** Runs being processed now (= active runs across the fleet). */
-  readonly active: number;
-}
-
-export type ManualEnqueueResult =
-  { readonly runId: string } | { readonly conflict: true; readonly activeRunId: string };
 
 export interface QueueSchedulerDeps {
   /** Redis URL (a connection is opened and closed by the scheduler) or an ioredis client (borrowed, not closed). */
@@ -68,14 +59,6 @@ export interface QueueSchedulerDeps {
   readonly store?: RunStore | undefined;
   readonly logger: Logger;
   readonly now?: () => Date;
-}
-
-/** What the queue knows about one export right now. */
-export interface QueueExportStatus {
-  /** Next scheduled tick (undefined for manual-only exports). */
-  readonly nextRun: Date | undefined;
-  /** Job id (= run id of attempt 1) of the run queued or running anywhere, if any. */
-  readonly activeRunId: string | undefined;
 }
 
 export interface QueueScheduler {
@@ -104,6 +87,7 @@ export function effectiveSiteConcurrency(siteConcurrency: number, sessionCapacit
 export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
   const { prefix, logger } = deps;
   const runJobs = deps.runJobs ?? defaultRunJobSettings;
+  const now = (): Date => deps.now?.() ?? new Date();
   const ownsConnection = typeof deps.connection === 'string';
   const redis =
     typeof deps.connection === 'string'
@@ -128,77 +112,13 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
     return q;
   }
 
-  function matches(
-    current: JobSchedulerJson<TickData> | undefined,
-    pattern: string,
-    tz: string,
-    exportId: string,
-    site: string,
-  ): boolean {
-    return (
-      current !== undefined &&
-      current.pattern === pattern &&
-      current.tz === tz &&
-      current.template?.data?.exportId === exportId &&
-      current.template.data.site === site
-    );
-  }
-
-  async function upsertScheduler(exportId: string, pattern: string, tz: string, site: string): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await tickQueue.upsertJobScheduler(
-          exportId,
-          { pattern, tz },
-          {
-            name: 'tick',
-            data: { exportId, site },
-            opts: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
-          },
-        );
-        return;
-      } catch (err) {
-        // Another process (a second serve starting, or a worker creating the next tick) added this scheduler's next
-        // tick job at the same moment. If the scheduler now has our settings, it is done; otherwise try again once
-        // that tick job is a plain delayed job that an upsert can replace.
-        if (!(err instanceof Error) || !err.message.includes('job ID already exists') || attempt >= 5) throw err;
-        if (matches(await tickQueue.getJobScheduler(exportId), pattern, tz, exportId, site)) return;
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
-    }
-  }
-
   return {
     async sync(exports) {
       exportsById = new Map(exports.map((e) => [e.id, e]));
       const sites = new Set(exports.map((e) => e.site ?? ''));
       for (const site of sites) await runQueue(site).setGlobalConcurrency(siteCap);
-
-      const wanted = exports.flatMap((e) => (e.schedule === undefined ? [] : [{ ...e, schedule: e.schedule }]));
-      const existing = new Map((await tickQueue.getJobSchedulers(0, -1)).map((s) => [s.id ?? s.key, s]));
-      let upserted = 0;
-      for (const e of wanted) {
-        const tz = e.timezone ?? deps.timezone;
-        const site = e.site ?? '';
-        // Upserting replaces the scheduler's pending tick job with one computed from "now": done at the moment a tick
-        // is due but not yet taken, it would lose that tick. So an unchanged scheduler is left alone (config reloads,
-        // several serve processes starting); only new or changed schedules are upserted.
-        if (matches(existing.get(e.id), e.schedule, tz, e.id, site)) continue;
-        upserted += 1;
-        await upsertScheduler(e.id, e.schedule, tz, site);
-      }
-      const wantedIds = new Set(wanted.map((e) => e.id));
-      let removed = 0;
-      for (const id of existing.keys()) {
-        if (!wantedIds.has(id)) {
-          await tickQueue.removeJobScheduler(id);
-          removed += 1;
-        }
-      }
-      logger.info(
-        { schedulers: wanted.length, upserted, removed, siteConcurrency: siteCap },
-        'queue scheduler: job schedulers synced',
-      );
+      const synced = await syncTickSchedulers(tickQueue, exports, deps.timezone);
+      logger.info({ ...synced, siteConcurrency: siteCap }, 'queue scheduler: job schedulers synced');
     },
 
     async enqueueManual(exportId, by) {
@@ -208,54 +128,11 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
           `export '${exportId}' is not configured; run \`tableau-export list\` to see the export ids`,
         );
       }
-      const jobId = manualRunJobId(exportId, randomUUID().slice(0, 8));
-      const result = await enqueueRun(
-        runQueue(e.site ?? ''),
-        jobId,
-        { exportId, trigger: { kind: 'manual', by } },
-        runJobs,
-      );
-      if (result.added) {
-        logger.info({ exportId, runId: jobId, by }, 'queue scheduler: manual run queued');
-        await deps.store?.insertRun({
-          runId: jobId,
-          exportId,
-          trigger: { kind: 'manual', by },
-          startedAt: (deps.now?.() ?? new Date()).toISOString(),
-          attempt: 1,
-        });
-        return { runId: jobId };
-      }
-      return { conflict: true, activeRunId: result.existingJobId };
+      return enqueueManualRun(runQueue(e.site ?? ''), exportId, by, { runJobs, store: deps.store, logger, now });
     },
 
-    async overview() {
-      const next = new Map((await tickQueue.getJobSchedulers(0, -1)).map((j) => [j.id ?? j.key, j.next]));
-      const out = new Map<string, QueueExportStatus>();
-      for (const e of exportsById.values()) {
-        const activeRunId = await runQueue(e.site ?? '').getDeduplicationJobId(e.id);
-        const nextMs = e.schedule === undefined ? undefined : next.get(e.id);
-        out.set(e.id, {
-          nextRun: nextMs === undefined ? undefined : new Date(nextMs),
-          activeRunId: activeRunId ?? undefined,
-        });
-      }
-      return out;
-    },
-
-    async depth() {
-      const sites = new Set([...exportsById.values()].map((e) => e.site ?? ''));
-      let waiting = 0;
-      let delayed = 0;
-      let active = 0;
-      for (const site of sites) {
-        const c = await runQueue(site).getJobCounts('waiting', 'prioritized', 'delayed', 'active');
-        waiting += (c['waiting'] ?? 0) + (c['prioritized'] ?? 0);
-        delayed += c['delayed'] ?? 0;
-        active += c['active'] ?? 0;
-      }
-      return { waiting, delayed, active };
-    },
+    overview: () => readQueueOverview(tickQueue, exportsById.values(), runQueue),
+    depth: () => readQueueDepth(exportsById.values(), runQueue),
 
     async isReady() {
       try {

@@ -16,34 +16,18 @@
  * - graceful shutdown: `close()` stops taking jobs and waits for running ones; past `graceMs` it aborts them and puts
  *   their jobs back in the queue (a worker elsewhere retries them), so no job is lost.
  */
-import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { skippedRunReport, type RunReport, type RunTrigger } from '../../contracts/run-report.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RunStore } from '../../contracts/run-store.js';
-import {
-  TICK_QUEUE,
-  attemptRunId,
-  attemptRunIds,
-  defaultRunJobSettings,
-  enqueueRun,
-  runDataSchema,
-  runQueueName,
-  scheduledRunJobId,
-  skippedRunId,
-  tickDataSchema,
-  toRunTrigger,
-  type RunJobSettings,
-} from './queue-contract.js';
+import { TICK_QUEUE, defaultRunJobSettings, runQueueName, type RunJobSettings } from './queue-contract.js';
 import { effectiveSiteConcurrency } from './queue-scheduler.js';
 import { createRedisConnection } from './redis-connection.js';
+import { createRunProcessor, watchRunWorker, type ExportRunner } from './run-processor.js';
+import { createTickProcessor } from './tick-processor.js';
+import { closeWorkerResources } from './worker-shutdown.js';
 
-/** The per-export runner (written by the pipeline): records insertRun/finishRun itself, never throws. */
-export type ExportRunner = (
-  exportId: string,
-  trigger: RunTrigger,
-  options: { signal: AbortSignal; runId: string; attempt?: number },
-) => Promise<RunReport>;
+export type { ExportRunner } from './run-processor.js';
 
 export interface StallSettings {
   /** How long a job lock lives without renewal (ms); a killed worker's run is retried after about this long. Default 30 000. */
@@ -117,68 +101,8 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
     ...(deps.name === undefined ? {} : { name: deps.name }),
   };
 
-  async function processTick(job: Job): Promise<string> {
-    const tick = tickDataSchema.parse(job.data);
-    const queue = runQueues.get(tick.site);
-    if (queue === undefined) {
-      throw new Error(
-        `tick of export '${tick.exportId}' is for Tableau site '${tick.site}', which this worker does not serve; start it with that site in its config`,
-      );
-    }
-    // prevMillis is the tick's scheduled time, set by BullMQ's job scheduler.
-    const scheduledMs = job.opts.prevMillis ?? job.timestamp;
-    const scheduledFor = new Date(scheduledMs).toISOString();
-    const jobId = scheduledRunJobId(tick.exportId, scheduledMs);
-    const trigger: RunTrigger = { kind: 'schedule', scheduledFor };
-    const result = await enqueueRun(queue, jobId, { exportId: tick.exportId, trigger }, runJobs);
-    if (result.added) return jobId;
-    const at = now().toISOString();
-    const message = `scheduled run skipped: export '${tick.exportId}' is already queued or running (run ${result.existingJobId})`;
-    logger.info({ exportId: tick.exportId, scheduledFor, activeRunId: result.existingJobId }, message);
-    await store.insertRun({
-      runId: skippedRunId(jobId),
-      exportId: tick.exportId,
-      trigger,
-      startedAt: at,
-      status: 'skipped',
-    });
-    await store.finishRun(skippedRunReport(skippedRunId(jobId), tick.exportId, trigger, at, message));
-    return skippedRunId(jobId);
-  }
-
-  async function processRun(
-    job: Job,
-    token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<{ runId: string; status: string }> {
-    const data = runDataSchema.parse(job.data);
-    const jobId = job.id ?? '';
-    const attempt = Math.max(1, job.attemptsStarted);
-    const runId = attemptRunId(jobId, attempt);
-    if (attempt > 1) {
-      // Earlier attempts that are still `running` in the history died with their worker.
-      await store.markInterrupted(`run interrupted (worker stopped or lost its lock); retried as attempt ${attempt}`, {
-        runIds: attemptRunIds(jobId, attempt - 1),
-      });
-    }
-    const runSignal = signal ?? new AbortController().signal;
-    logger.info({ exportId: data.exportId, runId, attempt }, 'queue worker: run started');
-    const report = await runner(data.exportId, toRunTrigger(data.trigger), { signal: runSignal, runId, attempt });
-    if (runSignal.aborted && closing && token !== undefined) {
-      // Shutdown past its grace: give the job back so another worker runs it (next attempt), instead of losing it.
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
-    logger.info({ exportId: data.exportId, runId, attempt, status: report.status }, 'queue worker: run finished');
-    // A failed run is not retried by the queue: the pipeline already retried what is retryable, and its report says why.
-    return { runId, status: report.status };
-  }
-
-  async function markJobInterrupted(jobId: string, queue: Queue, reason: string): Promise<void> {
-    const job = await queue.getJob(jobId);
-    if (job?.id === undefined) return;
-    await store.markInterrupted(reason, { runIds: attemptRunIds(job.id, Math.max(1, job.attemptsStarted)) });
-  }
+  const processTick = createTickProcessor({ runQueues, runJobs, store, logger, now });
+  const processRun = createRunProcessor({ runner, store, logger, isClosing: () => closing });
 
   const workers: Worker[] = [];
   const tickWorker = new Worker(TICK_QUEUE, processTick, {
@@ -193,31 +117,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
       connection: connection('worker'),
       concurrency: deps.concurrency,
     });
-    w.on('stalled', (jobId) => {
-      // Its history entry is marked INTERRUPTED by the worker that takes the retry (it knows which attempt died);
-      // marking here could race with that retry already running.
-      logger.warn(
-        { jobId, site },
-        'queue worker: run stalled (its worker stopped or lost its lock); it goes back to the queue',
-      );
-    });
-    w.on('lockRenewalFailed', (jobIds) => {
-      for (const jobId of jobIds) {
-        logger.error(
-          { jobId },
-          'queue worker: lost the lock of a running run; aborting it here (it will be retried elsewhere)',
-        );
-        w.cancelJob(jobId, 'lock lost');
-      }
-    });
-    w.on('failed', (job, err) => {
-      if (job?.id === undefined) return;
-      logger.error({ jobId: job.id, err }, 'queue worker: run job failed');
-      // No attempt of a failed job runs any more: any entry still `running` belongs to a dead attempt.
-      markJobInterrupted(job.id, queue, `run failed in the queue: ${err.message}`).catch((e: unknown) =>
-        logger.warn({ err: e, jobId: job.id }, 'queue worker: could not mark failed run'),
-      );
-    });
+    watchRunWorker(w, site, queue, { store, logger });
     workers.push(w);
   }
   for (const w of workers) w.on('error', (err) => logger.warn({ err }, 'queue worker: BullMQ error'));
@@ -236,25 +136,7 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
 
     async close(options) {
       closing = true;
-      const graceMs = options?.graceMs;
-      const timer =
-        graceMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              logger.warn(
-                { graceMs },
-                'queue worker: shutdown grace over; aborting running runs and returning their jobs to the queue',
-              );
-              for (const w of workers) w.cancelAllJobs('shutdown');
-            }, graceMs);
-      try {
-        await Promise.all(workers.map((w) => w.close()));
-      } finally {
-        if (timer !== undefined) clearTimeout(timer);
-      }
-      for (const q of runQueues.values()) await q.close();
-      for (const c of owned) await c.quit().catch(() => c.disconnect());
-      logger.info('queue worker: stopped');
+      await closeWorkerResources({ workers, runQueues, owned, logger }, options?.graceMs);
     },
   };
 }

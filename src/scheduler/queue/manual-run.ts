@@ -1,0 +1,46 @@
+/**
+ * Manual runs in queue mode ("Sync now", `tableau-export run --queued`): a run job added straight to the export's
+ * site run queue, deduplicated on the export id like scheduled runs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { RunStore } from '../../contracts/run-store.js';
+import type { Logger } from '../../shared/logger.js';
+import { enqueueRun, manualRunJobId, type RunJobSettings } from './queue-contract.js';
+
+export type ManualEnqueueResult =
+  { readonly runId: string } | { readonly conflict: true; readonly activeRunId: string };
+
+export interface ManualRunDeps {
+  readonly runJobs: RunJobSettings;
+  /** When given, the run is recorded as `running` (trigger manual) the moment it is queued. */
+  readonly store?: RunStore | undefined;
+  readonly logger: Logger;
+  readonly now: () => Date;
+}
+
+/**
+ * Queues a manual run of `exportId` on `queue`, triggered `by` a caller; `{ conflict: true }` with the id of the run
+ * already queued or running anywhere. Rejects on Redis and run store errors.
+ */
+export async function enqueueManualRun(
+  queue: Queue,
+  exportId: string,
+  by: string,
+  deps: ManualRunDeps,
+): Promise<ManualEnqueueResult> {
+  const jobId = manualRunJobId(exportId, randomUUID().slice(0, 8));
+  const result = await enqueueRun(queue, jobId, { exportId, trigger: { kind: 'manual', by } }, deps.runJobs);
+  if (result.added) {
+    deps.logger.info({ exportId, runId: jobId, by }, 'queue scheduler: manual run queued');
+    await deps.store?.insertRun({
+      runId: jobId,
+      exportId,
+      trigger: { kind: 'manual', by },
+      startedAt: deps.now().toISOString(),
+      attempt: 1,
+    });
+    return { runId: jobId };
+  }
+  return { conflict: true, activeRunId: result.existingJobId };
+}

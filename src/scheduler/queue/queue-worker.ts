@@ -23,11 +23,10 @@ import type { RunStore } from '../../contracts/run-store.js';
 import { TICK_QUEUE, defaultRunJobSettings, runQueueName, type RunJobSettings } from './queue-contract.js';
 import { effectiveSiteConcurrency } from './queue-scheduler.js';
 import { createRedisConnection } from './redis-connection.js';
-import { createRunProcessor, watchRunWorker, type ExportRunner } from './run-processor.js';
+import type { ExportRunner } from '../../contracts/export-runner.js';
+import { createRunProcessor, watchRunWorker } from './run-processor.js';
 import { createTickProcessor } from './tick-processor.js';
 import { closeWorkerResources } from './worker-shutdown.js';
-
-export type { ExportRunner } from './run-processor.js';
 
 export interface StallSettings {
   /** How long a job lock lives without renewal (ms); a killed worker's run is retried after about this long. Default 30 000. */

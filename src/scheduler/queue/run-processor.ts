@@ -5,16 +5,10 @@
  */
 import { WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import type { RunReport, RunTrigger } from '../../contracts/run-report.js';
+import type { ExportRunner } from '../../contracts/export-runner.js';
 import type { RunStore } from '../../contracts/run-store.js';
 import type { Logger } from '../../shared/logger.js';
 import { attemptRunId, attemptRunIds, runDataSchema, toRunTrigger } from './queue-contract.js';
-
-/** The per-export runner (written by the pipeline): records insertRun/finishRun itself, never throws. */
-export type ExportRunner = (
-  exportId: string,
-  trigger: RunTrigger,
-  options: { signal: AbortSignal; runId: string; attempt?: number },
-) => Promise<RunReport>;
 
 export interface RunProcessorDeps {
   readonly runner: ExportRunner;

@@ -27,7 +27,13 @@ export const PIPELINE_HEADER: readonly string[] = [
   'Is Closed',
 ];
 
-/** Open stages in funnel order, then the two terminal stages. */
+/**
+ * Open stages in funnel order, then the two terminal stages.
+ *
+ * Mirrors `DEFAULT_STAGES` of `src/transforms/metrics/config.ts` on purpose: the simulator plays an independent
+ * Tableau server, so it keeps its own list instead of importing the metrics' (simulators/ may import only shared/).
+ * `pipeline-stages.test.ts` keeps the two equal.
+ */
 export const PIPELINE_STAGES = [
   'Lead Generation',
   'Qualification',

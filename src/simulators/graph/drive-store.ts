@@ -84,12 +84,52 @@ function diskSafe(label: string): string {
   return label.replace(/[^A-Za-z0-9@._-]+/g, '_');
 }
 
+/** The store's data: item metadata by id and the drives, with the folder their bytes live under. */
+interface StoreData {
+  readonly storageDir: string;
+  readonly items: Map<string, SimItem>;
+  readonly drives: SimDrive[];
+}
+
 /** Creates the store with one drive per seeded user and site. */
 export async function createDriveStore(storageDir: string, seed: DriveSeed, now: Date): Promise<DriveStore> {
-  const items = new Map<string, SimItem>();
-  const drives: SimDrive[] = [];
+  const data: StoreData = { storageDir, items: new Map(), drives: [] };
+  const { items, drives } = data;
   await mkdir(join(storageDir, '.tmp'), { recursive: true });
+  await seedDrives(data, seed, now);
+  const tempPath = (): string => join(storageDir, '.tmp', `${randomBytes(8).toString('hex')}.part`);
 
+  return {
+    drives,
+    driveById: (id) => drives.find((d) => d.id === id),
+    driveByUser: (upn) => drives.find((d) => d.user?.toLowerCase() === upn.toLowerCase()),
+    siteByAddress: (address) => drives.find((d) => d.site?.address.toLowerCase() === address.toLowerCase()),
+    siteById: (id) => drives.find((d) => d.site?.id === id),
+    item: (id) => items.get(id),
+    child: (parentId, name) => findChild(data, parentId, name),
+    children: (parentId) => [...items.values()].filter((i) => i.parentId === parentId),
+    pathOf: (item) => pathOf(data, item),
+    diskPathOf: (item) => diskPathOf(data, item),
+    createFolder: (parent, name) => createFolder(data, parent, name, now),
+    commitFile: (parent, name, sourceFile, size, at) => commitFile(data, parent, name, sourceFile, size, at),
+    usedBytes(driveId) {
+      let total = 0;
+      for (const i of items.values())
+        if (i.driveId === driveId) total += i.size + i.history.reduce((s, v) => s + v.size, 0);
+      return total;
+    },
+    readBytes: (item) => readFile(diskPathOf(data, item)),
+    tempPath,
+    async writeTemp(bytes) {
+      const p = tempPath();
+      await writeFile(p, bytes);
+      return p;
+    },
+  };
+}
+
+/** One drive (with its root folder and disk folder) per seeded user, then per seeded site. */
+async function seedDrives(data: StoreData, seed: DriveSeed, now: Date): Promise<void> {
   const addDrive = async (
     labels: string[],
     extra: Pick<SimDrive, 'user' | 'site'>,
@@ -97,7 +137,7 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
   ): Promise<void> => {
     const id = `b!${randomBytes(24).toString('base64url')}`;
     const rootId = newId();
-    items.set(rootId, {
+    data.items.set(rootId, {
       id: rootId,
       driveId: id,
       parentId: undefined,
@@ -109,8 +149,15 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
       modified: now,
       history: [],
     });
-    drives.push({ id, labels: [...labels, `drive ${id}`], ...extra, rootId, diskName, quotaBytes: seed.quotaBytes });
-    await mkdir(join(storageDir, 'drives', diskName), { recursive: true });
+    data.drives.push({
+      id,
+      labels: [...labels, `drive ${id}`],
+      ...extra,
+      rootId,
+      diskName,
+      quotaBytes: seed.quotaBytes,
+    });
+    await mkdir(join(data.storageDir, 'drives', diskName), { recursive: true });
   };
   for (const user of seed.users) await addDrive([user], { user }, diskSafe(user));
   for (const site of seed.sites) {
@@ -118,113 +165,96 @@ export async function createDriveStore(storageDir: string, seed: DriveSeed, now:
     const siteId = `${host},${randomUUIDish()},${randomUUIDish()}`;
     await addDrive([site], { site: { id: siteId, address: site } }, diskSafe(site));
   }
+}
 
-  const pathOf = (item: SimItem): string => {
-    const names: string[] = [];
-    for (let cur: SimItem | undefined = item; cur?.parentId !== undefined; cur = items.get(cur.parentId))
-      names.unshift(cur.name);
-    return names.join('/');
-  };
-  const driveOf = (item: SimItem): SimDrive => {
-    const d = drives.find((x) => x.id === item.driveId);
-    if (d === undefined) throw new Error(`item ${item.id} has no drive`);
-    return d;
-  };
-  const diskPathOf = (item: SimItem): string =>
-    join(
-      storageDir,
-      'drives',
-      driveOf(item).diskName,
-      ...pathOf(item)
-        .split('/')
-        .filter((s) => s !== ''),
-    );
-  const child = (parentId: string, name: string): SimItem | undefined => {
-    const lower = name.toLowerCase();
-    for (const i of items.values()) if (i.parentId === parentId && i.name.toLowerCase() === lower) return i;
-    return undefined;
-  };
-  const tempPath = (): string => join(storageDir, '.tmp', `${randomBytes(8).toString('hex')}.part`);
+function pathOf(data: StoreData, item: SimItem): string {
+  const names: string[] = [];
+  for (let cur: SimItem | undefined = item; cur?.parentId !== undefined; cur = data.items.get(cur.parentId))
+    names.unshift(cur.name);
+  return names.join('/');
+}
 
-  return {
-    drives,
-    driveById: (id) => drives.find((d) => d.id === id),
-    driveByUser: (upn) => drives.find((d) => d.user?.toLowerCase() === upn.toLowerCase()),
-    siteByAddress: (address) => drives.find((d) => d.site?.address.toLowerCase() === address.toLowerCase()),
-    siteById: (id) => drives.find((d) => d.site?.id === id),
-    item: (id) => items.get(id),
-    child,
-    children: (parentId) => [...items.values()].filter((i) => i.parentId === parentId),
-    pathOf,
-    diskPathOf,
-    async createFolder(parent, name) {
-      const item: SimItem = {
-        id: newId(),
-        driveId: parent.driveId,
-        parentId: parent.id,
-        name,
-        isFolder: true,
-        size: 0,
-        version: 1,
-        created: now,
-        modified: now,
-        history: [],
-      };
-      items.set(item.id, item);
-      await mkdir(diskPathOf(item), { recursive: true });
-      return item;
-    },
-    async commitFile(parent, name, sourceFile, size, at) {
-      const existing = child(parent.id, name);
-      if (existing !== undefined) {
-        // Keep the replaced bytes as a version, then move the new bytes into place: the id stays the same.
-        const versionDir = join(storageDir, '.versions', existing.id);
-        await mkdir(versionDir, { recursive: true });
-        const versionPath = join(versionDir, `${existing.version}.0`);
-        await copyFile(diskPathOf(existing), versionPath);
-        existing.history.push({
-          versionId: `${existing.version}.0`,
-          size: existing.size,
-          modified: existing.modified,
-          diskPath: versionPath,
-        });
-        await rename(sourceFile, diskPathOf(existing));
-        existing.size = size;
-        existing.version++;
-        existing.modified = at;
-        return { item: existing, created: false };
-      }
-      const item: SimItem = {
-        id: newId(),
-        driveId: parent.driveId,
-        parentId: parent.id,
-        name,
-        isFolder: false,
-        size,
-        version: 1,
-        created: at,
-        modified: at,
-        history: [],
-      };
-      items.set(item.id, item);
-      await mkdir(dirname(diskPathOf(item)), { recursive: true });
-      await rename(sourceFile, diskPathOf(item));
-      return { item, created: true };
-    },
-    usedBytes(driveId) {
-      let total = 0;
-      for (const i of items.values())
-        if (i.driveId === driveId) total += i.size + i.history.reduce((s, v) => s + v.size, 0);
-      return total;
-    },
-    readBytes: (item) => readFile(diskPathOf(item)),
-    tempPath,
-    async writeTemp(data) {
-      const p = tempPath();
-      await writeFile(p, data);
-      return p;
-    },
+function diskPathOf(data: StoreData, item: SimItem): string {
+  const drive = data.drives.find((x) => x.id === item.driveId);
+  if (drive === undefined) throw new Error(`item ${item.id} has no drive`);
+  return join(
+    data.storageDir,
+    'drives',
+    drive.diskName,
+    ...pathOf(data, item)
+      .split('/')
+      .filter((s) => s !== ''),
+  );
+}
+
+/** The child of `parentId` named `name`, compared case-insensitively as OneDrive does. */
+function findChild(data: StoreData, parentId: string, name: string): SimItem | undefined {
+  const lower = name.toLowerCase();
+  for (const i of data.items.values()) if (i.parentId === parentId && i.name.toLowerCase() === lower) return i;
+  return undefined;
+}
+
+async function createFolder(data: StoreData, parent: SimItem, name: string, now: Date): Promise<SimItem> {
+  const item: SimItem = {
+    id: newId(),
+    driveId: parent.driveId,
+    parentId: parent.id,
+    name,
+    isFolder: true,
+    size: 0,
+    version: 1,
+    created: now,
+    modified: now,
+    history: [],
   };
+  data.items.set(item.id, item);
+  await mkdir(diskPathOf(data, item), { recursive: true });
+  return item;
+}
+
+async function commitFile(
+  data: StoreData,
+  parent: SimItem,
+  name: string,
+  sourceFile: string,
+  size: number,
+  at: Date,
+): Promise<{ item: SimItem; created: boolean }> {
+  const existing = findChild(data, parent.id, name);
+  if (existing !== undefined) {
+    // Keep the replaced bytes as a version, then move the new bytes into place: the id stays the same.
+    const versionDir = join(data.storageDir, '.versions', existing.id);
+    await mkdir(versionDir, { recursive: true });
+    const versionPath = join(versionDir, `${existing.version}.0`);
+    await copyFile(diskPathOf(data, existing), versionPath);
+    existing.history.push({
+      versionId: `${existing.version}.0`,
+      size: existing.size,
+      modified: existing.modified,
+      diskPath: versionPath,
+    });
+    await rename(sourceFile, diskPathOf(data, existing));
+    existing.size = size;
+    existing.version++;
+    existing.modified = at;
+    return { item: existing, created: false };
+  }
+  const item: SimItem = {
+    id: newId(),
+    driveId: parent.driveId,
+    parentId: parent.id,
+    name,
+    isFolder: false,
+    size,
+    version: 1,
+    created: at,
+    modified: at,
+    history: [],
+  };
+  data.items.set(item.id, item);
+  await mkdir(dirname(diskPathOf(data, item)), { recursive: true });
+  await rename(sourceFile, diskPathOf(data, item));
+  return { item, created: true };
 }
 
 /** Removes a temp file, ignoring a missing one. */

@@ -1,0 +1,81 @@
+/**
+ * One request through the Graph simulator: routed to the upload URL, the Graph API or the Entra ID routes, and
+ * answered with Graph's headers (`request-id`, echoed `client-request-id`), an `HttpFault` becoming Graph's error
+ * body. Every answer is logged in the stats, upload URLs without their credential.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody, HttpFault, type Reply } from './graph-reply.js';
+import type { GraphSimState } from './graph-state.js';
+import { routeGraphApi } from './routes/graph-api-routes.js';
+import { routeTokenService } from './routes/token-routes.js';
+import { routeUploadUrl } from './routes/upload-session-routes.js';
+
+/** Handles one request; never throws (a bug becomes a 500 generalException). */
+export function handleRequest(state: GraphSimState, req: IncomingMessage, res: ServerResponse): void {
+  const { stats } = state;
+  stats.requests++;
+  const requestId = randomUUID();
+  const clientRequestId = req.headers['client-request-id'];
+  const url = new URL(req.url ?? '/', state.origin);
+  const send = (reply: Reply): void => {
+    const headers: Record<string, string> = { 'request-id': requestId, ...reply.headers };
+    if (typeof clientRequestId === 'string') headers['client-request-id'] = clientRequestId;
+    if (reply.status >= 400) stats.errors.push({ op: lastOp(url, req.method), status: reply.status });
+    stats.log.push({
+      method: req.method ?? '',
+      target: url.pathname.startsWith('/up/') ? '/up/…' : `${url.pathname}${url.search}`,
+      status: reply.status,
+    });
+    if (reply.body === undefined) {
+      res.writeHead(reply.status, headers).end();
+      return;
+    }
+    const payload = Buffer.from(JSON.stringify(reply.body));
+    res
+      .writeHead(reply.status, {
+        ...headers,
+        'content-type': 'application/json',
+        'content-length': String(payload.length),
+      })
+      .end(payload);
+  };
+  routeRequest(state, req, url).then(
+    (reply) => {
+      if (reply === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      send(reply);
+    },
+    (error: unknown) => {
+      if (error instanceof HttpFault) {
+        // Drain what the client still sends so it reads our answer instead of a reset.
+        req.resume();
+        send({
+          status: error.status,
+          body: errorBody(error.codes, error.message, requestId),
+          headers: error.headers,
+        });
+        return;
+      }
+      send({
+        status: 500,
+        body: errorBody(['generalException'], error instanceof Error ? error.message : String(error), requestId),
+      });
+    },
+  );
+}
+
+async function routeRequest(state: GraphSimState, req: IncomingMessage, url: URL): Promise<Reply | 'reset'> {
+  const segs = url.pathname.split('/').filter((s) => s !== '');
+  if (segs[0] === 'up') return routeUploadUrl(state, req, url);
+  if (segs[0] === 'v1.0') return routeGraphApi(state, req, url);
+  const reply = await routeTokenService(state, req, decodeURIComponent(segs[0] ?? ''), segs.slice(1).join('/'));
+  if (reply !== undefined) return reply;
+  throw new HttpFault(404, ['itemNotFound'], `No route for ${req.method ?? ''} ${url.pathname}`);
+}
+
+function lastOp(url: URL, method: string | undefined): string {
+  return `${method ?? ''} ${url.pathname.startsWith('/up/') ? '/up/…' : url.pathname}`;
+}

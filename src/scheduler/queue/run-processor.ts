@@ -4,7 +4,6 @@
  * events of a run worker (stalled job, lost lock, failed job).
  */
 import { WaitingError, type Job, type Queue, type Worker } from 'bullmq';
-import type { RunReport, RunTrigger } from '../../contracts/run-report.js';
 import type { ExportRunner } from '../../contracts/export-runner.js';
 import type { RunStore } from '../../contracts/run-store.js';
 import type { Logger } from '../../shared/logger.js';

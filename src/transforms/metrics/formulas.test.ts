@@ -9,7 +9,6 @@ import {
   pipelineCoverage,
   remainingCoverage,
   salesVelocity,
-  winRateOf,
 } from './formulas.js';
 
 const na = (reason: string): Figure => ({ kind: 'n/a', reason });
@@ -29,9 +28,6 @@ describe('worked examples of the reference', () => {
 
 describe('formulas', () => {
   it.each<[string, () => Figure, Figure]>([
-    ['win rate 3 won / 1 lost', () => winRateOf(3, 1), 0.75],
-    ['win rate with nothing closed', () => winRateOf(0, 0), na('no won or lost deals')],
-    ['win rate, only losses, is a real 0', () => winRateOf(0, 4), 0],
     ['average over zero deals', () => average(0, 0, 'no won deals'), na('no won deals')],
     ['sales velocity (4 × $100 × 75%) ÷ 6 days', () => salesVelocity(4, 100, 0.75, 6), 50],
     ['sales velocity without open deals', () => salesVelocity(0, 100, 0.75, 6), 0],

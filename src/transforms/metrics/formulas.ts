@@ -9,11 +9,6 @@ export function average(total: number, count: number, reasonIfNone: string): Fig
   return divide(total, count, reasonIfNone);
 }
 
-/** Win rate as a fraction: `won ÷ (won + lost)` (by count or by value, depending on what is passed). */
-export function winRateOf(won: number, lost: number): Figure {
-  return divide(won, won + lost, 'no won or lost deals');
-}
-
 /**
  * Sales velocity in currency per day: `(open deals × average deal size × win rate) ÷ average sales cycle (days)`.
  * An unavailable input passes its reason on; a zero-day cycle is `n/a`.

@@ -8,24 +8,20 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import type { Config, ExportConfig, RetryConfig, ViewConfig } from '../config/schema.js';
-import type { RetryPolicy } from '../shared/retry.js';
+import type { Config, ExportConfig, ViewConfig } from '../config/schema.js';
 import { ConfigError, UsageError } from '../shared/errors.js';
-import { systemClock, realSleep, type Clock } from '../shared/clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { createRedactor, type Redactor } from '../shared/redact.js';
 import { createCsvSource } from '../sources/csv/csv-source.js';
-import { createTableauSource, type TableauSourceOptions } from '../sources/tableau/index.js';
-import { createLocalDestination } from '../destinations/local/local-destination.js';
-import {
-  createOneDriveDestination,
-  createGraphAuthRegistry,
-  resolveCloud,
-  type GraphCredential,
-} from '../destinations/onedrive/index.js';
+import { createGraphAuthRegistry } from '../destinations/onedrive/index.js';
+import { createEnvSecrets, secretValues } from './env-secrets.js';
+export { secretValues } from './env-secrets.js';
+import { wireDestination, type WiredDestination } from './wire-destination.js';
+import { wireTableauSource, type TableauSource } from './wire-tableau.js';
 import { runExport, type RunProgress } from '../pipeline/run-export.js';
 import { sweepOrphanedRuns } from '../pipeline/orphaned-runs.js';
-import type { Destination, Source } from '../contracts/ports.js';
+import type { Source } from '../contracts/ports.js';
 import type { RunReport, RunTrigger } from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
 import { openStateDatabase, type StateDatabase } from '../state/database.js';
@@ -72,8 +68,8 @@ export interface AppContext {
   /** The run store (SQLite under stateDir unless replaced, e.g. by Redis in queue mode). */
   store(): RunStore;
   /** Lazily created Tableau source (throws ConfigError when the config has no tableau section). */
-  tableau(): ReturnType<typeof createTableauSource>;
-  destinationFor(exp: ExportConfig): Destination & { check?: () => Promise<unknown> };
+  tableau(): TableauSource;
+  destinationFor(exp: ExportConfig): WiredDestination;
   /** The after-run policy (metrics, notifications) for runs this process runs outside the in-process scheduler. */
   readonly afterRun: AfterRun;
   close(): Promise<void>;
@@ -105,18 +101,6 @@ export function notifySettingsFor(exp: ExportConfig | undefined, env: NodeJS.Pro
   return { webhookUrl, rowDropShare: exp.notify.rowDropShare };
 }
 
-/** Collects the values of every env var the config names, so the redactor knows them before anything logs. */
-export function secretValues(config: Config, env: NodeJS.ProcessEnv): string[] {
-  const names: (string | undefined)[] = [];
-  const auth = config.tableau?.auth;
-  if (auth?.type === 'pat') names.push(auth.tokenSecretEnv);
-  if (auth?.type === 'connected-app') names.push(auth.secretValueEnv, auth.secretIdEnv);
-  if (auth?.type === 'password') names.push(auth.passwordEnv);
-  names.push(config.onedrive?.clientSecretEnv, config.queue?.redisUrlEnv);
-  for (const e of config.exports) names.push(e.notify?.webhookUrlEnv);
-  return names.flatMap((n) => (n === undefined || env[n] === undefined || env[n] === '' ? [] : [env[n]]));
-}
-
 export function createAppContext(loaded: LoadedConfig, options: AppContextOptions): AppContext {
   const env = options.env ?? process.env;
   const { config } = loaded;
@@ -126,39 +110,10 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   const clock = options.clock ?? systemClock;
   const tempDir = join(config.stateDir, 'tmp');
 
-  const requireEnv = (name: string, path: string): string => {
-    const value = env[name];
-    if (value === undefined || value === '') {
-      throw new ConfigError([
-        {
-          file: loaded.file,
-          line: undefined,
-          path,
-          message: `environment variable ${name} is not set; export it before running (secrets are read from the environment only)`,
-        },
-      ]);
-    }
-    return value;
-  };
+  const secrets = createEnvSecrets(loaded.file, env);
 
-  const readSecretFile = (path: string, key: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new ConfigError([
-        {
-          file: loaded.file,
-          line: undefined,
-          path: key,
-          message: `cannot read the file its environment variable points to (${code}); check the path and that this user may read it`,
-        },
-      ]);
-    }
-  };
-
-  let tableauSource: ReturnType<typeof createTableauSource> | undefined;
-  const tableau = (): ReturnType<typeof createTableauSource> => {
+  let tableauSource: TableauSource | undefined;
+  const tableau = (): TableauSource => {
     if (tableauSource !== undefined) return tableauSource;
     if (
       options.previous !== undefined &&
@@ -177,44 +132,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
           message: 'this command needs a "tableau" section in the config',
         },
       ]);
-    const a = t.auth;
-    const auth: TableauSourceOptions['auth'] =
-      a.type === 'pat'
-        ? {
-            type: 'pat',
-            tokenName: requireEnv(a.tokenNameEnv, 'tableau.auth.tokenNameEnv'),
-            tokenSecret: requireEnv(a.tokenSecretEnv, 'tableau.auth.tokenSecretEnv'),
-          }
-        : a.type === 'connected-app'
-          ? {
-              type: 'connected-app',
-              clientId: requireEnv(a.clientIdEnv, 'tableau.auth.clientIdEnv'),
-              secretId: requireEnv(a.secretIdEnv, 'tableau.auth.secretIdEnv'),
-              secretValue: requireEnv(a.secretValueEnv, 'tableau.auth.secretValueEnv'),
-              username: a.username,
-              ...(a.scopes === undefined ? {} : { scopes: a.scopes }),
-            }
-          : {
-              type: 'password',
-              username: requireEnv(a.usernameEnv, 'tableau.auth.usernameEnv'),
-              password: requireEnv(a.passwordEnv, 'tableau.auth.passwordEnv'),
-            };
-    tableauSource = createTableauSource(
-      {
-        serverUrl: t.serverUrl,
-        site: t.site,
-        apiVersion: t.apiVersion,
-        auth,
-        ...(t.caFile === undefined ? {} : { caFile: t.caFile }),
-        maxConcurrentExports: t.maxConcurrentExports,
-        pageSize: t.pageSize,
-        connectTimeoutMs: t.connectTimeout,
-        idleTimeoutMs: t.idleTimeout,
-        maxBytes: t.maxBytes,
-        retry: toRetryPolicy(t.retry),
-      },
-      { logger, redactor, clock, sleep: realSleep },
-    );
+    tableauSource = wireTableauSource(t, secrets, { logger, redactor, clock });
     return tableauSource;
   };
 
@@ -222,8 +140,8 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   const sourceFor = (view: ViewConfig): Source => (view.file !== undefined ? csvSource : tableau());
 
   const graphAuths = createGraphAuthRegistry({ logger, redactor });
-  const destinations = new Map<string, Destination & { check?: () => Promise<unknown> }>();
-  const destinationFor = (exp: ExportConfig): Destination & { check?: () => Promise<unknown> } => {
+  const destinations = new Map<string, WiredDestination>();
+  const destinationFor = (exp: ExportConfig): WiredDestination => {
     let cached = destinations.get(exp.id);
     if (cached === undefined) {
       cached = buildDestination(exp);
@@ -231,77 +149,8 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
     }
     return cached;
   };
-  const buildDestination = (exp: ExportConfig): Destination & { check?: () => Promise<unknown> } => {
-    const d = exp.destination;
-    if (d.type === 'local')
-      return createLocalDestination({
-        dir: d.dir,
-        fileName: d.fileName ?? `${exp.id}.xlsx`,
-        skipUnchanged: d.skipUnchanged,
-      });
-    const od = config.onedrive;
-    if (od === undefined)
-      throw new ConfigError([
-        {
-          file: loaded.file,
-          line: undefined,
-          path: 'onedrive',
-          message: 'a onedrive destination needs the top-level "onedrive" section',
-        },
-      ]);
-    const endpoints =
-      od.authorityHost !== undefined && od.graphBaseUrl !== undefined
-        ? { authorityHost: od.authorityHost, graphBaseUrl: od.graphBaseUrl }
-        : resolveCloud(od.cloud);
-    const credential: GraphCredential =
-      od.clientSecretEnv !== undefined
-        ? { clientSecret: requireEnv(od.clientSecretEnv, 'onedrive.clientSecretEnv') }
-        : {
-            certificate: {
-              privateKey: readSecretFile(
-                requireEnv(od.certificate?.privateKeyFileEnv ?? '', 'onedrive.certificate.privateKeyFileEnv'),
-                'onedrive.certificate.privateKeyFileEnv',
-              ),
-              ...((od.certificate?.thumbprint.length ?? 0) === 64
-                ? { thumbprintSha256: od.certificate?.thumbprint ?? '' }
-                : { thumbprint: od.certificate?.thumbprint ?? '' }),
-              ...(od.certificate?.x5cFileEnv === undefined
-                ? {}
-                : {
-                    x5c: readSecretFile(
-                      requireEnv(od.certificate.x5cFileEnv, 'onedrive.certificate.x5cFileEnv'),
-                      'onedrive.certificate.x5cFileEnv',
-                    ),
-                  }),
-            },
-          };
-    const authOptions = {
-      tenantId: od.tenantId,
-      clientId: od.clientId,
-      credential,
-      ...endpoints,
-      ...(od.caFile === undefined ? {} : { caFile: od.caFile }),
-    };
-    const auth = graphAuths.get(authOptions);
-    const destination = createOneDriveDestination(
-      {
-        ...authOptions,
-        drive: d.drive,
-        path: d.path,
-        onLocked: { retryForMs: d.onLocked.retryFor, then: d.onLocked.then },
-        uploadSessionThresholdBytes: d.uploadSessionThreshold,
-        chunkBytes: d.chunkSize,
-        retry: toRetryPolicy(od.retry),
-        skipUnchanged: d.skipUnchanged,
-      },
-      { logger, redactor, clock, sleep: realSleep, auth },
-    );
-    return {
-      describe: () => destination.describe(),
-      deliver: (f, c) => destination.deliver(f, c),
-      check: () => destination.resolveTarget({}),
-    };
-  };
+  const buildDestination = (exp: ExportConfig): WiredDestination =>
+    wireDestination(exp, { configFile: loaded.file, config, secrets, graphAuths, logger, redactor, clock });
 
   let db: StateDatabase | undefined = options.database;
   const ownsDb = options.database === undefined;
@@ -347,43 +196,20 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
     store,
     tableau,
     destinationFor,
-    async runOne(exportId, opts) {
-      const exp = findExport(exportId);
-      // Resolve credentials before anything starts, so a missing secret is a config error (exit 2) for every source
-      // and destination alike, never a half-started run.
-      const destination = destinationFor(exp);
-      if (exp.views.some((v) => v.file === undefined)) tableau();
-      const dryRun = opts.dryRun ?? false;
-      await mkdir(tempDir, { recursive: true });
-      await sweepOrphanedRuns(tempDir, { store: store(), logger, now: clock.now() });
-      if (exp.metrics !== undefined) snapshots ??= createSnapshotStore(database());
-      return runExport(
-        {
-          exportConfig: exp,
-          timezone: exportTimezone(exp),
-          runId: opts.runId ?? newRunId(),
-          trigger: opts.trigger,
-          dryRun,
-          ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
-        },
-        {
-          sourceFor,
-          destination,
-          logger: opts.logger ?? logger,
-          clock,
-          redactor,
-          tempDir,
-          // A dry run delivers nothing, so it is not history: it must not become the "last success" or a recovery.
-          store: dryRun ? undefined : store(),
-          snapshots: exp.metrics === undefined ? undefined : snapshots,
-          signal: opts.signal,
-          onProgress: opts.onProgress,
-          onStart: opts.onStart,
-          toolVersion: TOOL_VERSION,
-          defaultMaxAgeMinutes: config.tableau?.maxAgeMinutes,
-        },
-      );
-    },
+    runOne: (exportId, opts) =>
+      runWired(findExport(exportId), opts, {
+        destinationFor,
+        tableau,
+        sourceFor,
+        store,
+        snapshots: () => (snapshots ??= createSnapshotStore(database())),
+        timezoneOf: exportTimezone,
+        tempDir,
+        logger,
+        clock,
+        redactor,
+        defaultMaxAgeMinutes: config.tableau?.maxAgeMinutes,
+      }),
     afterRun,
     async close() {
       if (options.store === undefined) await runStore?.close().catch(() => undefined);
@@ -392,15 +218,55 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   };
 }
 
-/** The retry section of the config as the HTTP layers take it. */
-export function toRetryPolicy(r: RetryConfig): RetryPolicy {
-  return {
-    maxAttempts: r.attempts,
-    baseDelayMs: r.initialDelay,
-    maxDelayMs: r.maxDelay,
-    maxRetryAfterMs: r.maxRetryAfter,
-    maxTotalMs: r.giveUpAfter,
-  };
+interface RunWiring {
+  readonly destinationFor: (exp: ExportConfig) => WiredDestination;
+  readonly tableau: () => TableauSource;
+  readonly sourceFor: (view: ViewConfig) => Source;
+  readonly store: () => RunStore;
+  readonly snapshots: () => ReturnType<typeof createSnapshotStore>;
+  readonly timezoneOf: (exp: ExportConfig) => string;
+  readonly tempDir: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly redactor: Redactor;
+  readonly defaultMaxAgeMinutes: number | undefined;
+}
+
+/** One run of `exp` through the wired sources, destination and stores. */
+async function runWired(exp: ExportConfig, opts: RunOptions, w: RunWiring): Promise<RunReport> {
+  // Resolve credentials before anything starts, so a missing secret is a config error (exit 2) for every source
+  // and destination alike, never a half-started run.
+  const destination = w.destinationFor(exp);
+  if (exp.views.some((v) => v.file === undefined)) w.tableau();
+  const dryRun = opts.dryRun ?? false;
+  await mkdir(w.tempDir, { recursive: true });
+  await sweepOrphanedRuns(w.tempDir, { store: w.store(), logger: w.logger, now: w.clock.now() });
+  return runExport(
+    {
+      exportConfig: exp,
+      timezone: w.timezoneOf(exp),
+      runId: opts.runId ?? newRunId(),
+      trigger: opts.trigger,
+      dryRun,
+      ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
+    },
+    {
+      sourceFor: w.sourceFor,
+      destination,
+      logger: opts.logger ?? w.logger,
+      clock: w.clock,
+      redactor: w.redactor,
+      tempDir: w.tempDir,
+      // A dry run delivers nothing, so it is not history: it must not become the "last success" or a recovery.
+      store: dryRun ? undefined : w.store(),
+      snapshots: exp.metrics === undefined ? undefined : w.snapshots(),
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      onStart: opts.onStart,
+      toolVersion: TOOL_VERSION,
+      defaultMaxAgeMinutes: w.defaultMaxAgeMinutes,
+    },
+  );
 }
 
 /** A human label of an export's destination that needs no credentials (for list, the API and messages). */

@@ -88,7 +88,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
   const g = (): GlobalOptions => program.opts<GlobalOptions>();
+  addOneShotCommands(program, g, setExit);
+  addServiceCommands(program, g, setExit);
+  return program;
+}
 
+/** Commands that do one thing and exit: run, validate, list, views, history. */
+function addOneShotCommands(program: Command, g: () => GlobalOptions, setExit: (code: number) => void): void {
   program
     .command('run')
     .description('run exports now; exit 0 all ok, 1 a run failed, 2 usage/config error')
@@ -159,7 +165,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ),
       );
     });
+}
 
+/** Long-running commands and the demo: serve, worker, demo. */
+function addServiceCommands(program: Command, g: () => GlobalOptions, setExit: (code: number) => void): void {
   program
     .command('serve')
     .description(
@@ -208,8 +217,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
-
-  return program;
 }
 
 async function main(argv: readonly string[]): Promise<number> {

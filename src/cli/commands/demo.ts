@@ -24,14 +24,19 @@ export interface DemoOptions {
   readonly redactor: Redactor;
 }
 
+type GraphSim = Awaited<ReturnType<typeof startGraphSimulator>>;
+type TableauSim = Awaited<ReturnType<typeof startTableauSimulator>>;
+
+interface DemoCredentials {
+  readonly pat: { readonly name: string; readonly secret: string };
+  readonly clientSecret: string;
+}
+
 export async function demoCommand(file: string, options: DemoOptions): Promise<number> {
   if (!Number.isInteger(options.rows) || options.rows < 1)
     throw new UsageError('--rows must be a positive whole number');
   const loaded = await loadConfig(file);
   const { config } = loaded;
-  const demoDir = join(config.stateDir, 'demo');
-  const env: NodeJS.ProcessEnv = { ...process.env };
-
   const tableauAuth = config.tableau?.auth;
   if (tableauAuth !== undefined && tableauAuth.type !== 'pat') {
     throw new UsageError(
@@ -39,65 +44,22 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
     );
   }
   // Throw-away credentials, fresh each run, handed over exactly as real ones are: through env vars.
-  const pat = { name: 'demo-export-bot', secret: `demo-pat-${randomBytes(12).toString('hex')}` };
-  const clientSecret = `demo-secret-${randomBytes(12).toString('hex')}`;
-  options.redactor.addSecret(pat.secret);
-  options.redactor.addSecret(clientSecret);
+  const credentials: DemoCredentials = {
+    pat: { name: 'demo-export-bot', secret: `demo-pat-${randomBytes(12).toString('hex')}` },
+    clientSecret: `demo-secret-${randomBytes(12).toString('hex')}`,
+  };
+  options.redactor.addSecret(credentials.pat.secret);
+  options.redactor.addSecret(credentials.clientSecret);
 
-  const tableau = await startTableauSimulator({
-    sites: [config.tableau?.site ?? ''],
-    pats: [{ name: pat.name, secret: pat.secret, user: 'demo@example.com' }],
-    users: [{ name: 'demo@example.com', password: randomBytes(8).toString('hex') }],
-    rowCount: options.rows,
-    seed: 20261127,
-    asOf: new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate())),
-    tlsDir: join(demoDir, 'tableau-tls'),
-  });
-  const graph = await startGraphSimulator({
-    storageDir: join(demoDir, 'onedrive'),
-    tenantId: config.onedrive?.tenantId ?? 'demo-tenant',
-    clients: [{ clientId: config.onedrive?.clientId ?? 'demo-client', clientSecret }],
-    users: [
-      ...new Set(
-        config.exports.flatMap((e) =>
-          e.destination.type === 'onedrive' && 'user' in e.destination.drive ? [e.destination.drive.user] : [],
-        ),
-      ),
-    ],
-    sites: [
-      ...new Set(
-        config.exports.flatMap((e) =>
-          e.destination.type === 'onedrive' && 'site' in e.destination.drive ? [e.destination.drive.site] : [],
-        ),
-      ),
-    ],
-  });
+  const { tableau, graph } = await startDemoSimulators(config, credentials, options.rows);
   try {
+    const env: NodeJS.ProcessEnv = { ...process.env };
     if (tableauAuth !== undefined) {
-      env[tableauAuth.tokenNameEnv] = pat.name;
-      env[tableauAuth.tokenSecretEnv] = pat.secret;
+      env[tableauAuth.tokenNameEnv] = credentials.pat.name;
+      env[tableauAuth.tokenSecretEnv] = credentials.pat.secret;
     }
-    if (config.onedrive?.clientSecretEnv !== undefined) env[config.onedrive.clientSecretEnv] = clientSecret;
-    const demoConfig: Config = {
-      ...config,
-      tableau:
-        config.tableau === undefined
-          ? undefined
-          : { ...config.tableau, serverUrl: tableau.url, caFile: tableau.caFile },
-      onedrive:
-        config.onedrive === undefined
-          ? undefined
-          : {
-              ...config.onedrive,
-              clientSecretEnv: config.onedrive.clientSecretEnv ?? 'AZURE_CLIENT_SECRET',
-              certificate: undefined,
-              authorityHost: graph.authorityHost,
-              graphBaseUrl: graph.graphBaseUrl,
-              caFile: graph.caFile,
-            },
-    };
-    if (config.onedrive?.clientSecretEnv === undefined) env['AZURE_CLIENT_SECRET'] = clientSecret;
-    const demoLoaded: LoadedConfig = { ...loaded, config: demoConfig };
+    env[config.onedrive?.clientSecretEnv ?? 'AZURE_CLIENT_SECRET'] = credentials.clientSecret;
+    const demoLoaded: LoadedConfig = { ...loaded, config: pointAtSimulators(config, tableau, graph) };
     const ctx = createAppContext(demoLoaded, { logger: options.logger, redactor: options.redactor, env });
     if (!options.json) {
       process.stdout.write(
@@ -120,27 +82,7 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
         });
         progress.done();
         reports.push(report);
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify(report)}\n`);
-          continue;
-        }
-        if (report.status === 'failed') {
-          process.stdout.write(`✗ ${exp.id}: failed [${report.error?.code ?? ''}] ${report.error?.message ?? ''}\n`);
-          continue;
-        }
-        process.stdout.write(
-          `✓ ${exp.id}: ${report.status}, ${report.rows.toLocaleString('en-US')} rows in ${report.sheets.length} sheet(s), ${(report.bytes / 1024).toFixed(0)} KiB, ${((report.durationMs ?? 0) / 1000).toFixed(1)}s\n`,
-        );
-        const dest = report.destination;
-        if (dest?.webUrl !== undefined) {
-          const stored = graph.itemInfo(dest.location);
-          process.stdout.write(`    OneDrive: ${dest.location}\n    webUrl:   ${dest.webUrl}\n`);
-          if (stored !== undefined)
-            process.stdout.write(`    open it:  ${stored.localPath}  (version ${stored.versions})\n`);
-        } else if (dest !== undefined) {
-          process.stdout.write(`    open it:  ${dest.location}\n`);
-        }
-        for (const w of report.warnings) process.stdout.write(`    ! ${w}\n`);
+        process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : describeDemoRun(report, graph));
       }
     } finally {
       await ctx.close();
@@ -149,4 +91,72 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
   } finally {
     await Promise.all([tableau.close(), graph.close()]);
   }
+}
+
+/** Both simulators, seeded for the config: its site, its OneDrive users and SharePoint sites, a realistic pipeline. */
+async function startDemoSimulators(
+  config: Config,
+  credentials: DemoCredentials,
+  rows: number,
+): Promise<{ tableau: TableauSim; graph: GraphSim }> {
+  const demoDir = join(config.stateDir, 'demo');
+  const drives = config.exports.flatMap((e) => (e.destination.type === 'onedrive' ? [e.destination.drive] : []));
+  const { pat } = credentials;
+  const tableau = await startTableauSimulator({
+    sites: [config.tableau?.site ?? ''],
+    pats: [{ name: pat.name, secret: pat.secret, user: 'demo@example.com' }],
+    users: [{ name: 'demo@example.com', password: randomBytes(8).toString('hex') }],
+    rowCount: rows,
+    seed: 20261127,
+    asOf: new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate())),
+    tlsDir: join(demoDir, 'tableau-tls'),
+  });
+  const graph = await startGraphSimulator({
+    storageDir: join(demoDir, 'onedrive'),
+    tenantId: config.onedrive?.tenantId ?? 'demo-tenant',
+    clients: [{ clientId: config.onedrive?.clientId ?? 'demo-client', clientSecret: credentials.clientSecret }],
+    users: [...new Set(drives.flatMap((d) => ('user' in d ? [d.user] : [])))],
+    sites: [...new Set(drives.flatMap((d) => ('site' in d ? [d.site] : [])))],
+  });
+  return { tableau, graph };
+}
+
+/** The config with its service URLs, CAs and credential pointed at the simulators (ordinary configuration only). */
+function pointAtSimulators(config: Config, tableau: TableauSim, graph: GraphSim): Config {
+  return {
+    ...config,
+    tableau:
+      config.tableau === undefined ? undefined : { ...config.tableau, serverUrl: tableau.url, caFile: tableau.caFile },
+    onedrive:
+      config.onedrive === undefined
+        ? undefined
+        : {
+            ...config.onedrive,
+            clientSecretEnv: config.onedrive.clientSecretEnv ?? 'AZURE_CLIENT_SECRET',
+            certificate: undefined,
+            authorityHost: graph.authorityHost,
+            graphBaseUrl: graph.graphBaseUrl,
+            caFile: graph.caFile,
+          },
+  };
+}
+
+/** What the demo prints for one run: the outcome, where the file landed and how to open it, the warnings. */
+function describeDemoRun(report: RunReport, graph: GraphSim): string {
+  const id = report.exportId;
+  if (report.status === 'failed')
+    return `✗ ${id}: failed [${report.error?.code ?? ''}] ${report.error?.message ?? ''}\n`;
+  const lines = [
+    `✓ ${id}: ${report.status}, ${report.rows.toLocaleString('en-US')} rows in ${report.sheets.length} sheet(s), ${(report.bytes / 1024).toFixed(0)} KiB, ${((report.durationMs ?? 0) / 1000).toFixed(1)}s`,
+  ];
+  const dest = report.destination;
+  if (dest?.webUrl !== undefined) {
+    const stored = graph.itemInfo(dest.location);
+    lines.push(`    OneDrive: ${dest.location}`, `    webUrl:   ${dest.webUrl}`);
+    if (stored !== undefined) lines.push(`    open it:  ${stored.localPath}  (version ${stored.versions})`);
+  } else if (dest !== undefined) {
+    lines.push(`    open it:  ${dest.location}`);
+  }
+  for (const w of report.warnings) lines.push(`    ! ${w}`);
+  return `${lines.join('\n')}\n`;
 }

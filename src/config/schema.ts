@@ -171,11 +171,39 @@ const onLockedSchema = z.strictObject({
     .describe('After retryFor: fail, or upload "Name (refreshed YYYY-MM-DD HHmm).xlsx" next to it'),
 });
 
+const deliveryMode = z
+  .enum(['replace', 'update'])
+  .default('replace')
+  .describe(
+    "replace: every run writes a fresh workbook over the file. update: the file is the team's own workbook; only the export's tables and metric/About sheets are refreshed, everything else is kept byte for byte",
+  );
+
+const updateSettings = z
+  .strictObject({
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 * 1024)
+      .describe('Refuse to update a workbook larger than this many bytes (default 256 MiB)'),
+    conflictRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(3)
+      .describe('When a teammate saves between our download and our upload: download and patch again this many times'),
+  })
+  .default({ maxBytes: 256 * 1024 * 1024, conflictRetries: 3 })
+  .describe('Update mode limits');
+
 export const destinationSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('local').describe('Write into a local or mounted folder, atomically (temp file + rename)'),
     dir: z.string().min(1).describe('Folder to write into (created if missing)'),
     fileName: z.string().optional().describe('File name; default "<export id>.xlsx"'),
+    mode: deliveryMode,
+    update: updateSettings,
     skipUnchanged: z
       .boolean()
       .default(false)
@@ -197,6 +225,8 @@ export const destinationSchema = z.discriminatedUnion('type', [
       ])
       .describe("The drive: a user's OneDrive, a drive id, or a SharePoint site's default library"),
     path: z.string().min(1).describe('Path of the workbook in the drive, e.g. Reports/Sales Pipeline.xlsx'),
+    mode: deliveryMode,
+    update: updateSettings,
     onLocked: onLockedSchema.default({ retryFor: 30 * 60_000, then: 'fail' }),
     skipUnchanged: z
       .boolean()
@@ -228,6 +258,20 @@ export const viewSchema = z.strictObject({
   viewId: z.string().min(1).optional().describe('View LUID'),
   file: z.string().min(1).optional().describe('Local CSV file (offline use); relative to the config file'),
   sheet: z.string().min(1).optional().describe('Sheet name in the workbook; default the view name'),
+  table: z
+    .string()
+    .regex(/^[\p{L}_\\][\p{L}\p{N}_.]{0,254}$/u, {
+      message: 'must be a valid Excel table name: a letter or _ first, then letters, digits, _ or . (no spaces)',
+    })
+    .optional()
+    .describe('Update mode: the Excel table this view refreshes; default the sheet name made into a table name'),
+  key: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Update mode: the column that identifies a row, so teammates' own columns follow their row; default metrics.columns.id when the view has it",
+    ),
   filters: z
     .record(
       z.string(),

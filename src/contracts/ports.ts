@@ -79,6 +79,29 @@ export interface PreviousDelivery {
   readonly deliveredAt: string | undefined;
 }
 
+/** The file at the destination as it is now, downloaded so that update mode can patch it. */
+export interface CurrentFile {
+  /** The local copy (inside the `tempDir` given). */
+  readonly path: string;
+  readonly bytes: number;
+  /**
+   * Opaque version of what was read: the item's eTag on OneDrive, a fingerprint (size, mtime, SHA-256) for a local
+   * file. Passed back as `DeliveryContext.ifMatch` so the write happens only if nobody saved meanwhile.
+   */
+  readonly version: string;
+  /** Where it is, for messages (a OneDrive path or a local path). */
+  readonly location: string;
+}
+
+export interface FetchCurrentContext {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Folder for the downloaded copy. */
+  readonly tempDir: string;
+  /** Refuse (DestinationError `DESTINATION_TOO_LARGE`) a file larger than this many bytes, before downloading it. */
+  readonly maxBytes: number;
+}
+
 export interface DeliveryContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -88,6 +111,16 @@ export interface DeliveryContext {
   readonly timezone: string;
   /** The last successful delivery, so a destination can skip an upload of unchanged data. */
   readonly previous?: PreviousDelivery | undefined;
+  /**
+   * Update mode: write only if the target is still at this version (`CurrentFile.version`). When it changed
+   * meanwhile (a teammate saved), throw DestinationError `DESTINATION_CHANGED` and leave it untouched.
+   */
+  readonly ifMatch?: string | undefined;
+  /**
+   * Update mode, first delivery: write only if no file exists at the target yet (one appeared meanwhile: throw
+   * DestinationError `DESTINATION_CHANGED`).
+   */
+  readonly ifAbsent?: boolean | undefined;
 }
 
 export interface DeliveryResult {
@@ -115,4 +148,9 @@ export interface Destination {
    * answer `unchanged` instead of writing when the data is the same as `ctx.previous` and that file is still there.
    */
   deliver(file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult>;
+  /**
+   * Update mode: downloads the file now at the target, with its version; undefined when there is none yet. Throws
+   * DestinationError `DESTINATION_TOO_LARGE` over `ctx.maxBytes` (nothing downloaded).
+   */
+  fetchCurrent?(ctx: FetchCurrentContext): Promise<CurrentFile | undefined>;
 }

@@ -97,38 +97,44 @@ export function renderRowXml(
   for (let i = 0; i < count; i += 1) {
     const value = values[i];
     if (value === null || value === undefined) continue;
-    const ref = `${columnRefs[i]}${rowNumber}`;
-    const style = styleIds[i] ?? 0;
-    const s = style === 0 ? '' : ` s="${style}"`;
-    switch (typeof value) {
-      case 'string':
-        xml += renderText(ref, s, value, issues);
-        break;
-      case 'number':
-        if (Number.isFinite(value)) xml += `<c r="${ref}"${s}><v>${value}</v></c>`;
-        else issues.nonFinite += 1;
-        break;
-      case 'boolean':
-        xml += `<c r="${ref}"${s} t="b"><v>${value ? 1 : 0}</v></c>`;
-        break;
-      default:
-        if (value instanceof Date) {
-          const serial = dateToExcelSerial(value);
-          const dateStyle = dateStyleIds[i] ?? 0;
-          if (serial === undefined) issues.unrepresentableDates += 1;
-          else xml += `<c r="${ref}"${dateStyle === 0 ? '' : ` s="${dateStyle}"`}><v>${serial}</v></c>`;
-        } else {
-          // Typed rows hold text, numbers, booleans and dates only; anything else is written as its JSON text.
-          xml += renderText(
-            ref,
-            s,
-            typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? ''),
-            issues,
-          );
-        }
-    }
+    xml += renderCellXml(`${columnRefs[i]}${rowNumber}`, value, styleIds[i] ?? 0, dateStyleIds[i] ?? 0, issues);
   }
   return `${xml}</row>`;
+}
+
+/**
+ * One typed value as a `<c>` element at `ref` (e.g. `C7`) with style `style` (a Date uses `dateStyle`), or '' when
+ * the value is left blank (null, NaN, a date Excel cannot show). The rules of {@link renderRowXml}.
+ */
+export function renderCellXml(
+  ref: string,
+  value: unknown,
+  style: number,
+  dateStyle: number,
+  issues: CellIssueCounts,
+): string {
+  if (value === null || value === undefined) return '';
+  const s = style === 0 ? '' : ` s="${style}"`;
+  switch (typeof value) {
+    case 'string':
+      return renderText(ref, s, value, issues);
+    case 'number':
+      if (Number.isFinite(value)) return `<c r="${ref}"${s}><v>${value}</v></c>`;
+      issues.nonFinite += 1;
+      return '';
+    case 'boolean':
+      return `<c r="${ref}"${s} t="b"><v>${value ? 1 : 0}</v></c>`;
+    default:
+      if (value instanceof Date) {
+        const serial = dateToExcelSerial(value);
+        if (serial !== undefined)
+          return `<c r="${ref}"${dateStyle === 0 ? '' : ` s="${dateStyle}"`}><v>${serial}</v></c>`;
+        issues.unrepresentableDates += 1;
+        return '';
+      }
+      // Typed rows hold text, numbers, booleans and dates only; anything else is written as its JSON text.
+      return renderText(ref, s, typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? ''), issues);
+  }
 }
 
 function renderText(ref: string, s: string, value: string, issues: CellIssueCounts): string {

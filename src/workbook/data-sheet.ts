@@ -25,6 +25,22 @@ export interface DataSheetInput {
   /** Called about every 10,000 rows and once at the end with the number of data rows written so far. */
   onProgress?: ((rowsWritten: number) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** The Excel table's name (default: the sheet name made into a valid table name). */
+  table?: string | undefined;
+  /** Update mode: how the rows meet the team's table (ignored when a new workbook is written). */
+  update?: DataSheetUpdate | undefined;
+}
+
+/** What update mode needs to refresh a team's table with a view. */
+export interface DataSheetUpdate {
+  /** The view's column that identifies a row, so teammate values follow their rows. */
+  readonly key: string | undefined;
+  /** The setting that names the key, for messages (`views[0].key`, `metrics.columns.id`). */
+  readonly keySetting: string;
+  /** The view's columns at the last successful run (a table column among them that the view lost vanished). */
+  readonly previousColumns: readonly string[] | undefined;
+  /** How many rows `rows` yields (known from the typing pass): the table's new size. */
+  readonly rowCount: number;
 }
 
 export interface DataSheetResult {
@@ -35,6 +51,20 @@ export interface DataSheetResult {
   /** Text cells cut to Excel's 32,767-character limit. */
   truncatedCells: number;
   warnings: string[];
+  /** Update mode: what happened to the team's own cells of the table. */
+  update?: TableUpdateSummary | undefined;
+}
+
+/** What an update did to a team's table, for the run report and the About sheet. */
+export interface TableUpdateSummary {
+  readonly table: string;
+  /** Columns of the team's own kept: calculated columns extended, value columns by key. */
+  readonly calculatedColumns: readonly string[];
+  readonly teammateColumns: readonly string[];
+  /** View columns added at the right of the table. */
+  readonly addedColumns: readonly string[];
+  /** Rows whose key left the view: their teammate values, as text, which are gone from the table now. */
+  readonly droppedRows: readonly { readonly key: string; readonly values: readonly string[] }[];
 }
 
 /** What a data sheet needs from the workbook. */
@@ -153,7 +183,7 @@ async function streamDataRows(
 
   const closeCurrent = async (): Promise<void> => {
     await sink.flush();
-    const tableName = deps.names.takeTableName(sheet.name);
+    const tableName = deps.names.takeTableName(sheetNames.length === 1 ? (input.table ?? sheet.name) : sheet.name);
     deps.closeSheet(sheet, { table: { name: tableName, headerRow: 1, dataRows: rowInSheet, columnNames } });
   };
 

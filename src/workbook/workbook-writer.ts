@@ -19,7 +19,7 @@ import { createWorkbookNameRegistry } from './table-part.js';
 import { createWorkbookPackage } from './workbook-package.js';
 import { toWriteError } from './write-errors.js';
 
-export type { DataSheetInput, DataSheetResult } from './data-sheet.js';
+export type { DataSheetInput, DataSheetResult, DataSheetUpdate, TableUpdateSummary } from './data-sheet.js';
 
 /** Excel's last row is 1,048,576; one is the header. */
 export const EXCEL_MAX_DATA_ROWS = 1_048_575;

@@ -1,0 +1,140 @@
+/**
+ * Reads a worksheet part as a stream of pieces: what comes before the rows (up to `<sheetData>`), each `<row>` whole
+ * with its number, and what comes after (`</sheetData>` and everything that follows: merges, conditional formats,
+ * data validations, table parts...). Memory holds one row at a time, whatever the size of the sheet.
+ */
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { columnIndex } from './cell-refs.js';
+
+export type SheetPiece =
+  | { readonly kind: 'prefix'; readonly xml: string }
+  | { readonly kind: 'row'; readonly xml: string; readonly row: number }
+  | { readonly kind: 'suffix'; readonly xml: string };
+
+/** One cell of a row: its XML as written, its 0-based column and 1-based row. */
+export interface CellXml {
+  readonly xml: string;
+  readonly col: number;
+}
+
+/** Scans a worksheet part (inflated text) into prefix, rows and suffix. `prefix` is the root's namespace prefix. */
+export async function* scanSheet(stream: Readable, prefix: string): AsyncGenerator<SheetPiece> {
+  const decoder = new StringDecoder('utf8');
+  const scanner = createPieceScanner(prefix);
+  for await (const chunk of stream) {
+    yield* scanner.push(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer), false);
+  }
+  yield* scanner.push(decoder.end(), true);
+  yield scanner.finish();
+}
+
+/** The scanner's state between chunks: the text not consumed yet, and where the scan is. */
+function createPieceScanner(prefix: string): {
+  push(text: string, final: boolean): Generator<SheetPiece>;
+  finish(): SheetPiece;
+} {
+  const rowOpen = `<${prefix}row`;
+  const rowClose = `</${prefix}row>`;
+  const dataOpen = `<${prefix}sheetData`;
+  const dataClose = `</${prefix}sheetData>`;
+  let buffer = '';
+  let phase: 'prefix' | 'rows' | 'suffix' = 'prefix';
+  let lastRow = 0;
+  let suffix = '';
+
+  function* rows(final: boolean): Generator<SheetPiece> {
+    let pos = 0;
+    for (;;) {
+      while (pos < buffer.length && buffer.charCodeAt(pos) <= 32) pos++;
+      if (buffer.length - pos < dataClose.length + 1 && !final) break;
+      if (buffer.startsWith(dataClose, pos)) {
+        phase = 'suffix';
+        break;
+      }
+      if (!(buffer.startsWith(rowOpen, pos) && /[\s/>]/.test(buffer[pos + rowOpen.length] ?? ''))) {
+        // Not a row (the schema allows none here): skip to the next element.
+        const next = buffer.indexOf('<', pos + 1);
+        if (next < 0) {
+          if (final) pos = buffer.length;
+          break;
+        }
+        pos = next;
+        continue;
+      }
+      const tagEnd = buffer.indexOf('>', pos);
+      if (tagEnd < 0) break;
+      let end = tagEnd + 1;
+      if (buffer[tagEnd - 1] !== '/') {
+        const close = buffer.indexOf(rowClose, tagEnd);
+        if (close < 0) break;
+        end = close + rowClose.length;
+      }
+      const r = /\sr\s*=\s*["'](\d+)["']/.exec(buffer.slice(pos, tagEnd + 1));
+      lastRow = r === null ? lastRow + 1 : Number(r[1]);
+      yield { kind: 'row', xml: buffer.slice(pos, end), row: lastRow };
+      pos = end;
+    }
+    buffer = buffer.slice(pos);
+  }
+
+  return {
+    *push(text, final) {
+      buffer += text;
+      if (phase === 'prefix') {
+        const at = buffer.indexOf(dataOpen);
+        const end = at < 0 ? -1 : buffer.indexOf('>', at);
+        if (end < 0) return;
+        yield { kind: 'prefix', xml: buffer.slice(0, end + 1) };
+        phase = buffer[end - 1] === '/' ? 'suffix' : 'rows';
+        buffer = buffer.slice(end + 1);
+      }
+      if (phase === 'rows') yield* rows(final);
+      if (phase === 'suffix') {
+        suffix += buffer;
+        buffer = '';
+      }
+    },
+    finish() {
+      if (phase !== 'suffix') throw new Error('the worksheet ends before </sheetData>');
+      return { kind: 'suffix', xml: suffix };
+    },
+  };
+}
+
+/** The `<row ...>` start tag of a row and its cells in order (cells without `r` follow the previous one). */
+export function parseRowCells(rowXml: string, prefix: string): { startTag: string; cells: CellXml[] } {
+  const tagEnd = rowXml.indexOf('>');
+  const startTag = rowXml.slice(0, tagEnd + 1);
+  const cells: CellXml[] = [];
+  if (startTag.endsWith('/>')) return { startTag, cells };
+  const open = `<${prefix}c`;
+  const close = `</${prefix}c>`;
+  let i = tagEnd + 1;
+  let col = -1;
+  for (;;) {
+    const at = rowXml.indexOf(open, i);
+    if (at < 0) break;
+    const after = rowXml.charCodeAt(at + open.length);
+    // `<c ` / `<c>` / `<c/>` only (not another element that starts with c).
+    if (after !== 32 && after !== 62 && after !== 47 && after !== 9 && after !== 10 && after !== 13) {
+      i = at + open.length;
+      continue;
+    }
+    const end = rowXml.indexOf('>', at);
+    let cellEnd: number;
+    if (rowXml[end - 1] === '/') cellEnd = end + 1;
+    else cellEnd = rowXml.indexOf(close, end) + close.length;
+    const xml = rowXml.slice(at, cellEnd);
+    const r = /\sr\s*=\s*["']\$?([A-Za-z]{1,3})/.exec(rowXml.slice(at, end + 1));
+    col = r === null ? col + 1 : columnIndex(r[1] ?? '');
+    cells.push({ xml, col });
+    i = cellEnd;
+  }
+  return { startTag, cells };
+}
+
+/** True when a cell holds content (a value, a formula or inline text), not just a style. */
+export function cellHasContent(cellXml: string): boolean {
+  return !cellXml.endsWith('/>') && /<(?:[\w.-]+:)?(?:v|f|is)[\s/>]/.test(cellXml);
+}

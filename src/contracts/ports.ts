@@ -100,6 +100,18 @@ export interface FetchCurrentContext {
   readonly tempDir: string;
   /** Refuse (DestinationError `DESTINATION_TOO_LARGE`) a file larger than this many bytes, before downloading it. */
   readonly maxBytes: number;
+  /**
+   * This run's data hash and the last successful delivery: a destination that skips unchanged data answers
+   * {@link UnchangedFile} instead of downloading when they match and that file is still there.
+   */
+  readonly dataHash?: string | undefined;
+  readonly previous?: PreviousDelivery | undefined;
+}
+
+/** The data is the same as the last delivery's and its file is still at the target: nothing to download or write. */
+export interface UnchangedFile {
+  readonly unchanged: true;
+  readonly location: string;
 }
 
 export interface DeliveryContext {
@@ -152,5 +164,5 @@ export interface Destination {
    * Update mode: downloads the file now at the target, with its version; undefined when there is none yet. Throws
    * DestinationError `DESTINATION_TOO_LARGE` over `ctx.maxBytes` (nothing downloaded).
    */
-  fetchCurrent?(ctx: FetchCurrentContext): Promise<CurrentFile | undefined>;
+  fetchCurrent?(ctx: FetchCurrentContext): Promise<CurrentFile | UnchangedFile | undefined>;
 }

@@ -19,6 +19,27 @@ export interface SheetReport {
   readonly columns?: readonly string[] | undefined;
 }
 
+/** What an update did to a team's table, for the run report and the About sheet. */
+export interface TableUpdateSummary {
+  readonly table: string;
+  /** The team's own columns kept: calculated columns extended to every row, value columns by key. */
+  readonly calculatedColumns: readonly string[];
+  readonly teammateColumns: readonly string[];
+  /** View columns added at the right of the table. */
+  readonly addedColumns: readonly string[];
+  /** Rows whose key left the view: their teammate values, as text, which are gone from the table now. */
+  readonly droppedRows: readonly { readonly key: string; readonly values: readonly string[] }[];
+}
+
+/** Update mode: what the run did inside the team's workbook. */
+export interface WorkbookUpdateReport {
+  /** True when there was no file yet and the run created it (as replace mode would). */
+  readonly created: boolean;
+  /** Teammate saves between our download and our upload, each answered by downloading and patching again. */
+  readonly conflicts: number;
+  readonly tables: readonly TableUpdateSummary[];
+}
+
 /** A workbook at its destination. */
 export interface DeliveredFile {
   readonly location: string;
@@ -61,6 +82,8 @@ export interface RunReport {
    * since when the data is the same and which version teammates have).
    */
   readonly note?: string | undefined;
+  /** Update mode: what the refresh did inside the team's workbook. */
+  readonly update?: WorkbookUpdateReport | undefined;
 }
 
 /**
@@ -150,6 +173,21 @@ const storedRunReportSchema = z.object({
   attempt: z.number().int().optional(),
   alerts: z.array(z.string()).optional(),
   note: z.string().optional(),
+  update: z
+    .object({
+      created: z.boolean(),
+      conflicts: z.number(),
+      tables: z.array(
+        z.object({
+          table: z.string(),
+          calculatedColumns: z.array(z.string()),
+          teammateColumns: z.array(z.string()),
+          addedColumns: z.array(z.string()),
+          droppedRows: z.array(z.object({ key: z.string(), values: z.array(z.string()) })),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /**
@@ -190,6 +228,7 @@ export function parseStoredRunReport(
       attempt: r.attempt,
       alerts: r.alerts,
       note: r.note,
+      update: r.update,
     },
   };
 }

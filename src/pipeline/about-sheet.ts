@@ -1,6 +1,6 @@
 /** The About sheet: when the workbook was refreshed, from what, by which run (pure). */
 import type { SheetSpec } from '../shared/sheet-spec.js';
-import type { RunTrigger } from '../contracts/run-report.js';
+import type { RunTrigger, TableUpdateSummary } from '../contracts/run-report.js';
 
 export interface AboutInput {
   readonly exportId: string;
@@ -20,6 +20,8 @@ export interface AboutInput {
     readonly provenance: Readonly<Record<string, string>>;
   }[];
   readonly warnings: readonly string[];
+  /** Update mode: what each refreshed table of the team's workbook kept, added and removed. */
+  readonly updates?: readonly TableUpdateSummary[] | undefined;
 }
 
 function describeTrigger(t: RunTrigger): string {
@@ -93,6 +95,7 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
     }
     rows.push(BLANK_LINE, ...block);
   }
+  for (const u of input.updates ?? []) rows.push(BLANK_LINE, ...describeUpdate(u));
   if (input.warnings.length > 0) {
     rows.push(BLANK_LINE);
     for (const w of input.warnings) rows.push(['Warning', w]);
@@ -108,4 +111,17 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
     cellFormats: rows.map(([, v]) => (typeof v === 'number' ? [undefined, 'integer'] : undefined)),
     asTable: false,
   };
+}
+
+/** One refreshed table of the team's workbook: the team's columns kept, the columns added, the rows removed. */
+function describeUpdate(u: TableUpdateSummary): AboutRow[] {
+  const list = (names: readonly string[]): string => (names.length === 0 ? 'none' : names.join(', '));
+  const rows: AboutRow[] = [
+    ['Team table refreshed', u.table],
+    ["  Team's columns kept by key", list(u.teammateColumns)],
+    ["  Team's formulas extended", list(u.calculatedColumns)],
+    ['  Columns added', list(u.addedColumns)],
+  ];
+  for (const d of u.droppedRows) rows.push(['  Row removed (key left the view)', `${d.key}: ${d.values.join(' | ')}`]);
+  return rows;
 }

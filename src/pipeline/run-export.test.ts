@@ -2,15 +2,17 @@
  * runExport against in-memory fakes of its ports (Source, Destination, RunStore): the orchestration alone, without
  * Tableau, Graph or SQLite. The workbook it delivers is read back with exceljs.
  */
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
+import JSZip from 'jszip';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryContext, Destination, FinishedFile, RawTable, Source, ViewRequest } from '../contracts/ports.js';
 import type { RunReport } from '../contracts/run-report.js';
 import type { RunQuery, RunStore } from '../contracts/run-store.js';
 import { exportSchema, type ExportConfig } from '../config/schema.js';
+import { DestinationError } from '../shared/errors.js';
 import { createSilentLogger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { skipWhenUnchanged } from '../destinations/skip-unchanged.js';
@@ -287,8 +289,8 @@ describe('runExport', () => {
     expect(report.error).toEqual({ code: 'INTERNAL', message: 'view By Stage exploded' });
     expect(report.bytes).toBe(0);
     expect(report.destination).toBeUndefined();
-    // What was done before the failure is still reported.
-    expect(report.sheets.map((s) => s.sheet)).toEqual(['Opportunities']);
+    // Every view is fetched before any is written: nothing was written.
+    expect(report.sheets).toEqual([]);
     expect(destination.delivered).toEqual([]);
     expect(store.events).toEqual(['insert run-1 running', 'finish run-1 failed']);
     expect(source.closed).toBe(1);
@@ -362,5 +364,146 @@ describe('runExport', () => {
     expect(report.bytes).toBeGreaterThan(0);
     expect(report.destination?.location).toBe('(dry run) fake destination');
     expect(destination.delivered).toEqual([]);
+  });
+});
+
+describe('runExport in update mode', () => {
+  /** A destination holding one file with a version, like OneDrive's eTag: writes only If-Match. */
+  function versionedDestination(initial: string | undefined, beforeWrite?: (file: { path: string }) => Promise<void>) {
+    let stored = initial;
+    let version = 1;
+    let saves = 0;
+    const destination: Destination & { current(): string | undefined; saves(): number } = {
+      describe: () => 'team file',
+      current: () => stored,
+      saves: () => saves,
+      async fetchCurrent(ctx) {
+        if (stored === undefined) return undefined;
+        const copy = join(ctx.tempDir, `download-${version}.xlsx`);
+        await copyFile(stored, copy);
+        return { path: copy, bytes: 1, version: `v${version}`, location: 'Team.xlsx' };
+      },
+      async deliver(file, ctx) {
+        if (beforeWrite !== undefined) {
+          const hook = beforeWrite;
+          beforeWrite = undefined;
+          await hook({ path: stored ?? '' });
+          version += 1;
+        }
+        if (ctx.ifMatch !== undefined && ctx.ifMatch !== `v${version}`) {
+          throw new DestinationError('DESTINATION_CHANGED', 'a teammate saved Team.xlsx');
+        }
+        const target = join(dir, `team-v${version + 1}.xlsx`);
+        await copyFile(file.path, target);
+        stored = target;
+        version += 1;
+        saves += 1;
+        return { location: 'Team.xlsx', warnings: [] };
+      },
+    };
+    return destination;
+  }
+
+  const updateConfig = (): ExportConfig =>
+    exportConfig({
+      views: [{ workbook: 'Sales', view: 'Opportunities', key: 'Opportunity ID' }],
+      destination: { type: 'local', dir: '/unused', mode: 'update' },
+    });
+
+  it('creates the workbook when there is none, then refreshes it keeping a teammate note by its key', async () => {
+    const destination = versionedDestination(undefined);
+    const job = (runId: string) => ({
+      exportConfig: updateConfig(),
+      timezone: 'UTC',
+      runId,
+      trigger: { kind: 'cli' } as const,
+    });
+    const first = await runExport(job('run-1'), deps(fakeSource(tables), destination, memoryStore()));
+    expect(first.status, first.error?.message).toBe('succeeded');
+    expect(first.update).toEqual({ created: true, conflicts: 0, tables: [] });
+
+    // A teammate adds a "Next step" column to the table, with a note on OPP-2 (edited at the XML level, as a
+    // spreadsheet program would save it: the header cell, the note, the table's ref and columns).
+    const zip = await JSZip.loadAsync(await readFile(destination.current() ?? ''));
+    let sheetPart = '';
+    let sheetXml = '';
+    for (const name of Object.keys(zip.files).filter((n) => n.startsWith('xl/worksheets/sheet'))) {
+      const xml = (await zip.file(name)?.async('string')) ?? '';
+      if (xml.includes('OPP-2')) [sheetPart, sheetXml] = [name, xml];
+    }
+    const withNote = sheetXml
+      .replace(/(<row r="1"[^>]*>.*?)(<\/row>)/, '$1<c r="E1" t="inlineStr"><is><t>Next step</t></is></c>$2')
+      .replace(/(<row r="3"[^>]*>.*?)(<\/row>)/, '$1<c r="E3" t="inlineStr"><is><t>send contract</t></is></c>$2');
+    zip.file(sheetPart, withNote);
+    const tablePart = Object.keys(zip.files).find((n) => /^xl\/tables\/table\d+\.xml$/.test(n)) ?? '';
+    const tableXml = (await zip.file(tablePart)?.async('string')) ?? '';
+    zip.file(
+      tablePart,
+      tableXml
+        .replace(/ref="A1:D4"/g, 'ref="A1:E4"')
+        .replace(
+          /<tableColumns count="4">(.*)<\/tableColumns>/,
+          '<tableColumns count="5">$1<tableColumn id="5" name="Next step"/></tableColumns>',
+        ),
+    );
+    const edited = join(dir, 'edited.xlsx');
+    await writeFile(edited, await zip.generateAsync({ type: 'nodebuffer' }));
+    const teamDestination = versionedDestination(edited);
+
+    const reordered = { ...tables, Opportunities: { header: HEADER, rows: [ROWS[2]!, ROWS[1]!, ROWS[0]!] } };
+    const second = await runExport(job('run-2'), deps(fakeSource(reordered), teamDestination, memoryStore()));
+    expect(second.status, second.error?.message).toBe('succeeded');
+    expect(second.update?.tables[0]?.teammateColumns).toEqual(['Next step']);
+    const after = new ExcelJS.Workbook();
+    await after.xlsx.readFile(teamDestination.current() ?? '');
+    const rows = after.getWorksheet('Opportunities');
+    expect([2, 3, 4].map((r) => [rows?.getCell(r, 1).value, rows?.getCell(r, 5).value ?? null])).toEqual([
+      ['OPP-3', null],
+      ['OPP-2', 'send contract'],
+      ['OPP-1', null],
+    ]);
+  });
+
+  it('patches again when a teammate saved between the download and the upload, keeping their save', async () => {
+    const start = versionedDestination(undefined);
+    await runExport(
+      { exportConfig: updateConfig(), timezone: 'UTC', runId: 'run-0', trigger: { kind: 'cli' } },
+      deps(fakeSource(tables), start, memoryStore()),
+    );
+    const base = start.current() ?? '';
+    // The teammate's save: a sheet of their own, written while our upload was on its way.
+    const destination = versionedDestination(base, async ({ path }) => {
+      const book = new ExcelJS.Workbook();
+      await book.xlsx.readFile(path);
+      book.addWorksheet('Teammate').getCell('A1').value = 'saved meanwhile';
+      await book.xlsx.writeFile(path);
+    });
+    const report = await runExport(
+      { exportConfig: updateConfig(), timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(fakeSource(tables), destination, memoryStore()),
+    );
+    expect(report.status, report.error?.message).toBe('succeeded');
+    expect(report.update?.conflicts).toBe(1);
+    expect(destination.saves()).toBe(1);
+    const after = new ExcelJS.Workbook();
+    await after.xlsx.readFile(destination.current() ?? '');
+    expect(after.getWorksheet('Teammate')?.getCell('A1').value).toBe('saved meanwhile');
+    expect(after.getWorksheet('Opportunities')?.getCell('A2').value).toBe('OPP-1');
+  });
+
+  it('refuses an unknown key column before touching the file', async () => {
+    const destination = versionedDestination(undefined);
+    const config = exportConfig({
+      views: [{ workbook: 'Sales', view: 'Opportunities', key: 'Deal Number' }],
+      destination: { type: 'local', dir: '/unused', mode: 'update' },
+    });
+    const report = await runExport(
+      { exportConfig: config, timezone: 'UTC', runId: 'run-1', trigger: { kind: 'cli' } },
+      deps(fakeSource(tables), destination, memoryStore()),
+    );
+    expect(report.status).toBe('failed');
+    expect(report.error?.code).toBe('WORKBOOK_UPDATE_KEY_MISSING');
+    expect(report.error?.message).toMatch(/"Deal Number".*views\[0\]\.key/);
+    expect(destination.saves()).toBe(0);
   });
 });

@@ -8,19 +8,34 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeliveryResult, Destination, PreviousDelivery, Source, ViewRequest } from '../contracts/ports.js';
-import { blankRunReport, type RunReport, type RunTrigger } from '../contracts/run-report.js';
+import type {
+  CurrentFile,
+  DeliveryResult,
+  Destination,
+  PreviousDelivery,
+  Source,
+  ViewRequest,
+} from '../contracts/ports.js';
+import {
+  blankRunReport,
+  type RunReport,
+  type RunTrigger,
+  type TableUpdateSummary,
+  type WorkbookUpdateReport,
+} from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
 import type { SnapshotStore } from '../contracts/snapshot-store.js';
 import type { ExportConfig, ViewConfig } from '../config/schema.js';
 import { viewSheetName } from '../config/rules.js';
-import { AbortedError, AppError, toAppError } from '../shared/errors.js';
+import { AbortedError, AppError, DestinationError, SourceError, toAppError } from '../shared/errors.js';
+import type { SheetSpec } from '../shared/sheet-spec.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import { isoWithOffset, wallDate } from '../shared/time.js';
 import type { DealCollector } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
+import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { throwIfAborted } from './abort.js';
@@ -28,9 +43,9 @@ import { combineDataHash } from './data-hash.js';
 import { buildMetricsStage } from './metric-sheets.js';
 import { writeRunOwner } from './orphaned-runs.js';
 import type { RunProgress } from './run-progress.js';
-import { createSourceSessions, type SourceSessions } from './source-sessions.js';
+import { createSourceSessions } from './source-sessions.js';
 import { createStageTimer, type StageTimer } from './stage-timer.js';
-import { filterValues, writeViewSheet, type SheetOutcome } from './view-sheet.js';
+import { filterValues, prepareView, writePreparedView, type PreparedView, type SheetOutcome } from './view-sheet.js';
 
 export type { RunProgress } from './run-progress.js';
 
@@ -73,6 +88,9 @@ interface RunSoFar {
   readonly warnings: string[];
   readonly alerts: string[];
   dataHash: string | undefined;
+  /** Update mode: what each refreshed table kept and added (the last build's). */
+  readonly updates: TableUpdateSummary[];
+  update: WorkbookUpdateReport | undefined;
 }
 
 /** How the run ended, apart from what {@link RunSoFar} holds. */
@@ -125,7 +143,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
     previous: begun.previous,
     runTemp: join(deps.tempDir, `${exp.id}-${runId}`),
   };
-  const soFar: RunSoFar = { sheets: [], warnings: [], alerts: [], dataHash: undefined };
+  const soFar: RunSoFar = { sheets: [], warnings: [], alerts: [], dataHash: undefined, updates: [], update: undefined };
   let end: RunEnd;
   try {
     end = await buildAndDeliver(scope, soFar);
@@ -202,58 +220,143 @@ async function recordStart(
   }
 }
 
-/** Fetches every view into the workbook, adds the metric and About sheets, commits it and delivers it. */
+/**
+ * Fetches and types every view (once), then builds the workbook and delivers it: once in replace mode; in update
+ * mode on the team's current file, again on a newer version when a teammate saved it meanwhile.
+ */
 async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd> {
-  const { job, deps, logger, signal, timer, started } = scope;
-  const exp = job.exportConfig;
+  const { job } = scope;
   await mkdir(scope.runTemp, { recursive: true });
   await writeRunOwner(scope.runTemp, job.runId);
-  const book = createWorkbookWriter({
-    filePath: join(scope.runTemp, `${exp.id}.xlsx`),
-    zipLevel: exp.zipLevel,
-    creator: `tableau-excel-export ${deps.toolVersion}`,
-    now: started,
-  });
+  const prepared: PreparedView[] = [];
+  try {
+    await prepareViews(scope, soFar, prepared);
+    const metrics: MetricsCache = { specs: undefined };
+    if (job.exportConfig.destination.mode === 'update' && job.dryRun !== true) {
+      return await updateTeamWorkbook(scope, soFar, prepared, metrics);
+    }
+    const built = await buildWorkbook(scope, soFar, prepared, { team: undefined, attempt: 0, metrics });
+    return await deliverWorkbook(scope, soFar, built, {});
+  } finally {
+    for (const p of prepared) await p.input.raw.dispose();
+  }
+}
+
+/**
+ * Fetches every view (one session per source) and runs pass 1 over it; the data hash is known afterwards. The
+ * session ends before anything is written: everything is spooled to temp files by then, so another export sharing
+ * the PAT is not held up by a long write or by a workbook open in Excel.
+ */
+async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: PreparedView[]): Promise<void> {
+  const { job, deps, logger, signal, timer, started } = scope;
+  const exp = job.exportConfig;
   const sessions = createSourceSessions({ logger, signal });
   try {
-    const hashParts: string[] = [];
-    let deals: DealCollector | undefined;
     for (const view of exp.views) {
-      const outcome = await fetchViewSheet(scope, sessions, book, view);
+      throwIfAborted(signal);
+      const sheetName = viewSheetName(view);
+      const session = await sessions.sessionFor(deps.sourceFor(view));
+      deps.onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
+      const request = toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1);
+      const raw = await timer.timed('fetch', () =>
+        session.fetchView(request, { logger, signal, tempDir: scope.runTemp }),
+      );
+      try {
+        prepared.push(
+          await prepareView({
+            view,
+            sheetName,
+            raw,
+            metrics: exp.metrics,
+            previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
+            signal,
+            timer,
+          }),
+        );
+      } catch (err) {
+        await raw.dispose();
+        throw err;
+      }
+    }
+  } finally {
+    await sessions.closeAll();
+  }
+  const asOf = exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(started, job.timezone));
+  soFar.dataHash = combineDataHash({
+    views: prepared.map((p) => p.hashPart),
+    exportSettings: exp,
+    toolVersion: deps.toolVersion,
+    metricsAsOf: asOf,
+  });
+  if (exp.destination.mode === 'update') checkKeys(exp, prepared);
+}
+
+/** The metric sheets, computed once per run (after the first write collected the deals): snapshots are saved once. */
+interface MetricsCache {
+  specs: SheetSpec[] | undefined;
+}
+
+/** A workbook built in the run's temp folder, and what its views and sheets said. */
+interface BuiltWorkbook {
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/**
+ * Writes every prepared view, the metric sheets and the About sheet into a new workbook, or (update mode, `team`
+ * given) into the team's current file; commits it. Records the views' outcomes and warnings in `soFar`.
+ */
+async function buildWorkbook(
+  scope: RunScope,
+  soFar: RunSoFar,
+  prepared: readonly PreparedView[],
+  target: { readonly team: CurrentFile | undefined; readonly attempt: number; readonly metrics: MetricsCache },
+): Promise<BuiltWorkbook> {
+  const { job, deps, timer, started } = scope;
+  const exp = job.exportConfig;
+  const path = join(scope.runTemp, `${exp.id}-${target.attempt + 1}.xlsx`);
+  const common = { zipLevel: exp.zipLevel, creator: `tableau-excel-export ${deps.toolVersion}`, now: started };
+  const updating = target.team !== undefined;
+  let book: WorkbookWriter;
+  if (target.team === undefined) book = createWorkbookWriter({ filePath: path, ...common });
+  else {
+    const tempDir = join(scope.runTemp, `update-${target.attempt + 1}`);
+    await mkdir(tempDir, { recursive: true });
+    book = await timer.timed('write', () =>
+      openWorkbookUpdate({
+        teamFile: target.team?.path ?? '',
+        label: target.team?.location ?? '',
+        filePath: path,
+        tempDir,
+        ...common,
+      }),
+    );
+  }
+  try {
+    soFar.sheets.length = 0;
+    soFar.updates.length = 0;
+    const warnings: string[] = [];
+    let deals: DealCollector | undefined;
+    for (const [index, p] of prepared.entries()) {
+      const view = p.input.view;
+      const outcome = await writePreparedView(p, {
+        writer: book,
+        collectDeals: target.attempt === 0,
+        table: view.table,
+        key: keyOf(exp, p, index),
+        update: updating,
+        onProgress: deps.onProgress,
+      });
       soFar.sheets.push(outcome.sheet);
-      soFar.warnings.push(...outcome.warnings);
-      soFar.alerts.push(...outcome.alerts);
-      hashParts.push(outcome.hashPart);
+      warnings.push(...outcome.warnings);
+      if (target.attempt === 0) soFar.alerts.push(...outcome.alerts);
+      if (outcome.update !== undefined) soFar.updates.push(outcome.update);
       deals ??= outcome.deals;
     }
-    const asOf = exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(started, job.timezone));
-    soFar.dataHash = combineDataHash({
-      views: hashParts,
-      exportSettings: exp,
-      toolVersion: deps.toolVersion,
-      metricsAsOf: asOf,
-    });
-    // Everything is spooled to temp files now: end the Tableau session (and free its PAT) before metrics, writing and
-    // a possibly long upload, so another export sharing the PAT is not held up by a workbook open in Excel.
-    await sessions.closeAll();
-
-    const metricSheets: string[] = [];
-    if (exp.metrics !== undefined && deals !== undefined && asOf !== undefined) {
-      const metrics = exp.metrics;
-      const collected = deals;
-      const stage = await timer.timed('metrics', async () =>
-        buildMetricsStage({
-          exportId: exp.id,
-          metrics,
-          deals: collected,
-          asOf,
-          snapshots: deps.snapshots,
-          saveSnapshot: job.dryRun !== true,
-        }),
-      );
-      soFar.warnings.push(...stage.warnings);
-      for (const spec of stage.specs) metricSheets.push(await book.addSpecSheet(spec));
-    }
+    target.metrics.specs ??= await metricSheets(scope, deals, warnings);
+    const metricNames: string[] = [];
+    for (const spec of target.metrics.specs) metricNames.push(await book.addSpecSheet(spec));
+    soFar.warnings.splice(0, soFar.warnings.length, ...warnings);
     const aboutName = await book.addSpecSheet(
       buildAboutSheet({
         exportId: exp.id,
@@ -266,10 +369,11 @@ async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd
         sheets: soFar.sheets,
         warnings: soFar.warnings,
         destination: deps.destination.describe(),
+        updates: soFar.updates,
       }),
     );
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
-    const [summary, ...otherMetrics] = metricSheets;
+    const [summary, ...otherMetrics] = metricNames;
     book.setTabOrder([
       ...(summary === undefined ? [] : [summary]),
       ...soFar.sheets.flatMap((s) => s.sheetNames),
@@ -278,51 +382,138 @@ async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd
     ]);
     const committed = await timer.timed('write', () => book.commit());
     soFar.warnings.push(...committed.warnings);
-    return await deliverWorkbook(scope, soFar, { path: join(scope.runTemp, `${exp.id}.xlsx`), bytes: committed.bytes });
+    return { path, bytes: committed.bytes };
   } catch (err) {
     await book.abort();
     throw err;
-  } finally {
-    await sessions.closeAll();
   }
 }
 
-/** Fetches one view (through the run's session for its source) and writes its sheet; the spool is always removed. */
-async function fetchViewSheet(
+/** Computes the metric sheets from the deals the first write collected (empty when metrics are off). */
+async function metricSheets(
   scope: RunScope,
-  sessions: SourceSessions,
-  book: WorkbookWriter,
-  view: ViewConfig,
-): ReturnType<typeof writeViewSheet> {
-  const { deps, logger, signal, timer } = scope;
-  throwIfAborted(signal);
-  const sheetName = viewSheetName(view);
-  const session = await sessions.sessionFor(deps.sourceFor(view));
-  deps.onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
-  const request = toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1);
-  const raw = await timer.timed('fetch', () => session.fetchView(request, { logger, signal, tempDir: scope.runTemp }));
-  try {
-    return await writeViewSheet({
-      view,
-      sheetName,
-      raw,
-      writer: book,
-      metrics: scope.job.exportConfig.metrics,
-      previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
-      signal,
-      timer,
-      onProgress: deps.onProgress,
-    });
-  } finally {
-    await raw.dispose();
+  deals: DealCollector | undefined,
+  warnings: string[],
+): Promise<SheetSpec[]> {
+  const { job, deps, timer, started } = scope;
+  const exp = job.exportConfig;
+  const metrics = exp.metrics;
+  if (metrics === undefined || deals === undefined) return [];
+  const stage = await timer.timed('metrics', async () =>
+    buildMetricsStage({
+      exportId: exp.id,
+      metrics,
+      deals,
+      asOf: metrics.asOf ?? wallDate(started, job.timezone),
+      snapshots: deps.snapshots,
+      saveSnapshot: job.dryRun !== true,
+    }),
+  );
+  warnings.push(...stage.warnings);
+  return stage.specs;
+}
+
+/**
+ * Update mode: downloads the team's workbook, patches it, and writes it back only if nobody saved meanwhile; on a
+ * teammate's save (DESTINATION_CHANGED) it downloads and patches again, up to `update.conflictRetries` times.
+ */
+async function updateTeamWorkbook(
+  scope: RunScope,
+  soFar: RunSoFar,
+  prepared: readonly PreparedView[],
+  metrics: MetricsCache,
+): Promise<RunEnd> {
+  const { job, deps, logger, signal, timer } = scope;
+  const settings = job.exportConfig.destination.update;
+  const fetchCurrent = deps.destination.fetchCurrent?.bind(deps.destination);
+  if (fetchCurrent === undefined) {
+    throw new DestinationError(
+      'DESTINATION_WRITE_FAILED',
+      `${deps.destination.describe()} cannot be updated in place`,
+      {
+        hint: 'use destination.mode: replace for this destination',
+      },
+    );
   }
+  const previous = previousDelivery(scope.previous);
+  for (let attempt = 0; ; attempt++) {
+    throwIfAborted(signal);
+    deps.onProgress?.({ sheet: '', rows: 0, stage: 'download' });
+    const current = await timer.timed('download', () =>
+      fetchCurrent({
+        logger,
+        signal,
+        tempDir: scope.runTemp,
+        maxBytes: settings.maxBytes,
+        dataHash: soFar.dataHash,
+        previous,
+      }),
+    );
+    if (current !== undefined && 'unchanged' in current) return unchangedEnd(scope, previous, current.location);
+    try {
+      const built = await buildWorkbook(scope, soFar, prepared, { team: current, attempt, metrics });
+      soFar.update = { created: current === undefined, conflicts: attempt, tables: [...soFar.updates] };
+      return await deliverWorkbook(
+        scope,
+        soFar,
+        built,
+        current === undefined ? { ifAbsent: true } : { ifMatch: current.version },
+      );
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'DESTINATION_CHANGED')) throw err;
+      if (attempt >= settings.conflictRetries) {
+        throw new DestinationError(
+          'WORKBOOK_UPDATE_CONFLICT',
+          `${deps.destination.describe()} was saved by someone else ${attempt + 1} time(s) while the export was updating it; the teammates' version was kept and the refresh was not written`,
+          {
+            hint: 'the next run will try again; raise destination.update.conflictRetries if this keeps happening',
+            cause: err,
+          },
+        );
+      }
+      logger.warn(
+        { attempt: attempt + 1 },
+        `a teammate saved the workbook while it was being refreshed; downloading it again and patching the new version`,
+      );
+    } finally {
+      if (current !== undefined) await rm(current.path, { force: true });
+    }
+  }
+}
+
+/** A key column named in the config must be a column of its view (else nothing could follow it). */
+function checkKeys(exp: ExportConfig, prepared: readonly PreparedView[]): void {
+  prepared.forEach((p, j) => {
+    const key = p.input.view.key;
+    if (
+      key === undefined ||
+      p.columns.some((c) => c.name.toLocaleUpperCase('en-US') === key.toLocaleUpperCase('en-US'))
+    )
+      return;
+    throw new SourceError(
+      'WORKBOOK_UPDATE_KEY_MISSING',
+      `the key column "${key}" (views[${j}].key of export '${exp.id}') is not a column of view "${p.input.sheetName}"; its columns: ${p.columns.map((c) => `"${c.name}"`).join(', ')}`,
+      { hint: "set views[].key to one of the view's columns (as Tableau names it); the workbook was not changed" },
+    );
+  });
+}
+
+/** The column that keys a view's rows in update mode: `views[].key`, else the metrics id column when the view has it. */
+function keyOf(exp: ExportConfig, p: PreparedView, index: number): { column: string | undefined; setting: string } {
+  const setting = `views[${index}].key`;
+  if (p.input.view.key !== undefined) return { column: p.input.view.key, setting };
+  const id = exp.metrics?.columns.id;
+  if (id !== undefined && p.columns.some((c) => c.name === id))
+    return { column: id, setting: `${setting} (default: metrics.columns.id)` };
+  return { column: undefined, setting };
 }
 
 /** Hands the finished file to the destination (which may find it unchanged), or stops there on a dry run. */
 async function deliverWorkbook(
   scope: RunScope,
   soFar: RunSoFar,
-  file: { readonly path: string; readonly bytes: number },
+  file: BuiltWorkbook,
+  condition: { readonly ifMatch?: string; readonly ifAbsent?: boolean },
 ): Promise<RunEnd> {
   const { job, deps, logger, signal, timer } = scope;
   const exp = job.exportConfig;
@@ -340,7 +531,7 @@ async function deliverWorkbook(
   const delivered: DeliveryResult = await timer.timed('upload', () =>
     deps.destination.deliver(
       { ...file, suggestedName: `${exp.id}.xlsx`, dataHash: soFar.dataHash ?? '' },
-      { logger, signal, runStartedAt: scope.started, timezone: job.timezone, previous },
+      { logger, signal, runStartedAt: scope.started, timezone: job.timezone, previous, ...condition },
     ),
   );
   soFar.warnings.push(...delivered.warnings);
@@ -366,6 +557,28 @@ async function deliverWorkbook(
   return { status: 'succeeded', bytes: file.bytes, destination: { ...where, deliveredAt }, error: undefined };
 }
 
+/** The run found its data unchanged and the delivered file in place (update mode, before downloading anything). */
+function unchangedEnd(scope: RunScope, previous: PreviousDelivery | undefined, location: string): RunEnd {
+  const note = describeUnchanged(scope, previous);
+  scope.logger.info(note);
+  return {
+    status: 'unchanged',
+    bytes: previous?.bytes ?? 0,
+    destination:
+      previous === undefined
+        ? { location }
+        : {
+            location: previous.location,
+            webUrl: previous.webUrl,
+            itemId: previous.itemId,
+            eTag: previous.eTag,
+            deliveredAt: previous.deliveredAt,
+          },
+    error: undefined,
+    note,
+  };
+}
+
 /** The last success's file as the destination sees it: where, how big, which data, since when. */
 function previousDelivery(previous: RunReport | undefined): PreviousDelivery | undefined {
   if (previous?.destination === undefined) return undefined;
@@ -378,10 +591,10 @@ function previousDelivery(previous: RunReport | undefined): PreviousDelivery | u
 }
 
 /** "data unchanged since <last check>; the file was not re-uploaded (teammates still have the version of <time>)". */
-function describeUnchanged(scope: RunScope, previous: PreviousDelivery): string {
+function describeUnchanged(scope: RunScope, previous: PreviousDelivery | undefined): string {
   const zone = scope.job.timezone;
   const at = (iso: string | undefined): string => (iso === undefined ? 'an earlier run' : formatLocalTime(iso, zone));
-  return `data unchanged since ${at(scope.previous?.startedAt)}; the file was not re-uploaded (teammates still have the version of ${at(previous.deliveredAt)})`;
+  return `data unchanged since ${at(scope.previous?.startedAt)}; the file was not re-uploaded (teammates still have the version of ${at(previous?.deliveredAt)})`;
 }
 
 /** `Tue, 1 Dec 2026, 06:00 CET`: a time a reader recognises, in the export's zone with its name. */
@@ -444,6 +657,7 @@ function assembleReport(scope: RunScope, soFar: RunSoFar, end: RunEnd, startedAt
     attempt: job.attempt,
     alerts: soFar.alerts.length === 0 ? undefined : soFar.alerts.map((w) => deps.redactor.redact(w)),
     note: end.note,
+    update: soFar.update,
   };
 }
 

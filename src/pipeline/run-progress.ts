@@ -2,5 +2,5 @@
 export interface RunProgress {
   readonly sheet: string;
   readonly rows: number;
-  readonly stage: 'fetch' | 'parse' | 'write' | 'upload';
+  readonly stage: 'fetch' | 'parse' | 'download' | 'write' | 'upload';
 }

@@ -1,7 +1,8 @@
 /**
- * One view into one data sheet: pivot (Measure Names/Values), pass 1 types the columns and checks the filters,
- * pass 2 converts the rows and streams them into the workbook. Returns what the run needs to know about it; it
- * writes nothing but the sheet.
+ * One view into one data sheet: pivot (Measure Names/Values), pass 1 types the columns and checks the filters
+ * ({@link prepareView}), pass 2 converts the rows and streams them into the workbook ({@link writePreparedView}).
+ * The two are apart because update mode may write a view again: when a teammate saved the workbook between our
+ * download and our upload, the rows are patched into the new version, from the same spooled data.
  */
 import type { RawTable } from '../contracts/ports.js';
 import type { ExportConfig, ViewConfig } from '../config/schema.js';
@@ -11,7 +12,7 @@ import { createTypeInference, createRowConverter } from '../transforms/infer-typ
 import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measures.js';
 import { createFilterCheck } from '../transforms/filter-check.js';
 import { createDealCollector, type DealCollector } from '../transforms/metrics/index.js';
-import type { WorkbookWriter } from '../workbook/workbook-writer.js';
+import type { TableUpdateSummary, WorkbookWriter } from '../workbook/workbook-writer.js';
 import { createViewDigest } from './data-hash.js';
 import type { StageTimer } from './stage-timer.js';
 import { throwIfAborted } from './abort.js';
@@ -41,47 +42,101 @@ export interface ViewOutcome {
   readonly deals: DealCollector | undefined;
   /** The view's part of the run's data hash. */
   readonly hashPart: string;
+  /** Update mode: what the refresh did to the team's own cells of the view's table. */
+  readonly update: TableUpdateSummary | undefined;
 }
 
 export interface ViewSheetInput {
   readonly view: ViewConfig;
   readonly sheetName: string;
   readonly raw: RawTable;
-  readonly writer: WorkbookWriter;
   /** The export's metrics settings; the deals are collected when `metrics.from` is this sheet. */
   readonly metrics: ExportConfig['metrics'];
   /** The columns of this sheet at the last successful run, if any. */
   readonly previousColumns: readonly string[] | undefined;
   readonly signal: AbortSignal;
   readonly timer: StageTimer;
-  readonly onProgress?: ((p: RunProgress) => void) | undefined;
 }
 
-/** Streams one view into the workbook. Throws SourceError for an empty/unfiltered view under `onEmpty: fail`. */
-export async function writeViewSheet(input: ViewSheetInput): Promise<ViewOutcome> {
+/** A view after pass 1: typed columns, row count, warnings; its rows are read again (from the spool) to write. */
+export interface PreparedView {
+  readonly input: ViewSheetInput;
+  readonly shaped: ShapedRows;
+  readonly columns: readonly ColumnSpec[];
+  readonly rowCount: number;
+  readonly hashPart: string;
+  /** Warnings and alerts found before writing (source, pivot, typing, filters, schema, metrics columns). */
+  readonly warnings: readonly string[];
+  readonly alerts: readonly string[];
+  /** The collector the deals go into while the rows are first written (the metrics sheet only). */
+  readonly deals: DealCollector | undefined;
+}
+
+/** Pass 1 of one view. Throws SourceError for an empty/unfiltered view under `onEmpty: fail`. */
+export async function prepareView(input: ViewSheetInput): Promise<PreparedView> {
   const { view, sheetName, raw, timer } = input;
   const prefixed = (list: readonly string[]): string[] => list.map((w) => `${sheetName}: ${w}`);
   const shaped = await timer.timed('parse', () => shapeRows(view, raw));
   const typing = await timer.timed('parse', () => typeColumns(shaped, input));
   const changes = describeSchemaChanges(sheetName, input.previousColumns, shaped.header);
   const deals = openDealCollector(typing.columns, input.metrics, sheetName);
+  return {
+    input,
+    shaped,
+    columns: typing.columns,
+    rowCount: typing.rowCount,
+    hashPart: typing.hashPart,
+    warnings: [
+      ...prefixed(raw.warnings),
+      ...prefixed(shaped.warnings),
+      ...prefixed(typing.warnings),
+      ...changes.warnings,
+      ...deals.warnings,
+    ],
+    alerts: [...changes.alerts, ...deals.alerts],
+    deals: deals.collector,
+  };
+}
 
-  const convert = createRowConverter(typing.columns);
-  const tap = deals.collector;
+export interface WriteViewOptions {
+  readonly writer: WorkbookWriter;
+  /** True for the first write of the run only: the deals are collected once. */
+  readonly collectDeals: boolean;
+  /** Update mode: the table to refresh and the column that keys the team's own values. */
+  readonly table?: string | undefined;
+  readonly key?: { readonly column: string | undefined; readonly setting: string } | undefined;
+  readonly update: boolean;
+  readonly onProgress?: ((p: RunProgress) => void) | undefined;
+}
+
+/** Pass 2 of one view: converts the rows and streams them into `options.writer`. */
+export async function writePreparedView(prepared: PreparedView, options: WriteViewOptions): Promise<ViewOutcome> {
+  const { view, sheetName, raw, timer, signal } = prepared.input;
+  const convert = createRowConverter(prepared.columns);
+  const tap = options.collectDeals ? prepared.deals : undefined;
   const typed = async function* (): AsyncGenerator<TypedRow> {
-    for await (const row of shaped.rows()) {
+    for await (const row of prepared.shaped.rows()) {
       const t = convert(row);
       tap?.observe(t);
       yield t;
     }
   };
   const written = await timer.timed('write', () =>
-    input.writer.addDataSheet({
+    options.writer.addDataSheet({
       name: sheetName,
-      columns: typing.columns,
+      columns: prepared.columns,
       rows: typed(),
-      signal: input.signal,
-      onProgress: (n) => input.onProgress?.({ sheet: sheetName, rows: n, stage: 'write' }),
+      signal,
+      table: options.table,
+      update: options.update
+        ? {
+            key: options.key?.column,
+            keySetting: options.key?.setting ?? 'views[].key',
+            previousColumns: prepared.input.previousColumns,
+            rowCount: prepared.rowCount,
+          }
+        : undefined,
+      onProgress: (n) => options.onProgress?.({ sheet: sheetName, rows: n, stage: 'write' }),
     }),
   );
   return {
@@ -89,22 +144,16 @@ export async function writeViewSheet(input: ViewSheetInput): Promise<ViewOutcome
       sheet: written.sheetNames[0] ?? sheetName,
       rows: written.rows,
       source: describeSource(view, raw),
-      columns: shaped.header,
+      columns: prepared.shaped.header,
       sheetNames: written.sheetNames,
       provenance: raw.provenance,
       filters: describeFilters(view),
     },
-    warnings: [
-      ...prefixed(raw.warnings),
-      ...prefixed(shaped.warnings),
-      ...prefixed(typing.warnings),
-      ...changes.warnings,
-      ...deals.warnings,
-      ...prefixed(written.warnings),
-    ],
-    alerts: [...changes.alerts, ...deals.alerts],
-    deals: deals.collector,
-    hashPart: typing.hashPart,
+    warnings: [...prepared.warnings, ...written.warnings.map((w) => `${sheetName}: ${w}`)],
+    alerts: prepared.alerts,
+    deals: prepared.deals,
+    hashPart: prepared.hashPart,
+    update: written.update,
   };
 }
 
@@ -130,7 +179,7 @@ async function shapeRows(view: ViewConfig, raw: RawTable): Promise<ShapedRows> {
 async function typeColumns(
   shaped: ShapedRows,
   input: ViewSheetInput,
-): Promise<{ columns: ColumnSpec[]; hashPart: string; warnings: string[] }> {
+): Promise<{ columns: ColumnSpec[]; hashPart: string; rowCount: number; warnings: string[] }> {
   const { view, sheetName } = input;
   const filters = filterValues(view);
   const filtered = Object.keys(filters).length > 0;
@@ -167,7 +216,7 @@ async function typeColumns(
     }
     warnings.push(...result.warnings.filter((w) => count > 0 || !/no rows/i.test(w)));
   }
-  return { columns: inference.columns(), hashPart, warnings };
+  return { columns: inference.columns(), hashPart, rowCount: count, warnings };
 }
 
 /** A column gone since the last success is a warning and an alert; a new one is a warning. */

@@ -2,6 +2,7 @@
  * Data sheets: one view streamed into one Excel table, continued on `Name (2)`, `Name (3)`, ... past the row limit.
  * Any number of rows, with memory flat: rows are rendered as XML and written with the compressor's backpressure.
  */
+import type { TableUpdateSummary } from '../contracts/run-report.js';
 import type { ColumnSpec, TypedRow } from '../shared/table.js';
 import { columnLetter, emptyIssueCounts, renderRowXml, type CellIssueCounts } from './cell-xml.js';
 import { estimateColumnWidth } from './column-widths.js';
@@ -43,6 +44,8 @@ export interface DataSheetUpdate {
   readonly rowCount: number;
 }
 
+export type { TableUpdateSummary } from '../contracts/run-report.js';
+
 export interface DataSheetResult {
   /** Final tab names: the first, then any overflow sheets. */
   sheetNames: string[];
@@ -53,18 +56,6 @@ export interface DataSheetResult {
   warnings: string[];
   /** Update mode: what happened to the team's own cells of the table. */
   update?: TableUpdateSummary | undefined;
-}
-
-/** What an update did to a team's table, for the run report and the About sheet. */
-export interface TableUpdateSummary {
-  readonly table: string;
-  /** Columns of the team's own kept: calculated columns extended, value columns by key. */
-  readonly calculatedColumns: readonly string[];
-  readonly teammateColumns: readonly string[];
-  /** View columns added at the right of the table. */
-  readonly addedColumns: readonly string[];
-  /** Rows whose key left the view: their teammate values, as text, which are gone from the table now. */
-  readonly droppedRows: readonly { readonly key: string; readonly values: readonly string[] }[];
 }
 
 /** What a data sheet needs from the workbook. */

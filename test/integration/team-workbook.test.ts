@@ -25,6 +25,8 @@ import {
   libreOfficeAvailable,
   makeTeamWorkbook,
   readCellsRecalculated,
+  readTeamManifest,
+  REPO_ROOT,
   type TeamWorkbook,
 } from '../helpers/libreoffice.js';
 
@@ -368,5 +370,35 @@ describe('the team workbook (LibreOffice-built)', () => {
     expect(pdf).toEqual([join(out, 'small.pdf')]);
     expect((await readFile(pdf![0]!)).subarray(0, 5).toString('latin1')).toBe('%PDF-');
     expect((await stat(pdf![0]!)).size).toBeGreaterThan(1_000);
+  });
+});
+
+describe('the committed team workbooks (test/fixtures/team, config/team-workbook.xlsx)', () => {
+  it.each([
+    ['test/fixtures/team/team', ROWS],
+    ['config/team-workbook', 5000],
+  ])('%s.xlsx holds what its manifest says', async (stem, rows) => {
+    const manifest = await readTeamManifest(join(REPO_ROOT, `${stem}.manifest.json`));
+    const bytes = await readFile(join(REPO_ROOT, `${stem}.xlsx`));
+    const committed = await JSZip.loadAsync(bytes);
+    const table = await tablePart(committed, 'Opportunities');
+    expect(table['ref']).toBe(`A1:Q${rows + 1}`);
+    expect(manifest.table.refAfter).toBe(table['ref']);
+    expect(tableColumnNames(table)).toEqual(manifest.table.columns);
+    expect(
+      Object.keys(committed.files)
+        .filter((n) => !committed.files[n]!.dir)
+        .sort(),
+    ).toEqual([...manifest.parts].sort());
+    const sheet = XLSX.read(bytes).Sheets['Opportunities']!;
+    for (const [key, row] of Object.entries(manifest.noteRows)) {
+      expect(sheet[`A${row}`]?.v).toBe(key);
+      expect(sheet[`Q${row}`]?.v).toBe(manifest.notes[key]);
+    }
+    if (manifest.xlsm !== undefined) {
+      const xlsm = await JSZip.loadAsync(await readFile(join(REPO_ROOT, `${stem}.xlsm`)));
+      const vba = await xlsm.file(manifest.xlsm.part)!.async('nodebuffer');
+      expect(createHash('sha256').update(vba).digest('hex')).toBe(manifest.xlsm.sha256);
+    }
   });
 });

@@ -138,3 +138,22 @@ export function parseRowCells(rowXml: string, prefix: string): { startTag: strin
 export function cellHasContent(cellXml: string): boolean {
   return !cellXml.endsWith('/>') && /<(?:[\w.-]+:)?(?:v|f|is)[\s/>]/.test(cellXml);
 }
+
+/**
+ * The cells of a row outside columns `left`..`right` (0-based), reading only the first and last cell references
+ * when every cell is inside: the common case for the rows of a table, on the hot path of a refresh.
+ */
+export function cellsOutside(rowXml: string, prefix: string, left: number, right: number): CellXml[] {
+  const first = FIRST_CELL_REF.exec(rowXml);
+  const lastAt = rowXml.lastIndexOf(`<${prefix}c `);
+  const last = lastAt < 0 ? null : FIRST_CELL_REF.exec(rowXml.slice(lastAt));
+  if (first === null && lastAt < 0) return [];
+  if (first !== null && last !== null) {
+    const a = columnIndex(first[1] ?? '');
+    const b = columnIndex(last[1] ?? '');
+    if (a >= left && b <= right && a >= 0 && b >= 0) return [];
+  }
+  return parseRowCells(rowXml, prefix).cells.filter((c) => c.col < left || c.col > right);
+}
+
+const FIRST_CELL_REF = /<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*["']\$?([A-Za-z]{1,3})\d/;

@@ -7,10 +7,10 @@
  */
 import type { TypedRow } from '../../shared/table.js';
 import { emptyIssueCounts, escapeXmlText, renderCellXml, type CellIssueCounts } from '../cell-xml.js';
-import { columnName, formatRange, parseRange, shiftFormula, type CellRange } from './cell-refs.js';
-import { parseRowCells, type CellXml, type SheetPiece } from './sheet-scan.js';
-import { keyText, type KeptCell, type TablePlan } from './team-table.js';
-import { attributesOf, elementText, findElement, withAttribute, withoutAttribute } from './xml-tags.js';
+import { columnName, formatRange, parseRange, rangesIntersect, shiftFormula, type CellRange } from './cell-refs.js';
+import { cellHasContent, cellsOutside, parseRowCells, type CellXml, type SheetPiece } from './sheet-scan.js';
+import { keyText, overlapError, type KeptCell, type TablePlan } from './team-table.js';
+import { attributesOf, elementText, findTags, withAttribute, cellChild } from './xml-tags.js';
 import type { DeflatedSpool } from './zip-writer.js';
 
 export interface TeamSheetStyles {
@@ -63,6 +63,7 @@ export async function writeTeamSheet(input: {
     if (piece.kind === 'prefix') await out.write(withDimension(piece.xml, plan.range));
     else if (piece.kind === 'suffix') {
       await emitUntil(spanEnd);
+      refuseBlockingMerges(piece.xml, plan);
       await out.write(followTableRanges(piece.xml, plan));
     } else if (piece.row < plan.range.top) await out.write(piece.xml);
     else if (piece.row <= spanEnd) {
@@ -89,7 +90,19 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
   const placed = new Set<string>();
   let written = 0;
   let repeatedKeys = 0;
-  const refOf = (j: number, row: number): string => `${columnName(left + j)}${row}`;
+  const columns = plan.columns;
+  const letters = columns.map((_, j) => columnName(left + j));
+  const styleIds = styles.styles;
+  const dateStyleIds = styles.dateStyles;
+  const refOf = (j: number, row: number): string => `${letters[j] ?? ''}${row}`;
+  /** A cell the table grows into (new columns, or new rows below it) must be empty: it is the team's otherwise. */
+  const refuseBlockingCells = (row: number, cells: readonly CellXml[]): void => {
+    for (const c of cells) {
+      const inOld = row <= old.bottom && c.col >= old.left && c.col <= old.right;
+      if (inOld || c.col < left || c.col > range.right || row > range.bottom) continue;
+      if (cellHasContent(c.xml)) throw overlapError(plan, `${columnName(c.col)}${row}`);
+    }
+  };
 
   const tableCells = async (row: number, original: readonly CellXml[]): Promise<string> => {
     if (row === range.top && plan.table.headerRowCount > 0) return headerCells(row, original);
@@ -124,10 +137,13 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
       }
     }
     let xml = '';
-    plan.columns.forEach((column, j) => {
-      const ref = refOf(j, row);
+    // The hot loop of a refresh (every cell of every row): no closure, no allocation but the cell's text.
+    for (let j = 0; j < columns.length; j++) {
+      const column = columns[j];
+      if (column === undefined) continue;
+      const ref = `${letters[j] ?? ''}${row}`;
       if (column.kind === 'view') {
-        xml += renderCellXml(ref, values[column.viewIndex], styles.styles[j] ?? 0, styles.dateStyles[j] ?? 0, issues);
+        xml += renderCellXml(ref, values[column.viewIndex], styleIds[j] ?? 0, dateStyleIds[j] ?? 0, issues);
       } else if (column.kind === 'calculated') {
         const s = column.style === undefined || column.style === 0 ? '' : ` s="${column.style}"`;
         xml += `<c r="${ref}"${s}><f>${escapeFormula(shiftFormula(column.formula, row - plan.firstDataRow))}</f></c>`;
@@ -135,7 +151,7 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
         const cell = teammate?.get(j);
         if (cell !== undefined) xml += movedCell(cell, ref, row);
       }
-    });
+    }
     return xml;
   };
   const totalsCells = (row: number): string =>
@@ -147,20 +163,23 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
   return {
     /** The row `row` of the span: the original row's cells beside the table, and the table's cells. */
     async build(row: number, originalXml: string | undefined): Promise<string> {
-      const parsed = originalXml === undefined ? undefined : parseRowCells(originalXml, prefix);
-      const original = parsed?.cells ?? [];
+      const isData = row >= plan.firstDataRow && row <= lastData;
+      // A data row of the old table needs its cells beside the old table only; other rows need all of them.
+      const original =
+        originalXml === undefined
+          ? []
+          : isData && row <= old.bottom
+            ? cellsOutside(originalXml, prefix, left, old.right)
+            : parseRowCells(originalXml, prefix).cells;
+      refuseBlockingCells(row, original);
       const inside = await tableCells(row, original);
+      if (originalXml === undefined) return inside === '' ? '' : `<${prefix}row r="${row}">${inside}</${prefix}row>`;
       const before = original.filter((c) => c.col < left).map((c) => c.xml);
       const after = original.filter((c) => c.col > range.right).map((c) => c.xml);
-      if (inside === '' && before.length === 0 && after.length === 0 && parsed === undefined) return '';
-      const isData = row >= plan.firstDataRow && row <= lastData;
-      let start = parsed?.startTag ?? `<${prefix}row r="${row}">`;
-      if (parsed !== undefined) {
-        start = withoutAttribute(start, 'spans');
-        // A data row now holds another record: a teammate's filter or hiding of the old one does not carry over.
-        if (isData) start = withoutAttribute(start, 'hidden');
-        if (start.endsWith('/>')) start = `${start.slice(0, -2)}>`;
-      }
+      let start = originalXml.slice(0, originalXml.indexOf('>') + 1).replace(SPANS, '');
+      // A data row now holds another record: a teammate's filter or hiding of the old one does not carry over.
+      if (isData) start = start.replace(HIDDEN, '');
+      if (start.endsWith('/>')) start = `${start.slice(0, -2)}>`;
       return `${start}${before.join('')}${inside}${after.join('')}</${prefix}row>`;
     },
     result(): TeamSheetResult {
@@ -172,11 +191,14 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
   };
 }
 
+const SPANS = /\sspans\s*=\s*("[^"]*"|'[^']*')/;
+const HIDDEN = /\shidden\s*=\s*("[^"]*"|'[^']*')/;
+
 /** A teammate cell at its new place: `r` rewritten, its formula's relative references moved with it. */
 function movedCell(cell: KeptCell, ref: string, row: number): string {
   const tagEnd = cell.xml.indexOf('>');
   let xml = withAttribute(cell.xml.slice(0, tagEnd + 1), 'r', ref) + cell.xml.slice(tagEnd + 1);
-  const f = findElement(xml, 'f');
+  const f = cellChild(xml, 'f');
   if (f !== undefined && row !== cell.row) {
     const open = f.xml.slice(0, f.xml.indexOf('>') + 1);
     if (!open.endsWith('/>')) {
@@ -190,6 +212,16 @@ function movedCell(cell: KeptCell, ref: string, row: number): string {
 
 function escapeFormula(formula: string): string {
   return formula.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
+}
+
+/** A merged range the growing table would cut into is the team's too. */
+function refuseBlockingMerges(suffix: string, plan: TablePlan): void {
+  for (const { tag } of findTags(suffix, 'mergeCell')) {
+    const merged = parseRange(attributesOf(tag).get('ref') ?? '');
+    if (merged === undefined || !rangesIntersect(merged, plan.range) || rangesIntersect(merged, plan.table.ref))
+      continue;
+    throw overlapError(plan, `${columnName(merged.left)}${merged.top}`);
+  }
 }
 
 /** The sheet's `<dimension ref>` grown to cover the refreshed table. */

@@ -6,10 +6,10 @@
  */
 import { WorkbookError } from '../../shared/errors.js';
 import type { ColumnSpec } from '../../shared/table.js';
-import { formatCell, parseRange, rangesIntersect, rowRelativeForm, shiftFormula, type CellRange } from './cell-refs.js';
+import { rowRelativeForm, shiftFormula, type CellRange } from './cell-refs.js';
 import { cellHasContent, parseRowCells, type SheetPiece } from './sheet-scan.js';
 import type { TableInfo } from './package-model.js';
-import { attributesOf, elementText, findElement, findTags } from './xml-tags.js';
+import { attributesOf, elementText, cellChild } from './xml-tags.js';
 
 /** A column of the refreshed table, left to right. */
 export type PlannedColumn =
@@ -50,6 +50,10 @@ export interface TablePlan {
   /** `s` of the old header's last cell: the new columns' header cells look the same. */
   readonly headerStyle: number | undefined;
   readonly warnings: readonly string[];
+  /** For messages: the sheet, the workbook, the rows the table must hold. */
+  readonly sheetName: string;
+  readonly label: string;
+  readonly rowCount: number;
 }
 
 export interface PlanInput {
@@ -86,6 +90,8 @@ interface ColumnFindings {
   uniform: boolean;
   firstFormula: string | undefined;
   firstFormulaRow: number;
+  /** Data rows whose cell held a formula (a calculated column has one on every row). */
+  formulaCells: number;
   firstStyle: number | undefined;
 }
 
@@ -133,7 +139,13 @@ export async function planTableRefresh(input: PlanInput): Promise<TablePlan> {
     if (calculated !== undefined && calculated !== '') {
       return { kind: 'calculated', name, formula: calculated, style: found?.firstStyle };
     }
-    if (found !== undefined && found.uniform && found.firstFormula !== undefined) {
+    const oldDataRows = table.ref.bottom - table.totalsRowCount - firstDataRow + 1;
+    if (
+      found !== undefined &&
+      found.uniform &&
+      found.firstFormula !== undefined &&
+      found.formulaCells === oldDataRows
+    ) {
       const formula = shiftFormula(found.firstFormula, firstDataRow - found.firstFormulaRow);
       return { kind: 'calculated', name, formula, style: found.firstStyle };
     }
@@ -170,6 +182,9 @@ export async function planTableRefresh(input: PlanInput): Promise<TablePlan> {
     sharedKeyIndexes: valueColumns.length > 0 ? scanned.sharedKeyIndexes : new Set(),
     headerStyle: scanned.headerStyle,
     warnings,
+    sheetName: input.sheetName,
+    label: input.label,
+    rowCount: input.rowCount,
   };
 }
 
@@ -238,6 +253,7 @@ async function scanOldTable(
     uniform: true,
     firstFormula: undefined,
     firstFormulaRow: 0,
+    formulaCells: 0,
     firstStyle: undefined,
   }));
   const keptRows: ScanResult['keptRows'] = [];
@@ -246,37 +262,43 @@ async function scanOldTable(
   const shared = new Map<string, { formula: string; row: number; col: number }>();
   let headerStyle: number | undefined;
 
+  const isTeammate = table.columns.map((_, j) => teammateColumns.includes(j));
+  const anyTeammate = teammateColumns.length > 0;
+  const growsRight = range.right > old.right;
+  // Without team columns, only the header, the first data row and the totals row matter: stop reading there.
+  // (Content in the way of a growing table is found while the sheet is written, before anything is delivered.)
+  const lastNeeded = anyTeammate ? old.bottom : table.totalsRowCount > 0 ? old.bottom : firstData;
   for await (const piece of input.pieces) {
-    if (piece.kind === 'suffix') checkMerges(input, piece.xml, range);
     if (piece.kind !== 'row') continue;
     const r = piece.row;
-    if (r < old.top || r > Math.max(old.bottom, range.bottom)) continue;
+    if (r > lastNeeded) break;
+    if (r < old.top) continue;
+    const dataRow = r >= firstData && r <= lastData;
+    // Inside the old table, a row needs reading only for the header, the first data row (the columns' styles),
+    // the team's own columns, the cells where new columns go, and the totals row: millions of rows are skipped.
+    const sampleRow = r === old.top || r === firstData;
+    if (dataRow && !sampleRow && !anyTeammate && !growsRight) continue;
     const { cells } = parseRowCells(piece.xml, prefix);
     const inOld = r <= old.bottom;
+    let key: RawKey;
+    let kept: Map<number, KeptCell> | undefined;
     for (const cell of cells) {
       const j = cell.col - old.left;
       const insideOld = inOld && j >= 0 && cell.col <= old.right;
-      if (!insideOld) {
-        if (cell.col >= range.left && cell.col <= range.right && r <= range.bottom && cellHasContent(cell.xml)) {
-          throw overlap(input, formatCell({ col: cell.col, row: r }));
-        }
-        continue;
-      }
+      if (!insideOld) continue;
+      if (dataRow && j === keyTableIndex) key = rawKeyOf(cell.xml);
+      if (dataRow && !sampleRow && isTeammate[j] !== true) continue;
       rememberShared(cell.xml, r, cell.col, shared);
       if (r === old.top && table.headerRowCount > 0 && cell.col === old.right) headerStyle = styleOf(cell.xml);
-      if (r >= firstData && r <= lastData) observeDataCell(findings[j], cell.xml, r, cell.col, shared);
-      else if (table.totalsRowCount > 0 && r === old.bottom) totals.set(j, { xml: cell.xml, row: r });
+      if (dataRow) {
+        observeDataCell(findings[j], cell.xml, r, cell.col, shared);
+        if (isTeammate[j] === true && cellHasContent(cell.xml)) {
+          kept ??= new Map();
+          kept.set(j, { xml: expandShared(cell.xml, r, cell.col, shared), row: r });
+        }
+      } else if (table.totalsRowCount > 0 && r === old.bottom) totals.set(j, { xml: cell.xml, row: r });
     }
-    if (r < firstData || r > lastData) continue;
-    const kept = new Map<number, KeptCell>();
-    let key: RawKey;
-    for (const cell of cells) {
-      const j = cell.col - old.left;
-      if (j === keyTableIndex) key = rawKeyOf(cell.xml);
-      if (teammateColumns.includes(j) && cellHasContent(cell.xml))
-        kept.set(j, { xml: expandShared(cell.xml, r, cell.col, shared), row: r });
-    }
-    if (kept.size > 0) {
+    if (kept !== undefined) {
       keptRows.push({ key, cells: kept });
       if (key !== undefined && 'shared' in key) sharedKeyIndexes.add(key.shared);
     }
@@ -284,21 +306,16 @@ async function scanOldTable(
   return { headerStyle, findings, keptRows, totals, sharedKeyIndexes };
 }
 
-/** A merged range the growing table would cut into is content in its way too. */
-function checkMerges(input: PlanInput, suffix: string, range: CellRange): void {
-  const old = input.table.ref;
-  for (const { tag } of findTags(suffix, 'mergeCell')) {
-    const merged = parseRange(attributesOf(tag).get('ref') ?? '');
-    if (merged === undefined || !rangesIntersect(merged, range)) continue;
-    if (rangesIntersect(merged, old)) continue;
-    throw overlap(input, formatCell({ col: merged.left, row: merged.top }));
-  }
-}
-
-function overlap(input: PlanInput, cell: string): WorkbookError {
+/**
+ * The table would have to grow into `cell`, which holds something of the team's.
+ */
+export function overlapError(
+  plan: Pick<TablePlan, 'table' | 'sheetName' | 'label' | 'rowCount'>,
+  cell: string,
+): WorkbookError {
   return new WorkbookError(
     'WORKBOOK_UPDATE_OVERLAP',
-    `table '${input.table.name}' needs to grow to ${input.rowCount.toLocaleString('en-US')} rows, but cell ${input.sheetName}!${cell} of '${input.label}' is in the way`,
+    `table '${plan.table.name}' needs to grow to ${plan.rowCount.toLocaleString('en-US')} rows, but cell ${plan.sheetName}!${cell} of '${plan.label}' is in the way`,
     {
       hint: `move what is in ${cell} (and below it) out of the table's way, or move the table; the workbook was not changed`,
     },
@@ -325,6 +342,7 @@ function observeDataCell(
     f.uniform = false;
     return;
   }
+  f.formulaCells += 1;
   const form = rowRelativeForm(formula, row);
   if (f.firstFormula === undefined) {
     f.firstFormula = formula;
@@ -345,7 +363,7 @@ function rememberShared(
   col: number,
   shared: Map<string, { formula: string; row: number; col: number }>,
 ): void {
-  const f = findElement(cellXml, 'f');
+  const f = cellChild(cellXml, 'f');
   if (f === undefined) return;
   const a = attributesOf(f.xml);
   if (a.get('t') !== 'shared' || a.get('ref') === undefined) return;
@@ -360,7 +378,7 @@ function formulaOf(
   col: number,
   shared: Map<string, { formula: string; row: number; col: number }>,
 ): string | undefined {
-  const f = findElement(cellXml, 'f');
+  const f = cellChild(cellXml, 'f');
   if (f === undefined) return undefined;
   const a = attributesOf(f.xml);
   if (a.get('t') === 'shared') {
@@ -377,7 +395,7 @@ function expandShared(
   col: number,
   shared: Map<string, { formula: string; row: number; col: number }>,
 ): string {
-  const f = findElement(cellXml, 'f');
+  const f = cellChild(cellXml, 'f');
   if (f === undefined || attributesOf(f.xml).get('t') !== 'shared') return cellXml;
   const formula = formulaOf(cellXml, row, col, shared);
   if (formula === undefined) return cellXml.slice(0, f.start) + cellXml.slice(f.end);
@@ -391,10 +409,10 @@ function rawKeyOf(cellXml: string): RawKey {
   if (!cellHasContent(cellXml)) return undefined;
   const t = attributesOf(cellXml.slice(0, cellXml.indexOf('>') + 1)).get('t');
   if (t === 'inlineStr') {
-    const is = findElement(cellXml, 'is');
+    const is = cellChild(cellXml, 'is');
     return is === undefined ? undefined : { text: textOfRich(is.xml) };
   }
-  const v = findElement(cellXml, 'v');
+  const v = cellChild(cellXml, 'v');
   if (v === undefined) return undefined;
   const text = elementText(v.xml);
   if (t === 's') return { shared: Number(text) };

@@ -28,7 +28,7 @@ import { scanSheet } from './sheet-scan.js';
 import { createStylesEditor, type StylesEditor } from './styles-editor.js';
 import { planTableRefresh, textOfRich, type KeptCell, type TablePlan } from './team-table.js';
 import { writeTeamSheet, type KeptByKey } from './team-sheet-writer.js';
-import { attributesOf, findElement, findElements, findTags, rootPrefix, withAttribute } from './xml-tags.js';
+import { attributesOf, findElement, findElements, findTags, rootPrefix, withAttribute, cellChild } from './xml-tags.js';
 import { createDeflatedSpool } from './zip-writer.js';
 
 export interface WorkbookUpdateOptions {
@@ -343,7 +343,7 @@ async function describeDropped(
 
 function sharedIndexOf(cellXml: string): number | undefined {
   if (attributesOf(cellXml).get('t') !== 's') return undefined;
-  const v = findElement(cellXml, 'v');
+  const v = cellChild(cellXml, 'v');
   return v === undefined ? undefined : Number(v.xml.replace(/<[^>]*>/g, ''));
 }
 
@@ -351,11 +351,11 @@ function sharedIndexOf(cellXml: string): number | undefined {
 function cellText(cellXml: string, strings: ReadonlyMap<number, string>): string {
   const shared = sharedIndexOf(cellXml);
   if (shared !== undefined) return strings.get(shared) ?? '';
-  const is = findElement(cellXml, 'is');
+  const is = cellChild(cellXml, 'is');
   if (is !== undefined) return textOfRich(is.xml);
-  const f = findElement(cellXml, 'f');
+  const f = cellChild(cellXml, 'f');
   if (f !== undefined) return `=${f.xml.replace(/<[^>]*>/g, '')}`;
-  const v = findElement(cellXml, 'v');
+  const v = cellChild(cellXml, 'v');
   return v === undefined ? '' : v.xml.replace(/<[^>]*>/g, '');
 }
 

@@ -101,3 +101,26 @@ export function elementText(elementXml: string): string {
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+// The children of a cell, found for every cell of a large sheet: patterns compiled once (not global, so they hold
+// no lastIndex between calls).
+const CELL_CHILD: Readonly<Record<'f' | 'v' | 'is', RegExp>> = {
+  f: /<((?:[\w.-]+:)?f)(?=[\s/>])[^>]*?(\/?)>/,
+  v: /<((?:[\w.-]+:)?v)(?=[\s/>])[^>]*?(\/?)>/,
+  is: /<((?:[\w.-]+:)?is)(?=[\s/>])[^>]*?(\/?)>/,
+};
+
+/** A cell's `<f>`, `<v>` or `<is>` element whole, with its offsets in `cellXml` (see {@link findElement}). */
+export function cellChild(
+  cellXml: string,
+  name: 'f' | 'v' | 'is',
+): { xml: string; start: number; end: number } | undefined {
+  const m = CELL_CHILD[name].exec(cellXml);
+  if (m === null) return undefined;
+  const openEnd = m.index + m[0].length;
+  if (m[2] === '/') return { xml: m[0], start: m.index, end: openEnd };
+  const close = `</${m[1] ?? name}>`;
+  const end = cellXml.indexOf(close, openEnd);
+  if (end < 0) return undefined;
+  return { xml: cellXml.slice(m.index, end + close.length), start: m.index, end: end + close.length };
+}

@@ -12,6 +12,7 @@ import { crc32, deflateRawSync, createDeflateRaw } from 'node:zlib';
 import type { ZipEntry, ZipReader } from './zip-reader.js';
 
 const UINT32_MAX = 0xffffffff;
+const SPOOL_BATCH_CHARS = 64 * 1024;
 const UINT16_MAX = 0xffff;
 
 interface CentralRecord {
@@ -71,16 +72,25 @@ export function createDeflatedSpool(path: string, level: number): DeflatedSpool 
   };
   deflate.on('error', fail);
   file.on('error', fail);
+  // Rows arrive a few hundred bytes at a time; zlib costs a thread-pool round trip per write, so text is batched.
+  let pending = '';
+  const flush = async (): Promise<void> => {
+    if (pending === '') return;
+    const bytes = Buffer.from(pending, 'utf8');
+    pending = '';
+    crc = crc32(bytes, crc);
+    uncompressed += bytes.length;
+    if (!deflate.write(bytes)) await once(deflate, 'drain');
+  };
   return {
     async write(text) {
       check();
-      const bytes = Buffer.from(text, 'utf8');
-      crc = crc32(bytes, crc);
-      uncompressed += bytes.length;
-      if (!deflate.write(bytes)) await once(deflate, 'drain');
+      pending += text;
+      if (pending.length >= SPOOL_BATCH_CHARS) await flush();
     },
     async finish() {
       check();
+      await flush();
       deflate.end();
       await once(file, 'close');
       check();

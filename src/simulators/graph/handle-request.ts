@@ -104,23 +104,27 @@ function sendFile(
   const fail = (): void => {
     res.destroy();
   };
-  open(file.path, 'r').then(async (handle) => {
+  const stream = async (): Promise<void> => {
+    const handle = await open(file.path, 'r');
     try {
       const { size } = await handle.stat();
       res.writeHead(status, { ...headers, 'content-length': String(size) });
       const half = Math.floor(size / 2);
-      const stream = handle.createReadStream(file.cutAtHalf === true ? { start: 0, end: half - 1 } : {});
-      stream.on('error', fail);
-      if (file.cutAtHalf !== true || half === 0) {
-        stream.pipe(res);
+      const cut = file.cutAtHalf === true && half > 0;
+      // The stream closes the handle when it ends or fails.
+      const body = handle.createReadStream(cut ? { start: 0, end: half - 1 } : {});
+      body.on('error', fail);
+      if (!cut) {
+        body.pipe(res);
         return;
       }
-      stream.pipe(res, { end: false });
+      body.pipe(res, { end: false });
       // A graceful end of the socket flushes what was written, so the client really gets half a body.
-      stream.on('end', () => res.socket?.end());
-    } catch {
+      body.on('end', () => res.socket?.end());
+    } catch (error) {
       await handle.close();
-      fail();
+      throw error;
     }
-  }, fail);
+  };
+  stream().catch(fail);
 }

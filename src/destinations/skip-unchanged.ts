@@ -3,9 +3,12 @@
  * delivery's and the destination still holds that very file, nothing is written, so teammates get no new version
  * for the same numbers. A file that was replaced, moved or deleted meanwhile is delivered again.
  */
-import type { DeliveryContext, Destination, PreviousDelivery } from '../contracts/ports.js';
+import type { DeliveryContext, Destination, FetchCurrentContext, PreviousDelivery } from '../contracts/ports.js';
 
-/** True when the file of `previous` is still at the target as delivered (same item, same size). */
+/**
+ * True when the file of `previous` is still at the target: in replace mode as delivered (same item, same size); in
+ * update mode the same item (teammates' edits change its size, and that is expected).
+ */
 export type HoldsPrevious = (
   previous: Pick<PreviousDelivery, 'location' | 'itemId' | 'bytes'>,
   ctx: { readonly signal: AbortSignal },
@@ -16,6 +19,9 @@ export function skipWhenUnchanged(destination: Destination, holds: HoldsPrevious
   if (!enabled) return destination;
   return {
     describe: () => destination.describe(),
+    ...(destination.fetchCurrent === undefined
+      ? {}
+      : { fetchCurrent: (ctx: FetchCurrentContext) => destination.fetchCurrent?.(ctx) ?? Promise.resolve(undefined) }),
     async deliver(file, ctx: DeliveryContext) {
       const previous = ctx.previous;
       if (previous?.dataHash !== undefined && file.dataHash !== undefined && previous.dataHash === file.dataHash) {

@@ -142,4 +142,124 @@ describe('Graph simulator protocol checks', () => {
     expect(again.status).toBe(409);
     expect(JSON.stringify(json(again.body))).toContain('nameAlreadyExists');
   });
+  /** A Graph call with extra headers (If-Match). */
+  const graphWith = (method: 'PUT' | 'POST', path: string, body: unknown, headers: Record<string, string>) =>
+    http.request({
+      method,
+      url: `${sim.graphBaseUrl}${path}`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+  const eTagOf = (res: { body: Buffer }): string => String(json(res.body)['eTag']);
+
+  it('answers GET …/content (by path and by id) with a 302 to a single-use URL that serves the bytes without a token', async () => {
+    const data = randomBytes(50_000);
+    const created = await graph('PUT', `/drives/${driveId}/root:/download.bin:/content`, data);
+    expect(created.status).toBe(201);
+    const id = String(json(created.body)['id']);
+    for (const path of [`/drives/${driveId}/root:/download.bin:/content`, `/drives/${driveId}/items/${id}/content`]) {
+      const redirect = await graph('GET', path);
+      expect(redirect.status).toBe(302);
+      const location = String(redirect.headers['location']);
+      expect(location).toMatch(new RegExp(`^${sim.authorityHost}/download/[A-Za-z0-9_-]{20,}$`));
+      const served = await http.request({ method: 'GET', url: location });
+      expect(served.status).toBe(200);
+      expect(served.body.equals(data)).toBe(true);
+      // Single use: a retry must go back to Graph for a fresh URL.
+      expect((await http.request({ method: 'GET', url: location })).status).toBe(401);
+    }
+    expect(sim.stats.authorizationOnDownloadUrl).toBe(0);
+    expect(sim.stats.log.some((l) => /\/download\/[A-Za-z0-9]/.test(l.target))).toBe(false);
+  });
+
+  it('refuses a bearer token on the download URL (400) and counts the violation', async () => {
+    await graph('PUT', `/drives/${driveId}/root:/leak.bin:/content`, randomBytes(10));
+    const redirect = await graph('GET', `/drives/${driveId}/root:/leak.bin:/content`);
+    const res = await http.request({
+      method: 'GET',
+      url: String(redirect.headers['location']),
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(400);
+    expect(sim.stats.authorizationOnDownloadUrl).toBe(1);
+    // A lock (open in Excel) blocks writes, not reads.
+    sim.faults.lock('leak.bin', { attempts: 5 });
+    expect((await graph('GET', `/drives/${driveId}/root:/leak.bin:/content`)).status).toBe(302);
+    sim.faults.clear();
+  });
+
+  it('changes eTag and cTag at every save, by PUT and by a committed upload session', async () => {
+    const path = `/drives/${driveId}/root:/tags.bin:/content`;
+    const first = await graph('PUT', path, randomBytes(100));
+    const second = await graph('PUT', path, randomBytes(100));
+    const url = await session('tags.bin', 200);
+    const third = await put(url, randomBytes(200), 0, 200);
+    expect(third.status).toBe(200);
+    const tags = [first, second, third].map((r) => [json(r.body)['eTag'], json(r.body)['cTag']]);
+    expect(new Set(tags.map((t) => t[0])).size).toBe(3);
+    expect(new Set(tags.map((t) => t[1])).size).toBe(3);
+    expect(sim.itemInfo('tags.bin')?.eTag).toBe(tags[2]?.[0]);
+  });
+
+  it('evaluates If-Match on PUT content: the current eTag writes, a stale one gets 412 preconditionFailed', async () => {
+    const path = `/drives/${driveId}/root:/match.bin:/content`;
+    const v1 = await graph('PUT', path, randomBytes(100));
+    const v2data = randomBytes(120);
+    const v2 = await graphWith('PUT', path, v2data, { 'if-match': eTagOf(v1) });
+    expect(v2.status).toBe(200);
+    const stale = await graphWith('PUT', path, randomBytes(130), { 'if-match': eTagOf(v1) });
+    expect(stale.status).toBe(412);
+    expect(json(stale.body)['error']).toMatchObject({ code: 'preconditionFailed' });
+    expect((await sim.readFile('match.bin'))?.equals(v2data)).toBe(true);
+    // Graph refuses an unquoted entity tag; `*` matches any existing file, and no missing one.
+    const unquoted = eTagOf(v2).replace(/"/g, '');
+    expect((await graphWith('PUT', path, randomBytes(5), { 'if-match': unquoted })).status).toBe(400);
+    expect((await graphWith('PUT', path, randomBytes(5), { 'if-match': '*' })).status).toBe(200);
+    const missing = `/drives/${driveId}/root:/no-such.bin:/content`;
+    expect((await graphWith('PUT', missing, randomBytes(5), { 'if-match': '*' })).status).toBe(412);
+    expect(sim.itemInfo('no-such.bin')).toBeUndefined();
+  });
+
+  it('evaluates If-Match on createUploadSession, before any session exists', async () => {
+    const path = `/drives/${driveId}/root:/session-match.bin:/content`;
+    const v1 = await graph('PUT', path, randomBytes(100));
+    await graph('PUT', path, randomBytes(100));
+    const created = sim.stats.uploadSessionsCreated;
+    const body = { item: { '@microsoft.graph.conflictBehavior': 'replace', name: 'session-match.bin', fileSize: 10 } };
+    const sessionPath = `/drives/${driveId}/root:/session-match.bin:/createUploadSession`;
+    const stale = await graphWith('POST', sessionPath, body, { 'if-match': eTagOf(v1) });
+    expect(stale.status).toBe(412);
+    expect(sim.stats.uploadSessionsCreated).toBe(created);
+    const current = String(sim.itemInfo('session-match.bin')?.eTag);
+    expect((await graphWith('POST', sessionPath, body, { 'if-match': current })).status).toBe(200);
+  });
+
+  it('answers 409 nameAlreadyExists to conflictBehavior fail on an existing file: PUT and createUploadSession', async () => {
+    await graph('PUT', `/drives/${driveId}/root:/taken.bin:/content`, randomBytes(10));
+    const put409 = await graph(
+      'PUT',
+      `/drives/${driveId}/root:/taken.bin:/content?@microsoft.graph.conflictBehavior=fail`,
+      randomBytes(20),
+    );
+    expect(put409.status).toBe(409);
+    expect(JSON.stringify(json(put409.body))).toContain('nameAlreadyExists');
+    const session409 = await graph('POST', `/drives/${driveId}/root:/taken.bin:/createUploadSession`, {
+      item: { '@microsoft.graph.conflictBehavior': 'fail', name: 'taken.bin', fileSize: 20 },
+    });
+    expect(session409.status).toBe(409);
+    expect(sim.itemInfo('taken.bin')?.size).toBe(10);
+  });
+
+  it('lets a teammate save a new version just before the next upload, so a stale If-Match gets 412', async () => {
+    const path = `/drives/${driveId}/root:/team.bin:/content`;
+    const v1 = await graph('PUT', path, randomBytes(100));
+    const theirs = randomBytes(333);
+    sim.faults.teammateSavesBeforeNextUpload('ops@contoso.com/team.bin', theirs);
+    const ours = await graphWith('PUT', path, randomBytes(100), { 'if-match': eTagOf(v1) });
+    expect(ours.status).toBe(412);
+    expect((await sim.readFile('team.bin'))?.equals(theirs)).toBe(true);
+    expect(sim.itemInfo('team.bin')?.versions).toBe(2);
+    expect(sim.faults.pendingTeammateSaves()).toEqual([]);
+    expect(sim.stats.teammateSaves).toBe(1);
+  });
 });

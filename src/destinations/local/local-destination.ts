@@ -2,14 +2,27 @@
  * Delivers a finished workbook into a local folder atomically: the file is copied next to the target under a
  * hidden temp name, flushed to disk, then renamed over the target. A reader (or Excel opening the file) sees
  * either the old workbook or the new one, never a half-written file; on failure the old file is untouched.
+ *
+ * Update mode: `fetchCurrent` copies the workbook out with a fingerprint (local-version.ts); `deliver` with
+ * `ifMatch` checks that fingerprint again just before the rename, and with `ifAbsent` creates the file only if
+ * none is there (a hard link, which fails atomically when the name is taken).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortedError, AppError, DestinationError } from '../../shared/errors.js';
-import type { DeliveryContext, DeliveryResult, Destination, FinishedFile } from '../../contracts/ports.js';
+import type {
+  CurrentFile,
+  DeliveryContext,
+  DeliveryResult,
+  Destination,
+  FetchCurrentContext,
+  FinishedFile,
+} from '../../contracts/ports.js';
 import { skipWhenUnchanged, type HoldsPrevious } from '../skip-unchanged.js';
+import { fileAppearedError, fileChangedError } from '../update-mode-errors.js';
+import { copyWithFingerprint, hasFingerprint } from './local-version.js';
 
 export interface LocalDestinationOptions {
   /** Folder to write into; created when missing. Relative paths resolve against the working directory. */
@@ -18,16 +31,24 @@ export interface LocalDestinationOptions {
   readonly fileName: string;
   /** Write nothing when the data is unchanged and the previous file is still there (default false). */
   readonly skipUnchanged?: boolean | undefined;
+  /**
+   * `update`: the file is the team's workbook, so "still holds the previous delivery" (skipUnchanged) means a file
+   * is still at the path, whatever its size. Default `replace`: the same path with the same size.
+   */
+  readonly mode?: 'replace' | 'update' | undefined;
 }
 
 /** A local destination, and its evidence that a previous delivery is still in place. */
 export interface LocalDestination extends Destination {
   readonly holds: HoldsPrevious;
+  fetchCurrent: NonNullable<Destination['fetchCurrent']>;
 }
 
 /**
  * Creates a destination writing `options.fileName` into `options.dir`. Throws DestinationError
- * (`DESTINATION_INVALID_FILE_NAME`) at once when the file name is not a plain `.xlsx` name.
+ * (`DESTINATION_INVALID_FILE_NAME`) at once when the file name is not a plain `.xlsx` name. `deliver` throws
+ * `DESTINATION_CHANGED` when an update-mode condition is refused (the target untouched, the temp file removed);
+ * `fetchCurrent` throws `DESTINATION_TOO_LARGE` over `maxBytes`, before copying.
  */
 export function createLocalDestination(options: LocalDestinationOptions): LocalDestination {
   validateFileName(options.fileName);
@@ -35,14 +56,28 @@ export function createLocalDestination(options: LocalDestinationOptions): LocalD
   const target = join(dir, options.fileName);
 
   const holds: HoldsPrevious = async (previous) => {
-    // Local files have no item id or eTag: the same path with the same size is the best evidence available.
+    // Local files have no item id or eTag: the same path with the same size is the best evidence available. In
+    // update mode teammates' edits change the size; the file being there is what counts.
     if (resolve(previous.location) !== target) return false;
     try {
       const info = await stat(target);
-      return info.isFile() && info.size === previous.bytes;
+      return info.isFile() && (options.mode === 'update' || info.size === previous.bytes);
     } catch {
       return false;
     }
+  };
+  const fetchCurrent = async (ctx: FetchCurrentContext): Promise<CurrentFile | undefined> => {
+    throwIfAborted(ctx.signal, target);
+    const path = join(ctx.tempDir, `current-${randomBytes(6).toString('hex')}.xlsx`);
+    let copied;
+    try {
+      copied = await copyWithFingerprint(target, path, ctx.maxBytes, ctx.signal);
+    } catch (err) {
+      throw toReadError(err, target, ctx.signal);
+    }
+    if (copied === undefined) return undefined;
+    ctx.logger.debug({ location: target, bytes: copied.bytes }, 'copied the local workbook to update it');
+    return { path, bytes: copied.bytes, version: copied.version, location: target };
   };
   const destination: Destination = {
     describe: () => `local file ${target}`,
@@ -63,7 +98,7 @@ export function createLocalDestination(options: LocalDestinationOptions): LocalD
           );
         }
         throwIfAborted(ctx.signal, target);
-        await rename(temp, target);
+        await putInPlace(temp, target, ctx);
       } catch (err) {
         await unlink(temp).catch(() => undefined);
         throw toDestinationError(err, file.path, target);
@@ -74,7 +109,72 @@ export function createLocalDestination(options: LocalDestinationOptions): LocalD
       return { location: target, warnings: [] };
     },
   };
-  return { ...skipWhenUnchanged(destination, holds, options.skipUnchanged ?? false), holds };
+  return { ...skipWhenUnchanged(destination, holds, options.skipUnchanged ?? false), holds, fetchCurrent };
+}
+
+/**
+ * Moves the flushed temp file to the target: over it (checking `ctx.ifMatch` first), or create-only (`ifAbsent`).
+ * @throws DestinationError `DESTINATION_CHANGED` when the target changed since it was read, or appeared.
+ */
+async function putInPlace(temp: string, target: string, ctx: DeliveryContext): Promise<void> {
+  if (ctx.ifAbsent === true) {
+    if (ctx.ifMatch !== undefined) {
+      throw new AppError('INTERNAL', 'a delivery cannot require both a version (ifMatch) and no file (ifAbsent)');
+    }
+    await createOnly(temp, target);
+    return;
+  }
+  // Checked as late as possible: what is left is the instant between this check and the rename, which a local
+  // filesystem cannot close (rename has no condition).
+  if (ctx.ifMatch !== undefined && !(await hasFingerprint(target, ctx.ifMatch))) {
+    throw fileChangedError(target, 'its size, modification time or content differ from when it was read');
+  }
+  await rename(temp, target);
+}
+
+/** Links the temp file under the target name, which fails with EEXIST if a file took the name, then drops the temp. */
+async function createOnly(temp: string, target: string): Promise<void> {
+  try {
+    await link(temp, target);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EEXIST') throw fileAppearedError(target, 'a file with that name now exists');
+    // Some mounted shares (SMB, FAT) have no hard links: check, then rename; the window is that instant.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    if (await exists(target)) throw fileAppearedError(target, 'a file with that name now exists');
+    await rename(temp, target);
+    return;
+  }
+  // Delivered: the target is its own link now. A temp name left behind is only clutter, not a failed delivery.
+  await unlink(temp).catch(() => undefined);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** A failure to read the workbook for update mode, named and with the fix. */
+function toReadError(err: unknown, target: string, signal: AbortSignal): AppError {
+  if (err instanceof AppError) return err;
+  if (signal.aborted) return new AbortedError(`reading '${target}' aborted`, { cause: err });
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new DestinationError('DESTINATION_WRITE_FAILED', `could not read '${target}' to update it: ${message}`, {
+    cause: err,
+    hint:
+      code === 'EACCES' || code === 'EPERM'
+        ? 'make the workbook readable for the service user'
+        : code === 'ENOSPC'
+          ? 'free disk space in the state directory (temp files)'
+          : 'check the destination folder and the state directory',
+    details: { target, ...(typeof code === 'string' ? { errno: code } : {}) },
+  });
 }
 
 function validateFileName(fileName: string): void {

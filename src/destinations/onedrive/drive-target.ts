@@ -20,7 +20,13 @@ export interface OneDriveTarget {
   readonly parentExists: boolean;
   /** The existing file, when there is one. */
   readonly existing?:
-    { readonly itemId: string; readonly webUrl?: string | undefined; readonly size?: number | undefined } | undefined;
+    | {
+        readonly itemId: string;
+        readonly webUrl?: string | undefined;
+        readonly size?: number | undefined;
+        readonly eTag?: string | undefined;
+      }
+    | undefined;
   readonly warnings: readonly string[];
 }
 
@@ -53,6 +59,13 @@ export interface DriveTarget {
   forgetParent(): boolean;
   /** Resolves the drive, the parent folder and the existing file without writing anything. */
   resolveTarget(signal: AbortSignal | undefined): Promise<OneDriveTarget>;
+  /**
+   * The file at the configured path with its metadata (size, eTag) in one GET; undefined when it (or its folder) does
+   * not exist. @throws DestinationError `ONEDRIVE_INVALID_PATH` when the path is a folder.
+   */
+  findFile(
+    signal: AbortSignal | undefined,
+  ): Promise<{ readonly driveId: string; readonly item: DriveItem } | undefined>;
 }
 
 /**
@@ -230,9 +243,28 @@ export function createDriveTarget(plan: DrivePlan, graph: GraphApi): DriveTarget
       location: `${driveLabel}/${segments.join('/')}`,
       parentExists: parent !== undefined,
       existing:
-        existing === undefined ? undefined : { itemId: existing.id, webUrl: existing.webUrl, size: existing.size },
+        existing === undefined
+          ? undefined
+          : { itemId: existing.id, webUrl: existing.webUrl, size: existing.size, eTag: existing.eTag },
       warnings: plan.warnings,
     };
+  };
+
+  const findFile = async (
+    signal: AbortSignal | undefined,
+  ): Promise<{ readonly driveId: string; readonly item: DriveItem } | undefined> => {
+    const d = await resolveDrive(signal);
+    // A missing folder on the way answers 404 like a missing file: both mean "no workbook there yet".
+    const item = await findItem(graph, plan, d, segments, signal);
+    if (item === undefined) return undefined;
+    if (item.folder !== undefined) {
+      throw new DestinationError(
+        'ONEDRIVE_INVALID_PATH',
+        `'${plan.path}' on ${driveLabel} is a folder, not a workbook`,
+        { hint: 'point destination.path at the .xlsx file, e.g. Reports/Sales Pipeline.xlsx' },
+      );
+    }
+    return { driveId: d, item };
   };
 
   return {
@@ -246,6 +278,7 @@ export function createDriveTarget(plan: DrivePlan, graph: GraphApi): DriveTarget
       return had;
     },
     resolveTarget,
+    findFile,
   };
 }
 

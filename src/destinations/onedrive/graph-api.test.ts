@@ -22,6 +22,7 @@ async function callFailingWith(failure: Error): Promise<{ error: unknown; reques
       seen.push(req);
       return Promise.reject(failure);
     },
+    stream: () => Promise.reject(new Error('test: no streamed request expected')),
   };
   const sleeps: number[] = [];
   const graph = createGraphApi({

@@ -13,9 +13,10 @@ import {
   AuthenticationHandlerOptions,
   Client,
   GraphError,
+  ResponseType,
   type AuthenticationProvider,
 } from '@microsoft/microsoft-graph-client';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AbortedError, DestinationError } from '../../shared/errors.js';
 import type { Clock, Sleep } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
@@ -23,6 +24,9 @@ import { defaultRetryPolicy, withRetry, type RetryDecision, type RetryPolicy } f
 import type { GraphAuth } from './graph-auth.js';
 import { GraphRequestError, graphErrorFromResponse, graphNetworkError } from './graph-errors.js';
 import { createTransportMiddleware, type HttpTransport } from './https-transport.js';
+
+/** The redirect answer has no body worth checking: only its Location is read. */
+const anySchema = z.unknown();
 
 export interface GraphCall<T> {
   /** What we are doing, for logs and messages ("create folder 'Reports'"). Never a URL with credentials. */
@@ -39,9 +43,19 @@ export interface GraphCall<T> {
   readonly noRetryStatuses?: readonly number[];
 }
 
+/** A GET whose answer is a redirect (e.g. `…/content`, which answers 302 with a pre-authenticated URL). */
+export type GraphRedirectCall = Omit<GraphCall<unknown>, 'method' | 'body' | 'schema'>;
+
 export interface GraphApi {
   /** Sends `call` with retries (429/503 Retry-After, 5xx/network backoff, one fresh token after a 401). */
   call<T>(call: GraphCall<T>): Promise<T>;
+  /**
+   * Sends a GET that Graph answers with a redirect and returns the absolute `Location` it points to, without
+   * following it (the target is another host that must not get the token). Same retries as `call`.
+   * @throws GraphRequestError for an error status; DestinationError `ONEDRIVE_UNEXPECTED_RESPONSE` when Graph
+   *   answers without a redirect.
+   */
+  redirectLocation(call: GraphRedirectCall): Promise<string>;
 }
 
 export interface GraphApiDeps {
@@ -81,7 +95,12 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     defaultVersion: version,
   });
 
-  const send = async <T>(call: GraphCall<T>, forceRefresh: boolean): Promise<T> => {
+  /** One request through the graph client; `raw` hands back the fetch Response of any status (for redirects). */
+  const sendOnce = async (
+    call: GraphCall<unknown>,
+    forceRefresh: boolean,
+    raw: boolean,
+  ): Promise<{ body: unknown; clientRequestId: string }> => {
     // The graph client would wrap a CA-file error into an anonymous GraphError; surface it as it is.
     await deps.transport.prepare();
     const clientRequestId = randomUUID();
@@ -103,26 +122,26 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
       .middlewareOptions([new AuthenticationHandlerOptions(tokenProvider)]);
     for (const [k, v] of Object.entries(call.headers ?? {})) request.header(k, v);
     if (call.signal !== undefined) request.option('signal', call.signal);
-    let body: unknown;
+    if (raw) request.responseType(ResponseType.RAW);
     try {
       switch (call.method) {
         case 'GET':
-          body = await request.get();
-          break;
+          return { body: await request.get(), clientRequestId };
         case 'POST':
-          body = await request.post(call.body ?? {});
-          break;
+          return { body: await request.post(call.body ?? {}), clientRequestId };
         case 'PUT':
-          body = await request.put(call.body);
-          break;
+          return { body: await request.put(call.body), clientRequestId };
         case 'DELETE':
-          body = await request.delete();
-          break;
+          return { body: await request.delete(), clientRequestId };
       }
     } catch (error) {
       if (authFailure !== undefined) throw authFailure;
       throw toGraphRequestError(call, error, deps.clock.now());
     }
+  };
+
+  const send = async <T>(call: GraphCall<T>, forceRefresh: boolean): Promise<T> => {
+    const { body, clientRequestId } = await sendOnce(call, forceRefresh, false);
     const parsed = call.schema.safeParse(body ?? {});
     if (!parsed.success) {
       throw new DestinationError(
@@ -137,38 +156,78 @@ export function createGraphApi(deps: GraphApiDeps): GraphApi {
     return parsed.data;
   };
 
-  return {
-    async call<T>(call: GraphCall<T>): Promise<T> {
-      let refreshed = false;
-      let refreshNow = false;
-      return withRetry(
-        () => {
-          const force = refreshNow;
-          refreshNow = false;
-          return send(call, force);
-        },
-        (error): RetryDecision => {
-          if (!(error instanceof GraphRequestError)) return { retry: false };
-          if (call.noRetryStatuses?.includes(error.status) === true) return { retry: false };
-          if (error.status === 401 && !refreshed) {
-            refreshed = true;
-            refreshNow = true;
-            return { retry: true, delayMs: 0, reason: 'token rejected; getting a fresh one' };
-          }
-          return decideGraphRetry(error);
-        },
-        policy,
-        {
-          sleep: deps.sleep,
-          clock: deps.clock,
-          ...(deps.random === undefined ? {} : { random: deps.random }),
-          ...(call.signal === undefined ? {} : { signal: call.signal }),
-          onRetry: ({ attempt, delayMs, error, reason }) =>
-            logRetry(deps.logger, call.operation, attempt, delayMs, error, reason),
-        },
-      );
-    },
+  const sendForRedirect = async (call: GraphRedirectCall, forceRefresh: boolean): Promise<string> => {
+    const { body, clientRequestId } = await sendOnce({ ...call, method: 'GET', schema: anySchema }, forceRefresh, true);
+    return readRedirect(call, body, clientRequestId, deps);
   };
+
+  return {
+    call: <T>(call: GraphCall<T>): Promise<T> => withGraphRetry(call, (force) => send(call, force), policy, deps),
+    redirectLocation: (call) => withGraphRetry(call, (force) => sendForRedirect(call, force), policy, deps),
+  };
+}
+
+/** The absolute Location of a raw redirect answer; an error status becomes its GraphRequestError. */
+async function readRedirect(
+  call: GraphRedirectCall,
+  body: unknown,
+  clientRequestId: string,
+  deps: GraphApiDeps,
+): Promise<string> {
+  if (!(body instanceof Response)) {
+    throw new DestinationError('ONEDRIVE_UNEXPECTED_RESPONSE', `OneDrive ${call.operation}: no response from Graph`);
+  }
+  const location = body.headers.get('location');
+  if (body.status >= 300 && body.status < 400 && location !== null && location !== '') {
+    await body.body?.cancel();
+    return new URL(location, new URL(call.path.replace(/^\/+/, ''), `${deps.auth.graphBaseUrl}/`)).toString();
+  }
+  const text = Buffer.from(await body.arrayBuffer());
+  if (body.status >= 400) {
+    throw graphErrorFromResponse(call.operation, body.status, body.headers, text, deps.clock.now());
+  }
+  throw new DestinationError(
+    'ONEDRIVE_UNEXPECTED_RESPONSE',
+    `OneDrive ${call.operation}: Graph answered HTTP ${body.status} without a redirect to the content`,
+    { details: { clientRequestId, status: body.status } },
+  );
+}
+
+/** Runs `attempt` with the retry policy: one fresh token after a 401, then Graph's transient failures. */
+function withGraphRetry<T>(
+  call: Pick<GraphCall<unknown>, 'operation' | 'signal' | 'noRetryStatuses'>,
+  attempt: (forceRefresh: boolean) => Promise<T>,
+  policy: RetryPolicy,
+  deps: GraphApiDeps,
+): Promise<T> {
+  let refreshed = false;
+  let refreshNow = false;
+  return withRetry(
+    () => {
+      const force = refreshNow;
+      refreshNow = false;
+      return attempt(force);
+    },
+    (error): RetryDecision => {
+      if (!(error instanceof GraphRequestError)) return { retry: false };
+      if (call.noRetryStatuses?.includes(error.status) === true) return { retry: false };
+      if (error.status === 401 && !refreshed) {
+        refreshed = true;
+        refreshNow = true;
+        return { retry: true, delayMs: 0, reason: 'token rejected; getting a fresh one' };
+      }
+      return decideGraphRetry(error);
+    },
+    policy,
+    {
+      sleep: deps.sleep,
+      clock: deps.clock,
+      ...(deps.random === undefined ? {} : { random: deps.random }),
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
+      onRetry: ({ attempt: n, delayMs, error, reason }) =>
+        logRetry(deps.logger, call.operation, n, delayMs, error, reason),
+    },
+  );
 }
 
 /** Retry policy shared by Graph calls and upload fragments: throttling, 5xx, 408 and network errors. */

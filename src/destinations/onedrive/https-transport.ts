@@ -7,6 +7,7 @@
  * byte goes through this transport: the graph client gets it as its last middleware (see graph-api.ts) and the
  * upload-session loop calls it directly.
  */
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Middleware } from '@microsoft/microsoft-graph-client';
 import { loadCaBundle } from '../../shared/ca-bundle.js';
@@ -29,9 +30,24 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
+/** A response whose body is still arriving: the caller must consume it or destroy it. */
+export interface HttpStreamResponse {
+  readonly status: number;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body as it arrives; it errors when the connection drops, times out or `signal` aborts. */
+  readonly body: IncomingMessage;
+}
+
 export interface HttpTransport {
   /** Sends one request; resolves for every HTTP status; rejects only without a response (network, abort). */
   request(req: HttpRequest): Promise<HttpResponse>;
+  /**
+   * Sends one bodiless request (a download) and resolves as soon as the status and headers arrive, with the body as
+   * a stream, so a large download never sits in memory. Rejects only without a response (network, abort). Sends
+   * only the headers given: nothing adds an Authorization header here.
+   */
+  stream(req: HttpRequest): Promise<HttpStreamResponse>;
   /** Loads the CA file; throws DestinationError `ONEDRIVE_CA_FILE` when it cannot be read or is not PEM. */
   prepare(): Promise<void>;
 }
@@ -80,8 +96,26 @@ export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpT
       r.end(body);
     });
   };
+  const stream = async (req: HttpRequest): Promise<HttpStreamResponse> => {
+    const httpsAgent = await getAgent();
+    const idleMs = req.timeoutMs ?? timeoutMs;
+    return new Promise<HttpStreamResponse>((resolve, reject) => {
+      const r = https.request(
+        req.url,
+        { method: req.method, headers: { ...req.headers }, agent: httpsAgent, signal: req.signal },
+        (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      );
+      // The idle timeout also covers the body: a download that stalls mid-way errors instead of hanging.
+      r.setTimeout(idleMs, () =>
+        r.destroy(Object.assign(new Error(`no data within ${idleMs} ms`), { code: 'ETIMEDOUT' })),
+      );
+      r.on('error', reject);
+      r.end();
+    });
+  };
   return {
     request,
+    stream,
     prepare: async () => {
       await getAgent();
     },

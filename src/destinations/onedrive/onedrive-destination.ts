@@ -1,17 +1,25 @@
 /**
  * OneDrive / SharePoint destination: resolves the drive once, creates the folder chain, uploads the finished
  * workbook whole (one PUT for small files, an upload session for larger ones) with conflictBehavior replace (same
- * item id and links, one more version), and applies the locked-workbook policy. The parts live in drive-target.ts
- * (where the file goes), workbook-upload.ts (simple vs session upload) and locked-workbook.ts (423 policy); this
- * module wires them and delivers.
+ * item id and links, one more version), and applies the locked-workbook policy. In update mode it also downloads
+ * the current workbook with its eTag (`fetchCurrent`) and writes conditionally (`If-Match`, or create-only). The
+ * parts live in drive-target.ts (where the file goes), workbook-upload.ts (simple vs session upload, conditions),
+ * locked-workbook.ts (423 policy) and fetch-current.ts (the download); this module wires them and delivers.
  */
 import { stat } from 'node:fs/promises';
-import { AbortedError, DestinationError } from '../../shared/errors.js';
+import { AbortedError, AppError, DestinationError } from '../../shared/errors.js';
 import type { Clock, Sleep } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Redactor } from '../../shared/redact.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../../shared/retry.js';
-import type { DeliveryContext, DeliveryResult, Destination, FinishedFile } from '../../contracts/ports.js';
+import type {
+  CurrentFile,
+  DeliveryContext,
+  DeliveryResult,
+  Destination,
+  FetchCurrentContext,
+  FinishedFile,
+} from '../../contracts/ports.js';
 import type { DriveItem } from './drive-item.js';
 import {
   createDriveTarget,
@@ -20,12 +28,13 @@ import {
   type DriveTarget,
   type OneDriveTarget,
 } from './drive-target.js';
+import { createFetchCurrent } from './fetch-current.js';
 import { createGraphApi, type GraphApi } from './graph-api.js';
 import { createGraphAuth, type GraphAuth, type GraphCredential } from './graph-auth.js';
 import { createHttpsTransport, type HttpTransport } from './https-transport.js';
 import { uploadWaitingOutLock, type LockPolicy } from './locked-workbook.js';
 import { UPLOAD_FRAGMENT_UNIT } from './upload-session.js';
-import { createWorkbookUpload, type WorkbookUpload } from './workbook-upload.js';
+import { createWorkbookUpload, type WorkbookUpload, type WriteConditions } from './workbook-upload.js';
 import { skipWhenUnchanged, type HoldsPrevious } from '../skip-unchanged.js';
 
 export type { DriveSelector, OneDriveTarget } from './drive-target.js';
@@ -49,6 +58,11 @@ export interface OneDriveDestinationOptions {
   readonly retry?: RetryPolicy | undefined;
   /** Upload nothing when the data is unchanged and the delivered file is still there (default false). */
   readonly skipUnchanged?: boolean | undefined;
+  /**
+   * `update`: the file is the team's workbook, so teammates' saves change its size; "still holds the previous
+   * delivery" (skipUnchanged) then means the same item id is still there. Default `replace`: same id and same size.
+   */
+  readonly mode?: 'replace' | 'update' | undefined;
 }
 
 export interface OneDriveDestinationDeps {
@@ -64,6 +78,7 @@ export interface OneDriveDestinationDeps {
 export interface OneDriveDestination extends Destination {
   /** Signs in and resolves the drive, the parent folder and the existing file, without writing anything. */
   resolveTarget(options?: { readonly signal?: AbortSignal }): Promise<OneDriveTarget>;
+  fetchCurrent: NonNullable<Destination['fetchCurrent']>;
 }
 
 export const DEFAULT_UPLOAD_SESSION_THRESHOLD = 4 * 1024 * 1024;
@@ -73,7 +88,8 @@ const DEFAULT_LOCKED: LockPolicy = { retryForMs: 30 * 60_000, then: 'fail' };
 /**
  * Creates the destination. Throws DestinationError `ONEDRIVE_INVALID_PATH` at once for a path OneDrive would refuse
  * (see validateDrivePath); everything else fails in `deliver` with a DestinationError whose code names the cause
- * (`ONEDRIVE_LOCKED`, `ONEDRIVE_FORBIDDEN`, `ONEDRIVE_QUOTA_EXCEEDED`, `ONEDRIVE_AUTH_FAILED`, ...).
+ * (`ONEDRIVE_LOCKED`, `ONEDRIVE_FORBIDDEN`, `ONEDRIVE_QUOTA_EXCEEDED`, `ONEDRIVE_AUTH_FAILED`, `DESTINATION_CHANGED`
+ * when an update-mode condition is refused, ...). `fetchCurrent` throws `DESTINATION_TOO_LARGE` before downloading.
  */
 export function createOneDriveDestination(
   options: OneDriveDestinationOptions,
@@ -107,6 +123,15 @@ export function createOneDriveDestination(
     retry: policy,
   });
   const target = createDriveTarget(plan, graph);
+  const io = {
+    graph,
+    transport,
+    logger: deps.logger,
+    redactor: deps.redactor,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    random: deps.random,
+  };
   const upload = createWorkbookUpload(
     target,
     {
@@ -114,16 +139,9 @@ export function createOneDriveDestination(
       chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       retry: policy,
     },
-    {
-      graph,
-      transport,
-      logger: deps.logger,
-      redactor: deps.redactor,
-      clock: deps.clock,
-      sleep: deps.sleep,
-      random: deps.random,
-    },
+    io,
   );
+  const fetchCurrentOnce = createFetchCurrent(target, { ...io, retry: policy });
   const deliverOnce = createDelivery(target, upload, { onLocked: options.onLocked ?? DEFAULT_LOCKED, policy }, deps);
 
   const deliver = async (file: FinishedFile, ctx: DeliveryContext): Promise<DeliveryResult> => {
@@ -140,20 +158,32 @@ export function createOneDriveDestination(
       throw error;
     }
   };
+  const fetchCurrent = async (ctx: FetchCurrentContext): Promise<CurrentFile | undefined> => {
+    try {
+      return await fetchCurrentOnce(ctx);
+    } catch (error) {
+      if (ctx.signal.aborted && !(error instanceof AbortedError)) {
+        throw new AbortedError(`download of ${plan.driveLabel}/${options.path} aborted`, { cause: error });
+      }
+      throw error;
+    }
+  };
 
-  // The same file (item id) with the same size as delivered: nobody replaced it since.
+  // The same file (item id) as delivered, and in replace mode the same size: nobody replaced it since. In update
+  // mode teammates' saves change the size, and the item is still the one the export keeps up to date.
   const holds: HoldsPrevious = async (previous, c) => {
     const found = await target.resolveTarget(c.signal);
     return (
       found.existing !== undefined &&
       found.existing.itemId === previous.itemId &&
-      found.existing.size === previous.bytes
+      (options.mode === 'update' || found.existing.size === previous.bytes)
     );
   };
   const describe = (): string => `OneDrive ${plan.driveLabel}/${plan.segments.join('/')}`;
   return {
     ...skipWhenUnchanged({ describe, deliver }, holds, options.skipUnchanged ?? false),
     resolveTarget: (opts = {}) => target.resolveTarget(opts.signal),
+    fetchCurrent,
   };
 }
 
@@ -181,8 +211,10 @@ function createDelivery(
         `'${file.path}' is ${local.size} bytes, expected ${file.bytes}`,
       );
     }
+    const conditions = writeConditions(ctx);
     const delivered = await uploadWaitingOutLock(
-      (name) => upload(file, name, ctx.signal),
+      // The conditions guard the workbook that was read; a side-by-side copy is a new file next to it.
+      (name) => upload(file, name, ctx.signal, name === plan.fileName ? conditions : {}),
       plan,
       options.onLocked,
       ctx,
@@ -211,6 +243,14 @@ function createDelivery(
       warnings,
     };
   };
+}
+
+/** The update-mode conditions of a delivery; ifMatch and ifAbsent contradict each other. */
+function writeConditions(ctx: DeliveryContext): WriteConditions {
+  if (ctx.ifMatch !== undefined && ctx.ifAbsent === true) {
+    throw new AppError('INTERNAL', 'a delivery cannot require both a version (ifMatch) and no file (ifAbsent)');
+  }
+  return { ifMatch: ctx.ifMatch, ifAbsent: ctx.ifAbsent };
 }
 
 /**

@@ -5,9 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../shared/logger.js';
 import { createRedactor } from '../../shared/redact.js';
 import type { RetryPolicy } from '../../shared/retry.js';
-import type { GraphApi } from './graph-api.js';
+import type { GraphApi, GraphCall } from './graph-api.js';
 import type { HttpRequest, HttpResponse, HttpTransport } from './https-transport.js';
-import { alignChunkSize, MAX_FRAGMENT_BYTES, UPLOAD_FRAGMENT_UNIT, uploadFileInSession } from './upload-session.js';
+import {
+  alignChunkSize,
+  MAX_FRAGMENT_BYTES,
+  UPLOAD_FRAGMENT_UNIT,
+  uploadFileInSession,
+  type SessionUploadRequest,
+} from './upload-session.js';
 import { sitePath } from './drive-target.js';
 
 describe('alignChunkSize', () => {
@@ -73,6 +79,7 @@ describe('uploadFileInSession (scripted upload URL)', () => {
     answer: (req: HttpRequest, state: { stored: number; puts: number }) => HttpResponse | Error,
     retry: RetryPolicy,
     putMs = 0,
+    conditions: Pick<SessionUploadRequest, 'ifMatch' | 'ifAbsent'> = {},
   ) {
     let now = Date.parse('2026-11-27T06:00:00Z');
     const sleeps: number[] = [];
@@ -90,8 +97,16 @@ describe('uploadFileInSession (scripted upload URL)', () => {
         const out = answer(req, state);
         return out instanceof Error ? Promise.reject(out) : Promise.resolve(out);
       },
+      stream: () => Promise.reject(new Error('test: no streamed request expected')),
     };
-    const graph: GraphApi = { call: (() => Promise.resolve({ uploadUrl: UPLOAD_URL })) as GraphApi['call'] };
+    const sessionCalls: GraphCall<unknown>[] = [];
+    const graph: GraphApi = {
+      call: ((call: GraphCall<unknown>) => {
+        sessionCalls.push(call);
+        return Promise.resolve({ uploadUrl: UPLOAD_URL });
+      }) as GraphApi['call'],
+      redirectLocation: () => Promise.reject(new Error('test: no download expected')),
+    };
     const redactor = createRedactor();
     const added: [string | undefined, unknown][] = [];
     const addSecret = redactor.addSecret;
@@ -109,6 +124,7 @@ describe('uploadFileInSession (scripted upload URL)', () => {
         fileSize: FRAGMENTS * UNIT,
         chunkBytes: UNIT,
         signal: controller.signal,
+        ...conditions,
       },
       {
         graph,
@@ -125,7 +141,7 @@ describe('uploadFileInSession (scripted upload URL)', () => {
         retry,
       },
     );
-    return { promise, sleeps, state, added };
+    return { promise, sleeps, state, added, sessionCalls };
   }
 
   /** A well-behaved server: stores each fragment in order, 202 with the next range, 201 with the item at the end. */
@@ -218,5 +234,36 @@ describe('uploadFileInSession (scripted upload URL)', () => {
       hint: expect.stringContaining('onedrive.caFile'),
     });
     expect(sleeps).toEqual([]);
+  });
+  it('sends If-Match as a header of createUploadSession (Graph checks it there), with conflictBehavior replace', async () => {
+    const { promise, sessionCalls } = run(
+      store,
+      { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1_000 },
+      0,
+      {
+        ifMatch: '"{ABC},3"',
+      },
+    );
+    await expect(promise).resolves.toMatchObject({ id: 'ITEM1' });
+    expect(sessionCalls).toHaveLength(1);
+    expect(sessionCalls[0]?.headers).toEqual({ 'If-Match': '"{ABC},3"' });
+    expect(sessionCalls[0]?.body).toMatchObject({ item: { '@microsoft.graph.conflictBehavior': 'replace' } });
+  });
+
+  it('creates only (conflictBehavior fail) and does not start over on a 409 at commit under ifAbsent', async () => {
+    const { promise, sessionCalls, state } = run(
+      (req, st) => {
+        const out = store(req, st);
+        return out.status === 201 ? json(409, { error: { code: 'nameAlreadyExists' } }) : out;
+      },
+      { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1_000 },
+      0,
+      { ifAbsent: true },
+    );
+    await expect(promise).rejects.toMatchObject({ status: 409, graphCodes: ['nameAlreadyExists'] });
+    expect(sessionCalls).toHaveLength(1);
+    expect(sessionCalls[0]?.headers).toBeUndefined();
+    expect(sessionCalls[0]?.body).toMatchObject({ item: { '@microsoft.graph.conflictBehavior': 'fail' } });
+    expect(state.puts).toBe(FRAGMENTS);
   });
 });

@@ -42,6 +42,10 @@ export interface SessionUploadRequest {
   readonly fileSize: number;
   readonly chunkBytes: number;
   readonly signal: AbortSignal;
+  /** Create the session only if the item still has this eTag (`If-Match`): otherwise Graph answers 412. */
+  readonly ifMatch?: string | undefined;
+  /** Create only: conflictBehavior `fail`, so an existing file gives 409 instead of being replaced. */
+  readonly ifAbsent?: boolean | undefined;
 }
 
 export interface SessionUploadDeps {
@@ -63,9 +67,10 @@ export function alignChunkSize(requested: number): number {
 }
 
 /**
- * Uploads `filePath` to `parentId/name` (conflictBehavior replace) and returns the committed driveItem. Throws
- * GraphRequestError (423 locked, 507 quota, 403, ...), AbortedError, or DestinationError `ONEDRIVE_UPLOAD_FAILED`
- * when retries run out. The previous version stays current until the last byte is accepted.
+ * Uploads `filePath` to `parentId/name` (conflictBehavior replace, or fail with `ifAbsent`) and returns the committed
+ * driveItem. Throws GraphRequestError (423 locked, 507 quota, 403, 412 when `ifMatch` no longer matches, 409 with
+ * `ifAbsent` when the name is taken, ...), AbortedError, or DestinationError `ONEDRIVE_UPLOAD_FAILED` when retries
+ * run out. The previous version stays current until the last byte is accepted.
  */
 export async function uploadFileInSession(req: SessionUploadRequest, deps: SessionUploadDeps): Promise<DriveItem> {
   const chunkBytes = alignChunkSize(req.chunkBytes);
@@ -77,8 +82,9 @@ export async function uploadFileInSession(req: SessionUploadRequest, deps: Sessi
       try {
         uploadUrl = await createSession(req, deps);
       } catch (error) {
-        // 409 although we asked for replace: a leftover temp upload of an earlier run; it clears, so back off.
-        if (!(error instanceof GraphRequestError && error.status === 409)) throw error;
+        // 409 although we asked for replace: a leftover temp upload of an earlier run; it clears, so back off. Under
+        // ifAbsent it is the answer itself: a file is there.
+        if (!(error instanceof GraphRequestError && error.status === 409) || req.ifAbsent === true) throw error;
       }
       if (uploadUrl === undefined) {
         outcome = {
@@ -130,9 +136,19 @@ async function createSession(req: SessionUploadRequest, deps: SessionUploadDeps)
     method: 'POST',
     path: `/drives/${encodeURIComponent(req.driveId)}/items/${encodeURIComponent(req.parentId)}:/${encodeURIComponent(req.name)}:/createUploadSession`,
     // fileSize lets Graph refuse an over-quota upload (507) before any byte is sent.
-    body: { item: { '@microsoft.graph.conflictBehavior': 'replace', name: req.name, fileSize: req.fileSize } },
+    body: {
+      item: {
+        '@microsoft.graph.conflictBehavior': req.ifAbsent === true ? 'fail' : 'replace',
+        name: req.name,
+        fileSize: req.fileSize,
+      },
+    },
+    // Graph documents If-Match as a request header of createUploadSession (not a body property): it is checked when
+    // the session is created, so a teammate's save before that point gives 412 and no byte is sent.
+    ...(req.ifMatch === undefined ? {} : { headers: { 'If-Match': req.ifMatch } }),
     schema: uploadSessionSchema,
     signal: req.signal,
+    noRetryStatuses: [409, 412],
   });
   // The URL embeds a credential: from now on it is a secret for every log line and error.
   deps.redactor.addSecret(session.uploadUrl, { transient: true });
@@ -209,6 +225,8 @@ async function sendFragments(
       failure = graphNetworkError(operation, error, req.signal);
     }
     if (!(failure instanceof GraphRequestError)) throw failure;
+    // Under ifAbsent, a 409 at commit means a file took the name meanwhile: an answer, not a reason to start over.
+    if (failure.status === 409 && req.ifAbsent === true) throw failure;
     const restart = restartReason(failure);
     if (restart !== undefined)
       return { kind: 'restart', reason: restart, error: failure, delay: failure.status === 409 };

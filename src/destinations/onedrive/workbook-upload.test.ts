@@ -39,6 +39,7 @@ function fakeGraph(putFailures: number) {
       }
       return answer({ id: 'ITEM', name: 'Sales.xlsx', size: 10 });
     },
+    redirectLocation: () => Promise.reject(new Error('test: no download expected')),
   };
   return { graph, calls };
 }
@@ -100,5 +101,73 @@ describe('createWorkbookUpload', () => {
     await expect(upload(g.graph)(file, 'Sales.xlsx', new AbortController().signal)).rejects.toMatchObject({
       status: 404,
     });
+  });
+  /** A Graph whose PUT answers `status` (or the item), recording every call with its headers. */
+  function conditionalGraph(status: number | undefined, codes: string[] = []) {
+    const calls: GraphCall<unknown>[] = [];
+    const graph: GraphApi = {
+      call<T>(call: GraphCall<T>): Promise<T> {
+        calls.push(call as GraphCall<unknown>);
+        const answer = (body: unknown): Promise<T> => Promise.resolve(call.schema.parse(body));
+        if (call.path === '/drives/b!x') return answer({ id: 'b!x' });
+        if (call.path === '/drives/b!x/root:/Reports:') return answer({ id: 'F1', name: 'Reports', folder: {} });
+        if (status !== undefined) {
+          return Promise.reject(
+            new GraphRequestError('ONEDRIVE_REQUEST_FAILED', `HTTP ${status}`, {
+              status,
+              graphCodes: codes,
+              retryAfterMs: undefined,
+              requestId: undefined,
+              clientRequestId: undefined,
+            }),
+          );
+        }
+        return answer({ id: 'ITEM', name: 'Sales.xlsx', size: 10 });
+      },
+      redirectLocation: () => Promise.reject(new Error('test: no download expected')),
+    };
+    return { graph, puts: () => calls.filter((c) => c.method === 'PUT') };
+  }
+
+  it('sends If-Match on the PUT and turns a 412 into DESTINATION_CHANGED, without a second attempt', async () => {
+    const g = conditionalGraph(412, ['preconditionFailed']);
+    const error = await upload(g.graph)(file, 'Sales.xlsx', new AbortController().signal, { ifMatch: '"{E},4"' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'DESTINATION_CHANGED', retryable: false, cause: { status: 412 } });
+    expect((error as Error).message).toContain(
+      "'drive b!x/Reports/Sales.xlsx' was saved by a teammate after this run read it",
+    );
+    expect(g.puts()).toHaveLength(1);
+    expect(g.puts()[0]?.headers).toMatchObject({ 'If-Match': '"{E},4"' });
+    expect(g.puts()[0]?.path).toMatch(/conflictBehavior=replace$/);
+  });
+
+  it('creates only with conflictBehavior fail, a 409 becoming DESTINATION_CHANGED', async () => {
+    const g = conditionalGraph(409, ['nameAlreadyExists']);
+    const error = await upload(g.graph)(file, 'Sales.xlsx', new AbortController().signal, { ifAbsent: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'DESTINATION_CHANGED', message: expect.stringContaining('a file appeared') });
+    expect(g.puts()[0]?.path).toMatch(/conflictBehavior=fail$/);
+    expect(g.puts()[0]?.headers).not.toHaveProperty('If-Match');
+  });
+
+  it('leaves a 412 or 409 without conditions as it is', async () => {
+    const g = conditionalGraph(409, ['nameAlreadyExists']);
+    await expect(upload(g.graph)(file, 'Sales.xlsx', new AbortController().signal)).rejects.toMatchObject({
+      code: 'ONEDRIVE_REQUEST_FAILED',
+      status: 409,
+    });
+  });
+
+  it('under If-Match, a vanished folder is a change (the file read is gone), not a folder to recreate', async () => {
+    const g = fakeGraph(1);
+    const error = await upload(g.graph)(file, 'Sales.xlsx', new AbortController().signal, { ifMatch: '"{E},4"' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'DESTINATION_CHANGED' });
+    expect(g.calls.filter((c) => c.startsWith('PUT'))).toHaveLength(1);
+    expect(g.calls.filter((c) => c === 'GET /drives/b!x/root:/Reports:')).toHaveLength(1);
   });
 });

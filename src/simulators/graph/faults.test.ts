@@ -47,4 +47,28 @@ describe('simulator fault engine', () => {
     f.expireTokens();
     expect(f.tokenGeneration()).toBe(g + 1);
   });
+  it('hands a teammate save to the first upload that refers to it, once, and clear() drops pending ones', () => {
+    const f = createFaultEngine(() => 0);
+    f.teammateSavesBeforeNextUpload('Reports/Book.xlsx', Buffer.from('theirs'));
+    expect(f.takeTeammateSave((ref) => ref === 'Other.xlsx')).toBeUndefined();
+    expect(f.takeTeammateSave((ref) => ref === 'Reports/Book.xlsx')?.bytes.toString()).toBe('theirs');
+    expect(f.takeTeammateSave(() => true)).toBeUndefined();
+    f.teammateSavesBeforeNextUpload('Book.xlsx', Buffer.from('again'));
+    expect(f.pendingTeammateSaves()).toHaveLength(1);
+    f.clear();
+    expect(f.pendingTeammateSaves()).toEqual([]);
+  });
+
+  it('keeps download faults off Graph API calls, and locks off content downloads', () => {
+    const f = createFaultEngine(() => 0);
+    f.failDownload({ times: 1 });
+    f.cutDownload({ times: 1 });
+    f.lock('Book.xlsx', { attempts: 5 });
+    expect(f.take('contentDownload', 'Book.xlsx')).toBeUndefined();
+    expect(f.take('download', 'Book.xlsx')?.status).toBe(503);
+    expect(f.take('download', 'Book.xlsx')?.action).toBe('cut-body');
+    f.throttle({ ops: ['graph'], times: 5 });
+    expect(f.take('download', 'Book.xlsx')).toBeUndefined();
+    expect(f.take('contentDownload', 'Book.xlsx')?.status).toBe(429);
+  });
 });

@@ -11,10 +11,12 @@ export type GraphOperation =
   | 'item'
   | 'children'
   | 'content'
+  | 'contentDownload'
   | 'createUploadSession'
   | 'uploadFragment'
   | 'uploadStatus'
   | 'uploadCancel'
+  | 'download'
   | 'versions';
 
 export interface FaultRule {
@@ -31,9 +33,9 @@ export interface FaultRule {
   /**
    * `respond` (default) answers with `status`; `reset-before-store` drops the connection without storing the
    * fragment; `reset-after-store` stores it, then drops the connection; `expire-session` deletes the upload session
-   * and answers 404.
+   * and answers 404; `cut-body` (downloads) sends half of the content, then drops the connection.
    */
-  readonly action?: 'respond' | 'reset-before-store' | 'reset-after-store' | 'expire-session';
+  readonly action?: 'respond' | 'reset-before-store' | 'reset-after-store' | 'expire-session' | 'cut-body';
   /** Let this many matching requests pass before firing. */
   readonly skip?: number;
   /** Fire this many times (default 1), unless `untilMs` is set. */
@@ -44,6 +46,14 @@ export interface FaultRule {
 
 export interface FiredFault {
   readonly rule: FaultRule;
+}
+
+/** A save a simulated teammate makes just before the next upload to a file. */
+export interface TeammateSave {
+  /** The file, as an item id, a location (`ops@contoso.com/Reports/x.xlsx`) or a drive-relative path. */
+  readonly ref: string;
+  /** The bytes they save (a real workbook, supplied by the test). */
+  readonly bytes: Buffer;
 }
 
 export interface GraphFaults {
@@ -71,10 +81,22 @@ export interface GraphFaults {
   expireSession(options?: { readonly skip?: number }): void;
   /** Invalidates every access token issued so far: the next Graph call with one gets 401. */
   expireTokens(): void;
-  /** Removes all pending rules. */
+  /**
+   * A teammate saves `bytes` as a new version (new eTag) of the file `pathOrItemId` at the next upload attempt to it
+   * (`PUT …/content` or `createUploadSession`), just before that request's If-Match is evaluated: an upload that
+   * read the file earlier gets 412. A missing file is created (in an existing folder), for create-only writes.
+   */
+  teammateSavesBeforeNextUpload(pathOrItemId: string, bytes: Buffer): void;
+  /** 503 (or `status`) to download URL requests, so downloads are retried. */
+  failDownload(options?: { readonly status?: number; readonly times?: number; readonly skip?: number }): void;
+  /** Cuts download bodies half-way (connection dropped after half the bytes). */
+  cutDownload(options?: { readonly times?: number; readonly skip?: number }): void;
+  /** Removes all pending rules and teammate saves. */
   clear(): void;
   /** Rules still pending (for assertions). */
   pending(): readonly FaultRule[];
+  /** Teammate saves still waiting for an upload. */
+  pendingTeammateSaves(): readonly TeammateSave[];
 }
 
 interface LiveRule {
@@ -88,12 +110,15 @@ export interface FaultEngine extends GraphFaults {
   take(op: GraphOperation, path: string | undefined): FaultRule | undefined;
   /** Token generation: tokens from older generations are invalid. */
   tokenGeneration(): number;
+  /** The first pending teammate save whose ref `refersTo` the file being uploaded, consuming it. */
+  takeTeammateSave(refersTo: (ref: string) => boolean): TeammateSave | undefined;
 }
 
 /** Creates the fault engine of one simulator instance. */
 export function createFaultEngine(now: () => number): FaultEngine {
   let rules: LiveRule[] = [];
   let generation = 0;
+  let saves: TeammateSave[] = [];
 
   const add = (rule: FaultRule): void => {
     rules.push({ rule, skip: rule.skip ?? 0, times: rule.times ?? 1 });
@@ -129,6 +154,29 @@ export function createFaultEngine(now: () => number): FaultEngine {
     add,
     take,
     tokenGeneration: () => generation,
+    takeTeammateSave(refersTo) {
+      const index = saves.findIndex((s) => refersTo(s.ref));
+      if (index === -1) return undefined;
+      const [save] = saves.splice(index, 1);
+      return save;
+    },
+    teammateSavesBeforeNextUpload(ref, bytes) {
+      saves.push({ ref, bytes: Buffer.from(bytes) });
+    },
+    failDownload(options = {}) {
+      const status = options.status ?? 503;
+      add({
+        ops: ['download'],
+        status,
+        codes: status === 503 ? ['serviceNotAvailable'] : ['generalException'],
+        message: 'Injected download failure',
+        times: options.times ?? 1,
+        skip: options.skip ?? 0,
+      });
+    },
+    cutDownload(options = {}) {
+      add({ ops: ['download'], action: 'cut-body', times: options.times ?? 1, skip: options.skip ?? 0 });
+    },
     lock(path, options) {
       const base = {
         ops: ['content', 'createUploadSession'] as const,
@@ -178,11 +226,15 @@ export function createFaultEngine(now: () => number): FaultEngine {
     },
     clear() {
       rules = [];
+      saves = [];
     },
     pending: () => rules.filter((r) => r.times > 0 || (r.rule.untilMs ?? 0) > now()).map((r) => r.rule),
+    pendingTeammateSaves: () => [...saves],
   };
 }
 
 function isGraphApiOp(op: GraphOperation): boolean {
-  return op !== 'token' && op !== 'uploadFragment' && op !== 'uploadStatus' && op !== 'uploadCancel';
+  return (
+    op !== 'token' && op !== 'uploadFragment' && op !== 'uploadStatus' && op !== 'uploadCancel' && op !== 'download'
+  );
 }

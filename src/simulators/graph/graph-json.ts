@@ -1,6 +1,16 @@
 /** The JSON of Graph resources as the simulator returns them: driveItem and drive. */
 import type { DriveStore, SimDrive, SimItem } from './drive-store.js';
 
+/** The item's eTag (content and metadata): quoted, and new at every save because it carries the version. */
+export function eTagOf(item: SimItem): string {
+  return `"{${item.id}},${item.version}"`;
+}
+
+/** The item's cTag (content only); the simulator changes metadata only through saves, so it moves with the eTag. */
+export function cTagOf(item: SimItem): string {
+  return `"c:{${item.id}},${item.version}"`;
+}
+
 /** A driveItem: eTag and cTag carry the version, `webUrl` points under `origin/web/`. */
 export function itemJson(store: DriveStore, origin: string, item: SimItem): Record<string, unknown> {
   const drive = store.driveById(item.driveId);
@@ -11,8 +21,8 @@ export function itemJson(store: DriveStore, origin: string, item: SimItem): Reco
     id: item.id,
     name: item.name,
     size: item.size,
-    eTag: `"{${item.id}},${item.version}"`,
-    cTag: `"c:{${item.id}},${item.version}"`,
+    eTag: eTagOf(item),
+    cTag: cTagOf(item),
     createdDateTime: item.created.toISOString(),
     lastModifiedDateTime: item.modified.toISOString(),
     webUrl: `${origin}/web/${encodeURIComponent(drive?.diskName ?? '')}/${path.split('/').map(encodeURIComponent).join('/')}`,

@@ -7,8 +7,11 @@ import type { FaultRule } from './faults.js';
 
 export interface Reply {
   readonly status: number;
+  /** A JSON body. */
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
+  /** A file body, streamed from disk (content downloads); `cutAtHalf` drops the connection half-way (a fault). */
+  readonly file?: { readonly path: string; readonly cutAtHalf?: boolean };
 }
 
 /** Thrown by a route to answer with a Graph error: `codes` is the code chain, outermost first. */

@@ -1,8 +1,9 @@
 /**
  * A Microsoft Graph / OneDrive / Entra ID simulator on loopback HTTPS, strict like the real services: it refuses
  * what Graph refuses (fragments not a multiple of 320 KiB, wrong or non-contiguous Content-Range, a bearer token on
- * an upload URL, `/me` app-only, missing or expired tokens) and can inject faults (423 locks, 429/503 with
- * Retry-After, dropped fragments, 416, expired sessions, expired tokens).
+ * an upload or download URL, `/me` app-only, missing or expired tokens, a stale `If-Match`) and can inject faults
+ * (423 locks, 429/503 with Retry-After, dropped fragments, 416, expired sessions, expired tokens, cut downloads, a
+ * teammate saving between a download and the next upload).
  *
  * Clients reach it only through ordinary configuration: `authorityHost`, `graphBaseUrl` and `caFile`.
  *
@@ -19,6 +20,7 @@ import { createDriveStore } from './drive-store.js';
 import { createFaultEngine, type GraphFaults } from './faults.js';
 import { createGraphSimState, type GraphSimulatorStats } from './graph-state.js';
 import { handleRequest } from './handle-request.js';
+import { eTagOf } from './graph-json.js';
 import { findItem } from './item-path.js';
 import { createTokenService, type SimulatedClient } from './token-service.js';
 
@@ -40,6 +42,8 @@ export interface GraphSimulatorOptions {
   readonly quotaBytes?: number;
   /** Idle lifetime of an upload session (default 900 s). */
   readonly uploadSessionIdleSeconds?: number;
+  /** Lifetime of a pre-authenticated download URL (default 300 s; each is good for one request anyway). */
+  readonly downloadUrlTtlSeconds?: number;
   /** Port (default: any free one). */
   readonly port?: number;
 }
@@ -49,6 +53,8 @@ export interface SimItemInfo {
   readonly driveId: string;
   readonly path: string;
   readonly size: number;
+  /** The eTag Graph would return for it now (changes at every save). */
+  readonly eTag: string;
   /** Number of versions including the current one. */
   readonly versions: number;
   /** Where the current bytes are on disk. */
@@ -114,6 +120,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     faults,
     tokens,
     uploadSessionIdleSeconds: options.uploadSessionIdleSeconds ?? 900,
+    downloadUrlTtlSeconds: options.downloadUrlTtlSeconds ?? 300,
   });
   server.on('request', (req, res) => handleRequest(state, req, res));
 
@@ -142,6 +149,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         driveId: item.driveId,
         path: store.pathOf(item),
         size: item.size,
+        eTag: eTagOf(item),
         versions: item.history.length + 1,
         localPath: store.diskPathOf(item),
       };

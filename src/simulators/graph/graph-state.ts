@@ -20,6 +20,16 @@ export interface GraphSimulatorStats {
   simpleUploads: number;
   /** Requests to an upload URL that carried an Authorization header (refused with 401). */
   authorizationOnUploadUrl: number;
+  /** `GET …/content` answered with a 302 to a pre-authenticated download URL. */
+  downloadRedirects: number;
+  /** Downloads served in full or in part (a fault may cut one). */
+  downloadsServed: number;
+  /** Requests to a download URL that carried an Authorization header: a protocol violation, refused with 400. */
+  authorizationOnDownloadUrl: number;
+  /** Writes refused because their If-Match no longer matched (412). */
+  preconditionFailures: number;
+  /** New versions a simulated teammate saved (see GraphFaults.teammateSavesBeforeNextUpload). */
+  teammateSaves: number;
   /** Statuses ≥ 400 the simulator answered, with the operation. */
   readonly errors: { op: string; status: number }[];
   /** Every answered request: method, path and query (upload URLs shown as `/up/…`, never their credential), status. */
@@ -41,6 +51,12 @@ export interface UploadSession {
   expiresAtMs: number;
 }
 
+/** A pre-authenticated download URL: good once, for a short while, for one item's current content. */
+export interface DownloadGrant {
+  readonly itemId: string;
+  readonly expiresAtMs: number;
+}
+
 export interface GraphSimState {
   /** `https://127.0.0.1:PORT`: authority host, Graph host and upload URL host at once. */
   readonly origin: string;
@@ -51,6 +67,10 @@ export interface GraphSimState {
   readonly sessions: Map<string, UploadSession>;
   /** Idle lifetime of an upload session; each accepted fragment extends it. */
   readonly uploadSessionIdleMs: number;
+  /** Download URLs handed out and not used yet, by their token. */
+  readonly downloads: Map<string, DownloadGrant>;
+  /** Lifetime of a download URL. */
+  readonly downloadUrlTtlMs: number;
   readonly stats: GraphSimulatorStats;
 }
 
@@ -61,6 +81,7 @@ export function createGraphSimState(parts: {
   readonly faults: FaultEngine;
   readonly tokens: TokenService;
   readonly uploadSessionIdleSeconds: number;
+  readonly downloadUrlTtlSeconds: number;
 }): GraphSimState {
   return {
     origin: parts.origin,
@@ -69,6 +90,8 @@ export function createGraphSimState(parts: {
     tokens: parts.tokens,
     sessions: new Map(),
     uploadSessionIdleMs: parts.uploadSessionIdleSeconds * 1000,
+    downloads: new Map(),
+    downloadUrlTtlMs: parts.downloadUrlTtlSeconds * 1000,
     stats: {
       requests: 0,
       byOperation: {},
@@ -80,6 +103,11 @@ export function createGraphSimState(parts: {
       fragmentSizes: [],
       simpleUploads: 0,
       authorizationOnUploadUrl: 0,
+      downloadRedirects: 0,
+      downloadsServed: 0,
+      authorizationOnDownloadUrl: 0,
+      preconditionFailures: 0,
+      teammateSaves: 0,
       errors: [],
       log: [],
     },

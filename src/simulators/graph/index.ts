@@ -6,5 +6,5 @@ export {
   type GraphSimulatorStats,
   type SimItemInfo,
 } from './graph-simulator.js';
-export type { GraphFaults, FaultRule, GraphOperation } from './faults.js';
+export type { GraphFaults, FaultRule, GraphOperation, TeammateSave } from './faults.js';
 export type { SimulatedClient } from './token-service.js';

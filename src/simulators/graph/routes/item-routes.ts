@@ -2,8 +2,8 @@
  * Items of a drive, addressed as Graph does: `/drives/{id}/root` or `/drives/{id}/items/{itemId}`, then an optional
  * `:/relative/path:`, then an optional action (`children`, `content`, `createUploadSession`, `versions`). The
  * operation is counted and authenticated, the fault engine consulted for its path, then the operation answers:
- * item metadata and versions, folder creation here; file writes in `content-route.ts` and
- * `upload-session-routes.ts`.
+ * item metadata and versions, folder creation here; downloads in `download-routes.ts`; file writes in
+ * `content-route.ts` and `upload-session-routes.ts`, after the write conditions (`write-conditions.ts`).
  */
 import type { IncomingMessage } from 'node:http';
 import { authenticate } from '../bearer-auth.js';
@@ -16,7 +16,9 @@ import { requireItem, walk, type ItemTarget } from '../item-path.js';
 import { checkName, freeName } from '../item-names.js';
 import { parseJsonBody, readBody } from '../request-body.js';
 import { putContent } from './content-route.js';
+import { redirectToContent } from './download-routes.js';
 import { createUploadSession } from './upload-session-routes.js';
+import { applyTeammateSave, checkIfMatch } from './write-conditions.js';
 
 const MAX_SIMPLE_UPLOAD = 250 * 1024 * 1024;
 
@@ -52,7 +54,7 @@ export async function routeItemRequest(
     throw new HttpFault(400, ['invalidRequest'], `Unsupported request path ${raw}`);
   }
   if (relPart !== undefined) action = (tailPart ?? '').split('/').filter((s) => s !== '')[0];
-  const op = operationOf(action);
+  const op = operationOf(action, method);
   countOperation(state, op);
   const body = method === 'PUT' || method === 'POST' ? await readBody(req, MAX_SIMPLE_UPLOAD) : Buffer.alloc(0);
   authenticate(state.tokens, req);
@@ -71,19 +73,24 @@ export async function routeItemRequest(
   const rule = state.faults.take(op, targetPath);
   if (rule !== undefined) return faultReply(rule);
 
-  const reply = await answerOperation(state, op, { method, url, drive, target, body });
+  const reply = await answerOperation(state, op, { req, method, url, drive, target, targetPath, body });
   if (reply !== undefined) return reply;
   throw new HttpFault(405, ['invalidRequest'], `${method} is not supported on this resource.`);
 }
 
-/** The operation an action names; an unknown action counts as the item itself (a GET answers its metadata). */
-function operationOf(action: string | undefined): GraphOperation {
+/**
+ * The operation an action names; an unknown action counts as the item itself (a GET answers its metadata). Reading
+ * content is its own operation: a lock (open in Excel) blocks writes, not downloads.
+ */
+function operationOf(action: string | undefined, method: string): GraphOperation {
   return action === undefined
     ? 'item'
     : action === 'children'
       ? 'children'
       : action === 'content'
-        ? 'content'
+        ? method === 'GET'
+          ? 'contentDownload'
+          : 'content'
         : action === 'createUploadSession'
           ? 'createUploadSession'
           : action === 'versions'
@@ -96,14 +103,22 @@ async function answerOperation(
   state: GraphSimState,
   op: GraphOperation,
   call: {
+    readonly req: IncomingMessage;
     readonly method: string;
     readonly url: URL;
     readonly drive: SimDrive;
     readonly target: ItemTarget;
+    readonly targetPath: string | undefined;
     readonly body: Buffer;
   },
 ): Promise<Reply | undefined> {
-  const { method, url, drive, target, body } = call;
+  const { req, method, url, drive, target, body } = call;
+  /** A write lands after a teammate's pending save and only if its If-Match still holds. */
+  const conditioned = async (): Promise<ItemTarget> => {
+    const now = await applyTeammateSave(state, drive, target, call.targetPath);
+    checkIfMatch(state, req, now);
+    return now;
+  };
   switch (op) {
     case 'item':
       if (method !== 'GET') return undefined;
@@ -113,10 +128,12 @@ async function answerOperation(
       return listVersions(target);
     case 'children':
       return method === 'POST' ? createFolder(state, target, body) : undefined;
+    case 'contentDownload':
+      return method === 'GET' ? redirectToContent(state, target) : undefined;
     case 'content':
-      return method === 'PUT' ? putContent(state, url, drive, target, body) : undefined;
+      return method === 'PUT' ? putContent(state, url, drive, await conditioned(), body) : undefined;
     case 'createUploadSession':
-      return method === 'POST' ? createUploadSession(state, drive, target, body) : undefined;
+      return method === 'POST' ? createUploadSession(state, drive, await conditioned(), body) : undefined;
     default:
       return undefined;
   }

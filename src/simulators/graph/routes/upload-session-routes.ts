@@ -19,7 +19,11 @@ import { checkQuota, contentTarget } from './write-target.js';
 export const FRAGMENT_UNIT = 327_680;
 const MAX_FRAGMENT = 60 * 1024 * 1024;
 
-/** `POST …:/name:/createUploadSession` with `item.fileSize` (required here) and its conflict behaviour. */
+/**
+ * `POST …:/name:/createUploadSession` with `item.fileSize` (required here) and its conflict behaviour. Its If-Match
+ * header was checked by the caller (write-conditions.ts), once, when the session is created: that is where Graph
+ * documents it.
+ */
 export async function createUploadSession(
   state: GraphSimState,
   drive: SimDrive,
@@ -39,6 +43,10 @@ export async function createUploadSession(
   checkQuota(state.store, drive, fileSize);
   const behavior =
     typeof item['@microsoft.graph.conflictBehavior'] === 'string' ? item['@microsoft.graph.conflictBehavior'] : 'fail';
+  // Checked now and again at commit: a name taken before the session starts fails before any byte is sent.
+  if (behavior === 'fail' && state.store.child(parent.id, name) !== undefined) {
+    throw new HttpFault(409, ['nameAlreadyExists'], 'The specified item name already exists.');
+  }
   const session: UploadSession = {
     id: randomUUID(),
     secret: randomBytes(24).toString('base64url'),

@@ -37,6 +37,7 @@ export function wireDestination(exp: ExportConfig, w: DestinationWiring): WiredD
       dir: d.dir,
       fileName: d.fileName ?? `${exp.id}.xlsx`,
       skipUnchanged: d.skipUnchanged,
+      mode: d.mode,
     });
   }
   const od = w.config.onedrive;
@@ -71,12 +72,14 @@ export function wireDestination(exp: ExportConfig, w: DestinationWiring): WiredD
       chunkBytes: d.chunkSize,
       retry: toRetryPolicy(od.retry),
       skipUnchanged: d.skipUnchanged,
+      mode: d.mode,
     },
     { logger: w.logger, redactor: w.redactor, clock: w.clock, sleep: realSleep, auth: w.graphAuths.get(authOptions) },
   );
   return {
     describe: () => destination.describe(),
     deliver: (f, c) => destination.deliver(f, c),
+    fetchCurrent: destination.fetchCurrent,
     check: () => destination.resolveTarget({}),
   };
 }

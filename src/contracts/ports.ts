@@ -164,5 +164,5 @@ export interface Destination {
    * Update mode: downloads the file now at the target, with its version; undefined when there is none yet. Throws
    * DestinationError `DESTINATION_TOO_LARGE` over `ctx.maxBytes` (nothing downloaded).
    */
-  fetchCurrent?(ctx: FetchCurrentContext): Promise<CurrentFile | UnchangedFile | undefined>;
+  readonly fetchCurrent?: ((ctx: FetchCurrentContext) => Promise<CurrentFile | UnchangedFile | undefined>) | undefined;
 }

@@ -21,10 +21,22 @@ export function skipWhenUnchanged(destination: Destination, holds: HoldsPrevious
     describe: () => destination.describe(),
     ...(destination.fetchCurrent === undefined
       ? {}
-      : { fetchCurrent: (ctx: FetchCurrentContext) => destination.fetchCurrent?.(ctx) ?? Promise.resolve(undefined) }),
+      : {
+          // Update mode asks before downloading: the same data and the file still there means nothing to do.
+          fetchCurrent: async (ctx: FetchCurrentContext) => {
+            const previous = ctx.previous;
+            if (
+              sameData(previous, ctx.dataHash) &&
+              (await holds(previous, { signal: ctx.signal }).catch(() => false))
+            ) {
+              return { unchanged: true as const, location: previous.location };
+            }
+            return destination.fetchCurrent?.(ctx);
+          },
+        }),
     async deliver(file, ctx: DeliveryContext) {
       const previous = ctx.previous;
-      if (previous?.dataHash !== undefined && file.dataHash !== undefined && previous.dataHash === file.dataHash) {
+      if (sameData(previous, file.dataHash)) {
         const still = await holds(previous, { signal: ctx.signal }).catch(() => false);
         if (still) {
           return {
@@ -40,4 +52,8 @@ export function skipWhenUnchanged(destination: Destination, holds: HoldsPrevious
       return destination.deliver(file, ctx);
     },
   };
+}
+
+function sameData(previous: PreviousDelivery | undefined, dataHash: string | undefined): previous is PreviousDelivery {
+  return previous?.dataHash !== undefined && dataHash !== undefined && previous.dataHash === dataHash;
 }

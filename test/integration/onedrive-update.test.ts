@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchCurrentContext, FinishedFile } from '../../src/contracts/ports.js';
 import { DestinationError } from '../../src/shared/errors.js';
 import { startHarness, type Harness } from './onedrive-harness.js';
+import type { CurrentFile, UnchangedFile } from '../../src/contracts/ports.js';
 
 const MiB = 1024 * 1024;
 
@@ -85,7 +86,7 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
     await seed('Update/Fetch.xlsx', 'as the team left it');
     const before = { ...h.sim.stats };
     const ctx = await fetchContext();
-    const current = await h.destination({ path: 'Update/Fetch.xlsx', mode: 'update' }).fetchCurrent(ctx);
+    const current = downloaded(await h.destination({ path: 'Update/Fetch.xlsx', mode: 'update' }).fetchCurrent(ctx));
     expect(current?.location).toBe('ops@contoso.com/Update/Fetch.xlsx');
     expect(current?.version).toBe(h.sim.itemInfo('ops@contoso.com/Update/Fetch.xlsx')?.eTag);
     expect(current?.path.startsWith(ctx.tempDir)).toBe(true);
@@ -130,7 +131,7 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
     h.sim.faults.cutDownload({ times: 1 });
     const redirects = h.sim.stats.downloadRedirects;
     const ctx = await fetchContext();
-    const current = await h.destination({ path: 'Update/Flaky.xlsx', mode: 'update' }).fetchCurrent(ctx);
+    const current = downloaded(await h.destination({ path: 'Update/Flaky.xlsx', mode: 'update' }).fetchCurrent(ctx));
     expect(h.sim.stats.downloadRedirects - redirects).toBe(3);
     expect(await noteOf(await readFile(current?.path ?? ''))).toBe('flaky network');
     expect(current?.bytes).toBe(h.sim.itemInfo('ops@contoso.com/Update/Flaky.xlsx')?.size);
@@ -151,7 +152,7 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
       const location = `ops@contoso.com/${path}`;
       await seed(path, 'before');
       const dest = h.destination({ path, mode: 'update', uploadSessionThresholdBytes: threshold });
-      const current = await dest.fetchCurrent(await fetchContext());
+      const current = downloaded(await dest.fetchCurrent(await fetchContext()));
       const itemId = h.sim.itemInfo(location)?.id;
       const sessions = h.sim.stats.uploadSessionsCreated;
       const result = await dest.deliver(await finished(await workbook('patched by the export')), {
@@ -173,7 +174,7 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
       const location = `ops@contoso.com/${path}`;
       await seed(path, 'before');
       const dest = h.destination({ path, mode: 'update', uploadSessionThresholdBytes: threshold });
-      const current = await dest.fetchCurrent(await fetchContext());
+      const current = downloaded(await dest.fetchCurrent(await fetchContext()));
       const theirs = await workbook('the teammate saved this');
       h.sim.faults.teammateSavesBeforeNextUpload(location, theirs);
       const mark = h.sim.stats.log.length;
@@ -195,7 +196,7 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
       expect(h.sim.openUploadSessions()).toBe(0);
 
       // What the pipeline does next: read again (the teammate's version, a new eTag), patch, write: it goes through.
-      const again = await dest.fetchCurrent(await fetchContext());
+      const again = downloaded(await dest.fetchCurrent(await fetchContext()));
       expect(again?.version).not.toBe(current?.version);
       expect(await noteOf(await readFile(again?.path ?? ''))).toBe('the teammate saved this');
       await dest.deliver(await finished(await workbook('patched over their save')), {
@@ -281,7 +282,7 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
     const sampler = setInterval(() => (peak = Math.max(peak, used())), 2);
     let current;
     try {
-      current = await h.destination({ path: 'Update/Large.xlsx', mode: 'update' }).fetchCurrent(ctx);
+      current = downloaded(await h.destination({ path: 'Update/Large.xlsx', mode: 'update' }).fetchCurrent(ctx));
     } finally {
       clearInterval(sampler);
     }
@@ -291,3 +292,9 @@ describe('OneDrive destination in update mode, against the Graph simulator', () 
     expect(peak - baseline).toBeLessThan(48 * MiB);
   }, 180_000);
 });
+
+/** The downloaded copy: these tests pass no data hash, so the answer is never "unchanged". */
+function downloaded(found: CurrentFile | UnchangedFile | undefined): CurrentFile | undefined {
+  if (found !== undefined && 'unchanged' in found) throw new Error('fetchCurrent answered unchanged');
+  return found;
+}

@@ -45,12 +45,17 @@ function tonight(): string[][] {
   return [...changed, fresh];
 }
 
-async function setUp(name: string, team: URL, extra = ''): Promise<{ config: string; file: string }> {
+async function setUp(
+  name: string,
+  team: URL,
+  extra = '',
+  view: string[][] = tonight(),
+): Promise<{ config: string; file: string }> {
   const folder = join(dir, name);
   const file = join(folder, 'out', 'Team.xlsx');
   await import('node:fs/promises').then((fs) => fs.mkdir(join(folder, 'out'), { recursive: true }));
   await copyFile(team, file);
-  await writeFile(join(folder, 'tonight.csv'), toCsv([header, ...tonight()]));
+  await writeFile(join(folder, 'tonight.csv'), toCsv([header, ...view]));
   const config = join(folder, 'export.yaml');
   await writeFile(
     config,
@@ -171,8 +176,9 @@ describe('update mode on a LibreOffice team workbook (local destination)', () =>
   });
 
   it('refuses a table that would grow into other content, and an encrypted file, leaving them byte for byte', async () => {
-    // Something a teammate typed right below the table.
-    const { config, file } = await setUp('overlap', new URL('team.xlsx', FIXTURES));
+    // Something a teammate typed right below the table, which grows by five rows tonight.
+    const grown = [...rows, ...rows.slice(0, 5).map((r, i) => [`OPP-95000${i}`, ...r.slice(1)])];
+    const { config, file } = await setUp('overlap', new URL('team.xlsx', FIXTURES), '', grown);
     const zip = await JSZip.loadAsync(await readFile(file));
     const part = manifest.sheets.find((s) => s.name === 'Opportunities')?.part ?? '';
     const xml = (await zip.file(part)?.async('string')) ?? '';

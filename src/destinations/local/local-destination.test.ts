@@ -7,6 +7,7 @@ import { AbortedError, DestinationError } from '../../shared/errors.js';
 import { createSilentLogger } from '../../shared/logger.js';
 import type { DeliveryContext, FetchCurrentContext, FinishedFile } from '../../contracts/ports.js';
 import { createLocalDestination } from './local-destination.js';
+import type { CurrentFile, UnchangedFile } from '../../contracts/ports.js';
 
 let root: string;
 beforeEach(async () => {
@@ -163,7 +164,7 @@ describe('createLocalDestination in update mode', () => {
   it('copies the workbook into tempDir with a fingerprint of size, mtime and SHA-256', async () => {
     const { dir, target } = await teamWorkbook('the team workbook');
     const ctx = await fetchContext();
-    const current = await createLocalDestination({ dir, fileName: NAME, mode: 'update' }).fetchCurrent(ctx);
+    const current = downloaded(await createLocalDestination({ dir, fileName: NAME, mode: 'update' }).fetchCurrent(ctx));
     expect(current?.location).toBe(target);
     expect(current?.bytes).toBe(17);
     expect(current?.path.startsWith(ctx.tempDir)).toBe(true);
@@ -187,7 +188,7 @@ describe('createLocalDestination in update mode', () => {
   it('replaces the workbook when it is still the version that was read', async () => {
     const { dir, target } = await teamWorkbook('v1');
     const destination = createLocalDestination({ dir, fileName: NAME, mode: 'update' });
-    const current = await destination.fetchCurrent(await fetchContext());
+    const current = downloaded(await destination.fetchCurrent(await fetchContext()));
     await destination.deliver(await finished('patched v1'), { ...context(), ifMatch: current?.version });
     expect(await readFile(target, 'utf8')).toBe('patched v1');
     expect(await readdir(dir)).toEqual([NAME]);
@@ -201,7 +202,7 @@ describe('createLocalDestination in update mode', () => {
   ])('refuses to overwrite %s: DESTINATION_CHANGED, target byte-identical, no temp file', async (_l, theirs, mtime) => {
     const { dir, target } = await teamWorkbook('v1');
     const destination = createLocalDestination({ dir, fileName: NAME, mode: 'update' });
-    const current = await destination.fetchCurrent(await fetchContext());
+    const current = downloaded(await destination.fetchCurrent(await fetchContext()));
     await writeFile(target, theirs);
     if (mtime !== undefined) await utimes(target, mtime, mtime);
     const before = await readFile(target);
@@ -218,7 +219,7 @@ describe('createLocalDestination in update mode', () => {
   it('refuses when the workbook was deleted after it was read', async () => {
     const { dir, target } = await teamWorkbook('v1');
     const destination = createLocalDestination({ dir, fileName: NAME, mode: 'update' });
-    const current = await destination.fetchCurrent(await fetchContext());
+    const current = downloaded(await destination.fetchCurrent(await fetchContext()));
     await rm(target);
     await expect(
       destination.deliver(await finished('patched'), { ...context(), ifMatch: current?.version }),
@@ -257,6 +258,12 @@ describe('createLocalDestination in update mode', () => {
   it('keeps fetchCurrent when skipUnchanged wraps the destination', async () => {
     const { dir } = await teamWorkbook('v1');
     const destination = createLocalDestination({ dir, fileName: NAME, mode: 'update', skipUnchanged: true });
-    expect((await destination.fetchCurrent(await fetchContext()))?.bytes).toBe(2);
+    expect(downloaded(await destination.fetchCurrent(await fetchContext()))?.bytes).toBe(2);
   });
 });
+
+/** The downloaded copy: these tests pass no data hash, so the answer is never "unchanged". */
+function downloaded(found: CurrentFile | UnchangedFile | undefined): CurrentFile | undefined {
+  if (found !== undefined && 'unchanged' in found) throw new Error('fetchCurrent answered unchanged');
+  return found;
+}

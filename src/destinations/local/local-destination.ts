@@ -109,7 +109,8 @@ export function createLocalDestination(options: LocalDestinationOptions): LocalD
       return { location: target, warnings: [] };
     },
   };
-  return { ...skipWhenUnchanged(destination, holds, options.skipUnchanged ?? false), holds, fetchCurrent };
+  const skipping = skipWhenUnchanged({ ...destination, fetchCurrent }, holds, options.skipUnchanged ?? false);
+  return { ...skipping, fetchCurrent: skipping.fetchCurrent ?? fetchCurrent, holds };
 }
 
 /**

@@ -11,6 +11,7 @@ import { createSilentLogger } from '../../shared/logger.js';
 import { createRedactor, type Redactor } from '../../shared/redact.js';
 import type { GraphAuth } from './graph-auth.js';
 import { createOneDriveDestination } from './onedrive-destination.js';
+import type { CurrentFile, UnchangedFile } from '../../contracts/ports.js';
 
 const GRAPH = 'https://graph.microsoft.com';
 const DOWNLOAD_HOST = 'https://contoso-my.sharepoint.com';
@@ -99,7 +100,7 @@ describe('OneDrive fetchCurrent (Graph and the download host mocked with nock)',
     lookups(ITEM);
     redirect('T1');
     const served = download('T1').reply(200, bytes, { 'content-length': '3000' });
-    const current = await destination().fetchCurrent(ctx());
+    const current = downloaded(await destination().fetchCurrent(ctx()));
     expect(served.isDone()).toBe(true);
     expect(current).toMatchObject({ bytes: 3_000, version: ETAG, location: 'drive b!x/Reports/Sales.xlsx' });
     expect(current?.path.startsWith(tempDir)).toBe(true);
@@ -149,7 +150,7 @@ describe('OneDrive fetchCurrent (Graph and the download host mocked with nock)',
     download('T3').reply(503, 'busy');
     redirect('T4');
     download('T4').reply(200, bytes, { 'content-length': '3000' });
-    const current = await destination().fetchCurrent(ctx());
+    const current = downloaded(await destination().fetchCurrent(ctx()));
     expect((await readFile(current?.path ?? '')).equals(bytes)).toBe(true);
     expect(await readdir(tempDir)).toEqual([current?.path.slice(tempDir.length + 1)]);
   });
@@ -161,7 +162,7 @@ describe('OneDrive fetchCurrent (Graph and the download host mocked with nock)',
     download('T5').reply(200, bytes.subarray(0, 1_000), { 'content-length': '3000' });
     redirect('T6');
     download('T6').reply(200, bytes, { 'content-length': '3000' });
-    const current = await destination().fetchCurrent(ctx());
+    const current = downloaded(await destination().fetchCurrent(ctx()));
     expect(current?.bytes).toBe(3_000);
     expect((await readFile(current?.path ?? '')).equals(bytes)).toBe(true);
   });
@@ -214,3 +215,9 @@ describe('OneDrive fetchCurrent (Graph and the download host mocked with nock)',
     expect(await readdir(tempDir)).toEqual([]);
   });
 });
+
+/** The downloaded copy: these tests pass no data hash, so the answer is never "unchanged". */
+function downloaded(found: CurrentFile | UnchangedFile | undefined): CurrentFile | undefined {
+  if (found !== undefined && 'unchanged' in found) throw new Error('fetchCurrent answered unchanged');
+  return found;
+}

@@ -180,10 +180,11 @@ export function createOneDriveDestination(
     );
   };
   const describe = (): string => `OneDrive ${plan.driveLabel}/${plan.segments.join('/')}`;
+  const skipping = skipWhenUnchanged({ describe, deliver, fetchCurrent }, holds, options.skipUnchanged ?? false);
   return {
-    ...skipWhenUnchanged({ describe, deliver }, holds, options.skipUnchanged ?? false),
+    ...skipping,
+    fetchCurrent: skipping.fetchCurrent ?? fetchCurrent,
     resolveTarget: (opts = {}) => target.resolveTarget(opts.signal),
-    fetchCurrent,
   };
 }
 

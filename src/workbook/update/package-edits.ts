@@ -125,7 +125,7 @@ export function withDefinedNames(
     const local = a.get('localSheetId');
     const key = { name: a.get('name') ?? '', localSheetId: local === undefined ? undefined : Number(local) };
     if (owned.some((d) => same(key, d))) {
-      body = body.slice(0, el.start - container.start) + body.slice(el.end - container.start);
+      body = body.slice(0, el.start) + body.slice(el.end);
       continue;
     }
     const open = el.xml.indexOf('>');
@@ -135,7 +135,7 @@ export function withDefinedNames(
     const followed = follow(formula);
     if (followed !== formula) {
       const replaced = el.xml.slice(0, open + 1) + followed + el.xml.slice(close);
-      body = body.slice(0, el.start - container.start) + replaced + body.slice(el.end - container.start);
+      body = body.slice(0, el.start) + replaced + body.slice(el.end);
     }
   }
   const close = body.lastIndexOf('</');

@@ -38,6 +38,9 @@ export interface WorkbookUpdateReport {
   /** Teammate saves between our download and our upload, each answered by downloading and patching again. */
   readonly conflicts: number;
   readonly tables: readonly TableUpdateSummary[];
+  /** Parts of the team's package copied as they were (byte for byte), and the team's own sheets. */
+  readonly keptParts?: number | undefined;
+  readonly teamSheets?: readonly string[] | undefined;
 }
 
 /** A workbook at its destination. */
@@ -177,6 +180,8 @@ const storedRunReportSchema = z.object({
     .object({
       created: z.boolean(),
       conflicts: z.number(),
+      keptParts: z.number().optional(),
+      teamSheets: z.array(z.string()).optional(),
       tables: z.array(
         z.object({
           table: z.string(),

@@ -34,7 +34,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import { isoWithOffset, wallDate } from '../shared/time.js';
 import type { DealCollector } from '../transforms/metrics/index.js';
-import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
+import { createWorkbookWriter, type KeptParts, type WorkbookWriter } from '../workbook/workbook-writer.js';
 import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
@@ -300,6 +300,8 @@ interface MetricsCache {
 interface BuiltWorkbook {
   readonly path: string;
   readonly bytes: number;
+  /** Update mode: what of the team's workbook was kept as it was. */
+  readonly kept?: KeptParts | undefined;
 }
 
 /**
@@ -382,7 +384,7 @@ async function buildWorkbook(
     ]);
     const committed = await timer.timed('write', () => book.commit());
     soFar.warnings.push(...committed.warnings);
-    return { path, bytes: committed.bytes };
+    return { path, bytes: committed.bytes, kept: committed.kept };
   } catch (err) {
     await book.abort();
     throw err;
@@ -452,7 +454,13 @@ async function updateTeamWorkbook(
     if (current !== undefined && 'unchanged' in current) return unchangedEnd(scope, previous, current.location);
     try {
       const built = await buildWorkbook(scope, soFar, prepared, { team: current, attempt, metrics });
-      soFar.update = { created: current === undefined, conflicts: attempt, tables: [...soFar.updates] };
+      soFar.update = {
+        created: current === undefined,
+        conflicts: attempt,
+        tables: [...soFar.updates],
+        keptParts: built.kept?.parts,
+        teamSheets: built.kept?.sheets,
+      };
       return await deliverWorkbook(
         scope,
         soFar,

@@ -30,6 +30,14 @@ export const EXCEL_MAX_DATA_ROWS = 1_048_575;
  */
 export const DEFAULT_ZIP_LEVEL = 1;
 
+/** Update mode: what of the team's workbook was copied as it was. */
+export interface KeptParts {
+  /** Parts of the package copied as their stored bytes. */
+  readonly parts: number;
+  /** The team's own sheets (the ones the export does not write). */
+  readonly sheets: readonly string[];
+}
+
 export interface WorkbookWriter {
   /** Streams one view into one or more sheets (each an Excel table). Throws AbortedError or WorkbookError. */
   addDataSheet(input: DataSheetInput): Promise<DataSheetResult>;
@@ -38,7 +46,7 @@ export interface WorkbookWriter {
   /** Optional final tab order by final names (names not listed keep their relative order after the listed ones). */
   setTabOrder(names: readonly string[]): void;
   /** Finishes the file. `warnings` holds what spec sheets could not show (data-sheet warnings are in their results). */
-  commit(): Promise<{ bytes: number; warnings: string[] }>;
+  commit(): Promise<{ bytes: number; warnings: string[]; kept?: KeptParts | undefined }>;
   /**
    * Stops writing and deletes the partial file; never throws. Safe to call at any time, also while a sheet is
    * being written (that call then rejects with AbortedError) and after commit (the file is then deleted too).

@@ -5,7 +5,8 @@
  * runs every export through the real clients and prints where each workbook landed.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { UsageError } from '../../shared/errors.js';
@@ -14,7 +15,7 @@ import type { Redactor } from '../../shared/redact.js';
 import { startTableauSimulator } from '../../simulators/tableau/index.js';
 import { startGraphSimulator } from '../../simulators/graph/index.js';
 import type { RunReport } from '../../contracts/run-report.js';
-import { createAppContext } from '../app-context.js';
+import { createAppContext, type AppContext } from '../app-context.js';
 import { createProgress, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 
 export interface DemoOptions {
@@ -61,11 +62,14 @@ export async function demoCommand(file: string, options: DemoOptions): Promise<n
     env[config.onedrive?.clientSecretEnv ?? 'AZURE_CLIENT_SECRET'] = credentials.clientSecret;
     const demoLoaded: LoadedConfig = { ...loaded, config: pointAtSimulators(config, tableau, graph) };
     const ctx = createAppContext(demoLoaded, { logger: options.logger, redactor: options.redactor, env });
+    const seeded = await seedTeamWorkbooks(ctx, loaded.baseDir, graph);
     if (!options.json) {
       process.stdout.write(
         `Tableau simulator:   ${tableau.url} (site "${config.tableau?.site ?? ''}", ${options.rows.toLocaleString('en-US')} opportunities)\n`,
       );
-      process.stdout.write(`Graph simulator:     ${graph.graphBaseUrl} (authority ${graph.authorityHost})\n\n`);
+      process.stdout.write(`Graph simulator:     ${graph.graphBaseUrl} (authority ${graph.authorityHost})\n`);
+      for (const line of seeded) process.stdout.write(`${line}\n`);
+      process.stdout.write('\n');
     }
     const reports: RunReport[] = [];
     try {
@@ -141,6 +145,33 @@ function pointAtSimulators(config: Config, tableau: TableauSim, graph: GraphSim)
   };
 }
 
+/**
+ * An update-mode export needs the team's workbook on OneDrive first: the demo puts the sample one there
+ * (`config/team-workbook.xlsx`, made by LibreOffice with `npm run make:team-workbook`), as a teammate would.
+ */
+async function seedTeamWorkbooks(ctx: AppContext, baseDir: string, graph: GraphSim): Promise<string[]> {
+  const sample = join(baseDir, TEAM_WORKBOOK);
+  const lines: string[] = [];
+  for (const exp of ctx.config.exports) {
+    const d = exp.destination;
+    if (d.type !== 'onedrive' || d.mode !== 'update' || !('user' in d.drive)) continue;
+    if (graph.itemInfo(`${d.drive.user}/${d.path}`) !== undefined) continue;
+    const bytes = (await stat(sample)).size;
+    await ctx
+      .destinationFor(exp)
+      .deliver(
+        { path: sample, bytes, suggestedName: posix.basename(d.path) },
+        { logger: ctx.logger, signal: new AbortController().signal, runStartedAt: new Date(), timezone: 'UTC' },
+      );
+    lines.push(
+      `Team workbook:       ${d.path} ← ${TEAM_WORKBOOK} (a pivot, a chart, a formula column, notes, a sheet of its own)`,
+    );
+  }
+  return lines;
+}
+
+const TEAM_WORKBOOK = 'team-workbook.xlsx';
+
 /** What the demo prints for one run: the outcome, where the file landed and how to open it, the warnings. */
 function describeDemoRun(report: RunReport, graph: GraphSim): string {
   const id = report.exportId;
@@ -156,6 +187,21 @@ function describeDemoRun(report: RunReport, graph: GraphSim): string {
     if (stored !== undefined) lines.push(`    open it:  ${stored.localPath}  (version ${stored.versions})`);
   } else if (dest !== undefined) {
     lines.push(`    open it:  ${dest.location}`);
+  }
+  const u = report.update;
+  if (u !== undefined) {
+    const list = (names: readonly string[] | undefined): string =>
+      names === undefined || names.length === 0 ? 'none' : names.join(', ');
+    for (const t of u.tables) {
+      lines.push(
+        `    kept:     table '${t.table}': the team's columns ${list(t.teammateColumns)} by key, formulas ${list(t.calculatedColumns)} extended to every row`,
+      );
+      for (const d of t.droppedRows)
+        lines.push(`              row ${d.key} left the view; its team values were: ${d.values.join(' | ')}`);
+    }
+    lines.push(
+      `    kept:     ${u.keptParts ?? 0} parts byte for byte, the team's sheets ${list(u.teamSheets)}${u.conflicts > 0 ? `; ${u.conflicts} teammate save(s) merged` : ''}`,
+    );
   }
   for (const w of report.warnings) lines.push(`    ! ${w}`);
   return `${lines.join('\n')}\n`;

@@ -65,7 +65,7 @@ interface Changes {
 }
 
 /** Writes the updated package to `input.filePath`; resolves with its size in bytes. */
-export async function assemblePackage(input: AssembleInput): Promise<number> {
+export async function assemblePackage(input: AssembleInput): Promise<{ bytes: number; keptParts: number }> {
   const { team } = input;
   const changes: Changes = { replaced: new Map(), removed: new Set(), added: [] };
   for (const r of input.refreshed) {
@@ -265,14 +265,17 @@ async function refreshPivotCaches(
   }
 }
 
-async function writeZip(input: AssembleInput, changes: Changes): Promise<number> {
+async function writeZip(input: AssembleInput, changes: Changes): Promise<{ bytes: number; keptParts: number }> {
   const zip = createZipWriter(input.filePath, input.zipLevel);
+  let keptParts = 0;
   try {
     for (const entry of input.team.zip.entries) {
       if (changes.removed.has(entry.name)) continue;
       const replacement = changes.replaced.get(entry.name);
-      if (replacement === undefined) await zip.copyEntry(input.team.zip, entry);
-      else if (typeof replacement === 'string' || Buffer.isBuffer(replacement))
+      if (replacement === undefined) {
+        await zip.copyEntry(input.team.zip, entry);
+        keptParts += 1;
+      } else if (typeof replacement === 'string' || Buffer.isBuffer(replacement))
         await zip.addBuffer(entry.name, replacement);
       else await zip.addSpool(entry.name, replacement);
       changes.replaced.delete(entry.name);
@@ -283,7 +286,7 @@ async function writeZip(input: AssembleInput, changes: Changes): Promise<number>
       else await zip.addSpool(name, data);
     }
     for (const part of changes.added) await zip.addBuffer(part.name, part.data);
-    return await zip.finish();
+    return { bytes: await zip.finish(), keptParts };
   } catch (err) {
     zip.destroy();
     throw err;

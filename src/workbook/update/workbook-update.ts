@@ -122,7 +122,7 @@ export async function openWorkbookUpdate(options: WorkbookUpdateOptions): Promis
             ...order.filter((n) => freshSheets.includes(n)),
             ...freshSheets.filter((n) => !order.includes(n)),
           ];
-          const bytes = await assemblePackage({
+          const { bytes, keptParts } = await assemblePackage({
             team: model,
             fresh: freshModel,
             freshSheetOrder: orderedNew,
@@ -132,7 +132,11 @@ export async function openWorkbookUpdate(options: WorkbookUpdateOptions): Promis
             zipLevel: options.zipLevel,
           });
           state = 'committed';
-          return { bytes, warnings };
+          const written = new Set(
+            [...freshSheets, ...refreshed.map((r) => r.table.sheet)].map((n) => n.toLocaleUpperCase('en-US')),
+          );
+          const sheets = model.sheets.map((s) => s.name).filter((n) => !written.has(n.toLocaleUpperCase('en-US')));
+          return { bytes, warnings, kept: { parts: keptParts, sheets } };
         } finally {
           await freshModel?.zip.close();
         }

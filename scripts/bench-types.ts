@@ -1,6 +1,6 @@
 /** What the benchmark's parent (`bench.ts`) and its worker processes (`bench-worker.ts`) exchange. */
 
-export const WRITERS = ['ours', 'floor', 'exceljs-memory', 'exceljs-stream-plain', 'sheetjs'] as const;
+export const WRITERS = ['ours', 'ours-update', 'floor', 'exceljs-memory', 'exceljs-stream-plain', 'sheetjs'] as const;
 export type WriterName = (typeof WRITERS)[number];
 
 /** The baselines ours is compared with. */

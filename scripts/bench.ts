@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,14 @@ const CAPPED: ReadonlySet<WriterName> = new Set<WriterName>(['exceljs-memory', '
 const LARGE_ROWS = 500_000;
 const MiB = 1024 * 1024;
 
-const TARGETS = { ratioToFloor: 1.5, peakRssMiB: 200, speedupOverBaseline: 2, fileRatioToExceljs: 1.25 };
+const TARGETS = {
+  ratioToFloor: 1.5,
+  peakRssMiB: 200,
+  speedupOverBaseline: 2,
+  fileRatioToExceljs: 1.25,
+  updateRatioToReplace: 1.2,
+  updatePeakRssMiB: 250,
+};
 
 interface Options {
   readonly sizes: readonly number[];
@@ -61,6 +68,8 @@ interface ResultRow {
   readonly peakRssMiB: number;
   readonly fileMiB: number | null;
   readonly ratioToFloor: number | null;
+  /** `ours-update`: its wallSeconds ÷ ours' (replace mode) in the same rounds. */
+  readonly ratioToReplace: number | null;
   /** wallSeconds ÷ each baseline's wallSeconds (below 1 = faster than it). */
   readonly ratioToBaselines: Readonly<Record<string, number | null>>;
   readonly runs: readonly number[];
@@ -92,7 +101,7 @@ function parseOptions(): Options {
     if (!isWriterName(w)) throw new Error(`unknown writer "${w}"; writers: ${WRITERS.join(', ')}`);
   const chosen = writers.filter(isWriterName);
   // The floor deflates the sheet XML ours wrote, so ours always runs with it.
-  if (chosen.includes('floor') && !chosen.includes('ours')) chosen.unshift('ours');
+  if ((chosen.includes('floor') || chosen.includes('ours-update')) && !chosen.includes('ours')) chosen.unshift('ours');
   return {
     sizes,
     runs: positive(values.runs, 'runs'),
@@ -108,6 +117,8 @@ type WorkerCommand = (writer: WriterName, args: WorkerArgs) => string[];
 
 interface WorkerArgs {
   readonly csv: string;
+  /** `ours-update`: the team's workbook to refresh (what ours wrote from the same CSV). */
+  readonly team: string;
   readonly out: string;
   readonly work: string;
   readonly sheetXml: string;
@@ -117,6 +128,7 @@ interface WorkerArgs {
 
 const WORKER_FILES: Readonly<Record<WriterName, string>> = {
   ours: 'bench-ours',
+  'ours-update': 'bench-ours-update',
   floor: 'bench-floor',
   'exceljs-memory': 'bench-baseline',
   'exceljs-stream-plain': 'bench-baseline',
@@ -125,6 +137,7 @@ const WORKER_FILES: Readonly<Record<WriterName, string>> = {
 
 function workerArgs(writer: WriterName, a: WorkerArgs): string[] {
   if (writer === 'ours') return ['--csv', a.csv, '--out', a.out, '--work', a.work];
+  if (writer === 'ours-update') return ['--csv', a.csv, '--team', a.team, '--out', a.out, '--work', a.work];
   if (writer === 'floor') return ['--csv', a.csv, '--sheet-xml', a.sheetXml, '--zip-level', String(a.zipLevel)];
   return ['--writer', writer, '--csv', a.csv, '--out', a.out];
 }
@@ -258,6 +271,7 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
 
   const outcomes = new Map<WriterName, (RunOutcome | undefined)[]>(options.writers.map((w) => [w, []]));
   const sheetXml = join(work, `sheet-${rows}.xml`);
+  const team = join(work, `team-${rows}.xlsx`);
   let oursZipLevel = 6;
   for (let run = 1; run <= options.runs; run += 1) {
     for (const writer of options.writers) {
@@ -275,7 +289,7 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
       await mkdir(dirname(out), { recursive: true });
       const outcome = await runWorker(
         writer,
-        command(writer, { csv, out, work: join(work, `w-${writer}-${run}`), sheetXml, zipLevel: oursZipLevel }),
+        command(writer, { csv, team, out, work: join(work, `w-${writer}-${run}`), sheetXml, zipLevel: oursZipLevel }),
         options,
       );
       previous.push(outcome);
@@ -287,6 +301,7 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
           `  run ${run} ${writer}: ${r.wallSeconds.toFixed(2)} s, ${r.maxRssMiB.toFixed(0)} MiB, ${(r.fileBytes / MiB).toFixed(1)} MiB${extra}\n`,
         );
         if (writer === 'ours' && !existsSync(sheetXml)) extractSheetXml(out, sheetXml);
+        if (writer === 'ours' && !existsSync(team)) await copyFile(out, team);
         if (r.zipLevel !== undefined) oursZipLevel = r.zipLevel;
       } else {
         process.stdout.write(
@@ -304,7 +319,7 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
     const out = join(work, 'out', `ours-${rows}-profile.xlsx`);
     const outcome = await runWorker(
       'ours',
-      tsxWorker('ours', { csv, out, work: join(work, 'w-profile'), sheetXml, zipLevel: oursZipLevel }),
+      tsxWorker('ours', { csv, team, out, work: join(work, 'w-profile'), sheetXml, zipLevel: oursZipLevel }),
       options,
       ['--cpu-prof', '--cpu-prof-dir', dir],
     );
@@ -320,6 +335,7 @@ async function benchSize(rows: number, options: Options, command: WorkerCommand,
   }
   await rm(csv, { force: true });
   await rm(sheetXml, { force: true });
+  await rm(team, { force: true });
   return summarize(rows, options.writers, outcomes);
 }
 
@@ -358,6 +374,7 @@ function summarize(
       peakRssMiB: peak,
       fileMiB: last === undefined ? null : last.fileBytes / MiB,
       ratioToFloor: writers.includes('floor') ? pairedRatio(writer, 'floor') : null,
+      ratioToReplace: writer === 'ours-update' && writers.includes('ours') ? pairedRatio(writer, 'ours') : null,
       ratioToBaselines: Object.fromEntries(
         BASELINES.filter((w) => writers.includes(w)).map((w) => [w, pairedRatio(writer, w)]),
       ),
@@ -457,6 +474,13 @@ function formatTargets(results: readonly ResultRow[]): string {
         );
       }
     }
+    const update = at('ours-update');
+    if (update?.ratioToReplace != null) {
+      lines.push(
+        `${tag(update.ratioToReplace <= TARGETS.updateRatioToReplace)} ${n}: update mode within ${TARGETS.updateRatioToReplace}× of replace mode — ${update.ratioToReplace.toFixed(2)}×`,
+        `${tag(update.peakRssMiB < TARGETS.updatePeakRssMiB)} ${n}: update mode peak RSS under ${TARGETS.updatePeakRssMiB} MiB — ${update.peakRssMiB.toFixed(0)} MiB (the team's workbook ${update.fileMiB?.toFixed(1) ?? '?'} MiB)`,
+      );
+    }
     const plain = at('exceljs-stream-plain');
     if (plain?.fileMiB != null && ours.fileMiB !== null) {
       const r = ours.fileMiB / plain.fileMiB;
@@ -511,7 +535,7 @@ async function main(): Promise<void> {
     for (const r of results) {
       if (r.timings !== undefined)
         process.stdout.write(
-          `ours ${r.rows.toLocaleString('en-US')} rows, run report timings (median ms): ${JSON.stringify(r.timings)}\n`,
+          `${r.writer} ${r.rows.toLocaleString('en-US')} rows, run report timings (median ms): ${JSON.stringify(r.timings)}\n`,
         );
       if (r.components !== undefined) {
         const c = r.components;

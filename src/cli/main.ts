@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { UsageError } from '../shared/errors.js';
+import type * as DemoModule from './commands/demo.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { createAppContext, TOOL_VERSION, type AppContext } from './app-context.js';
@@ -208,7 +210,7 @@ function addServiceCommands(program: Command, g: () => GlobalOptions, setExit: (
     .action(async (o: { rows: string; json?: boolean }) => {
       setExit(
         await (
-          await import('./commands/demo.js')
+          await importDemo()
         ).demoCommand(resolveConfigPath(g().config), {
           rows: Number(o.rows),
           json: o.json === true,
@@ -217,6 +219,23 @@ function addServiceCommands(program: Command, g: () => GlobalOptions, setExit: (
         }),
       );
     });
+}
+
+/**
+ * The demo needs the simulators, whose throw-away certificates come from a development dependency: a production
+ * install (`npm ci --omit=dev`, the Docker image) has no certificate generator, on purpose.
+ */
+async function importDemo(): Promise<typeof DemoModule> {
+  try {
+    return await import('./commands/demo.js');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /selfsigned/.test(String(err))) {
+      throw new UsageError('the demo needs the development install (its simulators generate throw-away certificates)', {
+        hint: 'run it from a clone: npm ci && npm run demo',
+      });
+    }
+    throw err;
+  }
 }
 
 async function main(argv: readonly string[]): Promise<number> {

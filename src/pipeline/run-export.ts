@@ -18,6 +18,7 @@ import { AbortedError, AppError, toAppError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
+import { createTranslator } from '../shared/i18n/translator.js';
 import { isoWithOffset, wallDate } from '../shared/time.js';
 import type { DealCollector } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type WorkbookWriter } from '../workbook/workbook-writer.js';
@@ -25,7 +26,7 @@ import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { throwIfAborted } from './abort.js';
 import { combineDataHash } from './data-hash.js';
-import { buildMetricsStage } from './metric-sheets.js';
+import { buildMetricsStage, previousRunDate } from './metric-sheets.js';
 import { writeRunOwner } from './orphaned-runs.js';
 import type { RunProgress } from './run-progress.js';
 import { createSourceSessions, type SourceSessions } from './source-sessions.js';
@@ -208,11 +209,13 @@ async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd
   const exp = job.exportConfig;
   await mkdir(scope.runTemp, { recursive: true });
   await writeRunOwner(scope.runTemp, job.runId);
+  const { language } = exp.workbook;
   const book = createWorkbookWriter({
     filePath: join(scope.runTemp, `${exp.id}.xlsx`),
     zipLevel: exp.zipLevel,
     creator: `tableau-excel-export ${deps.toolVersion}`,
     now: started,
+    printFooter: createTranslator(language).t('format.printFooter'),
   });
   const sessions = createSourceSessions({ logger, signal });
   try {
@@ -249,6 +252,9 @@ async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd
           asOf,
           snapshots: deps.snapshots,
           saveSnapshot: job.dryRun !== true,
+          language,
+          refresh: { at: started, timeZone: job.timezone },
+          previousRunDate: previousRunDate(scope.previous?.startedAt, metrics.asOf, job.timezone),
         }),
       );
       soFar.warnings.push(...stage.warnings);
@@ -266,6 +272,7 @@ async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd
         sheets: soFar.sheets,
         warnings: soFar.warnings,
         destination: deps.destination.describe(),
+        language,
       }),
     );
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.

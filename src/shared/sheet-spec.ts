@@ -29,6 +29,8 @@ export interface SheetColumn {
   readonly wrap?: boolean;
   /** Horizontal alignment; by default numbers go right and text left. */
   readonly align?: CellAlign;
+  /** Left indent (in Excel's indent steps, about one character each): a gap after a right-aligned number. */
+  readonly indent?: number;
 }
 
 /** Per-cell formats aligned with rows (same row and column indexes); `undefined` keeps the column's format. */
@@ -53,7 +55,7 @@ export interface SheetBlock {
   /** Per-cell formats of `rows`; otherwise a cell takes its column's format (or {@link columns}'). */
   readonly cellFormats?: CellFormats;
   /** Per-column overrides of the sheet's formats and alignment inside this block. */
-  readonly columns?: readonly (Partial<Pick<SheetColumn, 'format' | 'align' | 'wrap'>> | undefined)[];
+  readonly columns?: readonly (Partial<Pick<SheetColumn, 'format' | 'align' | 'wrap' | 'indent'>> | undefined)[];
   /** The cell at this column spans to the sheet's last column (merged, wrapped), in the header and every row. */
   readonly spanFrom?: number;
   readonly links?: readonly SheetLink[];

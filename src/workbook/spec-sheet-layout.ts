@@ -5,7 +5,7 @@
 import { WorkbookError } from '../shared/errors.js';
 import type { CellFormat, SheetBlock, SheetSpec } from '../shared/sheet-spec.js';
 import { columnLetter } from './cell-xml.js';
-import { chartHasData } from './charts/chart-data.js';
+import { chartHasData, validateChart } from './charts/chart-data.js';
 import type { ChartAnchor } from './charts/drawing-part.js';
 import { estimateColumnWidth, type WidthKind } from './column-widths.js';
 import { validateBlocks, validateCellFormats } from './spec-sheet-validation.js';
@@ -55,6 +55,9 @@ export interface SpecSheetLayout {
   /** The header row is frozen only when it is near the top (a frozen chart would fill the screen). */
   readonly frozenHeaderRow: number | undefined;
   readonly print: {
+    /** The last printed column (the table's, or the chart's when it is wider) and the printed width in characters. */
+    readonly lastColumnRef: string;
+    readonly width: number;
     readonly orientation: 'portrait' | 'landscape';
     readonly onePage: boolean;
     /** The printed range, e.g. `A1:H40`: the table, its blocks, notes and chart. */
@@ -99,6 +102,7 @@ export function planSpecSheetLayout(spec: SheetSpec, sheetName: string): SpecShe
   let chart: ChartPlace | undefined;
   let chartColumns = 0;
   if (spec.chart !== undefined) {
+    validateChart(spec, spec.chart);
     if (chartHasData(spec, spec.chart)) {
       const toColumn = chartEndColumn(widths, totalWidth);
       chartColumns = toColumn;
@@ -139,6 +143,8 @@ export function planSpecSheetLayout(spec: SheetSpec, sheetName: string): SpecShe
     totalWidth,
     frozenHeaderRow: asTable && headerRow <= 3 ? headerRow : undefined,
     print: {
+      lastColumnRef: columnLetter(printColumns - 1),
+      width: printWidth,
       orientation: orientationFor(printWidth),
       onePage: spec.printOnOnePage === true,
       area: `A1:${columnLetter(printColumns - 1)}${lastRow}`,

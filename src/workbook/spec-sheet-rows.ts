@@ -39,14 +39,39 @@ export interface RowsTrailer {
   readonly links: PlacedLink[];
 }
 
-/** The bold title, and the subtitle under it, in column A. */
-export async function writeTitleRows(ctx: SpecRowsContext): Promise<void> {
+// Points per line of the 14-pt title.
+const TITLE_LINE_HEIGHT = 19;
+// A 14-pt character is about 14/11 as wide as the body text the width estimate is made for.
+const TITLE_SCALE = 11 / 14;
+
+/**
+ * The bold title, and the subtitle under it, from column A across the printed width (merged and wrapped, so a long
+ * title prints whole instead of being cut at the page edge).
+ */
+export async function writeTitleRows(ctx: SpecRowsContext, trailer: RowsTrailer): Promise<void> {
   const { spec, layout } = ctx;
+  const { lastColumnRef, width } = layout.print;
+  const merge = (row: number): void => {
+    if (lastColumnRef !== 'A') trailer.merges.push(`A${row}:${lastColumnRef}${row}`);
+  };
   if (spec.title !== undefined && layout.titleRow !== undefined) {
-    await ctx.sink.write(renderRowXml(layout.titleRow, [spec.title], ['A'], [ctx.styles.title()], ctx.issues));
+    const lines = estimateWrappedLines(spec.title, width * TITLE_SCALE);
+    await ctx.sink.write(
+      withRowHeight(
+        renderRowXml(layout.titleRow, [spec.title], ['A'], [ctx.styles.title()], ctx.issues),
+        lines > 1 ? lines * TITLE_LINE_HEIGHT : undefined,
+      ),
+    );
+    merge(layout.titleRow);
   }
   if (spec.subtitle !== undefined && layout.subtitleRow !== undefined) {
-    await ctx.sink.write(renderRowXml(layout.subtitleRow, [spec.subtitle], ['A'], [ctx.styles.subtitle()], ctx.issues));
+    await ctx.sink.write(
+      withRowHeight(
+        renderRowXml(layout.subtitleRow, [spec.subtitle], ['A'], [ctx.styles.subtitle()], ctx.issues),
+        heightForLines(estimateWrappedLines(spec.subtitle, width)),
+      ),
+    );
+    merge(layout.subtitleRow);
   }
 }
 

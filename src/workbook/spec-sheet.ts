@@ -79,7 +79,7 @@ export async function writeSpecSheet(deps: SpecSheetDeps, spec: SheetSpec): Prom
     resolveSheet: (wanted) => deps.namer.peek(wanted),
   };
   const rowsTrailer: RowsTrailer = { merges: [], links: [] };
-  await writeTitleRows(ctx);
+  await writeTitleRows(ctx, rowsTrailer);
   await writeBlocks(ctx, layout.before, rowsTrailer);
   await writeChartNote(ctx);
   await writeHeaderRow(ctx, headerStyle);

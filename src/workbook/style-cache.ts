@@ -20,9 +20,9 @@ export interface StyleCache {
    * Top-aligned, so a row made taller by wrapped text still reads across as one line. `bold` for key lines.
    */
   specCell(numFmt: string | undefined, isDate: boolean, column: SheetColumn, bold?: boolean): number;
-  /** A spec sheet's title: bold, 14 pt. */
+  /** A spec sheet's title: bold, 14 pt, wrapped (it spans the printed width). */
   title(): number;
-  /** A spec sheet's subtitle (the period it covers): 11 pt, the theme's dark text colour. */
+  /** A spec sheet's subtitle (the period it covers): 11 pt, wrapped, top-aligned. */
   subtitle(): number;
   /** A spec sheet's notes: italic, wrapped, top-aligned. */
   note(): number;
@@ -58,15 +58,20 @@ export function createStyleCache(styles: WorkbookInternals['styles']): StyleCach
         vertical: 'top',
         ...(wrap ? { wrapText: true } : {}),
         ...(column.align === undefined ? {} : { horizontal: column.align }),
+        ...(column.indent === undefined ? {} : { indent: column.indent }),
       };
       return styleId(
-        `cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}|${bold}`,
+        `cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}|${bold}|${column.indent ?? 0}`,
         { ...(numFmt === undefined ? {} : { numFmt }), alignment, ...(bold ? { font: font({ bold: true }) } : {}) },
         isDate ? EXCELJS_DATE_CELL_TYPE : undefined,
       );
     },
-    title: () => styleId('title', { font: font({ bold: true, size: 14 }) }),
-    subtitle: () => styleId('subtitle', { font: font({ color: { theme: 1 }, italic: false }) }),
+    title: () =>
+      styleId('title', {
+        font: font({ bold: true, size: 14 }),
+        alignment: { wrapText: true, vertical: 'top' },
+      }),
+    subtitle: () => styleId('subtitle', { font: font({}), alignment: { wrapText: true, vertical: 'top' } }),
     link: () =>
       styleId('link', {
         font: font({ underline: true, color: { theme: 10 } }),

@@ -401,7 +401,10 @@ describe('createWorkbookWriter', () => {
       ]),
     );
     expectSchemaOrder(children);
-    expect(sheet1).toContain('<mergeCells count="2"><mergeCell ref="A7:C7"/><mergeCell ref="A8:C8"/></mergeCells>');
+    // The title spans the printed width (so it prints whole), and so does each note.
+    expect(sheet1).toContain(
+      '<mergeCells count="3"><mergeCell ref="A1:C1"/><mergeCell ref="A7:C7"/><mergeCell ref="A8:C8"/></mergeCells>',
+    );
   });
 
   it('rejects cell formats that are not aligned with the rows', async () => {

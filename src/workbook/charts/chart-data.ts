@@ -20,9 +20,17 @@ export interface ChartTablePosition {
   readonly columnNames: readonly string[];
 }
 
-/** True when some series of `chart` has a finite number in some row: only then is a chart worth drawing. */
+/**
+ * True when some series of `chart` has a number other than 0 in some row: only then is a chart worth drawing (a
+ * chart of nothing but gaps and zeros says less than the one line that stands in for it).
+ */
 export function chartHasData(spec: SheetSpec, chart: ChartSpec): boolean {
-  return chart.series.some((s) => spec.rows.some((row) => isNumber(row[s.column])));
+  return chart.series.some((s) =>
+    spec.rows.some((row) => {
+      const value = row[s.column];
+      return isNumber(value) && value !== 0;
+    }),
+  );
 }
 
 /**
@@ -30,7 +38,7 @@ export function chartHasData(spec: SheetSpec, chart: ChartSpec): boolean {
  * outside the table, a secondary series without a secondary axis title, or a chart without primary series.
  */
 export function resolveChart(spec: SheetSpec, chart: ChartSpec, position: ChartTablePosition): ChartPartInput {
-  checkChart(spec, chart);
+  validateChart(spec, chart);
   const { sheetName, firstDataRow, headerRow, columnRefs, columnNames } = position;
   const lastDataRow = firstDataRow + spec.rows.length - 1;
   const sheet = `'${quoteSheetName(sheetName)}'`;
@@ -85,7 +93,11 @@ export function resolveChart(spec: SheetSpec, chart: ChartSpec, position: ChartT
   };
 }
 
-function checkChart(spec: SheetSpec, chart: ChartSpec): void {
+/**
+ * Throws WORKBOOK_INVALID_SPEC unless `chart` fits `spec`'s table: its columns inside it, some series on the primary
+ * axis, and a title for the secondary axis when a series uses it.
+ */
+export function validateChart(spec: SheetSpec, chart: ChartSpec): void {
   const fail = (problem: string): never => {
     throw new WorkbookError('WORKBOOK_INVALID_SPEC', `sheet '${spec.name}': chart '${chart.title}' ${problem}`);
   };

@@ -210,8 +210,9 @@ function sinceBlock(ctx: SheetContext, since: SinceLastRun | null | undefined): 
       line('since.added', 'since.added.definition', since.valueAdded),
       line('since.removed', 'since.removed.definition', since.valueRemoved),
     ],
-    // The deals count under Value, their value under Unit (right-aligned money), what counts under Definition.
-    columns: [undefined, { format: 'integer' }, { format: 'currency', align: 'right' }],
+    // The deals count under Value, their value under Unit (right-aligned money), what counts under Definition
+    // (indented, so it does not run into the money).
+    columns: [undefined, { format: 'integer' }, { format: 'currency', align: 'right' }, { indent: 1 }],
   };
 }
 

@@ -34,6 +34,19 @@ describe('the catalogues', () => {
     }
   });
 
+  it('leaves in French only the words that are French too', () => {
+    const same = keys.filter((k) => CATALOGUES.fr[k] === EN[k] && /\p{L}{2}/u.test(EN[k].replace(/\{\w+\}/g, '')));
+    expect(same).toEqual([
+      'breakdown.column.dimension',
+      'leadTarget.column.date',
+      'leadTarget.chart.categories',
+      'about.export',
+      'about.description',
+      'about.source',
+      'about.zone',
+    ]);
+  });
+
   it('translates most texts: a catalogue that copied English would not pass', () => {
     for (const language of LANGUAGES.filter((l) => l !== 'en')) {
       const same = keys.filter(

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): installs what the tests need on a fresh machine (Debian chromium and
-# redis-server, only when missing), starts a private Redis on a free loopback port, then typecheck, the format
+# The README's test command (`npm test`): installs what the tests need on a fresh machine (Debian chromium,
+# redis-server, and LibreOffice, poppler-utils and python3-openpyxl for the chart tests, only when missing), starts a private Redis on a free loopback port, then typecheck, the format
 # check, lint and the whole vitest suite. Exits non-zero when any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-render-tools.sh
 redis_env="$(mktemp)"
 bash scripts/ensure-redis.sh "$redis_env"
 # shellcheck disable=SC1090

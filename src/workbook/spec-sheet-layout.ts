@@ -52,7 +52,7 @@ export interface SpecSheetLayout {
   readonly columnNames: readonly string[];
   readonly widths: readonly number[];
   readonly totalWidth: number;
-  /** The header row is frozen only when it is near the top (a frozen chart would fill the screen). */
+  /** The header row, frozen with the rows above it when no chart or block sits there; else nothing is frozen. */
   readonly frozenHeaderRow: number | undefined;
   readonly print: {
     /** The last printed column (the table's, or the chart's when it is wider) and the printed width in characters. */
@@ -141,7 +141,8 @@ export function planSpecSheetLayout(spec: SheetSpec, sheetName: string): SpecShe
     columnNames,
     widths,
     totalWidth,
-    frozenHeaderRow: asTable && headerRow <= 3 ? headerRow : undefined,
+    // Frozen only when nothing tall sits above the header: a frozen chart or block would fill the screen.
+    frozenHeaderRow: asTable && before.length === 0 && chart?.kind !== 'chart' ? headerRow : undefined,
     print: {
       lastColumnRef: columnLetter(printColumns - 1),
       width: printWidth,

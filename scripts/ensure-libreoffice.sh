@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs Debian's headless LibreOffice Calc and its Python UNO bridge for the team-workbook tests
-# (test/helpers/libreoffice.ts, scripts/make-team-workbook.py) when either is missing: libreoffice-calc-nogui and
-# python3-uno, without recommended packages. Idempotent and quiet: does nothing when /usr/bin/soffice exists and
-# Debian's /usr/bin/python3 can import uno (a pyenv python3 on PATH never can; it is not the one checked).
+# Installs what the workbook tests read and render with, from Debian's packages, only when something is missing:
+# headless LibreOffice Calc (libreoffice-calc-nogui) with python3-uno (the team workbooks are made through UNO),
+# poppler-utils (PDF pages to PNG) and python3-openpyxl (an independent reader), all for /usr/bin/python3.
+# Idempotent and quiet: does nothing when everything is there.
 set -euo pipefail
 
-if [ -x /usr/bin/soffice ] && [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import uno' >/dev/null 2>&1; then
+missing=()
+[ -x /usr/bin/soffice ] || missing+=(libreoffice-calc-nogui)
+/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || missing+=(python3-uno)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+/usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || missing+=(python3-openpyxl)
+if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
@@ -14,16 +19,16 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
     SUDO="sudo"
   else
-    echo "ensure-libreoffice: LibreOffice or python3-uno is missing and this user cannot install packages; run 'apt-get install -y --no-install-recommends libreoffice-calc-nogui python3-uno' as root" >&2
+    echo "ensure-libreoffice: ${missing[*]} missing and this user cannot install packages; run 'apt-get install -y --no-install-recommends ${missing[*]}' as root" >&2
     exit 1
   fi
 fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui python3-uno >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-if [ ! -x /usr/bin/soffice ] || ! /usr/bin/python3 -c 'import uno' >/dev/null 2>&1; then
-  echo "ensure-libreoffice: installed libreoffice-calc-nogui and python3-uno but /usr/bin/soffice or /usr/bin/python3's uno is still missing" >&2
+if [ ! -x /usr/bin/soffice ] || ! /usr/bin/python3 -c 'import uno, openpyxl' >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  echo "ensure-libreoffice: installed ${missing[*]} but soffice, pdftoppm or /usr/bin/python3's uno/openpyxl is still missing" >&2
   exit 1
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs what the tests need on a fresh machine (Debian chromium,
-# headless LibreOffice Calc with python3-uno, and redis-server, only when missing), starts a private Redis on a free
-# loopback port, then typecheck, the format check, lint and the whole vitest suite. Exits non-zero when any fails.
+# headless LibreOffice Calc with python3-uno, poppler-utils and python3-openpyxl, and redis-server, only when
+# missing), starts a private Redis on a free loopback port, then typecheck, the format check, lint and the whole
+# vitest suite. Exits non-zero when any fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { validateSchedule } from '../shared/cron-schedule.js';
+import { LANGUAGES } from '../shared/i18n/translator.js';
 import { metricsConfigSchema } from '../transforms/metrics/config.js';
 
 /** True when `zone` is an IANA time zone this Node.js knows. */
@@ -314,6 +315,17 @@ export const exportSchema = z.strictObject({
     .min(1, { message: 'an export needs at least one view' })
     .describe('One sheet per view, in this order'),
   metrics: metricsConfigSchema.optional(),
+  workbook: z
+    .strictObject({
+      language: z
+        .enum(LANGUAGES)
+        .default('en')
+        .describe(
+          "Language of every text the tool writes: sheet names, labels, KPI names, definitions, notes, chart titles (en, fr, de, es); Tableau's own column names and the data stay as they are",
+        ),
+    })
+    .prefault({})
+    .describe('How the workbook reads'),
   destination: destinationSchema.describe(
     'Where the workbook is delivered: a OneDrive/SharePoint path or a local folder',
   ),

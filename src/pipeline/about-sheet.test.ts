@@ -53,7 +53,30 @@ describe('buildAboutSheet', () => {
     const rowsIndex = labels.indexOf('  Rows');
     expect(spec.rows[rowsIndex]?.[1]).toBe(5019);
     expect(spec.cellFormats?.[rowsIndex]).toEqual([undefined, 'integer']);
-    expect(spec.cellFormats?.filter((f) => f !== undefined)).toHaveLength(1);
+    // The refresh time is a real date-time (the wall clock in the export's zone), next to its ISO text.
+    const refreshed = labels.indexOf('Refreshed at');
+    expect(spec.rows[refreshed]?.[1]).toEqual(new Date(Date.UTC(2026, 10, 27, 6, 0, 0)));
+    expect(spec.cellFormats?.[refreshed]).toEqual([undefined, 'datetime']);
+    expect(spec.rows[labels.indexOf('Refreshed at (ISO 8601)')]?.[1]).toBe('2026-11-27T06:00:00-05:00');
+    expect(spec.rows[labels.indexOf('Time zone')]?.[1]).toBe('America/New_York (UTC-05:00)');
+    expect(spec.cellFormats?.filter((f) => f !== undefined)).toHaveLength(2);
     expect(spec.columns[1]).toMatchObject({ wrap: true, align: 'left' });
+  });
+});
+
+describe('buildAboutSheet in French', () => {
+  const spec = buildAboutSheet({ ...input, language: 'fr', trigger: { kind: 'manual', by: 'alice' } });
+  it('names the sheet, its labels and the kinds of source and trigger in French', () => {
+    expect(spec.name).toBe('À propos');
+    expect(spec.title).toBe('À propos de ce classeur');
+    expect(spec.rows.map((r) => r[0]).slice(0, 4)).toEqual([
+      'Export',
+      'Actualisé le',
+      'Actualisé le (ISO 8601)',
+      'Fuseau horaire',
+    ]);
+    expect(spec.rows.find((r) => r[0] === 'Déclenché par')?.[1]).toBe('manuel (par alice)');
+    expect(spec.rows.find((r) => r[0] === '  Source')?.[1]).toBe('Vue Tableau Sales Pipeline / Opportunities');
+    expect(spec.rows.find((r) => r[0] === '  Type de source')?.[1]).toBe('tableau');
   });
 });

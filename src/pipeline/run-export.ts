@@ -32,6 +32,7 @@ import type { SheetSpec } from '../shared/sheet-spec.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
+import { createTranslator } from '../shared/i18n/translator.js';
 import { isoWithOffset, wallDate } from '../shared/time.js';
 import type { DealCollector } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type KeptParts, type WorkbookWriter } from '../workbook/workbook-writer.js';
@@ -40,7 +41,7 @@ import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { throwIfAborted } from './abort.js';
 import { combineDataHash } from './data-hash.js';
-import { buildMetricsStage } from './metric-sheets.js';
+import { buildMetricsStage, previousRunDate } from './metric-sheets.js';
 import { writeRunOwner } from './orphaned-runs.js';
 import type { RunProgress } from './run-progress.js';
 import { createSourceSessions } from './source-sessions.js';
@@ -317,7 +318,12 @@ async function buildWorkbook(
   const { job, deps, timer, started } = scope;
   const exp = job.exportConfig;
   const path = join(scope.runTemp, `${exp.id}-${target.attempt + 1}.xlsx`);
-  const common = { zipLevel: exp.zipLevel, creator: `tableau-excel-export ${deps.toolVersion}`, now: started };
+  const common = {
+    zipLevel: exp.zipLevel,
+    creator: `tableau-excel-export ${deps.toolVersion}`,
+    now: started,
+    printFooter: createTranslator(exp.workbook.language).t('format.printFooter'),
+  };
   const updating = target.team !== undefined;
   let book: WorkbookWriter;
   if (target.team === undefined) book = createWorkbookWriter({ filePath: path, ...common });
@@ -372,6 +378,7 @@ async function buildWorkbook(
         warnings: soFar.warnings,
         destination: deps.destination.describe(),
         updates: soFar.updates,
+        language: exp.workbook.language,
       }),
     );
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
@@ -409,6 +416,9 @@ async function metricSheets(
       asOf: metrics.asOf ?? wallDate(started, job.timezone),
       snapshots: deps.snapshots,
       saveSnapshot: job.dryRun !== true,
+      language: exp.workbook.language,
+      refresh: { at: started, timeZone: job.timezone },
+      previousRunDate: previousRunDate(scope.previous?.startedAt, metrics.asOf, job.timezone),
     }),
   );
   warnings.push(...stage.warnings);

@@ -7,7 +7,8 @@ import type { ColumnSpec, TypedRow } from '../shared/table.js';
 import { columnLetter, emptyIssueCounts, renderRowXml, type CellIssueCounts } from './cell-xml.js';
 import { estimateColumnWidth } from './column-widths.js';
 import { DATETIME_FORMAT, formatForColumn } from './number-formats.js';
-import type { OpenSheet, SheetLayout } from './open-sheet.js';
+import { orientationFor, type OpenSheet, type SheetLayout } from './open-sheet.js';
+import type { DefinedNames } from './defined-names.js';
 import type { RowSink } from './row-sink.js';
 import type { SheetTrailer } from './sheet-trailer.js';
 import type { SheetNamer } from './sheet-names.js';
@@ -65,6 +66,9 @@ export interface DataSheetDeps {
   readonly styles: StyleCache;
   /** Data rows per sheet before continuing on the next one. */
   readonly maxRowsPerSheet: number;
+  readonly definedNames: Pick<DefinedNames, 'setPrintTitleRow' | 'setPrintArea'>;
+  /** The page footer (Excel header/footer codes), in the workbook's language. */
+  readonly printFooter: string;
   openSheet(name: string, layout: SheetLayout): OpenSheet;
   closeSheet(sheet: OpenSheet, trailer: SheetTrailer): void;
   openRowSink(sheet: OpenSheet, signal: AbortSignal | undefined): Promise<RowSink>;
@@ -159,7 +163,12 @@ async function streamDataRows(
   const { signal } = input;
   const { columnNames, columnRefs, styleIds, dateStyleIds, headerXml } = columns;
   const maxRows = deps.maxRowsPerSheet;
-  const layout: SheetLayout = { widths, frozenHeaderRow: 1 };
+  // Printed landscape when wide, one page wide, the header on every page, the table and nothing else.
+  const layout: SheetLayout = {
+    widths,
+    frozenHeaderRow: 1,
+    print: { orientation: orientationFor(widths.reduce((sum, w) => sum + w, 0)), footer: deps.printFooter },
+  };
   const sheetNames: string[] = [];
   const issues = emptyIssueCounts();
   const firstIssueRow = emptyIssueCounts();
@@ -174,6 +183,11 @@ async function streamDataRows(
 
   const closeCurrent = async (): Promise<void> => {
     await sink.flush();
+    deps.definedNames.setPrintTitleRow(sheet.name, 1);
+    deps.definedNames.setPrintArea(
+      sheet.name,
+      `A1:${columnRefs[columnRefs.length - 1] ?? 'A'}${Math.max(1, rowInSheet) + 1}`,
+    );
     const tableName = deps.names.takeTableName(sheetNames.length === 1 ? (input.table ?? sheet.name) : sheet.name);
     deps.closeSheet(sheet, { table: { name: tableName, headerRow: 1, dataRows: rowInSheet, columnNames } });
   };

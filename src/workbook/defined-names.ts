@@ -1,6 +1,6 @@
 /**
- * The workbook's `<definedNames>`: names pointing at cells of spec sheets, and the `_xlnm.Print_Titles` that repeat
- * each spec sheet's header row at the top of every printed page.
+ * The workbook's `<definedNames>`: names pointing at cells of spec sheets, the `_xlnm.Print_Titles` that repeat each
+ * sheet's header row at the top of every printed page, and the `_xlnm.Print_Area` that says what a sheet prints.
  */
 import {
   presentWorksheets,
@@ -16,7 +16,9 @@ export interface DefinedNames {
   add(name: string, address: string): void;
   /** Repeats 1-based `row` of sheet `sheetName` at the top of every printed page. */
   setPrintTitleRow(sheetName: string, row: number): void;
-  /** Adds the print titles. Call once, at commit, after the tab order is applied: they name sheet positions. */
+  /** Prints `range` (e.g. `A1:H40`) of sheet `sheetName`, and nothing else of it. */
+  setPrintArea(sheetName: string, range: string): void;
+  /** Adds the print titles and areas. Call once, at commit, after the tab order is applied: they name sheet positions. */
   addPrintTitles(): void;
 }
 
@@ -25,6 +27,7 @@ export function createDefinedNames(internals: WorkbookInternals): DefinedNames {
   const definedNames: DefinedNameModel[] = [];
   /** Spec sheets' header rows, repeated at the top of every printed page (added at commit, once tab order is final). */
   const printTitleRows = new Map<string, number>();
+  const printAreas = new Map<string, string>();
   supplyDefinedNames(internals, definedNames);
   return {
     add(name, address) {
@@ -33,8 +36,12 @@ export function createDefinedNames(internals: WorkbookInternals): DefinedNames {
     setPrintTitleRow(sheetName, row) {
       printTitleRows.set(sheetName, row);
     },
+    setPrintArea(sheetName, range) {
+      printAreas.set(sheetName, range);
+    },
     addPrintTitles() {
-      definedNames.push(...printTitleNames(presentWorksheets(internals), printTitleRows));
+      const sheets = presentWorksheets(internals);
+      definedNames.push(...printTitleNames(sheets, printTitleRows), ...printAreaNames(sheets, printAreas));
     },
   };
 }
@@ -53,5 +60,15 @@ function printTitleNames(
     return [
       { name: '_xlnm.Print_Titles', localSheetId: index, ranges: [`'${quoteSheetName(ws.name)}'!$${row}:$${row}`] },
     ];
+  });
+}
+
+/** `_xlnm.Print_Area` names, scoped like the print titles; `$A$1:$H$40` from `A1:H40`. */
+function printAreaNames(sheets: readonly WorksheetInternals[], areas: ReadonlyMap<string, string>): DefinedNameModel[] {
+  return sheets.flatMap((ws, index) => {
+    const area = areas.get(ws.name);
+    if (area === undefined) return [];
+    const absolute = area.replace(/([A-Z]+)(\d+)/g, '$$$1$$$2');
+    return [{ name: '_xlnm.Print_Area', localSheetId: index, ranges: [`'${quoteSheetName(ws.name)}'!${absolute}`] }];
   });
 }

@@ -9,8 +9,9 @@
  * - `WorksheetWriter._sheetRelsWriter.addRelationship()` adds a relationship to the sheet's `.rels` part.
  * - `WorksheetWriter.commit()` writes the sheet's trailing elements in schema order through `_write*` methods;
  *   `_writeMergeCells`, `_writeConditionalFormatting` and `_writeCloseWorksheet` are replaced per instance to add
- *   merged ranges, conditional formats and `<tableParts>` at their schema positions (exceljs's own `mergeCells()`
- *   would create row objects for rows we already wrote as XML).
+ *   merged ranges, conditional formats, hyperlinks, `<drawing>` and `<tableParts>` at their schema positions
+ *   (exceljs's own `mergeCells()` would create row objects for rows we already wrote as XML, and it writes
+ *   `<hyperlinks>` before `<conditionalFormatting>`, out of CT_Worksheet's order, so we never give it hyperlinks).
  * - `addWorksheet(name, { pageSetup, headerFooter })` writes `<sheetPr><pageSetUpPr fitToPage>`, `<pageMargins>`,
  *   `<pageSetup>` and `<headerFooter>` (public options, listed because their output is pinned by the tests).
  * - `WorkbookWriter._worksheets` (array indexed by sheet id) is the order of `<sheet>` in workbook.xml, of the
@@ -18,7 +19,8 @@
  * - `WorkbookWriter._definedNames.model` is what workbook.xml's `<definedNames>` lists (with `localSheetId` for
  *   sheet-scoped names such as `_xlnm.Print_Titles`). Its `add()` re-parses the
  *   address and drops quotes Excel needs (`'2026'!$A$1` becomes `2026!$A$1`), so we supply the model ourselves.
- * - `WorkbookWriter.styles.addStyleModel(style, cellType)` returns the `s` index of a style, cached by object identity.
+ * - `WorkbookWriter.styles.addStyleModel(style, cellType)` returns the `s` index of a style, cached by object identity;
+ *   `addDxfStyle(style)` adds a differential format to `<dxfs>` and returns its `dxfId` (for conditional formats).
  * - `WorkbookWriter.zip` is the archiver instance.
  *
  * The other modules use these through the typed views and functions below (`commitWorksheet`,
@@ -75,7 +77,7 @@ export interface WorkbookInternals {
   _worksheets: (WorksheetInternals | undefined)[];
   /** Read once, by `addWorkbook`, as `{ name, ranges }[]` rendered verbatim into `<definedNames>`. */
   _definedNames: { readonly model: readonly DefinedNameModel[] };
-  readonly styles: { addStyleModel(style: object, cellType?: number): number };
+  readonly styles: { addStyleModel(style: object, cellType?: number): number; addDxfStyle(style: object): number };
   readonly zip: ZipInternals;
   addContentTypes(): Promise<void>;
 }
@@ -87,6 +89,11 @@ export interface WorksheetTrailerXml {
   /** Written in place of exceljs's `<conditionalFormatting>`. */
   readonly conditionalFormatting?: string | undefined;
   /**
+   * The `<hyperlinks>` element, written right after the conditional formats (and exceljs's empty data validations),
+   * where CT_Worksheet puts it.
+   */
+  readonly hyperlinks?: string | undefined;
+  /**
    * Rendered just before `</worksheet>`, after every element exceljs writes itself. `addRelationship` adds a
    * relationship to the sheet's `.rels` part and returns its `r:id`.
    */
@@ -95,15 +102,16 @@ export interface WorksheetTrailerXml {
 
 /** Commits a worksheet writer, writing `trailer` through exceljs's per-element hooks (replaced on this instance). */
 export function commitWorksheet(ws: WorksheetInternals, trailer: WorksheetTrailerXml): void {
-  const { mergeCells, conditionalFormatting, closing } = trailer;
+  const { mergeCells, conditionalFormatting, hyperlinks, closing } = trailer;
   if (mergeCells !== undefined) {
     ws._writeMergeCells = () => {
       ws.stream.write(mergeCells);
     };
   }
-  if (conditionalFormatting !== undefined) {
+  if (conditionalFormatting !== undefined || hyperlinks !== undefined) {
+    // exceljs writes <dataValidations> between the two; this sheet has none, so nothing comes between them.
     ws._writeConditionalFormatting = () => {
-      ws.stream.write(conditionalFormatting);
+      ws.stream.write((conditionalFormatting ?? '') + (hyperlinks ?? ''));
     };
   }
   if (closing !== undefined) {
@@ -164,6 +172,7 @@ export function createStreamingWorkbook(
   if (
     !Array.isArray(internals._worksheets) ||
     typeof internals.styles?.addStyleModel !== 'function' ||
+    typeof internals.styles.addDxfStyle !== 'function' ||
     typeof internals.zip?.append !== 'function'
   ) {
     throw new Error('exceljs streaming writer internals changed; this code is written for exceljs 4.4.0');

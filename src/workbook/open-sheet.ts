@@ -4,7 +4,25 @@ import { worksheetInternals, type WorksheetInternals } from './exceljs-internals
 
 export interface PrintLayout {
   readonly orientation: 'portrait' | 'landscape';
+  /** Scaled to fit one page both ways (a summary); otherwise one page wide and as many pages tall as needed. */
+  readonly onePage?: boolean;
+  /** The page footer in Excel's header/footer codes, e.g. `&L&A&RPage &P of &N` (sheet name left, page right). */
+  readonly footer: string;
 }
+
+/** The footer printed on every page unless the writer is given one in the workbook's language. */
+export const DEFAULT_PRINT_FOOTER = '&L&A&RPage &P of &N';
+
+/**
+ * Orientation for a sheet whose columns add up to `totalWidth` characters: wider than a portrait page holds at 100 %
+ * prints landscape. Either way the sheet is scaled to one page wide.
+ */
+export function orientationFor(totalWidth: number): PrintLayout['orientation'] {
+  return totalWidth > PORTRAIT_MAX_WIDTH ? 'landscape' : 'portrait';
+}
+
+// Column widths (characters) that fit across a portrait page at 100 %.
+const PORTRAIT_MAX_WIDTH = 100;
 
 export interface SheetLayout {
   /** Column widths in Excel's character units, from column A. */
@@ -37,13 +55,13 @@ export function openSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: st
       : {
           pageSetup: {
             orientation: print.orientation,
-            // One page wide, as many pages tall as needed (0 = automatic).
+            // One page wide, as many pages tall as needed (0 = automatic), or one page altogether.
             fitToPage: true,
             fitToWidth: 1,
-            fitToHeight: 0,
+            fitToHeight: print.onePage === true ? 1 : 0,
             margins: { left: 0.4, right: 0.4, top: 0.6, bottom: 0.6, header: 0.3, footer: 0.3 },
           },
-          headerFooter: { oddFooter: '&L&A&RPage &P of &N' },
+          headerFooter: { oddFooter: print.footer },
         }),
   });
   sheet.columns = layout.widths.map((width) => ({ width }));

@@ -33,6 +33,11 @@ export interface SheetNamer {
    * already taken; the base is shortened so that the suffix always fits in 31 characters. The result is taken.
    */
   take(name: string): string;
+  /**
+   * The name {@link take} would return for `name` now, without taking it: the final name of a sheet written later
+   * (a link to the About sheet from the Summary), as long as no other sheet takes the same name in between.
+   */
+  peek(name: string): string;
   /** True when `name` (compared ignoring case) was already taken. */
   has(name: string): boolean;
 }
@@ -41,18 +46,23 @@ export interface SheetNamer {
 export function createSheetNamer(): SheetNamer {
   const taken = new Set<string>();
   const key = (name: string): string => name.toLocaleUpperCase('en-US');
+  const next = (name: string): string => {
+    const base = sanitizeSheetName(name);
+    let candidate = base;
+    for (let n = 2; taken.has(key(candidate)); n += 1) {
+      const suffix = ` (${n})`;
+      const stem = trimName(truncateUtf16(base, MAX_SHEET_NAME_LENGTH - suffix.length));
+      candidate = `${stem === '' ? FALLBACK_NAME : stem}${suffix}`;
+    }
+    return candidate;
+  };
   return {
     take(name) {
-      const base = sanitizeSheetName(name);
-      let candidate = base;
-      for (let n = 2; taken.has(key(candidate)); n += 1) {
-        const suffix = ` (${n})`;
-        const stem = trimName(truncateUtf16(base, MAX_SHEET_NAME_LENGTH - suffix.length));
-        candidate = `${stem === '' ? FALLBACK_NAME : stem}${suffix}`;
-      }
+      const candidate = next(name);
       taken.add(key(candidate));
       return candidate;
     },
+    peek: next,
     has(name) {
       return taken.has(key(name));
     },

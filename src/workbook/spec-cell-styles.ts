@@ -1,5 +1,5 @@
 /** The styles of a spec sheet's cells: each column's format, and the per-cell formats that override it. */
-import type { CellFormat, SheetColumn, SheetSpec } from '../shared/sheet-spec.js';
+import type { CellFormat, CellFormats, SheetBlock, SheetColumn, SheetSpec } from '../shared/sheet-spec.js';
 import { DATETIME_FORMAT, formatForCellFormat } from './number-formats.js';
 import type { StyleCache } from './style-cache.js';
 
@@ -11,31 +11,66 @@ export interface RowStyles {
 }
 
 export interface SpecCellStyles {
-  /** The styles of row `rowIndex` (0-based within `spec.rows`). */
+  /** The styles of row `rowIndex` (0-based within the rows these styles were made for). */
   forRow(rowIndex: number): RowStyles;
 }
 
-/** Registers the columns' styles now; a row's overriding styles when it is asked for. */
+const isDateFormat = (f: CellFormat): boolean => f === 'date' || f === 'month' || f === 'datetime';
+
+/** Registers the columns' styles of the sheet's table now; a row's overriding styles when it is asked for. */
 export function createSpecCellStyles(styles: StyleCache, spec: SheetSpec): SpecCellStyles {
-  const isDateFormat = (f: CellFormat): boolean => f === 'date' || f === 'datetime';
+  return createCellStyles(styles, spec, spec.columns, spec.cellFormats);
+}
+
+/**
+ * The styles of a block's rows: the sheet's columns with the block's overrides (format, alignment, wrapping), and
+ * `bold` rows in a bold variant.
+ */
+export function createBlockCellStyles(
+  styles: StyleCache,
+  spec: SheetSpec,
+  block: SheetBlock,
+): SpecCellStyles & { readonly columns: readonly SheetColumn[] } {
+  const columns = spec.columns.map((c, i) => ({ ...c, ...block.columns?.[i] }));
+  const plain = createCellStyles(styles, spec, columns, block.cellFormats);
+  const bold = createCellStyles(styles, spec, columns, block.cellFormats, true);
+  const boldRows = new Set(block.boldRows ?? []);
+  return {
+    columns,
+    forRow: (rowIndex) => (boldRows.has(rowIndex) ? bold : plain).forRow(rowIndex),
+  };
+}
+
+function createCellStyles(
+  styles: StyleCache,
+  spec: SheetSpec,
+  columns: readonly SheetColumn[],
+  cellFormats: CellFormats | undefined,
+  bold = false,
+): SpecCellStyles {
   const cellStyle = (format: CellFormat, column: SheetColumn): number =>
-    styles.specCell(formatForCellFormat(format, spec.currency), isDateFormat(format), column);
+    styles.specCell(
+      formatForCellFormat(format, spec.currency, spec.currencyDecimals ?? 0),
+      isDateFormat(format),
+      column,
+      bold,
+    );
   // A Date in a column or cell not formatted as a date still shows as a date.
   const dateStyle = (format: CellFormat, column: SheetColumn): number =>
-    isDateFormat(format) ? cellStyle(format, column) : styles.specCell(DATETIME_FORMAT, true, column);
-  const styleIds = spec.columns.map((c) => cellStyle(c.format, c));
-  const dateStyleIds = spec.columns.map((c) => dateStyle(c.format, c));
+    isDateFormat(format) ? cellStyle(format, column) : styles.specCell(DATETIME_FORMAT, true, column, bold);
+  const styleIds = columns.map((c) => cellStyle(c.format, c));
+  const dateStyleIds = columns.map((c) => dateStyle(c.format, c));
   return {
     forRow(rowIndex) {
-      const formats = spec.cellFormats?.[rowIndex];
+      const formats = cellFormats?.[rowIndex];
       if (formats === undefined || formats.every((f) => f === undefined))
         return { styles: styleIds, dates: dateStyleIds };
       return {
-        styles: spec.columns.map((c, i) => {
+        styles: columns.map((c, i) => {
           const f = formats[i];
           return f === undefined ? (styleIds[i] ?? 0) : cellStyle(f, c);
         }),
-        dates: spec.columns.map((c, i) => {
+        dates: columns.map((c, i) => {
           const f = formats[i];
           return f === undefined ? (dateStyleIds[i] ?? 0) : dateStyle(f, c);
         }),

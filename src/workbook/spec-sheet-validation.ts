@@ -51,3 +51,31 @@ export function validateDefinedName(spec: SheetSpec, defined: { name: string; ro
     );
   }
 }
+
+/**
+ * Throws unless every block of `spec.before` and `spec.after` fits the sheet's columns: its header and rows no
+ * wider, its cell formats aligned with its rows, its spanning column and its links inside it.
+ */
+export function validateBlocks(spec: SheetSpec): void {
+  const width = spec.columns.length;
+  const blocks = [...(spec.before ?? []), ...(spec.after ?? [])];
+  blocks.forEach((block, b) => {
+    const fail = (problem: string): never => {
+      throw new WorkbookError('WORKBOOK_INVALID_SPEC', `sheet '${spec.name}': block ${b} ${problem}`);
+    };
+    if ((block.header?.length ?? 0) > width) fail(`has a header of ${block.header?.length} cells for ${width} columns`);
+    const wide = block.rows.findIndex((row) => row.length > width);
+    if (wide !== -1) fail(`row ${wide} has ${block.rows[wide]?.length} cells for ${width} columns`);
+    if ((block.cellFormats?.length ?? 0) > block.rows.length) fail('has more cellFormats rows than rows');
+    if ((block.columns?.length ?? 0) > width) fail(`overrides ${block.columns?.length} columns of ${width}`);
+    if (
+      block.spanFrom !== undefined &&
+      !(Number.isInteger(block.spanFrom) && block.spanFrom >= 0 && block.spanFrom < width)
+    )
+      fail(`spans from column ${block.spanFrom}, outside the sheet`);
+    for (const link of block.links ?? []) {
+      if (link.row < 0 || link.row >= block.rows.length || link.column < 0 || link.column >= width)
+        fail(`links from row ${link.row}, column ${link.column}, outside the block`);
+    }
+  });
+}

@@ -1,27 +1,31 @@
 /**
- * Spec sheets: small, fully materialised sheets (metric sheets, About) rendered from a {@link SheetSpec}: an
- * optional title, a header (an Excel table unless `asTable: false`), the rows, wrapped notes, data bars, defined
- * names and a print layout one page wide. What the sheet adds after its rows is gathered in
- * {@link buildSpecTrailer}, the place for the next sheet features (native charts: a drawing).
+ * Spec sheets: small, fully materialised sheets (metric sheets, About) rendered from a {@link SheetSpec}: a title
+ * and subtitle, blocks before the table, a native chart, the table (an Excel table unless `asTable: false`), blocks
+ * after it, wrapped notes, data bars, red negatives, links, defined names and a print layout (one page wide, the
+ * header repeated, a print area). What the sheet adds after its rows is gathered in {@link buildSpecTrailer}.
  */
 import { WorkbookError } from '../shared/errors.js';
 import type { SheetSpec } from '../shared/sheet-spec.js';
 import { columnLetter, emptyIssueCounts, type CellIssueCounts } from './cell-xml.js';
+import { resolveChart } from './charts/chart-data.js';
 import type { DefinedNames } from './defined-names.js';
 import type { OpenSheet, SheetLayout } from './open-sheet.js';
 import type { RowSink } from './row-sink.js';
 import { createSpecCellStyles } from './spec-cell-styles.js';
 import { planSpecSheetLayout, type SpecSheetLayout } from './spec-sheet-layout.js';
 import {
+  writeBlocks,
+  writeChartNote,
   writeDataRows,
   writeHeaderRow,
   writeNoteRows,
-  writeTitleRow,
+  writeTitleRows,
+  type RowsTrailer,
   type SpecRowsContext,
 } from './spec-sheet-rows.js';
 import { validateDefinedName } from './spec-sheet-validation.js';
 import { quoteSheetName, type SheetNamer } from './sheet-names.js';
-import { renderMergeCellsXml, type SheetTrailer } from './sheet-trailer.js';
+import { renderHyperlinksXml, renderMergeCellsXml, type SheetTrailer } from './sheet-trailer.js';
 import type { StyleCache } from './style-cache.js';
 import type { WorkbookNameRegistry } from './table-part.js';
 
@@ -32,7 +36,9 @@ export interface SpecSheetDeps {
   readonly namer: SheetNamer;
   readonly names: WorkbookNameRegistry;
   readonly styles: StyleCache;
-  readonly definedNames: Pick<DefinedNames, 'add' | 'setPrintTitleRow'>;
+  readonly definedNames: Pick<DefinedNames, 'add' | 'setPrintTitleRow' | 'setPrintArea'>;
+  /** The page footer (Excel header/footer codes), in the workbook's language. */
+  readonly printFooter: string;
   openSheet(name: string, layout: SheetLayout): OpenSheet;
   closeSheet(sheet: OpenSheet, trailer: SheetTrailer): void;
   openRowSink(sheet: OpenSheet, signal: AbortSignal | undefined): Promise<RowSink>;
@@ -58,19 +64,31 @@ export async function writeSpecSheet(deps: SpecSheetDeps, spec: SheetSpec): Prom
 
   const sheet = deps.openSheet(sheetName, {
     widths: layout.widths,
-    frozenHeaderRow: layout.asTable ? layout.headerRow : undefined,
-    print: layout.print,
+    frozenHeaderRow: layout.frozenHeaderRow,
+    print: { orientation: layout.print.orientation, onePage: layout.print.onePage, footer: deps.printFooter },
   });
   deps.definedNames.setPrintTitleRow(sheetName, layout.headerRow);
+  deps.definedNames.setPrintArea(sheetName, layout.print.area);
   const sink = await deps.openRowSink(sheet, undefined);
-  const ctx: SpecRowsContext = { spec, layout, sink, styles: deps.styles, issues };
-  if (spec.title !== undefined) await writeTitleRow(ctx, spec.title);
+  const ctx: SpecRowsContext = {
+    spec,
+    layout,
+    sink,
+    styles: deps.styles,
+    issues,
+    resolveSheet: (wanted) => deps.namer.peek(wanted),
+  };
+  const rowsTrailer: RowsTrailer = { merges: [], links: [] };
+  await writeTitleRows(ctx, rowsTrailer);
+  await writeBlocks(ctx, layout.before, rowsTrailer);
+  await writeChartNote(ctx);
   await writeHeaderRow(ctx, headerStyle);
   await writeDataRows(ctx, cellStyles);
-  const merges = await writeNoteRows(ctx);
+  await writeBlocks(ctx, layout.after, rowsTrailer);
+  await writeNoteRows(ctx, rowsTrailer);
   await sink.flush();
 
-  deps.closeSheet(sheet, buildSpecTrailer(deps.names, spec, layout, merges));
+  deps.closeSheet(sheet, buildSpecTrailer(deps, spec, layout, rowsTrailer));
   return { name: sheetName, warnings: specSheetWarnings(sheetName, issues) };
 }
 
@@ -91,22 +109,37 @@ function addDefinedNames(deps: SpecSheetDeps, spec: SheetSpec, layout: SpecSheet
 }
 
 /**
- * What the sheet writes after its rows: data bars, merged note rows and its table. A new feature of spec sheets
- * (such as native charts) adds its piece here, from the spec and the layout.
+ * What the sheet writes after its rows: data bars and red negatives, merged rows, links, its chart and its table.
+ * A new feature of spec sheets adds its piece here, from the spec and the layout.
  */
 function buildSpecTrailer(
-  names: WorkbookNameRegistry,
+  deps: Pick<SpecSheetDeps, 'names' | 'styles'>,
   spec: SheetSpec,
   layout: SpecSheetLayout,
-  merges: readonly string[],
+  rows: RowsTrailer,
 ): SheetTrailer {
-  const conditionalFormatting = renderDataBars(spec, layout);
+  const dataBars = renderDataBars(spec, layout);
+  const conditionalFormatting =
+    dataBars + renderNegativeRed(deps.styles, spec, layout, (spec.dataBars?.length ?? 0) + 1);
   const trailer: SheetTrailer = {};
   if (conditionalFormatting !== '') trailer.conditionalFormatting = conditionalFormatting;
-  if (merges.length > 0) trailer.mergeCells = renderMergeCellsXml(merges);
+  if (rows.merges.length > 0) trailer.mergeCells = renderMergeCellsXml(rows.merges);
+  if (rows.links.length > 0) trailer.hyperlinks = renderHyperlinksXml(rows.links);
+  if (spec.chart !== undefined && layout.chart?.kind === 'chart') {
+    trailer.chart = {
+      part: resolveChart(spec, spec.chart, {
+        sheetName: layout.sheetName,
+        headerRow: layout.headerRow,
+        firstDataRow: layout.firstDataRow,
+        columnRefs: layout.columnRefs,
+        columnNames: layout.columnNames,
+      }),
+      anchor: layout.chart.anchor,
+    };
+  }
   if (layout.asTable) {
     trailer.table = {
-      name: names.takeTableName(layout.sheetName),
+      name: deps.names.takeTableName(layout.sheetName),
       headerRow: layout.headerRow,
       dataRows: spec.rows.length,
       columnNames: layout.columnNames,
@@ -130,6 +163,36 @@ function renderDataBars(spec: SheetSpec, layout: SpecSheetLayout): string {
         );
       }
       return renderDataBarXml(`${ref}${firstDataRow}:${ref}${lastDataRow}`, i + 1);
+    })
+    .join('');
+}
+
+/** `<conditionalFormatting>` colouring negative numbers of each `negativeRed` column red ('' for none). */
+function renderNegativeRed(
+  styles: StyleCache,
+  spec: SheetSpec,
+  layout: SpecSheetLayout,
+  firstPriority: number,
+): string {
+  const columns = spec.negativeRed ?? [];
+  if (spec.rows.length === 0 || columns.length === 0) return '';
+  const { columnRefs, firstDataRow } = layout;
+  const lastDataRow = firstDataRow + spec.rows.length - 1;
+  const dxfId = styles.negativeRedDxf();
+  return columns
+    .map((column, i) => {
+      const ref = columnRefs[column];
+      if (ref === undefined) {
+        throw new WorkbookError(
+          'WORKBOOK_INVALID_SPEC',
+          `sheet '${spec.name}': negativeRed column ${column} does not exist (the sheet has ${spec.columns.length} columns)`,
+        );
+      }
+      return (
+        `<conditionalFormatting sqref="${ref}${firstDataRow}:${ref}${lastDataRow}">` +
+        `<cfRule type="cellIs" dxfId="${dxfId}" priority="${firstPriority + i}" operator="lessThan"><formula>0</formula></cfRule>` +
+        '</conditionalFormatting>'
+      );
     })
     .join('');
 }

@@ -17,18 +17,25 @@ export interface StyleCache {
   header(wrap?: boolean): number;
   /**
    * A spec-sheet cell style: number format plus the column's alignment and wrapping (one cached style per mix).
-   * Top-aligned, so a row made taller by wrapped text still reads across as one line.
+   * Top-aligned, so a row made taller by wrapped text still reads across as one line. `bold` for key lines.
    */
-  specCell(numFmt: string | undefined, isDate: boolean, column: SheetColumn): number;
-  /** A spec sheet's title: bold, 14 pt. */
+  specCell(numFmt: string | undefined, isDate: boolean, column: SheetColumn, bold?: boolean): number;
+  /** A spec sheet's title: bold, 14 pt, wrapped (it spans the printed width). */
   title(): number;
+  /** A spec sheet's subtitle (the period it covers): 11 pt, wrapped, top-aligned. */
+  subtitle(): number;
   /** A spec sheet's notes: italic, wrapped, top-aligned. */
   note(): number;
+  /** A link to another sheet: the theme's hyperlink colour, underlined, top-aligned like the cells around it. */
+  link(): number;
+  /** The differential format (dxf id) of a negative number shown in red by a conditional format. */
+  negativeRedDxf(): number;
 }
 
 /** Creates an empty cache over the workbook's styles. One per workbook. */
 export function createStyleCache(styles: WorkbookInternals['styles']): StyleCache {
   const ids = new Map<string, number>();
+  let negativeRed: number | undefined;
   const styleId = (key: string, style: object, cellType?: number): number => {
     const cached = ids.get(key);
     if (cached !== undefined) return cached;
@@ -45,20 +52,36 @@ export function createStyleCache(styles: WorkbookInternals['styles']): StyleCach
         fill: { type: 'pattern', pattern: 'solid', fgColor: { theme: 4 } },
         alignment: wrap ? { vertical: 'bottom', wrapText: true } : { vertical: 'middle' },
       }),
-    specCell(numFmt, isDate, column) {
+    specCell(numFmt, isDate, column, bold = false) {
       const wrap = column.wrap === true;
       const alignment: Partial<ExcelJS.Alignment> = {
         vertical: 'top',
         ...(wrap ? { wrapText: true } : {}),
         ...(column.align === undefined ? {} : { horizontal: column.align }),
+        ...(column.indent === undefined ? {} : { indent: column.indent }),
       };
       return styleId(
-        `cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}`,
-        { ...(numFmt === undefined ? {} : { numFmt }), alignment },
+        `cell:${numFmt ?? ''}|${column.align ?? ''}|${wrap}|${bold}|${column.indent ?? 0}`,
+        { ...(numFmt === undefined ? {} : { numFmt }), alignment, ...(bold ? { font: font({ bold: true }) } : {}) },
         isDate ? EXCELJS_DATE_CELL_TYPE : undefined,
       );
     },
-    title: () => styleId('title', { font: font({ bold: true, size: 14 }) }),
+    title: () =>
+      styleId('title', {
+        font: font({ bold: true, size: 14 }),
+        alignment: { wrapText: true, vertical: 'top' },
+      }),
+    subtitle: () => styleId('subtitle', { font: font({}), alignment: { wrapText: true, vertical: 'top' } }),
+    link: () =>
+      styleId('link', {
+        font: font({ underline: true, color: { theme: 10 } }),
+        alignment: { vertical: 'top' },
+      }),
+    negativeRedDxf() {
+      // Dark red text: Excel's "Light red fill with dark red text" preset without the fill, readable when printed.
+      negativeRed ??= styles.addDxfStyle({ font: { color: { argb: 'FF9C0006' } } });
+      return negativeRed;
+    },
     note: () =>
       styleId('note', {
         font: font({ italic: true }),

@@ -143,6 +143,8 @@ const summarySpec: SheetSpec = {
   dataBars: [1],
   definedNames: [{ name: 'WinRate', row: 0, column: 2 }],
   currency: 'EUR',
+  // The source has cents: money shows them (the default is whole units).
+  currencyDecimals: 2,
 };
 
 describe('createWorkbookWriter', () => {
@@ -210,7 +212,8 @@ describe('createWorkbookWriter', () => {
     expect(sum.getCell('B4').numFmt).toBe('"€"#,##0.00');
     expect(sum.getCell('C4').numFmt).toBe('0.0%');
     expect(sum.getCell('C5').value).toBe('n/a (no won deals)');
-    expect(sum.getCell('D4').numFmt).toBe('0.0 "days"');
+    // Whole days: the header says "days", the number has no decimals and no English suffix.
+    expect(sum.getCell('D4').numFmt).toBe('#,##0');
     expect(sum.getCell('D5').value).toBeNull();
     expect(sum.getCell('E4').numFmt).toBe('#,##0');
     expect(sum.getCell('F4').value).toEqual(new Date(Date.UTC(2026, 10, 27)));
@@ -277,10 +280,11 @@ describe('createWorkbookWriter', () => {
     const ws = book.getWorksheet('KPIs');
     if (ws === undefined) throw new Error('sheet missing');
     const shown = [4, 5, 6, 7, 8, 9, 10].map((r) => [ws.getCell(`B${r}`).value, ws.getCell(`B${r}`).numFmt]);
+    // Money in whole units by default (what Tableau shows for whole amounts), days as whole numbers.
     expect(shown).toEqual([
-      [1_250_000.5, '"€"#,##0.00'],
+      [1_250_000.5, '"€"#,##0'],
       [0.315, '0.0%'],
-      [42.25, '0.0 "days"'],
+      [42.25, '#,##0'],
       [1234, '#,##0'],
       ['input missing (metrics.quota)', '0.0%'],
       [2.5, '#,##0.00'],
@@ -299,9 +303,9 @@ describe('createWorkbookWriter', () => {
     const sj = sheetjs.Sheets['KPIs'];
     if (sj === undefined) throw new Error('sheet missing');
     expect(['B4', 'B5', 'B6', 'B7', 'B9', 'B10'].map((ref) => [sj[ref]?.t, sj[ref]?.z])).toEqual([
-      ['n', '"€"#,##0.00'],
+      ['n', '"€"#,##0'],
       ['n', '0.0%'],
-      ['n', '0.0 "days"'],
+      ['n', '#,##0'],
       ['n', '#,##0'],
       ['n', '#,##0.00'],
       ['n', 'yyyy-mm-dd'],
@@ -397,7 +401,10 @@ describe('createWorkbookWriter', () => {
       ]),
     );
     expectSchemaOrder(children);
-    expect(sheet1).toContain('<mergeCells count="2"><mergeCell ref="A7:C7"/><mergeCell ref="A8:C8"/></mergeCells>');
+    // The title spans the printed width (so it prints whole), and so does each note.
+    expect(sheet1).toContain(
+      '<mergeCells count="3"><mergeCell ref="A1:C1"/><mergeCell ref="A7:C7"/><mergeCell ref="A8:C8"/></mergeCells>',
+    );
   });
 
   it('rejects cell formats that are not aligned with the rows', async () => {
@@ -479,13 +486,16 @@ describe('createWorkbookWriter', () => {
     expect(sheet1).not.toContain('<autoFilter');
 
     const children1 = worksheetChildren(sheet1);
+    // A data sheet prints too: fit to the page width (sheetPr), with a footer.
     expect(children1).toEqual([
+      'sheetPr',
       'sheetViews',
       'sheetFormatPr',
       'cols',
       'sheetData',
       'pageMargins',
       'pageSetup',
+      'headerFooter',
       'tableParts',
     ]);
     expectSchemaOrder(children1);
@@ -619,6 +629,10 @@ describe('createWorkbookWriter', () => {
       ['_xlnm.Print_Titles', "'2026'!$1:$1", 0],
       ['_xlnm.Print_Titles', "'Rep''s deals'!$1:$1", 1],
       ['_xlnm.Print_Titles', "'A1'!$1:$1", 2],
+      // Each sheet prints its table, notes and blocks, and nothing else.
+      ['_xlnm.Print_Area', "'2026'!$A$1:$A$2", 0],
+      ['_xlnm.Print_Area', "'Rep''s deals'!$A$1:$A$2", 1],
+      ['_xlnm.Print_Area', "'A1'!$A$1:$A$2", 2],
     ]);
     const book = new ExcelJS.Workbook();
     await book.xlsx.readFile(filePath);

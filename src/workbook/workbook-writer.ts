@@ -10,7 +10,7 @@ import { WorkbookError } from '../shared/errors.js';
 import type { SheetSpec } from '../shared/sheet-spec.js';
 import { writeDataSheet, type DataSheetDeps, type DataSheetInput, type DataSheetResult } from './data-sheet.js';
 import { openRowSink } from './row-sink.js';
-import { openSheet } from './open-sheet.js';
+import { DEFAULT_PRINT_FOOTER, openSheet } from './open-sheet.js';
 import { closeSheet } from './sheet-trailer.js';
 import { createSheetNamer } from './sheet-names.js';
 import { writeSpecSheet, type SpecSheetDeps } from './spec-sheet.js';
@@ -64,6 +64,11 @@ export interface WorkbookWriterOptions {
   now?: Date | undefined;
   /** Data rows per sheet before continuing on `Name (2)` (default and maximum: Excel's 1,048,575). */
   maxRowsPerSheet?: number | undefined;
+  /**
+   * The footer of every printed page, in Excel's header/footer codes and the workbook's language (default
+   * `&L&A&RPage &P of &N`: the sheet name on the left, "Page 1 of 5" on the right).
+   */
+  printFooter?: string | undefined;
 }
 
 /**
@@ -93,6 +98,7 @@ export function createWorkbookWriter(options: WorkbookWriterOptions): WorkbookWr
     styles: createStyleCache(pkg.styles),
     definedNames: pkg.definedNames,
     maxRowsPerSheet: maxRows,
+    printFooter: options.printFooter ?? DEFAULT_PRINT_FOOTER,
     openSheet: (name, layout) => openSheet(pkg.workbook, name, layout),
     closeSheet: (sheet, trailer) => closeSheet(sheet, trailer, pkg.parts),
     openRowSink: (sheet, signal) => openRowSink(sheet.internals.stream, pkg.latch, signal),

@@ -117,8 +117,27 @@ describe('metric cells against an independent calculation', () => {
     expect(named('StaleDeals')).toBe(stale.length);
   });
 
-  it('CAC and CLV say "input missing" when their inputs are not configured, never 0', () => {
-    expect(String(named('AcquisitionCost'))).toMatch(/input missing/);
-    expect(String(named('LifetimeValue'))).toMatch(/input missing/);
+  it('CAC and CLV, whose inputs are not configured, are listed with the setting to add, never shown as 0', () => {
+    const names = book.Workbook?.Names?.map((n) => n.Name) ?? [];
+    expect(names).not.toContain('AcquisitionCost');
+    expect(names).not.toContain('LifetimeValue');
+    const rows = XLSX.utils.sheet_to_json<unknown[]>(book.Sheets['Summary']!, { header: 1, blankrows: true });
+    const header = rows.findIndex((r) => r[0] === 'KPI');
+    const notConfigured = rows.findIndex((r) => r[0] === 'Not configured');
+    expect(header).toBeGreaterThan(0);
+    expect(notConfigured).toBeGreaterThan(header);
+    // The KPI table's Value column holds numbers (or a bare n/a), never a sentence.
+    const values = rows.slice(header + 1, notConfigured - 1).map((r) => r[1]);
+    expect(values.length).toBeGreaterThan(10);
+    for (const v of values) expect(typeof v === 'number' || v === 'n/a', String(v)).toBe(true);
+    const listed = rows.slice(notConfigured + 1).filter((r) => r.length === 2);
+    expect(listed).toContainEqual([
+      'Customer acquisition cost',
+      'metrics.spend: the sales and marketing spend in the period',
+    ]);
+    expect(listed).toContainEqual([
+      'Customer lifetime value',
+      'metrics.clv.lifetimeYears: the expected customer lifetime in years (metrics.clv.lifetimeYears)',
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnSpec } from '../../shared/table.js';
+import { createTranslator } from '../../shared/i18n/translator.js';
 import { computePipelineMetrics, daysInStage, type PipelineMetrics } from './compute.js';
 import { metricsConfigSchema, type MetricsConfigInput } from './config.js';
 import { createDealCollector, type Deal } from './deal.js';
@@ -323,16 +324,25 @@ describe('computePipelineMetrics: KPIs', () => {
 
   it('states the period and what each KPI rests on', () => {
     const m = computePipelineMetrics(BOOK, config(), AS_OF);
-    expect(m.period).toEqual({ start: '2025-07-01', end: '2026-06-30', days: 365, label: '2025-07-01 to 2026-06-30' });
+    expect(m.period).toEqual({ start: '2025-07-01', end: '2026-06-30', days: 365, label: '1 Jul 2025 – 30 Jun 2026' });
     const winRate = m.kpis.find((k) => k.key === 'winRate');
     expect(winRate).toMatchObject({
+      label: 'Win rate',
       unit: 'percent',
       basis: { count: 4, of: 'deals closed in the period' },
-      period: '2025-07-01 to 2026-06-30',
+      period: '1 Jul 2025 – 30 Jun 2026',
     });
     expect(m.kpis.find((k) => k.key === 'pipelineValue')).toMatchObject({
-      period: 'as of 2026-06-30',
+      period: 'as of 30 Jun 2026',
       basis: { count: 4, of: 'open deals' },
+    });
+    // The same metrics in French: the labels, periods and counts read in French, the numbers do not change.
+    const fr = computePipelineMetrics(BOOK, config(), AS_OF, undefined, 'fr');
+    expect(fr.period.label).toBe('1 juil. 2025 – 30 juin 2026');
+    expect(fr.kpis.find((k) => k.key === 'winRate')).toMatchObject({
+      label: 'Taux de réussite',
+      value: kpi(m, 'winRate'),
+      basis: { count: 4, of: 'affaires clôturées sur la période' },
     });
   });
 });
@@ -347,19 +357,87 @@ describe('computePipelineMetrics: revenue growth', () => {
   it('is a monthly series over the period, growth vs the month before', () => {
     const m = computePipelineMetrics(deals, config({ period: { from: '2026-04-01' } }), AS_OF);
     expect(m.monthlyRevenue.map((r) => [r.month, r.revenue, r.wonDeals, r.growth, r.toDate])).toEqual([
-      ['2026-04', 0, 0, na('no revenue in 2026-03'), false],
-      ['2026-05', 1_000, 1, na('no revenue in 2026-04'), false],
+      ['2026-04', 0, 0, na('no revenue in Mar 2026'), false],
+      ['2026-05', 1_000, 1, na('no revenue in Apr 2026'), false],
       ['2026-06', 1_500, 1, 0.5, false],
     ]);
     // asOf is the last day of June, so June is the last full month.
     expect(kpi(m, 'revenueGrowth')).toBe(0.5);
-    expect(m.kpis.find((k) => k.key === 'revenueGrowth')?.period).toBe('2026-06 vs 2026-05');
+    expect(m.kpis.find((k) => k.key === 'revenueGrowth')?.period).toBe('Jun 2026 vs May 2026');
   });
 
   it('treats the month of asOf as to-date unless asOf is its last day', () => {
     const m = computePipelineMetrics(deals, config({ period: { from: '2026-04-01' } }), D('2026-06-15'));
     expect(m.monthlyRevenue.at(-1)).toMatchObject({ month: '2026-06', toDate: true, revenue: 1_500 });
-    expect(kpi(m, 'revenueGrowth')).toEqual(na('no revenue in 2026-04'));
+    expect(kpi(m, 'revenueGrowth')).toEqual(na('no revenue in Apr 2026'));
+  });
+});
+
+describe('computePipelineMetrics: the month to date', () => {
+  // Won on 1 and 15 Oct, 1 and 15 Nov, 1 Dec 2026; 1 Oct is also the first day of the period.
+  const deals = [
+    won('O1', 2_000, '2026-09-01', '2026-10-01'),
+    won('O15', 4_000, '2026-09-01', '2026-10-15'),
+    won('N1', 1_000, '2026-09-01', '2026-11-01'),
+    won('N15', 5_000, '2026-09-01', '2026-11-15'),
+    won('D1', 1_500, '2026-09-01', '2026-12-01'),
+  ];
+  const cfg = config({ period: { from: '2026-10-01' } });
+  const row = (m: PipelineMetrics, month: string) => m.monthlyRevenue.find((r) => r.month === month);
+
+  it('on a month-end date, the month is whole and compared with the whole month before', () => {
+    const m = computePipelineMetrics(deals, cfg, D('2026-11-30'));
+    expect(m.monthlyRevenue.map((r) => r.month)).toEqual(['2026-10', '2026-11']);
+    expect(row(m, '2026-11')).toMatchObject({
+      toDate: false,
+      revenue: 6_000,
+      lastDay: D('2026-11-30'),
+      comparedFrom: D('2026-10-01'),
+      comparedTo: D('2026-10-31'),
+      comparedRevenue: 6_000,
+      growth: 0,
+    });
+    expect(kpi(m, 'revenueGrowth')).toBe(0);
+    expect(m.kpis.find((k) => k.key === 'revenueGrowth')?.period).toBe('Nov 2026 vs Oct 2026');
+  });
+
+  it('on the first day of a month, the month to date (one day) is compared with the first day of the month before', () => {
+    const m = computePipelineMetrics(deals, cfg, D('2026-12-01'));
+    // Against the whole of November ($6,000) it would read -75 %; against 1 Nov ($1,000) it is +50 %.
+    expect(row(m, '2026-12')).toMatchObject({
+      toDate: true,
+      revenue: 1_500,
+      lastDay: D('2026-12-01'),
+      comparedFrom: D('2026-11-01'),
+      comparedTo: D('2026-11-01'),
+      comparedRevenue: 1_000,
+      growth: 0.5,
+    });
+    // The headline growth is the last whole month's, November against October.
+    expect(kpi(m, 'revenueGrowth')).toBe(0);
+  });
+
+  it('mid-month, compares days 1 to asOf of both months; a shorter month before is compared whole', () => {
+    const mid = computePipelineMetrics(deals, cfg, D('2026-11-14'));
+    expect(row(mid, '2026-11')).toMatchObject({
+      toDate: true,
+      revenue: 1_000,
+      comparedTo: D('2026-10-14'),
+      comparedRevenue: 2_000,
+      growth: -0.5,
+    });
+    const march = computePipelineMetrics(
+      [won('F', 100, '2026-01-01', '2026-02-28'), won('M', 300, '2026-01-01', '2026-03-30')],
+      cfg,
+      D('2026-03-30'),
+    );
+    expect(march.monthlyRevenue.at(-1)).toMatchObject({
+      month: '2026-03',
+      toDate: true,
+      comparedFrom: D('2026-02-01'),
+      comparedTo: D('2026-02-28'),
+      growth: 2,
+    });
   });
 });
 
@@ -452,7 +530,7 @@ describe('computePipelineMetrics: stale and unqualified deals', () => {
     );
     const m = computePipelineMetrics(deals, cfg, AS_OF, history);
     expect(m.staleDeals.map((s) => s.id)).toEqual(['A']);
-    expect(m.stageAgeBases).toMatchObject({ 'stage entered date': 3, snapshots: 1 });
+    expect(m.stageAgeBases).toMatchObject({ stageEntered: 3, snapshots: 1 });
   });
 
   it('lists deals still unqualified past the deadline, oldest first', () => {
@@ -469,18 +547,18 @@ describe('computePipelineMetrics: stale and unqualified deals', () => {
 
 describe('daysInStage', () => {
   const asOfDay = Math.floor(AS_OF.getTime() / 86_400_000);
-  it.each<[string, Deal, SnapshotRow[], { days: number; basis: string } | null]>([
+  it.each<[string, Deal, SnapshotRow[], { days: number; source: string; basis: string } | null]>([
     [
       'stage entered column',
       open('X', 'Contact', 1, { stageEnteredDate: D('2026-06-20') }),
       [],
-      { days: 10, basis: 'stage entered date' },
+      { days: 10, source: 'stageEntered', basis: 'stage entered date' },
     ],
     [
       'created date when nothing else',
       open('X', 'Contact', 1, { createdDate: D('2026-06-01') }),
       [],
-      { days: 29, basis: 'since created (no stage entered date)' },
+      { days: 29, source: 'sinceCreated', basis: 'since created (no stage entered date)' },
     ],
     [
       'observed stage change',
@@ -489,24 +567,28 @@ describe('daysInStage', () => {
         { runDate: '2026-06-22', dealId: 'X', stage: 'Qualification', amount: 1, closeDate: null },
         { runDate: '2026-06-23', dealId: 'X', stage: 'Contact', amount: 1, closeDate: null },
       ],
-      { days: 7, basis: 'snapshots: moved from Qualification between 2026-06-22 and 2026-06-23' },
+      {
+        days: 7,
+        source: 'snapshots',
+        basis: 'snapshots: moved from Qualification between 22 Jun 2026 and 23 Jun 2026',
+      },
     ],
     [
       'unchanged since the first snapshot, created unknown: at least',
       open('X', 'Contact', 1, { createdDate: null }),
       [{ runDate: '2026-06-10', dealId: 'X', stage: 'Contact', amount: 1, closeDate: null }],
-      { days: 20, basis: 'at least (stage unchanged in snapshots since 2026-06-10)' },
+      { days: 20, source: 'atLeast', basis: 'at least (stage unchanged in snapshots since 10 Jun 2026)' },
     ],
     [
       'unchanged since the first snapshot, created known: since created',
       open('X', 'Contact', 1, { createdDate: D('2026-05-31') }),
       [{ runDate: '2026-06-10', dealId: 'X', stage: 'Contact', amount: 1, closeDate: null }],
-      { days: 30, basis: 'since created (stage unchanged in snapshots since 2026-06-10)' },
+      { days: 30, source: 'sinceCreated', basis: 'since created (stage unchanged in snapshots since 10 Jun 2026)' },
     ],
     ['nothing known', open('X', 'Contact', 1, { createdDate: null }), [], null],
   ])('%s', (_name, d, snapshots, expected) => {
     const history = snapshots.length === 0 ? undefined : deriveDealHistory(snapshots, [d], AS_OF);
-    expect(daysInStage(d, asOfDay, history)).toEqual(expected);
+    expect(daysInStage(d, asOfDay, history, createTranslator('en'))).toEqual(expected);
   });
 });
 
@@ -514,8 +596,9 @@ describe('daysInStage on the first run', () => {
   it("treats a deal seen only in today's run as having no history", () => {
     const d = open('X', 'Contact', 1, { createdDate: D('2026-06-01') });
     const history = deriveDealHistory([], [d], AS_OF);
-    expect(daysInStage(d, Math.floor(AS_OF.getTime() / 86_400_000), history)).toEqual({
+    expect(daysInStage(d, Math.floor(AS_OF.getTime() / 86_400_000), history, createTranslator('en'))).toEqual({
       days: 29,
+      source: 'sinceCreated',
       basis: 'since created (no stage entered date)',
     });
   });
@@ -583,7 +666,7 @@ describe('computePipelineMetrics: breakdowns', () => {
 
   it('marks a dimension unavailable when the view has no such column', () => {
     const m = computePipelineMetrics([open('A', 'Contact', 1)], config(), AS_OF);
-    expect(m.byOwner).toEqual({ dimension: 'Owner', available: false, rows: [] });
+    expect(m.byOwner).toEqual({ key: 'owner', dimension: 'Owner', available: false, rows: [] });
   });
 });
 

@@ -4,6 +4,7 @@
  * same input always gives the same, finite-or-"n/a" output. Each KPI family is computed in `families/`; this module
  * composes them into one result.
  */
+import { createTranslator, type Language } from '../../shared/i18n/translator.js';
 import type { Breakdown } from './breakdowns.js';
 import type { MetricsConfig } from './config.js';
 import { isoDay } from './dates.js';
@@ -25,19 +26,24 @@ import { inSummaryOrder, withoutDeals, type Kpi } from './kpi.js';
 import { prepareMetricsBasis } from './metrics-basis.js';
 import type { LeadTargetSeries, MonthRevenue, TransitionCount } from './series.js';
 
-export type { Breakdown, BreakdownRow } from './breakdowns.js';
-export { compareText, formatMoney } from './deal-slices.js';
+export type { Breakdown, BreakdownRow, DimensionKey } from './breakdowns.js';
+export { compareText } from './deal-slices.js';
 export type { FunnelRow } from './families/conversion.js';
 export type { StaleDeal } from './families/stale-deals.js';
 export type { UnqualifiedDeal } from './families/unqualified-deals.js';
 export type { Kpi, KpiUnit } from './kpi.js';
 export type { LeadTargetRow, LeadTargetSeries, MonthRevenue, TransitionCount } from './series.js';
-export { daysInStage, type StageAge } from './stage-age.js';
+export { daysInStage, type StageAge, type StageAgeSource } from './stage-age.js';
 
 export interface PipelineMetrics {
+  /** The language of every text below. */
+  readonly language: Language;
   readonly asOf: string;
+  /** The period of the flow metrics; `label` is its dates in the workbook's language (`28 Nov 2025 – 27 Nov 2026`). */
   readonly period: { readonly start: string; readonly end: string; readonly days: number; readonly label: string };
   readonly currency: string;
+  /** True when some amount has cents: money is then shown with cents, else in whole units. */
+  readonly amountsHaveCents: boolean;
   readonly dealCount: number;
   readonly kpis: readonly Kpi[];
   readonly funnel: readonly FunnelRow[];
@@ -58,7 +64,7 @@ export interface PipelineMetrics {
   readonly snapshotDates: readonly string[];
   /** Lost deals created in the period whose furthest stage is unknown (no snapshot showed them open): left out of conversion. */
   readonly conversionUnknownLost: number;
-  /** How days in stage were obtained, e.g. `{ "stage entered date": 120, "since created": 5 }`. */
+  /** How days in stage were obtained, by source, e.g. `{ stageEntered: 120, sinceCreated: 5 }`. */
   readonly stageAgeBases: Readonly<Record<string, number>>;
   /** Data-quality remarks, one sentence each (unreadable values, unknown stages, missing dates). */
   readonly notes: readonly string[];
@@ -68,15 +74,17 @@ export interface PipelineMetrics {
  * Computes every pipeline metric for `deals` as of `asOf` (a wall-clock date in UTC fields; the time of day is
  * ignored). Flow metrics (won, lost, created) cover `config.period`, ending on asOf inclusive; pipeline metrics are
  * as of asOf. `history` (from {@link deriveDealHistory}) adds stage-entry dates where the view has none, real stage
- * moves for conversion, and the 12-week trend. Never throws on data: unavailable values carry their reason.
+ * moves for conversion, and the 12-week trend. Labels, periods and reasons are written in `language` (default
+ * English). Never throws on data: unavailable values carry their reason.
  */
 export function computePipelineMetrics(
   deals: readonly Deal[],
   config: MetricsConfig,
   asOf: Date,
   history?: DealHistory,
+  language: Language = 'en',
 ): PipelineMetrics {
-  const b = prepareMetricsBasis(deals, config, asOf, history);
+  const b = prepareMetricsBasis(deals, config, asOf, history, createTranslator(language));
   const stale = findStaleDeals(b);
   const unqualified = findUnqualifiedDeals(b);
   const conversion = measureConversion(b);
@@ -101,11 +109,14 @@ export function computePipelineMetrics(
   ]);
 
   return {
+    language,
     asOf: b.asOfText,
     period: { start: isoDay(b.ctx.startDay), end: b.asOfText, days: b.ctx.periodDays, label: b.periodLabel },
     currency: config.currency,
+    // Within a millionth of a cent of a whole amount is a whole amount (display values parsed as floats).
+    amountsHaveCents: deals.some((d) => d.amount !== null && Math.abs(d.amount - Math.round(d.amount)) > 1e-6),
     dealCount: deals.length,
-    kpis: deals.length === 0 ? withoutDeals(kpis) : kpis,
+    kpis: deals.length === 0 ? withoutDeals(kpis, b.t) : kpis,
     funnel: conversion.funnel,
     staleDeals: stale.staleDeals,
     unqualifiedDeals: unqualified.unqualifiedDeals,

@@ -3,6 +3,7 @@
  * slice (win rate, average deal size, sales cycle), shared by the KPIs and every breakdown so a group's win rate is
  * computed exactly like the headline one.
  */
+import type { Translator } from '../../shared/i18n/translator.js';
 import type { MetricsConfig } from './config.js';
 import { parseIsoDay, toDay } from './dates.js';
 import type { Deal } from './deal.js';
@@ -19,6 +20,8 @@ export interface Context {
   readonly openStages: readonly string[];
   readonly openIndex: ReadonlyMap<string, number>;
   readonly history: DealHistory | undefined;
+  /** The texts of the workbook's language (reasons of n/a values, labels). */
+  readonly t: Translator;
 }
 
 /** Code-point order: deterministic whatever the machine's locale. */
@@ -47,28 +50,17 @@ export function withAmount(deals: readonly Deal[]): Deal[] {
  * Sum of amount × probability over the deals that have both; `n/a (no probability values)` when there are deals but
  * none has a probability. `count` is how many deals have both.
  */
-export function measureWeightedValue(deals: readonly Deal[]): { readonly value: Figure; readonly count: number } {
+export function measureWeightedValue(
+  deals: readonly Deal[],
+  t: Translator,
+): { readonly value: Figure; readonly count: number } {
   const withProbability = deals.filter((d) => d.amount !== null && d.probability !== null);
   let weighted = 0;
   for (const d of withProbability) weighted += (d.amount ?? 0) * (d.probability ?? 0);
   return {
-    value: deals.length > 0 && withProbability.length === 0 ? notAvailable('no probability values') : weighted,
+    value: deals.length > 0 && withProbability.length === 0 ? notAvailable(t.t('reason.noProbability')) : weighted,
     count: withProbability.length,
   };
-}
-
-/** `$1,234` / `1,234 EUR`: labels only (cells carry numbers). */
-export function formatMoney(amount: number, currency: string): string {
-  const grouped = Math.round(Math.abs(amount))
-    .toString()
-    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const sign = amount < 0 ? '-' : '';
-  return currency.length === 1 ? `${sign}${currency}${grouped}` : `${sign}${grouped} ${currency}`;
-}
-
-/** `1 deal` / `3 deals`. */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** Period of the flow metrics as day numbers; `from` after asOf gives a one-day period ending at asOf. */
@@ -112,6 +104,7 @@ export interface Measured {
 
 /** Win rate of a slice in the configured variant (count, byValue, wonOverCreated). */
 export function measureWinRate(s: Slices, ctx: Context): Measured {
+  const { t } = ctx;
   switch (ctx.config.winRate) {
     case 'byValue': {
       const won = withAmount(s.wonInPeriod);
@@ -120,26 +113,26 @@ export function measureWinRate(s: Slices, ctx: Context): Measured {
         value: divide(
           sumAmounts(won),
           sumAmounts(won) + sumAmounts(lost),
-          won.length + lost.length === 0 ? 'no deals closed in the period' : 'closed deals have no value',
+          t.t(won.length + lost.length === 0 ? 'reason.noClosedInPeriod' : 'reason.closedNoValue'),
         ),
         count: won.length + lost.length,
-        of: 'closed deals with an amount',
+        of: t.t('basis.closedWithAmount'),
       };
     }
     case 'wonOverCreated': {
       const won = s.createdInPeriod.filter((d) => d.outcome === 'won').length;
       return {
-        value: divide(won, s.createdInPeriod.length, 'no deals created in the period'),
+        value: divide(won, s.createdInPeriod.length, t.t('reason.noCreatedInPeriod')),
         count: s.createdInPeriod.length,
-        of: 'deals created in the period',
+        of: t.t('basis.createdInPeriod'),
       };
     }
     case 'count': {
       const n = s.wonInPeriod.length + s.lostInPeriod.length;
       return {
-        value: divide(s.wonInPeriod.length, n, 'no deals closed in the period'),
+        value: divide(s.wonInPeriod.length, n, t.t('reason.noClosedInPeriod')),
         count: n,
-        of: 'deals closed in the period',
+        of: t.t('basis.closedInPeriod'),
       };
     }
   }
@@ -147,36 +140,37 @@ export function measureWinRate(s: Slices, ctx: Context): Measured {
 
 /** Average deal size of a slice in the configured variant (won, closed, all). */
 export function measureAvgDealSize(s: Slices, ctx: Context): Measured {
+  const { t } = ctx;
   switch (ctx.config.averageDealSize) {
     case 'closed': {
       const deals = withAmount([...s.wonInPeriod, ...s.lostInPeriod]);
       return {
-        value: average(sumAmounts(deals), deals.length, 'no closed deals'),
+        value: average(sumAmounts(deals), deals.length, t.t('reason.noClosedDeals')),
         count: deals.length,
-        of: 'closed deals with an amount',
+        of: t.t('basis.closedWithAmount'),
       };
     }
     case 'all': {
       const deals = withAmount([...s.wonInPeriod, ...s.lostInPeriod, ...s.open]);
       return {
-        value: average(sumAmounts(deals), deals.length, 'no deals'),
+        value: average(sumAmounts(deals), deals.length, t.t('reason.noDeals')),
         count: deals.length,
-        of: 'closed and open deals with an amount',
+        of: t.t('basis.closedAndOpenWithAmount'),
       };
     }
     case 'won': {
       const deals = withAmount(s.wonInPeriod);
       return {
-        value: average(sumAmounts(deals), deals.length, 'no won deals'),
+        value: average(sumAmounts(deals), deals.length, t.t('reason.noWonDeals')),
         count: deals.length,
-        of: 'won deals with an amount',
+        of: t.t('basis.wonWithAmount'),
       };
     }
   }
 }
 
 /** Average days from created to close over the won deals of a slice (deals missing a date, or closing before creation, are left out). */
-export function measureSalesCycle(s: Slices): Measured {
+export function measureSalesCycle(s: Slices, t: Translator): Measured {
   let total = 0;
   let count = 0;
   for (const d of s.wonInPeriod) {
@@ -187,6 +181,6 @@ export function measureSalesCycle(s: Slices): Measured {
     total += closed - created;
     count += 1;
   }
-  const reason = s.wonInPeriod.length === 0 ? 'no won deals' : 'no won deals with created and close dates';
-  return { value: average(total, count, reason), count, of: 'won deals with both dates' };
+  const reason = t.t(s.wonInPeriod.length === 0 ? 'reason.noWonDeals' : 'reason.noWonWithDates');
+  return { value: average(total, count, reason), count, of: t.t('basis.wonWithBothDates') };
 }

@@ -77,6 +77,11 @@ export interface DealCollector {
   deals(): Deal[];
   /** Counts of unreadable or unexpected values, for run warnings. */
   quality(): DealDataQuality;
+  /**
+   * True when the view shows its amounts with cents (a number format with decimals, `"$"#,##0.00`): the metric
+   * sheets then show money with cents too, so every sheet has one currency format.
+   */
+  amountShowsCents(): boolean;
 }
 
 /** The tallies of unexpected values a collector keeps, filled in as rows are read. */
@@ -207,6 +212,10 @@ export function createDealCollector(columns: readonly ColumnSpec[], config: Metr
         unrecognisedCustomerTypes: { ...tallies.unrecognisedCustomerTypes },
         absentFields: [...located.absentFields],
       };
+    },
+    amountShowsCents() {
+      const format = columns[located.required.amount]?.numFmt ?? '';
+      return /0\.0/.test(format);
     },
   };
 }

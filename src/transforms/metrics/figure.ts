@@ -48,12 +48,23 @@ export function combine(inputs: readonly Figure[], fn: (values: number[]) => Fig
   return fn(values);
 }
 
+/** Texts of the workbook's language for an unavailable value (from the catalogue's `format.na` and `format.inputMissing`). */
+export interface UnavailableTexts {
+  na(reason: string): string;
+  inputMissing(setting: string): string;
+}
+
+const ENGLISH: UnavailableTexts = {
+  na: (reason) => `n/a (${reason})`,
+  inputMissing: (setting) => `input missing (${setting})`,
+};
+
 /** The text shown in a cell for an unavailable value: `n/a (no won deals)`, `input missing (metrics.spend)`. */
-export function describeUnavailable(u: Unavailable): string {
-  return `${u.kind} (${u.reason})`;
+export function describeUnavailable(u: Unavailable, texts: UnavailableTexts = ENGLISH): string {
+  return u.kind === 'n/a' ? texts.na(u.reason) : texts.inputMissing(u.reason);
 }
 
 /** What a workbook cell holds for a Figure. */
-export function figureCell(f: Figure): number | string {
-  return isAvailable(f) ? f : describeUnavailable(f);
+export function figureCell(f: Figure, texts: UnavailableTexts = ENGLISH): number | string {
+  return isAvailable(f) ? f : describeUnavailable(f, texts);
 }

@@ -11,23 +11,24 @@ export function average(total: number, count: number, reasonIfNone: string): Fig
 
 /**
  * Sales velocity in currency per day: `(open deals × average deal size × win rate) ÷ average sales cycle (days)`.
- * An unavailable input passes its reason on; a zero-day cycle is `n/a`.
+ * An unavailable input passes its reason on; a zero-day cycle is `n/a (<reasonIfZeroCycle>)`.
  */
 export function salesVelocity(
   openDeals: number,
   avgDealSize: Figure,
   winRate: Figure,
   avgSalesCycleDays: Figure,
+  reasonIfZeroCycle: string,
 ): Figure {
   return combine([avgDealSize, winRate, avgSalesCycleDays], ([size = 0, rate = 0, cycle = 0]) =>
-    divide(openDeals * size * rate, cycle, 'average sales cycle is 0 days'),
+    divide(openDeals * size * rate, cycle, reasonIfZeroCycle),
   );
 }
 
 /** Customer acquisition cost: `spend ÷ new customers` (`$10,000 for 100 customers → $100`). */
-export function acquisitionCost(spend: number | undefined, newCustomers: number): Figure {
+export function acquisitionCost(spend: number | undefined, newCustomers: number, reasonIfNone: string): Figure {
   if (spend === undefined) return inputMissing('metrics.spend');
-  return divide(spend, newCustomers, 'no new customers won');
+  return divide(spend, newCustomers, reasonIfNone);
 }
 
 /** Lifetime value: `revenue per customer per year × lifetime years × gross margin (1 when not given)`. */
@@ -35,9 +36,9 @@ export function lifetimeValue(revenuePerCustomerPerYear: Figure, lifetimeYears: 
   return combine([revenuePerCustomerPerYear], ([revenue = 0]) => revenue * lifetimeYears * grossMargin);
 }
 
-/** Growth as a fraction: `(current − previous) ÷ previous`; `n/a` when there was nothing to grow from. */
-export function growthRate(current: number, previous: number, previousLabel: string): Figure {
-  return divide(current - previous, previous, `no revenue in ${previousLabel}`);
+/** Growth as a fraction: `(current − previous) ÷ previous`; `n/a (<reasonIfNone>)` when there was nothing to grow from. */
+export function growthRate(current: number, previous: number, reasonIfNone: string): Figure {
+  return divide(current - previous, previous, reasonIfNone);
 }
 
 /** Cumulative lead-generation target: `$250 a day → $7,500 after 30 days, $45,000 after 180 days`. */
@@ -47,15 +48,23 @@ export function leadGenerationTarget(perDay: number | undefined, days: number): 
 }
 
 /** Pipeline coverage as a ratio (3 = 3×): `open pipeline value ÷ quota`. */
-export function pipelineCoverage(openValue: number, quota: number | undefined): Figure {
+export function pipelineCoverage(openValue: number, quota: number | undefined, reasonIfZero: string): Figure {
   if (quota === undefined) return inputMissing('metrics.quota');
-  return divide(openValue, quota, 'quota is 0');
+  return divide(openValue, quota, reasonIfZero);
 }
 
-/** Coverage of what remains to win: `open pipeline value ÷ (quota − won so far)`; n/a once the quota is met. */
-export function remainingCoverage(openValue: number, quota: number | undefined, wonSoFar: number): Figure {
+/**
+ * Coverage of what remains to win: `open pipeline value ÷ (quota − won so far)`; `n/a (<reasonIfMet>)` once the
+ * quota is met.
+ */
+export function remainingCoverage(
+  openValue: number,
+  quota: number | undefined,
+  wonSoFar: number,
+  reasonIfMet: string,
+): Figure {
   if (quota === undefined) return inputMissing('metrics.quota');
   const remaining = quota - wonSoFar;
-  if (remaining <= 0) return notAvailable('quota already met');
-  return divide(openValue, remaining, 'quota already met');
+  if (remaining <= 0) return notAvailable(reasonIfMet);
+  return divide(openValue, remaining, reasonIfMet);
 }

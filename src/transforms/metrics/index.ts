@@ -26,6 +26,9 @@ export type {
 export { deriveDealHistory, TREND_WEEKS } from './history.js';
 export type { SnapshotRow, DealHistory, DealStageHistory, StageEntry, StageTransition, TrendWeek } from './history.js';
 export { buildMetricSheets, KPI_DEFINED_NAMES } from './sheets.js';
+export type { MetricSheetOptions, RefreshTime } from './sheets.js';
+export { compareWithPreviousRun } from './since-last-run.js';
+export type { ChangeCount, SinceLastRun } from './since-last-run.js';
 export { KPI_KEYS, resolveDefinition, defaultDefinition } from './definitions.js';
 export type { KpiKey } from './definitions.js';
 export type { Figure, Unavailable } from './figure.js';

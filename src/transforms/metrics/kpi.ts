@@ -1,4 +1,5 @@
 /** A headline KPI of the Summary sheet: its value, unit, what it rests on and the period it covers. */
+import type { Translator } from '../../shared/i18n/translator.js';
 import { KPI_KEYS, type KpiKey } from './definitions.js';
 import { finite, isAvailable, notAvailable, type Figure } from './figure.js';
 
@@ -7,22 +8,23 @@ export type KpiUnit = 'currency' | 'currencyPerDay' | 'percent' | 'days' | 'rati
 
 export interface Kpi {
   readonly key: KpiKey;
+  /** Its name in the workbook's language. */
   readonly label: string;
   readonly value: Figure;
   readonly unit: KpiUnit;
   /** What the value rests on: how many of what (e.g. 37 "won deals closed in the period"). */
   readonly basis: { readonly count: number; readonly of: string };
-  /** The period the value covers, e.g. `2025-11-28 to 2026-11-27` or `as of 2026-11-27`. */
+  /** The period the value covers, e.g. `28 Nov 2025 – 27 Nov 2026` or `as of 27 Nov 2026`. */
   readonly period: string;
 }
 
 /**
- * A KPI whose value is a finite number or says why not: an available value that is not finite (sums of absurd
- * amounts such as 1e308 can overflow) becomes `n/a (amounts too large to add up)`.
+ * A KPI named in `t`'s language, whose value is a finite number or says why not: an available value that is not
+ * finite (sums of absurd amounts such as 1e308 can overflow) becomes `n/a (amounts too large to add up)`.
  */
 export function kpi(
+  t: Translator,
   key: KpiKey,
-  label: string,
   value: Figure,
   unit: KpiUnit,
   count: number,
@@ -31,8 +33,8 @@ export function kpi(
 ): Kpi {
   return {
     key,
-    label,
-    value: isAvailable(value) ? finite(value, 'amounts too large to add up') : value,
+    label: t.t(`kpi.${key}`),
+    value: isAvailable(value) ? finite(value, t.t('reason.tooLarge')) : value,
     unit,
     basis: { count, of },
     period,
@@ -50,11 +52,11 @@ export function inSummaryOrder(kpis: readonly Kpi[]): Kpi[] {
  * The KPIs of a view without deals: every value becomes `n/a (no deals in the view)` except the lead target and
  * values waiting for a missing input.
  */
-export function withoutDeals(kpis: readonly Kpi[]): Kpi[] {
+export function withoutDeals(kpis: readonly Kpi[], t: Translator): Kpi[] {
   // The target is an input, not data; everything else has nothing to rest on.
   return kpis.map((k) =>
     k.key === 'leadTarget' || (!isAvailable(k.value) && k.value.kind === 'input missing')
       ? k
-      : { ...k, value: notAvailable('no deals in the view') },
+      : { ...k, value: notAvailable(t.t('reason.noDealsInView')) },
   );
 }

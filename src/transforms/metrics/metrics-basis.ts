@@ -3,8 +3,9 @@
  * the period slices and the two period labels. Derived once from the deals, the config and `asOf`, so each family
  * is a pure function of the same inputs.
  */
+import type { Translator } from '../../shared/i18n/translator.js';
 import type { MetricsConfig } from './config.js';
-import { isoDay, toDay } from './dates.js';
+import { fromDay, isoDay, toDay } from './dates.js';
 import type { Deal } from './deal.js';
 import { resolvePeriod, slice, type Context, type Slices } from './deal-slices.js';
 import type { DealHistory } from './history.js';
@@ -15,10 +16,12 @@ export interface MetricsBasis {
   readonly slices: Slices;
   /** `YYYY-MM-DD` of asOf. */
   readonly asOfText: string;
-  /** The period of the flow metrics, `2025-11-28 to 2026-11-27`. */
+  /** The period of the flow metrics as dates, `28 Nov 2025 – 27 Nov 2026`, in the workbook's language. */
   readonly periodLabel: string;
-  /** The date of the pipeline metrics, `as of 2026-11-27`. */
+  /** The date of the pipeline metrics, `as of 27 Nov 2026`. */
   readonly nowLabel: string;
+  /** The texts of the workbook's language. */
+  readonly t: Translator;
 }
 
 /** The basis of the metrics of `deals` as of `asOf` (its UTC date; the time of day is ignored). */
@@ -27,6 +30,7 @@ export function prepareMetricsBasis(
   config: MetricsConfig,
   asOf: Date,
   history: DealHistory | undefined,
+  t: Translator,
 ): MetricsBasis {
   const asOfDay = toDay(asOf);
   const { startDay, days: periodDays } = resolvePeriod(config, asOfDay);
@@ -40,6 +44,7 @@ export function prepareMetricsBasis(
     openStages,
     openIndex: new Map(openStages.map((st, i) => [st, i])),
     history,
+    t,
   };
   const asOfText = isoDay(asOfDay);
   return {
@@ -47,7 +52,8 @@ export function prepareMetricsBasis(
     ctx,
     slices: slice(deals, ctx),
     asOfText,
-    periodLabel: `${isoDay(startDay)} to ${asOfText}`,
-    nowLabel: `as of ${asOfText}`,
+    periodLabel: t.dayRange(fromDay(startDay), fromDay(asOfDay)),
+    nowLabel: t.t('period.asOf', { date: t.day(fromDay(asOfDay)) }),
+    t,
   };
 }

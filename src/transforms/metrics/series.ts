@@ -6,7 +6,11 @@ import { divide, isAvailable, type Figure } from './figure.js';
 import { growthRate, leadGenerationTarget } from './formulas.js';
 import type { DealHistory } from './history.js';
 
-/** Won revenue of one calendar month and its growth over the month before. */
+/**
+ * Won revenue of one calendar month and its growth over the month before. The month of asOf, when asOf is not its
+ * last day, is the month to date: its growth is measured against the same days of the month before (days 1 to
+ * asOf's day, or the whole month before when that is shorter), never against a whole month.
+ */
 export interface MonthRevenue {
   /** `YYYY-MM`. */
   readonly month: string;
@@ -14,8 +18,15 @@ export interface MonthRevenue {
   readonly monthStart: Date;
   /** True for the month of asOf when asOf is not its last day. */
   readonly toDate: boolean;
+  /** The last day the revenue covers: the month's last day, or asOf for the month to date. */
+  readonly lastDay: Date;
   readonly revenue: number;
   readonly wonDeals: number;
+  /** The days of the month before that the growth compares with (inclusive). */
+  readonly comparedFrom: Date;
+  readonly comparedTo: Date;
+  /** Won revenue of those days. */
+  readonly comparedRevenue: number;
   readonly growth: Figure;
 }
 
@@ -72,38 +83,67 @@ export function leadTargetSeries(s: Slices, ctx: Context): LeadTargetSeries {
       cumulativeActual: cumulative,
       cumulativeTarget: target,
       gap: isAvailable(target) ? cumulative - target : target,
-      attainment: isAvailable(target) ? divide(cumulative, target, 'target is 0') : target,
+      attainment: isAvailable(target) ? divide(cumulative, target, ctx.t.t('reason.targetZero')) : target,
     });
   }
   return { perDay: perDay ?? null, granularity, rows };
 }
 
-/** Won revenue per calendar month from the period start month to the asOf month (growth uses the month before even if outside the period). */
+/**
+ * Won revenue per calendar month from the period start month to the asOf month (growth uses the month before even
+ * if outside the period); the asOf month is compared with the same days of the month before unless asOf is its
+ * last day (see {@link MonthRevenue}).
+ */
 export function monthlyRevenue(deals: readonly Deal[], ctx: Context): MonthRevenue[] {
-  const revenue = new Map<number, { revenue: number; won: number }>();
+  const { t } = ctx;
+  // Per close day: a month's revenue, or part of one, is a sum over at most 31 days.
+  const byDay = new Map<number, { revenue: number; won: number }>();
   for (const d of deals) {
     const day = dayOf(d.closeDate);
     if (d.outcome !== 'won' || day === null || day > ctx.asOfDay) continue;
-    const m = monthIndex(day);
-    const r = revenue.get(m) ?? { revenue: 0, won: 0 };
+    const r = byDay.get(day) ?? { revenue: 0, won: 0 };
     r.revenue += d.amount ?? 0;
     r.won += 1;
-    revenue.set(m, r);
+    byDay.set(day, r);
   }
+  const sum = (fromDayNumber: number, toDayNumber: number): { revenue: number; won: number } => {
+    const total = { revenue: 0, won: 0 };
+    for (let day = fromDayNumber; day <= toDayNumber; day += 1) {
+      const r = byDay.get(day);
+      if (r !== undefined) {
+        total.revenue += r.revenue;
+        total.won += r.won;
+      }
+    }
+    return total;
+  };
   const first = monthIndex(ctx.startDay);
   const last = monthIndex(ctx.asOfDay);
   const asOfIsMonthEnd = monthIndex(ctx.asOfDay + 1) !== last;
   const rows: MonthRevenue[] = [];
   for (let m = first; m <= last; m += 1) {
-    const r = revenue.get(m) ?? { revenue: 0, won: 0 };
-    const prev = revenue.get(m - 1)?.revenue ?? 0;
+    const start = monthStartDay(m);
+    const toDate = m === last && !asOfIsMonthEnd;
+    const end = toDate ? ctx.asOfDay : monthStartDay(m + 1) - 1;
+    const previousStart = monthStartDay(m - 1);
+    // The same days of the month before: 1 to asOf's day of the month, at most that month's last day.
+    const previousEnd = toDate ? Math.min(previousStart + (end - start), start - 1) : start - 1;
+    const current = sum(start, end);
+    const compared = sum(previousStart, previousEnd);
+    const comparedText = toDate
+      ? t.dayRange(fromDay(previousStart), fromDay(previousEnd))
+      : t.month(fromDay(previousStart));
     rows.push({
       month: monthLabel(m),
-      monthStart: fromDay(monthStartDay(m)),
-      toDate: m === last && !asOfIsMonthEnd,
-      revenue: r.revenue,
-      wonDeals: r.won,
-      growth: growthRate(r.revenue, prev, monthLabel(m - 1)),
+      monthStart: fromDay(start),
+      toDate,
+      lastDay: fromDay(end),
+      revenue: current.revenue,
+      wonDeals: current.won,
+      comparedFrom: fromDay(previousStart),
+      comparedTo: fromDay(previousEnd),
+      comparedRevenue: compared.revenue,
+      growth: growthRate(current.revenue, compared.revenue, t.t('reason.noRevenueIn', { month: comparedText })),
     });
   }
   return rows;

@@ -285,9 +285,38 @@ describe('buildMetricSheets', () => {
     expect(cell('PipelineValue')).toBe(5_000);
     expect(cell('SalesVelocity')).toBe((1 * 1_000 * 0.5) / 10);
     expect(formatOf('SalesVelocity')).toBe('currency');
-    expect(formatOf('PipelineCoverage')).toBe('percent');
-    expect(cell('AcquisitionCost')).toBe('input missing (metrics.spend)');
-    expect(summary?.definedNames?.map((n) => n.name).sort()).toEqual(Object.values(KPI_DEFINED_NAMES).sort());
+    // KPIs whose input is not configured are not in the table (so they have no name): the Value column holds
+    // numbers only, and a "Not configured" block under the table names the setting each one needs.
+    const notConfigured = ['PipelineCoverage', 'LeadTarget', 'AcquisitionCost', 'LifetimeValue'];
+    for (const name of notConfigured) expect(named(name), name).toBeUndefined();
+    expect(summary?.definedNames?.map((n) => n.name).sort()).toEqual(
+      Object.values(KPI_DEFINED_NAMES)
+        .filter((n) => !notConfigured.includes(n))
+        .sort(),
+    );
+    const values = summary?.rows.map((r) => r[valueColumn ?? -1]) ?? [];
+    expect(values.every((v) => typeof v === 'number' || v === 'n/a')).toBe(true);
+    expect(values.filter((v) => typeof v === 'number').length).toBeGreaterThan(10);
+    expect(summary?.after?.[0]).toMatchObject({
+      header: ['Not configured', 'To show it, add to the metrics settings'],
+      spanFrom: 1,
+      rows: [
+        ['Pipeline coverage and Coverage of remaining quota', 'metrics.quota: the revenue quota for the period'],
+        [
+          'Lead-generation target and Lead target attainment',
+          'metrics.leadTargetPerDay: the target of new pipeline value created per day',
+        ],
+        [
+          'Unqualified past deadline and Unqualified value past deadline',
+          'metrics.qualifyWithinDays: the days after creation by which a deal must have left the qualification stages',
+        ],
+        ['Customer acquisition cost', 'metrics.spend: the sales and marketing spend in the period'],
+        [
+          'Customer lifetime value',
+          'metrics.clv.lifetimeYears: the expected customer lifetime in years (metrics.clv.lifetimeYears)',
+        ],
+      ],
+    });
     // Each name points at its own KPI's row.
     const winRateRow = summary?.rows.findIndex((r) => r[0] === 'Win rate');
     expect(named('WinRate')?.row).toBe(winRateRow);
@@ -303,7 +332,7 @@ describe('buildMetricSheets', () => {
     const row = summary?.rows.find((r) => r[0] === 'Win rate');
     expect(row?.[header?.indexOf('Definition') ?? -1]).toBe('Our own definition');
     expect(row?.[header?.indexOf('Unit') ?? -1]).toBe('%');
-    expect(row?.[header?.indexOf('Period') ?? -1]).toBe('2025-07-01 to 2026-06-30');
+    expect(row?.[header?.indexOf('Period') ?? -1]).toBe('1 Jul 2025 – 30 Jun 2026');
     expect(row?.[header?.indexOf('Based on') ?? -1]).toBe(2);
     const cycle = summary?.rows.find((r) => r[0] === 'Average sales cycle');
     expect(cycle?.[header?.indexOf('Definition') ?? -1]).toMatch(/close date − created date/);
@@ -353,7 +382,7 @@ describe('buildMetricSheets', () => {
     expect(byName.get('Unqualified leads')).toMatchObject({
       rows: [],
       asTable: false,
-      notes: [expect.stringMatching(/^input missing \(metrics\.qualifyWithinDays\)/)],
+      notes: [expect.stringMatching(/^Not configured: add metrics\.qualifyWithinDays/)],
     });
     expect(byName.get('Trend')).toMatchObject({
       rows: [],
@@ -368,7 +397,7 @@ describe('buildMetricSheets', () => {
       'New pipeline',
       'Cumulative actual',
     ]);
-    expect(target?.notes?.[0]).toMatch(/^input missing \(metrics\.leadTargetPerDay\)/);
+    expect(target?.notes?.[0]).toMatch(/^Not configured: add metrics\.leadTargetPerDay/);
     expect(target?.rows.length).toBeGreaterThan(0);
   });
 
@@ -412,7 +441,7 @@ describe('buildMetricSheets', () => {
     expect(trend?.rows).toHaveLength(12);
     const contact = trend?.columns.findIndex((c) => c.header === 'Contact value') ?? -1;
     const proposal = trend?.columns.findIndex((c) => c.header === 'Proposal value') ?? -1;
-    expect(trend?.rows.at(-3)?.[1]).toBe('2026-06-15');
+    expect(trend?.rows.at(-3)?.[1]).toEqual(D('2026-06-15'));
     expect(trend?.rows.at(-2)?.[1]).toBe('n/a (no run that week)');
     expect(trend?.rows.at(-3)?.[contact]).toBe(4_000);
     expect(trend?.rows.at(-1)?.[proposal]).toBe(5_000);
@@ -426,7 +455,11 @@ describe('buildMetricSheets', () => {
   it('turns an empty view into n/a values with their reason', () => {
     const empty = buildMetricSheets(computePipelineMetrics([], cfg, D('2026-06-30')), cfg);
     const summary = empty.find((s) => s.name === 'Summary');
-    expect(summary?.rows.find((r) => r[0] === 'Win rate')?.[1]).toBe('n/a (no deals in the view)');
+    // The Value column says n/a; the reason is a note under the table, once for every KPI it applies to.
+    expect(summary?.rows.find((r) => r[0] === 'Win rate')?.[1]).toBe('n/a');
+    expect(summary?.notes).toContainEqual(
+      expect.stringMatching(/^n\/a: Open pipeline value, .*Win rate.*: no deals in the view\.$/),
+    );
     assertWellFormed(empty, 'empty');
   });
 });

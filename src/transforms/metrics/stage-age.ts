@@ -1,13 +1,18 @@
 /** How long an open deal has been in its stage, from the best source available, and which source that was. */
-import { parseIsoDay } from './dates.js';
+import type { Translator } from '../../shared/i18n/translator.js';
+import { fromDay, parseIsoDay } from './dates.js';
 import type { Deal } from './deal.js';
 import { dayOf } from './deal-slices.js';
 import type { DealHistory } from './history.js';
 
+/** Where the days in stage come from, best first. */
+export type StageAgeSource = 'stageEntered' | 'snapshots' | 'sinceCreated' | 'atLeast';
+
 /** Days in the current stage and the source of that figure (shown next to it). */
 export interface StageAge {
   readonly days: number;
-  /** Where the days come from, shown next to them. */
+  readonly source: StageAgeSource;
+  /** Where the days come from, in the workbook's language, shown next to them. */
   readonly basis: string;
 }
 
@@ -18,17 +23,32 @@ export interface StageAge {
  * when snapshots never saw the stage change (or there are none); the first snapshot date — a lower bound, "at least" —
  * when the created date is missing too. Dates after asOf count as 0 days.
  */
-export function daysInStage(deal: Deal, asOfDay: number, history: DealHistory | undefined): StageAge | null {
+export function daysInStage(
+  deal: Deal,
+  asOfDay: number,
+  history: DealHistory | undefined,
+  t: Translator,
+): StageAge | null {
   const clamp = (d: number): number => Math.max(0, d);
+  const dayText = (iso: string): string => {
+    const day = parseIsoDay(iso);
+    return day === undefined ? iso : t.day(fromDay(day));
+  };
   const entered = dayOf(deal.stageEnteredDate);
-  if (entered !== null) return { days: clamp(asOfDay - entered), basis: 'stage entered date' };
+  if (entered !== null)
+    return { days: clamp(asOfDay - entered), source: 'stageEntered', basis: t.t('stageAge.entered') };
   const entry = history?.deals.get(deal.id)?.stageEntry;
   if (entry?.kind === 'observed') {
     const day = parseIsoDay(entry.date);
     if (day !== undefined)
       return {
         days: clamp(asOfDay - day),
-        basis: `snapshots: moved from ${entry.previousStage} between ${entry.previousSnapshotDate} and ${entry.date}`,
+        source: 'snapshots',
+        basis: t.t('stageAge.observed', {
+          stage: entry.previousStage,
+          from: dayText(entry.previousSnapshotDate),
+          to: dayText(entry.date),
+        }),
       };
   }
   const created = dayOf(deal.createdDate);
@@ -39,11 +59,17 @@ export function daysInStage(deal: Deal, asOfDay: number, history: DealHistory | 
     if (created !== null && (since === undefined || created <= since))
       return {
         days: clamp(asOfDay - created),
-        basis: `since created (stage unchanged in snapshots since ${entry.date})`,
+        source: 'sinceCreated',
+        basis: t.t('stageAge.createdUnchanged', { date: dayText(entry.date) }),
       };
     if (since !== undefined)
-      return { days: clamp(asOfDay - since), basis: `at least (stage unchanged in snapshots since ${entry.date})` };
+      return {
+        days: clamp(asOfDay - since),
+        source: 'atLeast',
+        basis: t.t('stageAge.atLeast', { date: dayText(entry.date) }),
+      };
   }
-  if (created !== null) return { days: clamp(asOfDay - created), basis: 'since created (no stage entered date)' };
+  if (created !== null)
+    return { days: clamp(asOfDay - created), source: 'sinceCreated', basis: t.t('stageAge.created') };
   return null;
 }

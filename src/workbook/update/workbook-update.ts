@@ -43,6 +43,8 @@ export interface WorkbookUpdateOptions {
   readonly zipLevel: number;
   readonly creator?: string | undefined;
   readonly now?: Date | undefined;
+  /** The printed pages' footer of the sheets built whole (see WorkbookWriterOptions.printFooter). */
+  readonly printFooter?: string | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export async function openWorkbookUpdate(options: WorkbookUpdateOptions): Promis
       zipLevel: options.zipLevel,
       creator: options.creator,
       now: options.now,
+      printFooter: options.printFooter,
     }));
   const ctx: RefreshContext = {
     model,

@@ -1,5 +1,6 @@
 /** The pipeline broken down per owner (rep), product, region, deal-size band, customer type and lead source. */
-import { bandLabels, breakdown, type Breakdown } from '../breakdowns.js';
+import type { Translator } from '../../../shared/i18n/translator.js';
+import { bandLabels, breakdown, type Breakdown, type DimensionKey } from '../breakdowns.js';
 import type { Deal } from '../deal.js';
 import type { MetricsBasis } from '../metrics-basis.js';
 
@@ -10,11 +11,11 @@ export interface Breakdowns {
   readonly breakdowns: readonly Breakdown[];
 }
 
-function customerTypeLabel(d: Deal): string | null {
+function customerTypeLabel(d: Deal, t: Translator): string | null {
   return d.customerType === 'new'
-    ? 'New customers'
+    ? t.t('group.newCustomers')
     : d.customerType === 'existing'
-      ? 'Existing customers'
+      ? t.t('group.existingCustomers')
       : d.customerTypeLabel;
 }
 
@@ -23,11 +24,11 @@ function customerTypeLabel(d: Deal): string | null {
  * and the customer types keep their fixed order; `staleSet` gives each group its stale count.
  */
 export function measureBreakdowns(b: MetricsBasis, staleSet: ReadonlySet<Deal>): Breakdowns {
-  const { deals, ctx } = b;
-  const band = bandLabels(ctx.config.dealSizeBands, ctx.config.currency);
-  const by = (dimension: string, pick: (d: Deal) => string | null): Breakdown =>
+  const { deals, ctx, t } = b;
+  const band = bandLabels(ctx.config.dealSizeBands, ctx.config.currency, t);
+  const by = (key: DimensionKey, pick: (d: Deal) => string | null): Breakdown =>
     breakdown(
-      dimension,
+      key,
       deals,
       pick,
       deals.some((d) => pick(d) !== null),
@@ -35,21 +36,21 @@ export function measureBreakdowns(b: MetricsBasis, staleSet: ReadonlySet<Deal>):
       staleSet,
     );
   return {
-    byOwner: by('Owner', (d) => d.owner),
-    byProduct: by('Product', (d) => d.product),
+    byOwner: by('owner', (d) => d.owner),
+    byProduct: by('product', (d) => d.product),
     breakdowns: [
-      by('Region', (d) => d.region),
-      breakdown('Deal size', deals, (d) => band.label(d.amount), deals.length > 0, ctx, staleSet, band.order),
+      by('region', (d) => d.region),
+      breakdown('dealSize', deals, (d) => band.label(d.amount), deals.length > 0, ctx, staleSet, band.order),
       breakdown(
-        'Customer',
+        'customer',
         deals,
-        customerTypeLabel,
+        (d) => customerTypeLabel(d, t),
         deals.some((d) => d.customerTypeLabel !== null),
         ctx,
         staleSet,
-        ['New customers', 'Existing customers'],
+        [t.t('group.newCustomers'), t.t('group.existingCustomers')],
       ),
-      by('Lead source', (d) => d.leadSource),
+      by('leadSource', (d) => d.leadSource),
     ],
   };
 }

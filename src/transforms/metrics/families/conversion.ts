@@ -3,14 +3,7 @@
  * the open stages), the win rate and the lead conversion rate.
  */
 import type { Deal } from '../deal.js';
-import {
-  measureWeightedValue,
-  measureWinRate,
-  plural,
-  sumAmounts,
-  type Context,
-  type Measured,
-} from '../deal-slices.js';
+import { measureWeightedValue, measureWinRate, sumAmounts, type Context, type Measured } from '../deal-slices.js';
 import { divide, type Figure } from '../figure.js';
 import { kpi, type Kpi } from '../kpi.js';
 import type { MetricsBasis } from '../metrics-basis.js';
@@ -70,11 +63,11 @@ function funnelRows(b: MetricsBasis, known: readonly number[]): FunnelRow[] {
       kind,
       deals: members.length,
       value: sumAmounts(members),
-      weightedValue: measureWeightedValue(members).value,
+      weightedValue: measureWeightedValue(members, b.t).value,
       reached,
       movedOn,
       conversionToNext:
-        reached === null || movedOn === null ? null : divide(movedOn, reached, 'no deals reached this stage'),
+        reached === null || movedOn === null ? null : divide(movedOn, reached, b.t.t('reason.noneReachedStage')),
     };
   });
 }
@@ -94,21 +87,21 @@ export function measureConversion(b: MetricsBasis): Conversion {
   const leadStageIndexes = (config.leadStages ?? openStages.slice(0, 1)).map((st) => b.ctx.openIndex.get(st) ?? 0);
   const lastLeadStage = Math.max(0, ...leadStageIndexes);
   const converted = known.filter((f) => f > lastLeadStage).length;
-  const leftOut = unknownLost > 0 ? ` (${plural(unknownLost, 'lost deal')} without stage history left out)` : '';
+  const { t } = b;
 
   return {
     funnel: funnelRows(b, known),
     winRate,
     conversionUnknownLost: unknownLost,
     kpis: [
-      kpi('winRate', 'Win rate', winRate.value, 'percent', winRate.count, winRate.of, b.periodLabel),
+      kpi(t, 'winRate', winRate.value, 'percent', winRate.count, winRate.of, b.periodLabel),
       kpi(
+        t,
         'leadConversion',
-        'Lead conversion rate',
-        divide(converted, known.length, 'no deals created in the period'),
+        divide(converted, known.length, t.t('reason.noCreatedInPeriod')),
         'percent',
         known.length,
-        `leads created in the period${leftOut}`,
+        unknownLost > 0 ? t.plural('basis.leadsLeftOut', unknownLost) : t.t('basis.leadsCreated'),
         b.periodLabel,
       ),
     ],

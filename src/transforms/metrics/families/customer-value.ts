@@ -18,6 +18,7 @@ function customerKey(d: Deal): string {
  */
 export function measureCustomerValue(b: MetricsBasis): { readonly kpis: readonly Kpi[] } {
   const { config, periodDays } = b.ctx;
+  const { t } = b;
   const won = b.slices.wonInPeriod;
   const newCustomers = new Set(won.filter((d) => d.customerType === 'new').map(customerKey));
   const hasCustomerType = b.deals.some((d) => d.customerTypeLabel !== null);
@@ -26,37 +27,37 @@ export function measureCustomerValue(b: MetricsBasis): { readonly kpis: readonly
   const revenuePerCustomerPerYear: Figure =
     clvInputs?.revenuePerCustomerPerYear ??
     combine(
-      [divide(sumAmounts(won), customersWon.size, 'no won deals')],
+      [divide(sumAmounts(won), customersWon.size, t.t('reason.noWonDeals'))],
       ([perCustomer = 0]) => (perCustomer * 365) / periodDays,
     );
-  const customersOf =
-    'new customers won in the period' +
-    (won.some((d) => d.account === null) ? ' (deals without an account count as one customer each)' : '');
+  const customersOf = t.t(won.some((d) => d.account === null) ? 'basis.newCustomersNoAccount' : 'basis.newCustomers');
 
   return {
     kpis: [
       kpi(
+        t,
         'cac',
-        'Customer acquisition cost',
         config.spend !== undefined && !hasCustomerType
-          ? notAvailable('no customer-type column')
-          : acquisitionCost(config.spend, newCustomers.size),
+          ? notAvailable(t.t('reason.noCustomerType'))
+          : acquisitionCost(config.spend, newCustomers.size, t.t('reason.noNewCustomers')),
         'currency',
         newCustomers.size,
         customersOf,
         b.periodLabel,
       ),
       kpi(
+        t,
         'clv',
-        'Customer lifetime value',
         clvInputs === undefined
           ? inputMissing('metrics.clv.lifetimeYears')
           : lifetimeValue(revenuePerCustomerPerYear, clvInputs.lifetimeYears, clvInputs.grossMargin),
         'currency',
         customersWon.size,
-        clvInputs?.revenuePerCustomerPerYear === undefined
-          ? 'customers won in the period (revenue per customer annualised)'
-          : 'customers won in the period (revenue per customer from metrics.clv)',
+        t.t(
+          clvInputs?.revenuePerCustomerPerYear === undefined
+            ? 'basis.customersAnnualised'
+            : 'basis.customersFromConfig',
+        ),
         b.periodLabel,
       ),
     ],

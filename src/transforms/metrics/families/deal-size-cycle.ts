@@ -14,14 +14,14 @@ export interface DealSizeAndCycle {
 /** Average deal size in the configured variant (`averageDealSize`) and the won deals' created-to-close days. */
 export function measureDealSizeAndCycle(b: MetricsBasis): DealSizeAndCycle {
   const avgDealSize = measureAvgDealSize(b.slices, b.ctx);
-  const avgCycle = measureSalesCycle(b.slices);
+  const avgCycle = measureSalesCycle(b.slices, b.t);
   const period = b.periodLabel;
   return {
     avgDealSize,
     avgCycle,
     kpis: [
-      kpi('avgDealSize', 'Average deal size', avgDealSize.value, 'currency', avgDealSize.count, avgDealSize.of, period),
-      kpi('avgSalesCycle', 'Average sales cycle', avgCycle.value, 'days', avgCycle.count, avgCycle.of, period),
+      kpi(b.t, 'avgDealSize', avgDealSize.value, 'currency', avgDealSize.count, avgDealSize.of, period),
+      kpi(b.t, 'avgSalesCycle', avgCycle.value, 'days', avgCycle.count, avgCycle.of, period),
     ],
   };
 }

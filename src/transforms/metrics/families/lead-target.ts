@@ -16,28 +16,21 @@ export interface LeadTarget {
 export function measureLeadTarget(b: MetricsBasis): LeadTarget {
   const created = b.slices.createdInPeriod;
   const { periodDays } = b.ctx;
+  const { t } = b;
   const newPipeline = sumAmounts(created);
   const target = leadGenerationTarget(b.ctx.config.leadTargetPerDay, periodDays);
   return {
     leadTarget: leadTargetSeries(b.slices, b.ctx),
     kpis: [
+      kpi(t, 'newPipeline', newPipeline, 'currency', created.length, t.t('basis.createdInPeriod'), b.periodLabel),
+      kpi(t, 'leadTarget', target, 'currency', periodDays, t.t('basis.daysInPeriod'), b.periodLabel),
       kpi(
-        'newPipeline',
-        'New pipeline created',
-        newPipeline,
-        'currency',
-        created.length,
-        'deals created in the period',
-        b.periodLabel,
-      ),
-      kpi('leadTarget', 'Lead-generation target', target, 'currency', periodDays, 'days in the period', b.periodLabel),
-      kpi(
+        t,
         'leadTargetAttainment',
-        'Lead target attainment',
-        isAvailable(target) ? divide(newPipeline, target, 'target is 0') : target,
+        isAvailable(target) ? divide(newPipeline, target, t.t('reason.targetZero')) : target,
         'percent',
         created.length,
-        'deals created in the period',
+        t.t('basis.createdInPeriod'),
         b.periodLabel,
       ),
     ],

@@ -9,33 +9,29 @@ import type { MetricsBasis } from '../metrics-basis.js';
  * `coverageRemaining` (open value ÷ what remains of the quota after the period's won revenue).
  */
 export function measurePipelineCoverage(b: MetricsBasis): { readonly kpis: readonly Kpi[] } {
+  const { t } = b;
   const s = b.slices;
   const quota = b.ctx.config.quota;
   const openValue = sumAmounts(s.open);
-  const weighted = measureWeightedValue(s.open);
+  const weighted = measureWeightedValue(s.open, t);
   const wonRevenue = sumAmounts(s.wonInPeriod);
-  const openKpi = (key: Kpi['key'], label: string, value: Kpi['value'], unit: Kpi['unit']): Kpi =>
-    kpi(key, label, value, unit, s.open.length, 'open deals', b.nowLabel);
+  const openKpi = (key: Kpi['key'], value: Kpi['value'], unit: Kpi['unit']): Kpi =>
+    kpi(t, key, value, unit, s.open.length, t.t('basis.openDeals'), b.nowLabel);
   return {
     kpis: [
-      openKpi('pipelineValue', 'Open pipeline value', openValue, 'currency'),
+      openKpi('pipelineValue', openValue, 'currency'),
       kpi(
+        t,
         'weightedPipelineValue',
-        'Probability-weighted pipeline',
         weighted.value,
         'currency',
         weighted.count,
-        'open deals with a probability',
+        t.t('basis.openWithProbability'),
         b.nowLabel,
       ),
-      openKpi('openDeals', 'Open deals', s.open.length, 'count'),
-      openKpi('coverage', 'Pipeline coverage', pipelineCoverage(openValue, quota), 'ratio'),
-      openKpi(
-        'coverageRemaining',
-        'Coverage of remaining quota',
-        remainingCoverage(openValue, quota, wonRevenue),
-        'ratio',
-      ),
+      openKpi('openDeals', s.open.length, 'count'),
+      openKpi('coverage', pipelineCoverage(openValue, quota, t.t('reason.quotaZero')), 'ratio'),
+      openKpi('coverageRemaining', remainingCoverage(openValue, quota, wonRevenue, t.t('reason.quotaMet')), 'ratio'),
     ],
   };
 }

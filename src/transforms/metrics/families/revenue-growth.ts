@@ -1,5 +1,4 @@
 /** Won revenue in the period and its month-over-month growth. */
-import { monthIndex, monthLabel, toDay } from '../dates.js';
 import { sumAmounts } from '../deal-slices.js';
 import { notAvailable } from '../figure.js';
 import { kpi, type Kpi } from '../kpi.js';
@@ -17,20 +16,24 @@ export function measureRevenueGrowth(b: MetricsBasis): RevenueGrowth {
   const monthly = monthlyRevenue(b.deals, b.ctx);
   const lastFullMonth = monthly.filter((m) => !m.toDate).at(-1);
   const won = b.slices.wonInPeriod;
+  const { t } = b;
   return {
     monthlyRevenue: monthly,
     kpis: [
-      kpi('wonRevenue', 'Won revenue', sumAmounts(won), 'currency', won.length, 'won deals', b.periodLabel),
+      kpi(t, 'wonRevenue', sumAmounts(won), 'currency', won.length, t.t('basis.wonDeals'), b.periodLabel),
       kpi(
+        t,
         'revenueGrowth',
-        'Revenue growth (last full month)',
-        lastFullMonth?.growth ?? notAvailable('no full month in the period'),
+        lastFullMonth?.growth ?? notAvailable(t.t('reason.noFullMonth')),
         'percent',
         lastFullMonth?.wonDeals ?? 0,
-        'won deals in the month',
+        t.t('basis.wonInMonth'),
         lastFullMonth === undefined
           ? b.periodLabel
-          : `${lastFullMonth.month} vs ${monthLabel(monthIndex(toDay(lastFullMonth.monthStart)) - 1)}`,
+          : t.t('period.monthVsMonth', {
+              month: t.month(lastFullMonth.monthStart),
+              previous: t.month(lastFullMonth.comparedFrom),
+            }),
       ),
     ],
   };

@@ -23,7 +23,7 @@ export interface StaleDeals {
   readonly staleDeals: readonly StaleDeal[];
   /** The same deals, for the per-group stale counts of the breakdowns. */
   readonly staleSet: ReadonlySet<Deal>;
-  /** How days in stage were obtained, e.g. `{ "stage entered date": 120, "since created": 5 }`. */
+  /** How days in stage were obtained, by source, e.g. `{ stageEntered: 120, sinceCreated: 5 }`. */
   readonly stageAgeBases: Readonly<Record<string, number>>;
   /** `staleDeals` and `staleValue`. */
   readonly kpis: readonly Kpi[];
@@ -43,8 +43,8 @@ export function findStaleDeals(b: MetricsBasis): StaleDeals {
   const staleDeals: StaleDeal[] = [];
   const staleSet = new Set<Deal>();
   for (const d of b.slices.open) {
-    const age = daysInStage(d, asOfDay, history);
-    const basisKey = age === null ? 'unknown' : age.basis.replace(/ \(.*$|:.*$/, '');
+    const age = daysInStage(d, asOfDay, history, b.t);
+    const basisKey = age === null ? 'unknown' : age.source;
     stageAgeBases[basisKey] = (stageAgeBases[basisKey] ?? 0) + 1;
     const threshold = d.stageKnown ? staleThreshold(d.stage, config) : undefined;
     if (age === null || threshold === undefined || age.days <= threshold) continue;
@@ -73,14 +73,14 @@ export function findStaleDeals(b: MetricsBasis): StaleDeals {
     staleSet,
     stageAgeBases,
     kpis: [
-      kpi('staleDeals', 'Stale deals', staleDeals.length, 'count', open, 'open deals checked', b.nowLabel),
+      kpi(b.t, 'staleDeals', staleDeals.length, 'count', open, b.t.t('basis.openChecked'), b.nowLabel),
       kpi(
+        b.t,
         'staleValue',
-        'Stale pipeline value',
         sumAmounts(b.deals.filter((d) => staleSet.has(d))),
         'currency',
         staleDeals.length,
-        'stale deals',
+        b.t.t('basis.staleDeals'),
         b.nowLabel,
       ),
     ],

@@ -1,4 +1,5 @@
 /** Sales velocity: how much pipeline value the open deals turn into per day at the period's rates. */
+import { fromDay } from '../dates.js';
 import type { Measured } from '../deal-slices.js';
 import { salesVelocity } from '../formulas.js';
 import { kpi, type Kpi } from '../kpi.js';
@@ -17,13 +18,19 @@ export function measureVelocity(b: MetricsBasis, rates: VelocityRates): { readon
   return {
     kpis: [
       kpi(
+        b.t,
         'salesVelocity',
-        'Sales velocity',
-        salesVelocity(open, rates.avgDealSize.value, rates.winRate.value, rates.avgCycle.value),
+        salesVelocity(
+          open,
+          rates.avgDealSize.value,
+          rates.winRate.value,
+          rates.avgCycle.value,
+          b.t.t('reason.zeroCycle'),
+        ),
         'currencyPerDay',
         open,
-        'open deals',
-        `${b.nowLabel}, rates over ${b.periodLabel}`,
+        b.t.t('basis.openDeals'),
+        b.t.t('period.asOfWithRates', { date: b.t.day(fromDay(b.ctx.asOfDay)), range: b.periodLabel }),
       ),
     ],
   };

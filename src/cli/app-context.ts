@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config, ExportConfig, ViewConfig } from '../config/schema.js';
 import { ConfigError, UsageError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { ensurePrivateDir } from '../shared/private-files.js';
 import type { Logger } from '../shared/logger.js';
 import { createRedactor, type Redactor } from '../shared/redact.js';
 import { createCsvSource } from '../sources/csv/csv-source.js';
@@ -239,7 +239,7 @@ async function runWired(exp: ExportConfig, opts: RunOptions, w: RunWiring): Prom
   const destination = w.destinationFor(exp);
   if (exp.views.some((v) => v.file === undefined)) w.tableau();
   const dryRun = opts.dryRun ?? false;
-  await mkdir(w.tempDir, { recursive: true });
+  await ensurePrivateDir(w.tempDir);
   await sweepOrphanedRuns(w.tempDir, { store: w.store(), logger: w.logger, now: w.clock.now() });
   return runExport(
     {

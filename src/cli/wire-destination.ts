@@ -38,6 +38,7 @@ export function wireDestination(exp: ExportConfig, w: DestinationWiring): WiredD
       fileName: d.fileName ?? `${exp.id}.xlsx`,
       skipUnchanged: d.skipUnchanged,
       mode: d.mode,
+      fileMode: d.fileMode,
     });
   }
   const od = w.config.onedrive;

@@ -203,6 +203,16 @@ export const destinationSchema = z.discriminatedUnion('type', [
     type: z.literal('local').describe('Write into a local or mounted folder, atomically (temp file + rename)'),
     dir: z.string().min(1).describe('Folder to write into (created if missing)'),
     fileName: z.string().optional().describe('File name; default "<export id>.xlsx"'),
+    fileMode: z
+      // YAML reads an unquoted 0640 as the number 640: its digits are the octal permissions either way.
+      .union([z.string(), z.number().int()])
+      .transform((v) => String(v))
+      .refine((v) => /^0?[0-7]{3}$/.test(v), { message: 'must be octal permissions such as 0640 or 0600' })
+      .default('0640')
+      .transform((v) => parseInt(v, 8))
+      .describe(
+        'Permissions of the delivered workbook, octal (default 0640: owner read-write, group read, others none)',
+      ),
     mode: deliveryMode,
     update: updateSettings,
     skipUnchanged: z

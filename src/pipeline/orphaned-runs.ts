@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from '../shared/private-files.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
@@ -33,6 +34,7 @@ export async function writeRunOwner(runTemp: string, runId: string): Promise<voi
   await writeFile(
     join(runTemp, OWNER_FILE),
     JSON.stringify({ host: hostname(), pid: process.pid, instance: INSTANCE, runId }),
+    { mode: PRIVATE_FILE_MODE },
   );
 }
 

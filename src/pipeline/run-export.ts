@@ -6,7 +6,7 @@
  * `runExport` only orchestrates: each stage is a function that returns what it found (view-sheet.ts,
  * metric-sheets.ts, about-sheet.ts, data-hash.ts), and this file gathers their results into the report.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   CurrentFile,
@@ -28,6 +28,7 @@ import type { SnapshotStore } from '../contracts/snapshot-store.js';
 import type { ExportConfig, ViewConfig } from '../config/schema.js';
 import { viewSheetName } from '../config/rules.js';
 import { AbortedError, AppError, DestinationError, SourceError, toAppError } from '../shared/errors.js';
+import { ensurePrivateDir } from '../shared/private-files.js';
 import type { SheetSpec } from '../shared/sheet-spec.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -227,7 +228,7 @@ async function recordStart(
  */
 async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd> {
   const { job } = scope;
-  await mkdir(scope.runTemp, { recursive: true });
+  await ensurePrivateDir(scope.runTemp);
   await writeRunOwner(scope.runTemp, job.runId);
   const prepared: PreparedView[] = [];
   try {
@@ -329,7 +330,7 @@ async function buildWorkbook(
   if (target.team === undefined) book = createWorkbookWriter({ filePath: path, ...common });
   else {
     const tempDir = join(scope.runTemp, `update-${target.attempt + 1}`);
-    await mkdir(tempDir, { recursive: true });
+    await ensurePrivateDir(tempDir);
     book = await timer.timed('write', () =>
       openWorkbookUpdate({
         teamFile: target.team?.path ?? '',

@@ -3,10 +3,11 @@
  * snapshots (each creates its own tables). WAL lets the dashboard read while a run writes; busy_timeout lets a CLI
  * `run` and `serve` share the file without "database is locked" errors on short overlaps.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../shared/errors.js';
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from '../shared/private-files.js';
 
 export type StateDatabase = Database.Database;
 
@@ -17,16 +18,18 @@ export const STATE_DB_FILE = 'state.db';
 const BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * Opens (creating the folder and the file if missing) `<stateDir>/state.db` with WAL, `synchronous = NORMAL` and a
- * busy timeout. The caller owns the handle and closes it (`db.close()`) at exit.
+ * Opens (creating the folder and the file if missing, both readable by this user only) `<stateDir>/state.db` with
+ * WAL, `synchronous = NORMAL` and a busy timeout. The caller owns the handle and closes it (`db.close()`) at exit.
  * Throws AppError `STATE_DB_OPEN_FAILED` naming the path when the folder or file cannot be created or opened.
  */
 export function openStateDatabase(stateDir: string): StateDatabase {
   const dir = resolve(stateDir);
   const file = join(dir, STATE_DB_FILE);
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDirSync(dir);
     const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    // Run history and per-deal snapshots are pipeline data; SQLite gives the -wal and -shm files the same rights.
+    chmodSync(file, PRIVATE_FILE_MODE);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);

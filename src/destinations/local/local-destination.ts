@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortedError, AppError, DestinationError } from '../../shared/errors.js';
 import type {
@@ -36,7 +36,15 @@ export interface LocalDestinationOptions {
    * is still at the path, whatever its size. Default `replace`: the same path with the same size.
    */
   readonly mode?: 'replace' | 'update' | undefined;
+  /**
+   * Permissions of the delivered workbook (default 0o640: the owner writes, the group reads, nobody else): it
+   * holds the pipeline, so it is never world-readable unless asked for.
+   */
+  readonly fileMode?: number | undefined;
 }
+
+/** Default permissions of a delivered workbook. */
+export const DEFAULT_WORKBOOK_FILE_MODE = 0o640;
 
 /** A local destination, and its evidence that a previous delivery is still in place. */
 export interface LocalDestination extends Destination {
@@ -89,6 +97,8 @@ export function createLocalDestination(options: LocalDestinationOptions): LocalD
         await mkdir(dir, { recursive: true });
         // COPYFILE_EXCL: the random temp name must be ours alone.
         await copyFile(file.path, temp, constants.COPYFILE_EXCL);
+        // Set before the file gets its name: no reader ever sees it with other rights.
+        await chmod(temp, options.fileMode ?? DEFAULT_WORKBOOK_FILE_MODE);
         await flushToDisk(temp);
         const { size } = await stat(temp);
         if (size !== file.bytes) {

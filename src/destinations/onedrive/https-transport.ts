@@ -56,11 +56,19 @@ export interface HttpsTransportOptions {
   /** Extra CA (PEM) trusted in addition to the public roots. */
   readonly caFile?: string | undefined;
   readonly timeoutMs?: number;
+  /**
+   * Largest buffered answer (JSON of a Graph call) in bytes, default 16 MiB: a proxy or a broken server that sends
+   * more is cut off rather than read into memory. Downloads go through `stream` and are capped by their caller.
+   */
+  readonly maxResponseBytes?: number;
 }
+
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Creates the transport. The CA file is read on first use; a missing file fails with a clear error then. */
 export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpTransport {
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   let agent: Promise<https.Agent> | undefined;
   const getAgent = (): Promise<https.Agent> => {
     agent ??= loadAgent(options.caFile);
@@ -79,7 +87,20 @@ export function createHttpsTransport(options: HttpsTransportOptions = {}): HttpT
         { method: req.method, headers, agent: httpsAgent, signal: req.signal },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let received = 0;
+          res.on('data', (c: Buffer) => {
+            received += c.length;
+            if (received > maxResponseBytes) {
+              res.destroy(
+                Object.assign(
+                  new Error(`the answer of ${req.method} is larger than ${maxResponseBytes} bytes; it was not read`),
+                  { code: 'ERR_RESPONSE_TOO_LARGE' },
+                ),
+              );
+              return;
+            }
+            chunks.push(c);
+          });
           res.on('error', reject);
           res.on('end', () =>
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),

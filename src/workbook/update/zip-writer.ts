@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { crc32, deflateRawSync, createDeflateRaw } from 'node:zlib';
+import { PRIVATE_FILE_MODE } from '../../shared/private-files.js';
 import type { ZipEntry, ZipReader } from './zip-reader.js';
 
 const UINT32_MAX = 0xffffffff;
@@ -57,7 +58,7 @@ export interface DeflatedSpool {
 
 /** Starts deflating a part into `path` at `level` (0-9). */
 export function createDeflatedSpool(path: string, level: number): DeflatedSpool {
-  const file = createWriteStream(path);
+  const file = createWriteStream(path, { mode: PRIVATE_FILE_MODE });
   const deflate = createDeflateRaw({ level });
   deflate.pipe(file);
   let crc = 0;
@@ -106,7 +107,7 @@ export function createDeflatedSpool(path: string, level: number): DeflatedSpool 
 
 /** Opens `path` for a new archive; parts are deflated at `level`. */
 export function createZipWriter(path: string, level: number): ZipWriter {
-  const out: WriteStream = createWriteStream(path);
+  const out: WriteStream = createWriteStream(path, { mode: PRIVATE_FILE_MODE });
   let failure: Error | undefined;
   out.on('error', (err) => {
     failure ??= err;

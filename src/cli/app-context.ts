@@ -282,6 +282,12 @@ export function describeDestination(exp: ExportConfig): string {
   return `OneDrive (${drive}): ${d.path}`;
 }
 
+/** Absolute path of the workbook of an export delivered to a local folder (undefined for OneDrive). */
+export function localFileOf(exp: ExportConfig): string | undefined {
+  const d = exp.destination;
+  return d.type === 'local' ? join(d.dir, d.fileName ?? `${exp.id}.xlsx`) : undefined;
+}
+
 /** Sortable, unique run ids: `20261127T060000Z-3f9a1c2b`. */
 export function newRunId(now: Date = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomUUID().slice(0, 8)}`;

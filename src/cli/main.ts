@@ -12,7 +12,8 @@ import { createRedactor } from '../shared/redact.js';
 import { createAppContext, TOOL_VERSION, type AppContext } from './app-context.js';
 import type { Config } from '../config/schema.js';
 import type { RunStore } from '../contracts/run-store.js';
-import { EXIT_USAGE, reportError } from './output.js';
+import { createProgress, EXIT_USAGE, reportError } from './output.js';
+import { createTerminalLogger } from './terminal-log.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { listCommand } from './commands/list.js';
@@ -34,9 +35,14 @@ function makeLogger(verbose: boolean, level: string): Logger {
   });
 }
 
-async function withContext<T>(opts: GlobalOptions, level: string, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+async function withContext<T>(
+  opts: GlobalOptions,
+  level: string,
+  fn: (ctx: AppContext) => Promise<T>,
+  customLogger?: Logger,
+): Promise<T> {
   const loaded = await loadConfig(resolveConfigPath(opts.config));
-  const logger = makeLogger(opts.verbose === true, level);
+  const logger = customLogger ?? makeLogger(opts.verbose === true, level);
   // In queue mode the run history is the fleet's, in Redis; otherwise SQLite under stateDir.
   const shared = loaded.config.queue === undefined ? undefined : await openFleetHistory(loaded.config, logger);
   const ctx = createAppContext(loaded, { logger, redactor, ...(shared === undefined ? {} : { store: shared.store }) });
@@ -102,15 +108,26 @@ function addOneShotCommands(program: Command, g: () => GlobalOptions, setExit: (
     .description('run exports now; exit 0 all ok, 1 a run failed, 2 usage/config error')
     .argument('[exportIds...]', 'export ids to run')
     .option('--all', 'run every export')
+    .option('--failed', 'run the exports whose last run failed')
     .option('--dry-run', 'fetch and build the workbook, but do not deliver it')
     .option('--json', 'print one JSON run report per export')
-    .action(async (ids: string[], o: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (ids: string[], o: { all?: boolean; failed?: boolean; dryRun?: boolean; json?: boolean }) => {
       const signal = interruptSignal();
-      setExit(
-        await withContext(g(), 'warn', (ctx) =>
-          runCommand(ctx, ids, { all: o.all === true, dryRun: o.dryRun === true, json: o.json === true }, signal),
-        ),
-      );
+      const progress = createProgress();
+      const json = o.json === true;
+      // On a terminal, log lines share stderr with the progress line; the run's failure is said once, by its
+      // ✗ summary, when that summary reaches the same terminal.
+      const logger =
+        process.stderr.isTTY === true
+          ? createTerminalLogger({
+              redactor,
+              level: g().verbose === true ? 'debug' : (process.env['LOG_LEVEL'] ?? 'warn'),
+              progress,
+              dropRunFailure: !json && process.stdout.isTTY === true,
+            })
+          : undefined;
+      const options = { all: o.all === true, failed: o.failed === true, dryRun: o.dryRun === true, json };
+      setExit(await withContext(g(), 'warn', (ctx) => runCommand(ctx, ids, options, signal, progress), logger));
     });
 
   program
@@ -174,10 +191,25 @@ function addServiceCommands(program: Command, g: () => GlobalOptions, setExit: (
   program
     .command('serve')
     .description(
-      'scheduler + admin API and dashboard (port from --port, server.port, PORT or 8080; tokens from ADMIN_TOKEN)',
+      'scheduler + admin API and dashboard (port from --port, server.port, PORT or 8080; tokens from ADMIN_TOKENS or ADMIN_TOKEN)',
     )
     .option('-p, --port <n>', 'admin port')
     .addOption(new Option('--no-work', 'queue mode: only schedule and serve the API; leave runs to workers'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Environment:',
+        '  ADMIN_TOKENS   named admin tokens, name:token,name:token (e.g. alice:<secret>,bob:<secret>); the run',
+        '                 history records the name of whoever pressed "Sync now", never the token',
+        '  ADMIN_TOKEN    one admin token, recorded as "admin" (may be combined with ADMIN_TOKENS)',
+        '                 tokens are at least 16 characters: generate one with `openssl rand -hex 32`',
+        '  PORT           admin port when neither --port nor server.port is set (default 8080)',
+        '  LOG_LEVEL      debug, info (default), warn, error',
+        '',
+        'The dashboard is at http://<host>:<port>/ ; the admin API needs "Authorization: Bearer <token>".',
+      ].join('\n'),
+    )
     .action(async (o: { port?: string; work: boolean }) => {
       setExit(
         await (

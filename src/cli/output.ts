@@ -1,6 +1,7 @@
 /** Terminal output helpers: error lines, progress, tables. The one place errors become exit codes. */
 import { AppError, ConfigError, UsageError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
+import type { RunProgress } from '../contracts/run-progress.js';
 
 export const EXIT_OK = 0;
 export const EXIT_RUN_FAILED = 1;
@@ -45,25 +46,86 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/** A progress line on a TTY (rewritten in place), silent otherwise. */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): {
+/** A progress line rewritten in place on a terminal. */
+export interface ProgressLine {
   update(text: string): void;
+  /** Erases the line so something else can be written (it comes back with the next update). */
+  clear(): void;
   done(): void;
-} {
-  if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
+}
+
+/** A progress line on a TTY (rewritten in place), silent otherwise. */
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressLine {
+  if (!stream.isTTY) return { update: () => undefined, clear: () => undefined, done: () => undefined };
   let last = 0;
   let shown = false;
+  const clear = (): void => {
+    if (shown) stream.write('\r\u001b[2K');
+    shown = false;
+  };
   return {
     update(text) {
       const now = Date.now();
-      if (now - last < 200) return;
+      if (shown && now - last < 200) return;
       last = now;
       shown = true;
-      stream.write(`\r\u001b[2K${text}`);
+      // Never wider than the terminal: a wrapped line cannot be rewritten in place.
+      const width = Math.max(20, (stream.columns || 80) - 1);
+      stream.write(`\r\u001b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     },
-    done() {
-      if (shown) stream.write('\r\u001b[2K');
-      shown = false;
-    },
+    clear,
+    done: clear,
   };
+}
+
+/**
+ * `sales: write Opportunities (1/3) 20,000 of 30,000 rows · 12 s`, `sales: upload 1.2 of 2.3 MB · 14 s`: where a
+ * run is, in one line.
+ */
+export function formatProgressLine(exportId: string, p: RunProgress, elapsedMs: number): string {
+  const stage = p.stage === 'parse' ? 'type' : p.stage;
+  const sheet =
+    p.sheet === ''
+      ? ''
+      : ` ${p.sheet}${p.sheetCount !== undefined && p.sheetCount > 1 ? ` (${p.sheetIndex ?? '?'}/${p.sheetCount})` : ''}`;
+  const n = (x: number): string => x.toLocaleString('en-US');
+  let amount = '';
+  if (stage === 'upload' && p.bytesTotal !== undefined && p.bytesTotal > 0)
+    amount = ` ${formatMegabytes(p.bytesSent ?? 0)} of ${formatMegabytes(p.bytesTotal)} MB`;
+  else if ((stage === 'type' || stage === 'write') && p.rows > 0)
+    amount = ` ${n(p.rows)}${p.rowsTotal === undefined ? '' : ` of ${n(p.rowsTotal)}`} rows`;
+  return `${exportId}: ${stage}${sheet}${amount} · ${Math.round(elapsedMs / 1000)} s`;
+}
+
+function formatMegabytes(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
+/** `Tue, 5 May 2026, 06:00 EDT`: a time a reader recognises, in the export's zone with its name. */
+export function formatLocalTime(iso: string, timeZone: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const when = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(date);
+  const zone = zoneAbbreviation(date, timeZone);
+  return zone === undefined ? when : `${when} ${zone}`;
+}
+
+/** `EST`, `CET`: US English knows America's abbreviations, British English Europe's; else `GMT+1`. */
+function zoneAbbreviation(date: Date, timeZone: string): string | undefined {
+  const names = ['en-US', 'en-GB'].map(
+    (locale) =>
+      new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' })
+        .formatToParts(date)
+        .find((p) => p.type === 'timeZoneName')?.value,
+  );
+  return names.find((n) => n !== undefined && !/^(GMT|UTC)[+-]/.test(n)) ?? names[0];
 }

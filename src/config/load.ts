@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } fr
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { configSchema, onedriveSchema, tableauSchema, type Config } from './schema.js';
 import { checkRules, missingEnvVars, partsOfExport, readExportParts, type RuleIssue } from './rules.js';
+import { createIssueRewriter } from './friendly-issues.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exports.yaml';
 
@@ -98,16 +99,10 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     return { file, baseDir: dirname(file), config, warnings };
   }
 
-  for (const i of parsed.error.issues) {
-    if (i.code === 'unrecognized_keys') {
-      for (const key of i.keys)
-        issues.push(
-          toIssue([...i.path, key], `unknown key "${key}"; check its spelling against config/exports.example.yaml`),
-        );
-    } else {
-      issues.push(toIssue(i.path, i.message));
-    }
-  }
+  // zod's own texts ("Invalid input: expected object, received undefined") say what the schema expected; the user
+  // needs the key that is missing with an example, the key they meant, the value that is wrong.
+  const rewrite = createIssueRewriter();
+  for (const i of parsed.error.issues) for (const f of rewrite(i, raw)) issues.push(toIssue(f.path, f.message));
   // The schema failed somewhere; still run the cross-field rules on the parts that did parse, so the user sees
   // every problem in one go.
   const obj = isRecord(raw) ? raw : {};

@@ -6,6 +6,7 @@
 import type { Config, DestinationConfig, ExportConfig, ViewConfig } from './schema.js';
 import { destinationSchema, viewSchema } from './schema.js';
 import { validateDrivePath } from '../shared/drive-path.js';
+import { closest } from './friendly-issues.js';
 import { checkMetricsConfig, metricsConfigSchema, type MetricsConfig } from '../transforms/metrics/config.js';
 
 export interface RuleIssue {
@@ -215,12 +216,18 @@ function metricsRules(exp: ExportParts): RuleIssue[] {
   if (!sheets.includes(exp.metrics.from)) {
     issues.push({
       path: ['exports', index, 'metrics', 'from'],
-      message: `"${exp.metrics.from}" is not a sheet of this export; sheets: ${sheets.map((s) => `"${s}"`).join(', ')}`,
+      message: `"${exp.metrics.from}" is not a sheet of this export;${suggest(exp.metrics.from, sheets)} sheets: ${sheets.map((s) => `"${s}"`).join(', ')}`,
     });
   }
   for (const i of checkMetricsConfig(exp.metrics))
     issues.push({ path: ['exports', index, 'metrics', ...i.path], message: i.message });
   return issues;
+}
+
+/** ` did you mean "Opportunities"?` for a near miss, else nothing. */
+function suggest(word: string, candidates: readonly string[]): string {
+  const close = closest(word, candidates);
+  return close === undefined ? '' : ` did you mean "${close}"?`;
 }
 
 /** Rule (validate only): every env var the config names is set. */

@@ -15,6 +15,10 @@ export interface ExportInfo {
   /** Id of that run, when known. */
   readonly runningRunId: string | undefined;
   readonly destinationLabel: string;
+  /** Absolute path of the workbook, for an export delivered to a local folder (the admin API serves it). */
+  readonly localFile?: string | undefined;
+  /** destination.mode is update: the run downloads the team's workbook and refreshes it in place. */
+  readonly updateMode?: boolean | undefined;
 }
 
 export type TriggerResult =

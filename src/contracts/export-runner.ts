@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../shared/logger.js';
 import type { RunReport, RunTrigger } from './run-report.js';
+import type { RunProgress } from './run-progress.js';
 
 export interface RunnerOptions {
   /** Aborted at shutdown once the deadline passed: the runner cancels uploads, removes temp files, records it. */
@@ -16,6 +17,8 @@ export interface RunnerOptions {
   readonly attempt?: number | undefined;
   /** The run's logger (the scheduler binds `runId` and `exportId`): every log line of the run goes through it. */
   readonly logger?: Logger | undefined;
+  /** Told where the run is (stage, rows, bytes) as it advances; must not throw. */
+  readonly onProgress?: ((p: RunProgress) => void) | undefined;
 }
 
 /**

@@ -133,6 +133,11 @@ export interface DeliveryContext {
    * DestinationError `DESTINATION_CHANGED`).
    */
   readonly ifAbsent?: boolean | undefined;
+  /**
+   * Told how far the upload is: bytes the destination has accepted so far out of the file's size. Optional for the
+   * destination (a local write may say nothing); must not throw.
+   */
+  readonly onUpload?: ((bytesSent: number, bytesTotal: number) => void) | undefined;
 }
 
 export interface DeliveryResult {

@@ -53,6 +53,21 @@ export interface DeliveredFile {
   readonly deliveredAt?: string | undefined;
 }
 
+/** One attempt of a run (queue mode): where it ran and how it ended. The run's record lists every attempt. */
+export interface AttemptSummary {
+  readonly attempt: number;
+  /** The attempt's own id (`<runId>` for attempt 1, `<runId>#<n>` after). */
+  readonly attemptId: string;
+  readonly status: RunStatus;
+  /** The worker process that ran it (host:pid), when known. */
+  readonly worker?: string | undefined;
+  readonly startedAt: string;
+  readonly finishedAt?: string | undefined;
+  readonly durationMs?: number | undefined;
+  /** Redacted. */
+  readonly error?: { readonly code: string; readonly message: string } | undefined;
+}
+
 export interface RunReport {
   readonly runId: string;
   readonly exportId: string;
@@ -87,6 +102,13 @@ export interface RunReport {
   readonly note?: string | undefined;
   /** Update mode: what the refresh did inside the team's workbook. */
   readonly update?: WorkbookUpdateReport | undefined;
+  /** The worker process that ran the current attempt (queue mode: host:pid). */
+  readonly worker?: string | undefined;
+  /**
+   * Every attempt of the run, oldest first, the last one being the report's own (queue mode: a run whose worker died
+   * is retried by another worker under the same run id). Undefined for runs that never had an attempt number.
+   */
+  readonly attempts?: readonly AttemptSummary[] | undefined;
 }
 
 /**
@@ -193,6 +215,21 @@ const storedRunReportSchema = z.object({
       ),
     })
     .optional(),
+  worker: z.string().optional(),
+  attempts: z
+    .array(
+      z.object({
+        attempt: z.number().int(),
+        attemptId: z.string(),
+        status: z.enum(['running', 'succeeded', 'failed', 'skipped', 'unchanged']),
+        worker: z.string().optional(),
+        startedAt: z.string(),
+        finishedAt: z.string().optional(),
+        durationMs: z.number().optional(),
+        error: z.object({ code: z.string(), message: z.string() }).optional(),
+      }),
+    )
+    .optional(),
 });
 
 /**
@@ -234,6 +271,8 @@ export function parseStoredRunReport(
       alerts: r.alerts,
       note: r.note,
       update: r.update,
+      worker: r.worker,
+      attempts: r.attempts,
     },
   };
 }

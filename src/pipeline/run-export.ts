@@ -254,11 +254,13 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
   const exp = job.exportConfig;
   const sessions = createSourceSessions({ logger, signal });
   try {
-    for (const view of exp.views) {
+    for (const [index, view] of exp.views.entries()) {
       throwIfAborted(signal);
       const sheetName = viewSheetName(view);
+      const onProgress = progressAt(deps, index, exp.views.length);
+      onProgress?.({ sheet: sheetName, rows: 0, stage: 'resolve' });
       const session = await sessions.sessionFor(deps.sourceFor(view));
-      deps.onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
+      onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
       const request = toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1);
       const raw = await timer.timed('fetch', () =>
         session.fetchView(request, { logger, signal, tempDir: scope.runTemp }),
@@ -273,6 +275,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
             previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
             signal,
             timer,
+            onProgress,
           }),
         );
       } catch (err) {
@@ -291,6 +294,13 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
     metricsAsOf: asOf,
   });
   if (exp.destination.mode === 'update') checkKeys(exp, prepared);
+}
+
+/** The run's progress reporter for the view at `index` of `count` (1-based position added), if anyone listens. */
+function progressAt(deps: PipelineDeps, index: number, count: number): ((p: RunProgress) => void) | undefined {
+  const report = deps.onProgress;
+  if (report === undefined) return undefined;
+  return (p) => report({ ...p, sheetIndex: index + 1, sheetCount: count });
 }
 
 /** The metric sheets, computed once per run (after the first write collected the deals): snapshots are saved once. */
@@ -354,7 +364,7 @@ async function buildWorkbook(
         table: view.table,
         key: keyOf(exp, p, index),
         update: updating,
-        onProgress: deps.onProgress,
+        onProgress: progressAt(deps, index, prepared.length),
       });
       soFar.sheets.push(outcome.sheet);
       warnings.push(...outcome.warnings);
@@ -546,11 +556,13 @@ async function deliverWorkbook(
   }
   throwIfAborted(signal);
   const previous = previousDelivery(scope.previous);
-  deps.onProgress?.({ sheet: '', rows: 0, stage: 'upload' });
+  const onUpload = (bytesSent: number, bytesTotal: number): void =>
+    deps.onProgress?.({ sheet: '', rows: 0, stage: 'upload', bytesSent, bytesTotal });
+  onUpload(0, file.bytes);
   const delivered: DeliveryResult = await timer.timed('upload', () =>
     deps.destination.deliver(
       { ...file, suggestedName: `${exp.id}.xlsx`, dataHash: soFar.dataHash ?? '' },
-      { logger, signal, runStartedAt: scope.started, timezone: job.timezone, previous, ...condition },
+      { logger, signal, runStartedAt: scope.started, timezone: job.timezone, previous, onUpload, ...condition },
     ),
   );
   soFar.warnings.push(...delivered.warnings);

@@ -1,6 +1,2 @@
-/** Where a run is, for progress lines on a terminal and the dashboard. */
-export interface RunProgress {
-  readonly sheet: string;
-  readonly rows: number;
-  readonly stage: 'fetch' | 'parse' | 'download' | 'write' | 'upload';
-}
+/** Where a run is, for progress lines on a terminal and the dashboard (the type lives in contracts/). */
+export type { RunProgress } from '../contracts/run-progress.js';

@@ -56,6 +56,8 @@ export interface ViewSheetInput {
   readonly previousColumns: readonly string[] | undefined;
   readonly signal: AbortSignal;
   readonly timer: StageTimer;
+  /** Hears the typing pass's progress (rows typed so far). */
+  readonly onProgress?: ((p: RunProgress) => void) | undefined;
 }
 
 /** A view after pass 1: typed columns, row count, warnings; its rows are read again (from the spool) to write. */
@@ -136,7 +138,8 @@ export async function writePreparedView(prepared: PreparedView, options: WriteVi
             rowCount: prepared.rowCount,
           }
         : undefined,
-      onProgress: (n) => options.onProgress?.({ sheet: sheetName, rows: n, stage: 'write' }),
+      onProgress: (n) =>
+        options.onProgress?.({ sheet: sheetName, rows: n, rowsTotal: prepared.rowCount, stage: 'write' }),
     }),
   );
   return {
@@ -190,12 +193,15 @@ async function typeColumns(
   const check = filtered ? createFilterCheck(shaped.header, filters) : undefined;
   const digest = createViewDigest();
   let count = 0;
+  input.onProgress?.({ sheet: sheetName, rows: 0, stage: 'type' });
   for await (const row of shaped.rows()) {
     inference.observe(row);
     check?.observe(row);
     digest.addRow(row);
     if (++count % 65_536 === 0) throwIfAborted(input.signal);
+    if (count % 10_000 === 0) input.onProgress?.({ sheet: sheetName, rows: count, stage: 'type' });
   }
+  input.onProgress?.({ sheet: sheetName, rows: count, rowsTotal: count, stage: 'type' });
   const hashPart = digest.finish(sheetName, shaped.header);
   const warnings: string[] = [];
   if (count === 0) {

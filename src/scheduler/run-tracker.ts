@@ -8,11 +8,13 @@ import type { Notifier, RunObserver } from '../contracts/after-run.js';
 import type { ExportRunner } from '../contracts/export-runner.js';
 import { skippedRunReport, type RunReport, type RunTrigger } from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
+import type { ProgressSink } from '../contracts/run-progress.js';
 import { createAfterRun } from '../pipeline/after-run.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
+import { createProgressReporter } from './live-progress.js';
 import { stopActiveRuns } from './run-shutdown.js';
 import type { TimerApi } from './timers.js';
 import type { ScheduledExport } from './types.js';
@@ -37,6 +39,8 @@ export interface RunTrackerDeps {
   readonly redactor?: Redactor | undefined;
   /** The export as the latest config has it; undefined once a reload removed it. */
   readonly latestExport: (exportId: string) => ScheduledExport | undefined;
+  /** Where runs publish their live progress (the admin server's live view). */
+  readonly progress?: ProgressSink | undefined;
 }
 
 export interface RunTracker {
@@ -105,6 +109,10 @@ export function createRunTracker(deps: RunTrackerDeps): RunTracker {
     startedWith.set(exp.id, exp);
     afterRun.started(exp.id, runId);
     runLog.info({ trigger }, `run of export '${exp.id}' starting (${describeTrigger(trigger)})`);
+    const progress =
+      deps.progress === undefined
+        ? undefined
+        : createProgressReporter({ runId, exportId: exp.id }, { sink: deps.progress, clock: deps.clock });
 
     const execute = async (): Promise<void> => {
       let report: RunReport;
@@ -114,6 +122,7 @@ export function createRunTracker(deps: RunTrackerDeps): RunTracker {
           runId,
           onStart: () => markStarted(),
           logger: deps.logger.child({ runId, exportId: exp.id }),
+          onProgress: progress?.report,
         });
       } catch (err) {
         runLog.error(
@@ -131,6 +140,7 @@ export function createRunTracker(deps: RunTrackerDeps): RunTracker {
         markStarted();
         if (active.get(exp.id) === run) active.delete(exp.id);
       }
+      progress?.ended(report.status);
       logRunEnd(runLog, exp.id, report);
       await afterRun.finished(report, { abortedByStop: run.abortedByStop });
     };

@@ -20,6 +20,8 @@ export function createSchedulerControl(scheduler: SchedulerForControl): ExportCo
         running: scheduler.isRunning(e.id),
         runningRunId: scheduler.runningRunId(e.id),
         destinationLabel: e.destinationLabel,
+        ...(e.localFile === undefined ? {} : { localFile: e.localFile }),
+        updateMode: e.updateMode === true,
       }));
     },
 

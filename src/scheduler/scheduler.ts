@@ -17,6 +17,7 @@ import { realTimers, type TimerApi } from './timers.js';
 import type { ScheduledExport } from './types.js';
 import type { Notifier, RunObserver } from '../contracts/after-run.js';
 import type { ExportRunner } from '../contracts/export-runner.js';
+import type { ProgressSink } from '../contracts/run-progress.js';
 import { findMissedRun } from './catch-up.js';
 import { createRunTracker } from './run-tracker.js';
 import { createTickLoop } from './tick-loop.js';
@@ -40,6 +41,8 @@ export interface SchedulerDeps {
   readonly abortGraceMs?: number | undefined;
   /** Longest wait for the runner's `onStart` before `triggerNow(...).started` resolves anyway. Default 5 000 ms. */
   readonly startTimeoutMs?: number | undefined;
+  /** Where runs publish their live progress (the admin server's live view). */
+  readonly progress?: ProgressSink | undefined;
 }
 
 /** Result of a manual trigger: the run id (the run is recorded once `started` resolves), or a conflict. */
@@ -95,6 +98,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     observer: deps.observer,
     redactor: deps.redactor,
     latestExport: (exportId) => loop.exportOf(exportId),
+    progress: deps.progress,
   });
   const loop = createTickLoop({
     exports: deps.exports,

@@ -15,5 +15,9 @@ export interface ScheduledExport {
   readonly catchUp: boolean;
   /** Human label of the destination (e.g. `OneDrive ops@contoso.com: Reports/Sales Pipeline.xlsx`). */
   readonly destinationLabel: string;
+  /** Absolute path of the workbook when the destination is a local folder. */
+  readonly localFile?: string | undefined;
+  /** destination.mode is update (the dashboard shows the team-workbook download stage). */
+  readonly updateMode?: boolean | undefined;
   readonly notify?: NotifySettings | undefined;
 }

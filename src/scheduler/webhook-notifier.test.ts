@@ -90,6 +90,49 @@ describe('composeNotificationText', () => {
     // The failed run has no file: the link is the last good one.
     expect(text).toContain('File: https://contoso-my.sharepoint.com/personal/ops/Sales.xlsx');
     expect(text).toContain('Run: https://admin.example/#run=r2');
+    // What teammates still have, in the wall time the delivery was recorded in.
+    expect(text).toContain('Teammates still have the workbook of t1 (1,000 rows).');
+  });
+
+  it('tells the story of a run retried on another worker under its one run id', () => {
+    const report = run('j', '2026-06-01T10:00:30.000Z', {
+      attempt: 2,
+      attempts: [
+        {
+          attempt: 1,
+          attemptId: 'j',
+          status: 'failed',
+          worker: 'host-a:41',
+          startedAt: '2026-06-01T10:00:00.000Z',
+          error: { code: 'INTERRUPTED', message: 'run interrupted: its worker (host-a:41) stopped' },
+        },
+        {
+          attempt: 2,
+          attemptId: 'j#2',
+          status: 'succeeded',
+          worker: 'host-b:52',
+          startedAt: '2026-06-01T10:00:30.000Z',
+        },
+      ],
+    });
+    const lastSuccess = run('r0', 't0', {
+      destination: { location: 'x', deliveredAt: '2026-05-31T06:00:00.000-04:00' },
+    });
+    const text = composeNotificationText(
+      ['recovery'],
+      { report, previous: failure('r1', 't1'), lastSuccess, rowDropShare: 0.5 },
+      {},
+    );
+    expect(text).toContain('recovered: run j succeeded');
+    expect(text).toContain(
+      'Attempts: 1 failed on host-a:41 (INTERRUPTED: run interrupted: its worker (host-a:41) stopped); 2 succeeded on host-b:52.',
+    );
+    const failed = composeNotificationText(
+      ['failure'],
+      { report: failure('r2', 't2'), previous: undefined, lastSuccess, rowDropShare: 0.5 },
+      {},
+    );
+    expect(failed).toContain('Teammates still have the workbook of 2026-05-31 06:00 (UTC-04:00) (1,000 rows).');
   });
 
   it('quantifies a row drop', () => {

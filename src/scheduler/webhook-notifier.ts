@@ -70,8 +70,12 @@ export function composeNotificationText(
   for (const kind of kinds) {
     if (kind === 'failure') {
       const error = report.error === undefined ? 'no error recorded' : `${report.error.code}: ${report.error.message}`;
+      const still =
+        lastSuccess === undefined
+          ? ''
+          : `\nTeammates still have the workbook of ${formatWallTime(lastSuccess.destination?.deliveredAt ?? lastSuccess.finishedAt ?? lastSuccess.startedAt)} (${formatRows(lastSuccess.rows)}).`;
       paragraphs.push(
-        `❌ Export "${report.exportId}" failed (run ${report.runId}, ${describeRunTrigger(report)}).\nError: ${error}`,
+        `❌ Export "${report.exportId}" failed (run ${report.runId}, ${describeRunTrigger(report)}).\nError: ${error}${still}`,
       );
     } else if (kind === 'alert') {
       paragraphs.push(
@@ -88,6 +92,8 @@ export function composeNotificationText(
       );
     }
   }
+  const retried = describeAttempts(report);
+  if (retried !== undefined) paragraphs.push(retried);
   const fileUrl = report.destination?.webUrl ?? lastSuccess?.destination?.webUrl;
   if (fileUrl !== undefined) paragraphs.push(`File: ${fileUrl}`);
   if (links.runUrl !== undefined) paragraphs.push(`Run: ${links.runUrl}`);
@@ -179,6 +185,25 @@ function describeRunTrigger(report: RunReport): string {
   if (t.kind === 'cli') return 'started from the command line';
   if (t.kind === 'catch-up') return 'catch-up run';
   return t.scheduledFor === undefined ? 'scheduled' : `scheduled for ${t.scheduledFor}`;
+}
+
+/** `Attempts: 1 failed on host-a:41 (INTERRUPTED: …); 2 succeeded on host-b:52.` for a run retried in queue mode. */
+function describeAttempts(report: RunReport): string | undefined {
+  const attempts = report.attempts ?? [];
+  if (attempts.length < 2) return undefined;
+  const parts = attempts.map(
+    (a) =>
+      `${a.attempt} ${a.status}${a.worker === undefined ? '' : ` on ${a.worker}`}${a.error === undefined ? '' : ` (${a.error.code}: ${a.error.message})`}`,
+  );
+  return `Attempts: ${parts.join('; ')}.`;
+}
+
+/** `2026-06-01 06:00 (UTC-04:00)` from an ISO time with offset: the wall time of the export's zone, as recorded. */
+function formatWallTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);
+  if (m === null) return iso;
+  const offset = m[3] === undefined || m[3] === 'Z' ? 'UTC' : `UTC${m[3]}`;
+  return `${m[1] ?? ''} ${m[2] ?? ''} (${offset})`;
 }
 
 function formatRows(rows: number): string {

@@ -5,10 +5,12 @@
  * handler), so a caller without a valid token learns nothing, not even whether an export id exists (request-auth.ts).
  * Only the health probes and the dashboard's static files (which contain no data) are public. Errors become HTTP
  * statuses in one place (error-replies.ts); the body is always `{ error: { code, message } }`, never a stack trace.
- * The routes live by family: health-routes.ts, exports-api.ts, runs-api.ts, dashboard-assets.ts.
+ * The routes live by family: health-routes.ts, exports-api.ts, runs-api.ts, events-api.ts (live progress),
+ * file-api.ts (local workbooks), dashboard-assets.ts.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { RunStore } from '../contracts/run-store.js';
@@ -16,10 +18,15 @@ import { createAuthenticator, type AdminToken } from './auth.js';
 import type { ExportControl } from '../contracts/export-control.js';
 import { loadDashboard, registerDashboardRoutes } from './dashboard-assets.js';
 import { registerErrorReplies } from './error-replies.js';
+import { createDownloadTickets } from './download-tickets.js';
+import { registerEventsApi } from './events-api.js';
 import { registerExportsApi } from './exports-api.js';
+import { registerFileApi } from './file-api.js';
+import { createLiveRuns, type LiveRuns } from './live-runs.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerAuthentication } from './request-auth.js';
 import { registerRunsApi } from './runs-api.js';
+import { registerLiveRunMetrics } from './metrics.js';
 
 /** The part of the run history the server reads. */
 export type RunHistory = Pick<RunStore, 'getRun' | 'listRuns' | 'lastSuccess'>;
@@ -34,11 +41,18 @@ export interface AdminServerDeps {
   readonly registry?: Registry | undefined;
   /** Folder holding index.html, dashboard.css, dashboard.js; found next to this module (or in src/) by default. */
   readonly dashboardDir?: string | undefined;
+  /** The runs in progress (fed by the scheduler, or by the Redis relay in queue mode); an empty view by default. */
+  readonly live?: LiveRuns | undefined;
+  readonly clock?: Clock | undefined;
+  /** How often the event stream resends the list of runs in progress (ms). Default 5 000. */
+  readonly liveSnapshotEveryMs?: number | undefined;
 }
 
 export interface AdminServer {
   readonly app: FastifyInstance;
-  /** Listens and returns the base URL, e.g. `http://127.0.0.1:8080`. Port 0 picks a free port. */
+  /** The runs in progress this server shows (publish progress events into it). */
+  readonly live: LiveRuns;
+  /** Listens and returns the base URL, e.g. `http://127.0.0.1:8080`. Port 0 picks a free port (the caller logs it). */
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -52,12 +66,16 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
   const log = deps.logger.child({ component: 'admin-server' });
   const registry = deps.registry ?? new Registry();
   const dashboard = loadDashboard(deps.dashboardDir);
+  const clock = deps.clock ?? systemClock;
+  const live = deps.live ?? createLiveRuns({ clock });
+  const tickets = createDownloadTickets({ tokens: deps.tokens, clock });
+  registerLiveRunMetrics(registry, live);
 
   // Our own logger does the logging (redacted); fastify's per-request lines would log every dashboard poll.
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024, return503OnClosing: true });
 
   acceptEmptyJsonBodies(app);
-  const callerOf = registerAuthentication(app, authenticate);
+  const callerOf = registerAuthentication(app, authenticate, tickets);
   app.addHook('onSend', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     reply.header('x-content-type-options', 'nosniff');
@@ -68,15 +86,16 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
 
   registerDashboardRoutes(app, dashboard);
   registerHealthRoutes(app, { control: deps.control, history: deps.history, registry, log });
-  registerExportsApi(app, { control: deps.control, history: deps.history, callerOf, log });
-  registerRunsApi(app, { control: deps.control, history: deps.history });
+  registerExportsApi(app, { control: deps.control, history: deps.history, live, callerOf, log });
+  registerRunsApi(app, { control: deps.control, history: deps.history, live });
+  registerEventsApi(app, { live, snapshotEveryMs: deps.liveSnapshotEveryMs });
+  registerFileApi(app, { control: deps.control, tickets, callerOf, log });
 
   return {
     app,
+    live,
     async listen(port, host) {
-      const url = await app.listen({ port, host });
-      log.info({ url }, `admin server listening on ${url}`);
-      return url;
+      return app.listen({ port, host });
     },
     async close() {
       await app.close();

@@ -1,19 +1,23 @@
 /**
- * The exports API: `GET /api/exports` (every export with its schedule, state and last run) and
- * `POST /api/exports/:id/run` (Sync now).
+ * The exports API: `GET /api/exports` (every export with its schedule, state, live progress, last run and what
+ * teammates have now) and `POST /api/exports/:id/run` (Sync now).
  */
+import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { ExportControl } from '../contracts/export-control.js';
+import type { ExportControl, ExportInfo } from '../contracts/export-control.js';
 import type { RunReport } from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
 import type { Logger } from '../shared/logger.js';
 import { idSchema } from './api-ids.js';
+import { deliveredWorkbook } from './delivery-view.js';
 import { sendError } from './error-replies.js';
+import type { LiveRuns } from './live-runs.js';
 import type { CallerOf } from './request-auth.js';
 
 export interface ExportsApiDeps {
   readonly control: ExportControl;
   readonly history: Pick<RunStore, 'listRuns' | 'lastSuccess'>;
+  readonly live: LiveRuns;
   readonly callerOf: CallerOf;
   readonly log: Logger;
 }
@@ -26,28 +30,7 @@ export function registerExportsApi(app: FastifyInstance, deps: ExportsApiDeps): 
   const { log } = deps;
   app.get('/api/exports', async () => {
     const exports = await deps.control.list();
-    const rows = await Promise.all(
-      exports.map(async (e) => {
-        const [lastRun, lastSuccess] = await Promise.all([
-          deps.history.listRuns({ exportId: e.id, limit: 1 }).then((r) => r[0]),
-          deps.history.lastSuccess(e.id),
-        ]);
-        return {
-          id: e.id,
-          schedule: e.schedule ?? null,
-          timezone: e.timezone,
-          nextRun: e.nextRun?.toISOString() ?? null,
-          running: e.running,
-          runningRunId: e.runningRunId ?? null,
-          destination: {
-            label: e.destinationLabel,
-            webUrl: lastRun?.destination?.webUrl ?? lastSuccess?.destination?.webUrl ?? null,
-          },
-          lastRun: lastRun === undefined ? null : summarize(lastRun),
-          lastSuccessAt: lastSuccess?.finishedAt ?? lastSuccess?.startedAt ?? null,
-        };
-      }),
-    );
+    const rows = await Promise.all(exports.map((e) => describeExport(e, deps)));
     return { exports: rows };
   });
 
@@ -81,6 +64,38 @@ export function registerExportsApi(app: FastifyInstance, deps: ExportsApiDeps): 
   });
 }
 
+async function describeExport(e: ExportInfo, deps: ExportsApiDeps): Promise<Record<string, unknown>> {
+  const [lastRun, lastSuccess] = await Promise.all([
+    deps.history.listRuns({ exportId: e.id, limit: 1 }).then((r) => r[0]),
+    deps.history.lastSuccess(e.id),
+  ]);
+  const live = e.running
+    ? e.runningRunId === undefined
+      ? deps.live.ofExport(e.id)
+      : deps.live.get(e.runningRunId)
+    : undefined;
+  return {
+    id: e.id,
+    schedule: e.schedule ?? null,
+    timezone: e.timezone,
+    nextRun: e.nextRun?.toISOString() ?? null,
+    running: e.running,
+    mode: e.updateMode === true ? 'update' : 'replace',
+    runningRunId: e.runningRunId ?? null,
+    progress: live ?? null,
+    destination: {
+      label: e.destinationLabel,
+      kind: e.localFile === undefined ? 'onedrive' : 'local',
+      webUrl: lastRun?.destination?.webUrl ?? lastSuccess?.destination?.webUrl ?? null,
+      path: e.localFile ?? null,
+      fileName: e.localFile === undefined ? null : basename(e.localFile),
+    },
+    lastRun: lastRun === undefined ? null : summarize(lastRun),
+    lastSuccessAt: lastSuccess?.finishedAt ?? lastSuccess?.startedAt ?? null,
+    teammatesHave: deliveredWorkbook(lastSuccess),
+  };
+}
+
 function summarize(run: RunReport): Record<string, unknown> {
   return {
     runId: run.runId,
@@ -93,5 +108,8 @@ function summarize(run: RunReport): Record<string, unknown> {
     bytes: run.bytes,
     error: run.error ?? null,
     warnings: run.warnings.length,
+    note: run.note ?? null,
+    attempt: run.attempt ?? null,
+    attempts: run.attempts?.length ?? null,
   };
 }

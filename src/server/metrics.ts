@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunReport } from '../contracts/run-report.js';
 import type { RunObserver } from '../contracts/after-run.js';
+import type { LiveRuns, LiveRunView } from './live-runs.js';
 
 export interface RunMetrics extends Required<RunObserver> {
   readonly registry: Registry;
@@ -82,4 +83,33 @@ export function createRunMetrics(registry: Registry = new Registry()): RunMetric
       lastBytes.set({ export: report.exportId }, report.bytes);
     },
   };
+}
+
+/**
+ * Gauges read from the live view at every scrape: runs in progress and runs stalled (quiet for longer than their
+ * stage's timeout), by export, so an alert can fire on a stuck run before anyone opens the dashboard.
+ */
+export function registerLiveRunMetrics(registry: Registry, live: Pick<LiveRuns, 'list'>): void {
+  const collectInto = (gauge: Gauge<'export' | 'stage'>, pick: (r: LiveRunView) => boolean): void => {
+    gauge.reset();
+    for (const run of live.list()) if (pick(run)) gauge.inc({ export: run.exportId, stage: run.stage });
+  };
+  new Gauge({
+    name: 'tableau_export_live_runs',
+    help: 'Runs reporting progress now, by export and stage (in queue mode: across the fleet).',
+    labelNames: ['export', 'stage'] as const,
+    registers: [registry],
+    collect() {
+      collectInto(this, () => true);
+    },
+  });
+  new Gauge({
+    name: 'tableau_export_runs_stalled',
+    help: "Runs quiet for longer than their stage's timeout (a stuck or dead process), by export and stage.",
+    labelNames: ['export', 'stage'] as const,
+    registers: [registry],
+    collect() {
+      collectInto(this, (r) => r.stalled);
+    },
+  });
 }

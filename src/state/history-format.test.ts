@@ -39,7 +39,7 @@ describe('formatRunHistoryTable', () => {
     const skipped: RunReport = { ...base, runId: 'r-3', status: 'skipped', durationMs: 0, rows: 0, bytes: 0 };
     const text = formatRunHistoryTable([failed, base, skipped], { timeZone: 'America/New_York' });
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^RUN ID\s+EXPORT\s+TRIGGER\s+STATUS\s+START\s+DURATION\s+ROWS\s+BYTES\s+ERROR$/);
+    expect(lines[0]).toMatch(/^RUN ID\s+EXPORT\s+TRIGGER\s+STATUS\s+START\s+DURATION\s+ROWS\s+BYTES\s+ERROR \/ NOTE$/);
     expect(lines[1]).toMatch(/^-+ +-+/);
     expect(lines[2]).toMatch(
       /^r-2 .*manual \(alice\)\s+failed\s+2026-04-30 08:00:00\s+850 ms\s+0\s+0 B\s+DESTINATION_LOCKED: the workbook is open in Excel and locked$/,
@@ -61,6 +61,60 @@ describe('formatRunHistoryTable', () => {
       { maxErrorWidth: 30 },
     );
     expect(text.split('\n')[2]).toMatch(/ {2}E: x{26}…$/);
+  });
+});
+
+describe('the note column and the detail of unchanged and retried runs', () => {
+  const unchanged: RunReport = {
+    ...base,
+    status: 'unchanged',
+    note: 'data unchanged since Tue, 28 Apr 2026, 06:00 EDT; the file was not re-uploaded (teammates still have the version of Mon, 27 Apr 2026, 06:00 EDT)',
+    destination: { location: 'x', deliveredAt: '2026-04-27T06:00:02.000-04:00' },
+  };
+  const retried: RunReport = {
+    ...base,
+    runId: 'sales@manual-1',
+    attempt: 2,
+    worker: 'host-b:52',
+    attempts: [
+      {
+        attempt: 1,
+        attemptId: 'sales@manual-1',
+        status: 'failed',
+        worker: 'host-a:41',
+        startedAt: '2026-04-30T10:00:01.000Z',
+        finishedAt: '2026-04-30T10:00:31.000Z',
+        error: { code: 'INTERRUPTED', message: 'run interrupted: its worker (host-a:41) stopped' },
+      },
+      {
+        attempt: 2,
+        attemptId: 'sales@manual-1#2',
+        status: 'succeeded',
+        worker: 'host-b:52',
+        startedAt: '2026-04-30T10:00:31.000Z',
+        finishedAt: '2026-04-30T10:01:06.000Z',
+      },
+    ],
+  };
+
+  it('says in the table what an unchanged run means and that a run was retried', () => {
+    const lines = formatRunHistoryTable([unchanged, retried], { timeZone: 'UTC', maxErrorWidth: 300 }).split('\n');
+    expect(lines[2]).toMatch(
+      /unchanged .*data unchanged since Tue, 28 Apr 2026, 06:00 EDT; the file was not re-uploaded/,
+    );
+    expect(lines[3]).toMatch(/succeeded .*retried \(attempt 1 interrupted on host-a:41\)$/);
+  });
+
+  it('lists the attempts, the note and when the file was delivered', () => {
+    const text = formatRunDetail(retried, { timeZone: 'UTC' });
+    expect(text).toContain('Worker:      host-b:52');
+    expect(text).toContain(
+      'Attempts:    1 failed on host-a:41, 2026-04-30 10:00:01 → 2026-04-30 10:00:31 (INTERRUPTED: run interrupted: its worker (host-a:41) stopped)',
+    );
+    expect(text).toContain('Attempts:    2 succeeded on host-b:52, 2026-04-30 10:00:31 → 2026-04-30 10:01:06');
+    const same = formatRunDetail(unchanged, { timeZone: 'America/New_York' });
+    expect(same).toContain('Note:        data unchanged since');
+    expect(same).toContain('Delivered:   2026-04-27 06:00:02');
   });
 });
 

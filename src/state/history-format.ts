@@ -2,7 +2,7 @@
  * Text rendering of the run history for `tableau-export history [EXPORT_ID]`: a table of runs, and the detail of
  * one run. Pure: time zone and terminal width are arguments.
  */
-import type { RunReport, RunTrigger } from '../contracts/run-report.js';
+import type { AttemptSummary, RunReport, RunTrigger } from '../contracts/run-report.js';
 import { zonedParts } from '../shared/time.js';
 
 export interface HistoryFormatOptions {
@@ -12,7 +12,17 @@ export interface HistoryFormatOptions {
   readonly maxErrorWidth?: number | undefined;
 }
 
-const COLUMNS = ['RUN ID', 'EXPORT', 'TRIGGER', 'STATUS', 'START', 'DURATION', 'ROWS', 'BYTES', 'ERROR'] as const;
+const COLUMNS = [
+  'RUN ID',
+  'EXPORT',
+  'TRIGGER',
+  'STATUS',
+  'START',
+  'DURATION',
+  'ROWS',
+  'BYTES',
+  'ERROR / NOTE',
+] as const;
 const RIGHT_ALIGNED = new Set<string>(['DURATION', 'ROWS', 'BYTES']);
 
 /** Renders runs (newest first, as given) as an aligned text table, or a one-line note when there are none. */
@@ -28,7 +38,7 @@ export function formatRunHistoryTable(runs: readonly RunReport[], options: Histo
     r.durationMs === undefined ? '-' : formatDuration(r.durationMs),
     r.status === 'skipped' ? '-' : formatCount(r.rows),
     r.status === 'skipped' ? '-' : formatBytes(r.bytes),
-    r.error === undefined ? '' : truncate(oneLine(`${r.error.code}: ${r.error.message}`), maxError),
+    truncate(oneLine(problemOrNote(r)), maxError),
   ]);
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] ?? '').length)));
   const render = (cells: readonly string[]): string =>
@@ -57,10 +67,15 @@ export function formatRunDetail(run: RunReport, options: HistoryFormatOptions = 
     ['Bytes', `${formatBytes(run.bytes)} (${formatCount(run.bytes)} B)`],
   ];
   if (run.attempt !== undefined) lines.push(['Attempt', String(run.attempt)]);
+  if (run.worker !== undefined) lines.push(['Worker', run.worker]);
+  for (const a of run.attempts ?? []) lines.push(['Attempts', describeAttempt(a, options.timeZone)]);
   if (run.destination !== undefined) {
     lines.push(['Destination', run.destination.location]);
     if (run.destination.webUrl !== undefined) lines.push(['Web URL', run.destination.webUrl]);
+    if (run.destination.deliveredAt !== undefined)
+      lines.push(['Delivered', formatDateTime(run.destination.deliveredAt, options.timeZone)]);
   }
+  if (run.note !== undefined) lines.push(['Note', run.note]);
   if (run.error !== undefined) lines.push(['Error', `${run.error.code}: ${run.error.message}`]);
   for (const s of run.sheets) lines.push(['Sheet', `${s.sheet}: ${formatCount(s.rows)} rows from ${s.source}`]);
   const timings = Object.entries(run.timings);
@@ -69,6 +84,28 @@ export function formatRunDetail(run: RunReport, options: HistoryFormatOptions = 
   for (const w of run.warnings) lines.push(['Warning', w]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
+}
+
+/** The last column of the table: the error, else what the status alone does not say (a retry, an unchanged file). */
+function problemOrNote(r: RunReport): string {
+  if (r.error !== undefined) return `${r.error.code}: ${r.error.message}`;
+  const earlier = (r.attempts ?? []).filter((a) => a.attempt !== r.attempt);
+  const retried = earlier.map(
+    (a) =>
+      `attempt ${a.attempt} ${a.error?.code === 'INTERRUPTED' ? 'interrupted' : a.status}${a.worker === undefined ? '' : ` on ${a.worker}`}`,
+  );
+  return [
+    ...(retried.length === 0 ? [] : [`retried (${retried.join(', ')})`]),
+    ...(r.note === undefined ? [] : [r.note]),
+  ].join('; ');
+}
+
+/** `1 failed on host-a:41, 2026-03-08 06:00:01 → 06:00:31 (INTERRUPTED: …)`. */
+function describeAttempt(a: AttemptSummary, timeZone: string | undefined): string {
+  const where = a.worker === undefined ? '' : ` on ${a.worker}`;
+  const when = `${formatDateTime(a.startedAt, timeZone)}${a.finishedAt === undefined ? '' : ` → ${formatDateTime(a.finishedAt, timeZone)}`}`;
+  const why = a.error === undefined ? '' : ` (${a.error.code}: ${a.error.message})`;
+  return `${a.attempt} ${a.status}${where}, ${when}${why}`;
 }
 
 /** `schedule`, `manual (alice)`, `cli`, `catch-up`. */

@@ -16,6 +16,9 @@ if (redisUrl === undefined || redisUrl === '') {
 }
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
 const prefixes: string[] = [];
+afterAll(async () => {
+  await redis.quit();
+});
 
 function newPrefix(): string {
   const p = `test-runstore-${randomUUID().slice(0, 8)}`;
@@ -53,9 +56,6 @@ describe('createRedisRunStore', () => {
       if (keys.length > 0) await redis.del(...keys);
     }
   });
-  afterAll(async () => {
-    await redis.quit();
-  });
 
   it('stores a run as running, then its final report, and reads it back unchanged', async () => {
     const store = createRedisRunStore(redis, newPrefix());
@@ -66,7 +66,7 @@ describe('createRedisRunStore', () => {
       finishedAt: undefined,
       sheets: [],
     });
-    const final = report('r1', 'sales', at(0), { trigger: { kind: 'manual', by: 'ops' }, attempt: 2 });
+    const final = report('r1', 'sales', at(0), { trigger: { kind: 'manual', by: 'ops' }, note: 'a note' });
     await store.finishRun(final);
     expect(await store.getRun('r1')).toEqual(final);
     expect(await store.getRun('missing')).toBeUndefined();
@@ -136,5 +136,56 @@ describe('createRedisRunStore', () => {
     await store.finishRun(report('bad', 'a', at(0)));
     await redis.hset(`${prefix}:run:bad`, 'json', '{"runId":"bad"}');
     await expect(store.getRun('bad')).rejects.toThrow(`${prefix}:run:bad`);
+  });
+});
+
+describe('createRedisRunStore: runs retried in queue mode, filters', () => {
+  afterEach(async () => {
+    for (const p of prefixes.splice(0)) {
+      const keys = await redis.keys(`${p}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  });
+
+  it('keeps one record per run across attempts: the run id reads the final outcome, attempts listed', async () => {
+    const store = createRedisRunStore(redis, newPrefix());
+    const trigger = { kind: 'manual', by: 'ops' } as const;
+    await store.insertRun({ runId: 'j', exportId: 'a', trigger, startedAt: at(0), attempt: 1 });
+    await store.insertRun({ runId: 'j', exportId: 'a', trigger, startedAt: at(0), attempt: 1, worker: 'w-a' });
+    await store.insertRun({ runId: 'j#2', exportId: 'a', trigger, startedAt: at(2), attempt: 2, worker: 'w-b' });
+    await store.finishRun(report('j#2', 'a', at(2), { trigger, attempt: 2 }));
+    for (const id of ['j', 'j#2']) {
+      expect(await store.getRun(id)).toMatchObject({ runId: 'j', status: 'succeeded', attempt: 2, worker: 'w-b' });
+    }
+    expect((await store.getRun('j'))?.attempts?.map((e) => [e.attempt, e.status, e.worker, e.error?.code])).toEqual([
+      [1, 'failed', 'w-a', 'INTERRUPTED'],
+      [2, 'succeeded', 'w-b', undefined],
+    ]);
+    expect((await store.listRuns({ exportId: 'a' })).map((r) => r.runId)).toEqual(['j']);
+    expect((await store.lastSuccess('a'))?.runId).toBe('j');
+    expect(await store.markInterrupted('late', { runIds: ['j', 'j#2'] })).toBe(0);
+  });
+
+  it('loses no attempt when workers write the same run at the same time (compare-and-set)', async () => {
+    const store = createRedisRunStore(redis, newPrefix());
+    const trigger = { kind: 'cli' } as const;
+    await store.insertRun({ runId: 'j', exportId: 'a', trigger, startedAt: at(0), attempt: 1, worker: 'w1' });
+    // Attempts 2..6 start at once, on five workers: every one of them must be listed.
+    await Promise.all(
+      [2, 3, 4, 5, 6].map((n) =>
+        store.insertRun({ runId: `j#${n}`, exportId: 'a', trigger, startedAt: at(n), attempt: n, worker: `w${n}` }),
+      ),
+    );
+    const record = await store.getRun('j');
+    expect(record?.attempt).toBe(6);
+    expect(record?.attempts?.map((e) => e.worker).sort()).toEqual(['w1', 'w2', 'w3', 'w4', 'w5', 'w6']);
+  });
+
+  it('filters by trigger', async () => {
+    const store = createRedisRunStore(redis, newPrefix());
+    await store.finishRun(report('s1', 'a', at(1)));
+    await store.finishRun(report('m1', 'a', at(2), { trigger: { kind: 'manual', by: 'ops' } }));
+    expect((await store.listRuns({ exportId: 'a', trigger: 'manual' })).map((r) => r.runId)).toEqual(['m1']);
+    expect((await store.listRuns({ trigger: 'schedule' })).map((r) => r.runId)).toEqual(['s1']);
   });
 });

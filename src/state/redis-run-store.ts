@@ -4,11 +4,13 @@
  * SMB, EFS) with writers on several hosts — the file can be corrupted — and queue mode already needs Redis.
  *
  * Layout (all keys under `prefix`):
- * - `<prefix>:run:<runId>` hash: `json` (the RunReport), `status`, `exportId`;
+ * - `<prefix>:run:<runId>` hash: `json` (the RunReport), `status`, `exportId`, `rev` (bumped by every write);
  * - `<prefix>:runs` sorted set of run ids by start time (all exports), capped at `maxRuns`;
  * - `<prefix>:runs:export:<exportId>` sorted set per export, capped at `maxRunsPerExport`;
  * - `<prefix>:runs:running` set of run ids whose status is `running` (for `markInterrupted`).
- * Trimming removes the oldest runs' hashes with their index entries, atomically (Lua).
+ * Trimming removes the oldest runs' hashes with their index entries, atomically (Lua). A write reads the record,
+ * folds the attempt in (`run-attempts.ts`) and writes it back only if `rev` did not move meanwhile (else it reads
+ * again): two workers writing attempts of one run never lose each other's write.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -19,6 +21,8 @@ import {
   type RunTrigger,
 } from '../contracts/run-report.js';
 import type { RunQuery, RunStore } from '../contracts/run-store.js';
+import { attemptRunId, parseAttemptRunId } from '../contracts/run-id.js';
+import { foldAttemptWrite, interruptAttempt } from './run-attempts.js';
 
 export interface RedisRunStoreOptions {
   /** Runs kept per export (oldest dropped first). Default 500. */
@@ -29,14 +33,15 @@ export interface RedisRunStoreOptions {
   readonly now?: () => Date;
 }
 
-/** Adds or replaces a run and its index entries, then trims both indexes. */
+/** Adds or replaces a run and its index entries (if its `rev` is still the one read), then trims both indexes. */
 const UPSERT_SCRIPT = `
 local runKey, exportSet, globalSet, runningSet = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local json, score, runId, status, exportId = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local maxPerExport, maxGlobal, prefix = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local onlyIfRunning = ARGV[9] == '1'
-if onlyIfRunning and redis.call('HGET', runKey, 'status') ~= 'running' then return 0 end
-redis.call('HSET', runKey, 'json', json, 'status', status, 'exportId', exportId)
+local rev = tonumber(redis.call('HGET', runKey, 'rev') or '0')
+if redis.call('EXISTS', runKey) == 0 then rev = -1 end
+if rev ~= tonumber(ARGV[9]) then return 0 end
+redis.call('HSET', runKey, 'json', json, 'status', status, 'exportId', exportId, 'rev', math.max(rev, 0) + 1)
 redis.call('ZADD', exportSet, score, runId)
 redis.call('ZADD', globalSet, score, runId)
 if status == 'running' then redis.call('SADD', runningSet, runId) else redis.call('SREM', runningSet, runId) end
@@ -73,8 +78,10 @@ interface RunKeys {
 /** The stored runs and their indexes: atomic upsert-and-trim, pipelined reads, paged walks of an index. */
 interface RunRecords {
   readonly keys: RunKeys;
-  /** Writes `report` (only if it is still `running` when `onlyIfRunning`); true when it was written. */
-  readonly upsert: (report: RunReport, onlyIfRunning: boolean) => Promise<boolean>;
+  /** Writes `report` if the record's revision is still `rev` (-1: no record yet); true when it was written. */
+  readonly upsert: (report: RunReport, rev: number) => Promise<boolean>;
+  /** The record of a run and its revision (-1 when there is none). */
+  readonly readWithRev: (runId: string) => Promise<{ report: RunReport | undefined; rev: number }>;
   /** The runs of these ids that still exist, in the same order. */
   readonly readRuns: (runIds: readonly string[]) => Promise<RunReport[]>;
   /** Walks an index newest first, page by page, until `limit` runs match. */
@@ -93,7 +100,7 @@ function createRunRecords(
     running: `${prefix}:runs:running`,
   };
 
-  async function upsert(report: RunReport, onlyIfRunning: boolean): Promise<boolean> {
+  async function upsert(report: RunReport, rev: number): Promise<boolean> {
     const score = Date.parse(report.startedAt);
     if (Number.isNaN(score)) {
       throw new Error(
@@ -115,9 +122,15 @@ function createRunRecords(
       String(limits.maxRunsPerExport),
       String(limits.maxRuns),
       prefix,
-      onlyIfRunning ? '1' : '0',
+      String(rev),
     );
     return result === 1;
+  }
+
+  async function readWithRev(runId: string): Promise<{ report: RunReport | undefined; rev: number }> {
+    const [json, rev] = await redis.hmget(keys.run(runId), 'json', 'rev');
+    if (typeof json !== 'string') return { report: undefined, rev: -1 };
+    return { report: parseStoredReport(json, runId, prefix), rev: Number(rev ?? '0') || 0 };
   }
 
   async function readRuns(runIds: readonly string[]): Promise<RunReport[]> {
@@ -148,8 +161,11 @@ function createRunRecords(
     return found;
   }
 
-  return { keys, upsert, readRuns, scan };
+  return { keys, upsert, readWithRev, readRuns, scan };
 }
+
+/** Attempts at a compare-and-set write before giving up (each retry means another writer just wrote the run). */
+const MAX_CAS_ATTEMPTS = 20;
 
 /**
  * Creates a RunStore on a connected ioredis client. The client is borrowed: `close()` does not disconnect it (the
@@ -157,10 +173,37 @@ function createRunRecords(
  */
 export function createRedisRunStore(redis: Redis, prefix: string, options: RedisRunStoreOptions = {}): RunStore {
   const now = options.now ?? (() => new Date());
-  const { keys, upsert, readRuns, scan } = createRunRecords(redis, prefix, {
+  const records = createRunRecords(redis, prefix, {
     maxRunsPerExport: options.maxRunsPerExport ?? 500,
     maxRuns: options.maxRuns ?? 20_000,
   });
+  const { keys, readRuns, scan } = records;
+
+  /** Reads the run, lets `change` compute the new record (undefined: leave it), writes it if nobody wrote meanwhile. */
+  async function update(runId: string, change: (r: RunReport | undefined) => RunReport | undefined): Promise<boolean> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const { report, rev } = await records.readWithRev(runId);
+      const next = change(report);
+      if (next === undefined) return false;
+      if (await records.upsert(next, rev)) return true;
+    }
+    throw new Error(`run ${runId}: too many concurrent writes to its Redis record; try again`);
+  }
+  const write = async (report: RunReport): Promise<void> => {
+    await update(parseAttemptRunId(report.runId).runId, (existing) => foldAttemptWrite(existing, report));
+  };
+  const interrupted =
+    (message: string) =>
+    (run: RunReport): RunReport => {
+      const finishedAt = now();
+      return {
+        ...run,
+        status: 'failed',
+        finishedAt: finishedAt.toISOString(),
+        durationMs: Math.max(0, finishedAt.getTime() - Date.parse(run.startedAt)),
+        error: { code: 'INTERRUPTED', message },
+      };
+    };
 
   return {
     async insertRun(run: {
@@ -170,8 +213,9 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
       startedAt: string;
       status?: RunStatus;
       attempt?: number;
+      worker?: string;
     }) {
-      await upsert(
+      await write(
         blankRunReport({
           runId: run.runId,
           exportId: run.exportId,
@@ -179,24 +223,30 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
           status: run.status ?? 'running',
           startedAt: run.startedAt,
           ...(run.attempt === undefined ? {} : { attempt: run.attempt }),
+          ...(run.worker === undefined ? {} : { worker: run.worker }),
         }),
-        false,
       );
     },
 
     async finishRun(report) {
-      await upsert(report, false);
+      await write(report);
     },
 
     async getRun(runId) {
-      const [run] = await readRuns([runId]);
+      const [run] = await readRuns([parseAttemptRunId(runId).runId]);
       return run;
     },
 
     async listRuns(query: RunQuery) {
       const limit = query.limit ?? 50;
       const setKey = query.exportId === undefined ? keys.global : keys.exportSet(query.exportId);
-      return scan(setKey, limit, (r) => query.status === undefined || r.status === query.status);
+      return scan(
+        setKey,
+        limit,
+        (r) =>
+          (query.status === undefined || r.status === query.status) &&
+          (query.trigger === undefined || r.trigger.kind === query.trigger),
+      );
     },
 
     async lastSuccess(exportId) {
@@ -213,18 +263,15 @@ export function createRedisRunStore(redis: Redis, prefix: string, options: Redis
       // is running anything (e.g. after a full restart of a single-node deployment). Queue workers always pass ids.
       const ids = filter?.runIds ?? (await redis.smembers(keys.running));
       let marked = 0;
-      for (const run of await readRuns(ids)) {
-        if (run.status !== 'running') continue;
-        const finishedAt = now();
-        const updated: RunReport = {
-          ...run,
-          status: 'failed',
-          finishedAt: finishedAt.toISOString(),
-          durationMs: Math.max(0, finishedAt.getTime() - Date.parse(run.startedAt)),
-          error: { code: 'INTERRUPTED', message },
-        };
-        // Compare-and-set: a run that finished meanwhile keeps its real outcome.
-        if (await upsert(updated, true)) marked += 1;
+      for (const id of ids) {
+        const changed = await update(parseAttemptRunId(id).runId, (run) => {
+          if (run === undefined) return undefined;
+          // Without ids, every run still running: its latest attempt is the one that died.
+          const attemptId = filter?.runIds === undefined ? attemptRunId(run.runId, run.attempt ?? 1) : id;
+          // Compare-and-set: a run that finished meanwhile keeps its real outcome.
+          return interruptAttempt(run, attemptId, interrupted(message), now());
+        });
+        if (changed) marked += 1;
       }
       return marked;
     },

@@ -86,7 +86,7 @@ describe('openStateDatabase', () => {
 describe('createSqliteRunStore', () => {
   it('round-trips a full report', async () => {
     const store = memoryStore();
-    const full = report({ runId: 'r1', trigger: { kind: 'manual', by: 'alice' }, attempt: 2 });
+    const full = report({ runId: 'r1', trigger: { kind: 'manual', by: 'alice' }, note: 'a note', worker: 'host-a:1' });
     await store.insertRun({ runId: 'r1', exportId: 'sales', trigger: full.trigger, startedAt: full.startedAt });
     const running = await store.getRun('r1');
     expect(running).toMatchObject({
@@ -219,5 +219,25 @@ describe('createSqliteRunStore', () => {
       ['odd', 'succeeded'],
     ]);
     expect(listed[1]?.warnings[0]).toMatch(/this run's record could not be read: .*exportId/);
+  });
+});
+
+describe('createSqliteRunStore: runs with attempts, filters', () => {
+  it('keeps one record per run across attempts, and filters by trigger', async () => {
+    const store = memoryStore();
+    const trigger = { kind: 'manual', by: 'alice' } as const;
+    const t = (s: number): string => new Date(Date.UTC(2026, 3, 30, 6, 0, s)).toISOString();
+    await store.insertRun({ runId: 'j', exportId: 'sales', trigger, startedAt: t(0), attempt: 1, worker: 'w-a' });
+    await store.insertRun({ runId: 'j#2', exportId: 'sales', trigger, startedAt: t(5), attempt: 2, worker: 'w-b' });
+    await store.finishRun(report({ runId: 'j#2', trigger, attempt: 2, startedAt: t(5) }));
+    await store.finishRun(report({ runId: 's1', startedAt: t(9) }));
+    expect(await store.getRun('j')).toMatchObject({ runId: 'j', status: 'succeeded', attempt: 2, worker: 'w-b' });
+    expect((await store.getRun('j#2'))?.attempts?.map((e) => [e.attempt, e.status, e.worker])).toEqual([
+      [1, 'failed', 'w-a'],
+      [2, 'succeeded', 'w-b'],
+    ]);
+    expect((await store.listRuns({})).map((r) => r.runId)).toEqual(['s1', 'j']);
+    expect((await store.listRuns({ trigger: 'manual' })).map((r) => r.runId)).toEqual(['j']);
+    expect(await store.markInterrupted('late', { runIds: ['j'] })).toBe(0);
   });
 });

@@ -4,11 +4,13 @@
  * for filtering and ordering.
  */
 import { blankRunReport, parseStoredRunReport, type RunReport } from '../contracts/run-report.js';
+import { attemptRunId, parseAttemptRunId } from '../contracts/run-id.js';
 import type { Clock } from '../shared/clock.js';
 import { systemClock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import type { StateDatabase } from './database.js';
 import type { RunQuery, RunStore } from '../contracts/run-store.js';
+import { foldAttemptWrite, interruptAttempt } from './run-attempts.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1_000;
@@ -41,7 +43,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
 
   const { upsert, byId, running, lastSuccessOf } = prepareStatements(db);
 
-  const write = (report: RunReport): void => {
+  const put = (report: RunReport): void => {
     const startedMs = Date.parse(report.startedAt);
     if (Number.isNaN(startedMs)) {
       throw new AppError(
@@ -51,21 +53,39 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
     }
     upsert.run(report.runId, report.exportId, report.status, report.trigger.kind, startedMs, JSON.stringify(report));
   };
+  const read = (runId: string): RunReport | undefined => {
+    const row = byId.get(runId);
+    return row === undefined ? undefined : parseStored(row.report_json);
+  };
+  // Read, fold the attempt in, write: one transaction, so two writers of one run never lose each other's attempt.
+  const write = db.transaction((report: RunReport): void => {
+    const folded = foldAttemptWrite(read(parseAttemptRunId(report.runId).runId), report);
+    if (folded !== undefined) put(folded);
+  });
 
-  const markInterrupted = db.transaction((message: string, runIds: ReadonlySet<string> | undefined): number => {
+  const interrupted =
+    (message: string) =>
+    (report: RunReport): RunReport => ({
+      ...report,
+      status: 'failed',
+      // The real end is unknown (the process died): leave it empty rather than invent a duration.
+      finishedAt: undefined,
+      durationMs: undefined,
+      error: { code: 'INTERRUPTED', message },
+      warnings: [...report.warnings, `marked interrupted at ${clock.now().toISOString()}`],
+    });
+
+  const markInterrupted = db.transaction((message: string, runIds: readonly string[] | undefined): number => {
     let count = 0;
-    for (const row of running.all()) {
-      const report = parseStored(row.report_json);
-      if (runIds !== undefined && !runIds.has(report.runId)) continue;
-      write({
-        ...report,
-        status: 'failed',
-        // The real end is unknown (the process died): leave it empty rather than invent a duration.
-        finishedAt: undefined,
-        durationMs: undefined,
-        error: { code: 'INTERRUPTED', message },
-        warnings: [...report.warnings, `marked interrupted at ${clock.now().toISOString()}`],
-      });
+    const targets = runIds ?? running.all().map((row) => parseStored(row.report_json).runId);
+    for (const id of targets) {
+      const record = read(parseAttemptRunId(id).runId);
+      if (record === undefined) continue;
+      // Without ids, every run still running: its latest attempt is the one that died.
+      const attemptId = runIds === undefined ? attemptRunId(record.runId, record.attempt ?? 1) : id;
+      const marked = interruptAttempt(record, attemptId, interrupted(message), clock.now());
+      if (marked === undefined) continue;
+      put(marked);
       count++;
     }
     return count;
@@ -81,6 +101,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
           status: run.status ?? 'running',
           startedAt: run.startedAt,
           attempt: run.attempt,
+          worker: run.worker,
         }),
       );
     },
@@ -90,8 +111,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
     },
 
     async getRun(runId) {
-      const row = byId.get(runId);
-      return row === undefined ? undefined : parseStored(row.report_json);
+      return read(parseAttemptRunId(runId).runId);
     },
 
     async listRuns(query: RunQuery) {
@@ -104,7 +124,7 @@ export function createSqliteRunStore(db: StateDatabase, options: SqliteRunStoreO
     },
 
     async markInterrupted(message, filter) {
-      return markInterrupted(message, filter?.runIds === undefined ? undefined : new Set(filter.runIds));
+      return markInterrupted(message, filter?.runIds);
     },
 
     async close() {
@@ -149,6 +169,10 @@ function selectRuns(db: StateDatabase, query: RunQuery): RunReport[] {
   if (query.status !== undefined) {
     where.push('status = ?');
     params.push(query.status);
+  }
+  if (query.trigger !== undefined) {
+    where.push('trigger = ?');
+    params.push(query.trigger);
   }
   const limit = Math.max(1, Math.min(MAX_LIMIT, Math.trunc(query.limit ?? DEFAULT_LIMIT)));
   params.push(limit);

@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's chromium, installed by scripts/ensure-chromium.sh): sign in with a
-// token, press "Sync now", watch the run progress and succeed, find it in the history. A screenshot at 1366×768
-// goes to test-results/dashboard.png for a human look at the layout.
+// token, press "Sync now", watch the run progress and succeed, find it in the history; a run that goes quiet for
+// longer than its stage's timeout shows as stalled. Screenshots at 1366 and 400 px go to test-results/ for a human
+// look at the layout.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { createSilentLogger } from '../../src/shared/logger.js';
 import { createAdminServer, type AdminServer } from '../../src/server/admin-server.js';
 import { createSchedulerControl } from '../../src/scheduler/scheduler-control.js';
 import { createRunMetrics } from '../../src/server/metrics.js';
+import { createLiveRuns } from '../../src/server/live-runs.js';
 import { openStateDatabase, type StateDatabase } from '../../src/state/database.js';
 import type { RunStore } from '../../src/contracts/run-store.js';
 import { createSqliteRunStore } from '../../src/state/sqlite-run-store.js';
@@ -24,12 +26,15 @@ const FILE_URL = 'https://contoso-my.sharepoint.com/personal/ops_contoso_com/Doc
 
 /** Succeeds after about a second, like a small real export; the failing export fails with a clear error. */
 function createFakeRunner(store: RunStore): ExportRunner {
-  return async (exportId, trigger, { runId, signal, onStart }) => {
+  return async (exportId, trigger, { runId, signal, onStart, onProgress }) => {
     const startedAt = new Date();
     await store.insertRun({ runId, exportId, trigger, startedAt: startedAt.toISOString() });
     onStart?.(runId);
+    // The stuck export reports that it is downloading, then nothing, for longer than the stage may stay quiet.
+    const stuck = exportId === 'stuck-export';
+    if (stuck) onProgress?.({ stage: 'fetch', sheet: 'Opportunities', rows: 0, stageTimeoutMs: 1_500 });
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 1_000);
+      const t = setTimeout(resolve, stuck ? 6_000 : 1_000);
       signal.addEventListener('abort', () => {
         clearTimeout(t);
         resolve();
@@ -128,6 +133,7 @@ beforeAll(async () => {
   }
 
   const metrics = createRunMetrics();
+  const live = createLiveRuns({ clock: systemClock });
   let n = 0;
   scheduler = createScheduler({
     exports: [
@@ -153,6 +159,7 @@ beforeAll(async () => {
         destinationLabel: 'local ./out/emea-weekly.xlsx',
       },
       { id: 'adhoc-export', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/adhoc.xlsx' },
+      { id: 'stuck-export', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/stuck.xlsx' },
     ],
     runner: createFakeRunner(store),
     store,
@@ -160,6 +167,7 @@ beforeAll(async () => {
     clock: systemClock,
     newRunId: () => `run-${Date.now().toString(36)}-${++n}`,
     observer: metrics,
+    progress: live,
   });
   await scheduler.start();
   server = createAdminServer({
@@ -168,6 +176,8 @@ beforeAll(async () => {
     tokens: [{ name: 'e2e-admin', token: TOKEN }],
     logger: createSilentLogger(),
     registry: metrics.registry,
+    live,
+    liveSnapshotEveryMs: 500,
   });
   baseUrl = await server.listen(0, '127.0.0.1');
 
@@ -202,8 +212,15 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const row = page.locator('#exports tr[data-export-id="sales-pipeline-nightly"]');
     await row.waitFor();
-    expect(await page.locator('#exports tbody tr').count()).toBe(4);
+    expect(await page.locator('#exports tbody tr').count()).toBe(5);
     expect(await row.getByRole('link', { name: 'Open file' }).getAttribute('href')).toBe(FILE_URL);
+    // The last run failed: its whole error, and what teammates still have (the success of two days ago).
+    expect(await row.locator('.now-cell .error-text').textContent()).toBe(
+      'DESTINATION_LOCKED: Sales Pipeline.xlsx is open in Excel (HTTP 423); retried for 30 min',
+    );
+    expect(await row.locator('.now-cell .still-have').textContent()).toMatch(
+      /^Teammates still have the workbook of \w{3}( \d+ \w{3},)? \d\d:\d\d E[SD]T \(1,250 rows\)\.$/,
+    );
     // Markup in data is shown as text, never interpreted.
     await page.locator('#exports tr[data-export-id="finance-forecast"]').click();
     await expect.poll(() => page.locator('#history').textContent()).toContain('<img src=x onerror=');
@@ -238,5 +255,27 @@ describe('dashboard', () => {
 
     await page.screenshot({ path: 'test-results/dashboard.png', fullPage: false });
     expect(errors).toEqual([]);
+  });
+
+  it('shows a run that went quiet for longer than its stage timeout as stalled', async () => {
+    const row = page.locator('#exports tr[data-export-id="stuck-export"]');
+    await row.getByRole('button', { name: 'Sync stuck-export now' }).click();
+    await expect.poll(() => row.locator('.now-cell').textContent(), { timeout: 5_000 }).toMatch(/Running\s*Download/);
+    // Nothing for 1.5 s (the limit the run gave its fetch stage): the next snapshot of the stream says stalled.
+    await expect.poll(() => row.locator('.now-cell').textContent(), { timeout: 5_000 }).toMatch(/Stalled/);
+    expect(await row.locator('.now-cell .warn-text').textContent()).toMatch(
+      /^No progress for \d+(\.\d)? s \(the fetch stage may stay quiet 1\.5 s\): its process may be stuck or gone\.$/,
+    );
+    await page.screenshot({ path: 'test-results/dashboard-stalled.png' });
+    await expect.poll(() => row.locator('.now-cell').textContent(), { timeout: 15_000 }).toMatch(/Succeeded/);
+  }, 30_000);
+
+  it('at 400 px: stacked cards and no sideways scrolling', async () => {
+    await page.setViewportSize({ width: 400, height: 860 });
+    await page.reload();
+    await page.locator('#exports tr[data-export-id="sales-pipeline-nightly"]').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: 'test-results/dashboard-fake-400.png', fullPage: true });
+    await page.setViewportSize({ width: 1366, height: 768 });
   });
 });

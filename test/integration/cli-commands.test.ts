@@ -38,6 +38,8 @@ describe('CLI commands against the simulators', () => {
     expect(ok.stdout).toMatch(/✓ pipeline: view "Sales Pipeline \/ Opportunities" → [0-9a-f-]{36}/);
     expect(ok.stdout).toMatch(/✓ pipeline: destination OneDrive/);
     expect(ok.stdout).toMatch(/online check passed/);
+    // One verdict, at the end.
+    expect(ok.stdout.trim().split('\n').at(-1)).toMatch(/: valid \(1 export\), online check passed$/);
 
     const bad = await sim.writeConfig(sampleExportYaml().replace('view: Rep Performance', 'view: Rep Performances'));
     const res = await runCli(['validate', '--online', '--config', bad], { env: sim.env });
@@ -45,6 +47,16 @@ describe('CLI commands against the simulators', () => {
     expect(res.stderr).toMatch(/Rep Performances/);
     expect(res.stderr).toMatch(/Rep Performance\b/); // the candidates
     expect(res.stderr).toMatch(/tableau-export views/);
+    expect(res.stderr).toMatch(/online check failed \(1 problem; the file itself is well formed\)/);
+    // No "valid" before the failure: one verdict.
+    expect(res.stdout + res.stderr).not.toMatch(/valid \(1 export\)/);
+  });
+
+  it('serve --help documents the admin tokens', async () => {
+    const res = await runCli(['serve', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/ADMIN_TOKENS\s+named admin tokens, name:token,name:token/);
+    expect(res.stdout).toMatch(/ADMIN_TOKEN\s+one admin token/);
   });
 
   it('validate (offline) exits 2 naming the env var that is missing', async () => {

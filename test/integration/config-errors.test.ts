@@ -163,6 +163,84 @@ describe.concurrent('bad configuration files', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('one mistake of each kind: all listed in one run, each saying what to write instead', async ({ expect }) => {
+    const file = await configFile('one-of-each.yaml', [
+      /*  1 */ 'timezon: Europe/Paris',
+      /*  2 */ 'tableau:',
+      /*  3 */ '  site: sales',
+      /*  4 */ '  auth: { type: pat, tokenNameEnv: FAULTS_TEST_PAT_NAME, tokenSecretEnv: FAULTS_TEST_PAT_SECRET }',
+      /*  5 */ 'exports:',
+      /*  6 */ '  - id: nightly',
+      /*  7 */ '    shedule: "0 6 * * 1-5"',
+      /*  8 */ '    timezone: Europe/Pariss',
+      /*  9 */ '    views:',
+      /* 10 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 11 */ '    metrics: { from: Oportunities }',
+      /* 12 */ '  - id: weekly',
+      /* 13 */ '    schedule: "0 25 * * *"',
+      /* 14 */ '    views:',
+      /* 15 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 16 */ '    destination: { type: ftp, dir: ./out }',
+      /* 17 */ '  - id: weekly',
+      /* 18 */ '    views:',
+      /* 19 */ '      - { workbook: Sales Pipeline, view: Opportunities }',
+      /* 20 */ '    destination: { type: local, dir: ./out }',
+    ]);
+    const r = await runCli(['validate', '--config', file], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(2);
+    const problems = problemLines(r);
+    const parsed = problems.map((l) => parseProblem(file, l));
+    expect(
+      parsed.every((p) => p !== undefined),
+      problems.join('\n'),
+    ).toBe(true);
+    const expected: { line: number; path: string; message: RegExp }[] = [
+      { line: 1, path: 'timezon', message: /^unknown key "timezon"; did you mean "timezone"\?$/ },
+      {
+        line: 2,
+        path: 'tableau.serverUrl',
+        message: /^missing required key "serverUrl" \(.*\); for example: serverUrl: https:\/\/tableau\.example\.com$/,
+      },
+      {
+        line: 6,
+        path: 'exports[0].destination',
+        message:
+          /^missing required key "destination" \(.*\); for example: destination: \{ type: local, dir: \.\/out \}/,
+      },
+      { line: 7, path: 'exports[0].shedule', message: /^unknown key "shedule"; did you mean "schedule"\?$/ },
+      {
+        line: 8,
+        path: 'exports[0].timezone',
+        message: /^"Europe\/Pariss" is not an IANA time zone; did you mean "Europe\/Paris"\?$/,
+      },
+      {
+        line: 11,
+        path: 'exports[0].metrics.from',
+        message:
+          /^"Oportunities" is not a sheet of this export; did you mean "Opportunities"\? sheets: "Opportunities"$/,
+      },
+      { line: 13, path: 'exports[1].schedule', message: /cron/ },
+      {
+        line: 16,
+        path: 'exports[1].destination.type',
+        message: /^"ftp" is not one of 'local' \| 'onedrive'; e\.g\. type: local$/,
+      },
+      { line: 17, path: 'exports[2].id', message: /duplicate export id "weekly"/ },
+    ];
+    for (const want of expected) {
+      const hit = parsed.find(
+        (p) => p !== undefined && p.line === want.line && p.path === want.path && want.message.test(p.message),
+      );
+      expect(
+        hit,
+        `missing "${file}:${want.line} ${want.path}: ${String(want.message)}" in:\n${problems.join('\n')}`,
+      ).toBeDefined();
+    }
+    expect(problems, problems.join('\n')).toHaveLength(expected.length);
+    // No raw zod text is left.
+    expect(r.stderr).not.toMatch(/Invalid input|received undefined|Invalid discriminator/);
+  });
+
   it('cross-field rules and missing environment variables (validate): all listed with lines', async ({ expect }) => {
     const file = await configFile('rules-env.yaml', [
       /*  1 */ 'timezone: Europe/Paris',

@@ -57,6 +57,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tee-demo-charts-'));
   await mkdir(join(dir, 'config'));
   await copyFile(join(REPO_ROOT, 'config', 'exports.yaml'), join(dir, 'config', 'exports.yaml'));
+  // The demo's update-mode export seeds its team workbook from the config folder.
+  await copyFile(join(REPO_ROOT, 'config', 'team-workbook.xlsx'), join(dir, 'config', 'team-workbook.xlsx'));
   const res = await runCli(['demo', '--config', join(dir, 'config', 'exports.yaml')], { timeoutMs: 240_000 });
   expect(res.code, res.stdout + res.stderr).toBe(0);
   const stored = /✓ sales-pipeline-nightly:[\s\S]*?open it: {2}(.+\.xlsx) {2}\(version/.exec(res.stdout)?.[1];

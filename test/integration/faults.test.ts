@@ -584,7 +584,9 @@ exports:
       'WORKBOOK_WRITE_FAILED',
       disk.kind === 'tmpfs' ? /ENOSPC|no space/i : /EFBIG|too large/i,
     );
-    expect(report.error?.message).toMatch(/disk\.xlsx/);
+    // The message names the file that could not be written: the run's temp copy of disk.xlsx, in stateDir/tmp.
+    expect(report.error?.message).toContain(join(stateDir, 'tmp'));
+    expect(report.error?.message).toMatch(/disk-1\.xlsx/);
     expect(leftovers).toEqual([]);
     expect((await readFile(join(out, 'disk.xlsx'))).equals(previous)).toBe(true);
     expect(await tmpFilesIn(out)).toEqual([]);

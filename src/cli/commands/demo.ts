@@ -156,7 +156,15 @@ async function seedTeamWorkbooks(ctx: AppContext, baseDir: string, graph: GraphS
     const d = exp.destination;
     if (d.type !== 'onedrive' || d.mode !== 'update' || !('user' in d.drive)) continue;
     if (graph.itemInfo(`${d.drive.user}/${d.path}`) !== undefined) continue;
-    const bytes = (await stat(sample)).size;
+    const bytes = await stat(sample).then(
+      (st) => st.size,
+      () => undefined,
+    );
+    if (bytes === undefined) {
+      // Update mode creates a missing file as replace mode would; the demo then shows creation, not the kept work.
+      lines.push(`Team workbook:       no ${sample}; '${exp.id}' will create ${d.path} itself on its first run`);
+      continue;
+    }
     await ctx
       .destinationFor(exp)
       .deliver(

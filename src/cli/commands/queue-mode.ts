@@ -19,8 +19,14 @@ import { type ExportRunner } from '../../contracts/export-runner.js';
 import { createQueueExportControl } from '../../scheduler/queue/queue-export-control.js';
 import { registerQueueMetrics } from '../../scheduler/queue/queue-metrics.js';
 import { createRedisConnection, describeRedisUrl, resolveRedisUrl } from '../../scheduler/queue/redis-connection.js';
-import { createAppContext, describeDestination, type AppContext } from '../app-context.js';
+import { createRedisProgressSink, relayRedisProgress } from '../../scheduler/queue/progress-channel.js';
+import { createLiveRuns } from '../../server/live-runs.js';
+import type { ProgressSink } from '../../contracts/run-progress.js';
+import { systemClock } from '../../shared/clock.js';
+import type { Redis } from 'ioredis';
+import { createAppContext, describeDestination, localFileOf, type AppContext } from '../app-context.js';
 import { secretValues } from '../env-secrets.js';
+import { stageTimeouts, withStageTimeouts } from '../stage-timeouts.js';
 import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
 import { EXIT_OK } from '../output.js';
 import { untilStopSignal } from '../signals.js';
@@ -52,14 +58,22 @@ export function queueSettings(config: Config, env: NodeJS.ProcessEnv): QueueSett
   };
 }
 
-export function exportListing(
-  config: Config,
-): { id: string; schedule: string | undefined; timezone: string; destinationLabel: string; site: string }[] {
+export function exportListing(config: Config): {
+  id: string;
+  schedule: string | undefined;
+  timezone: string;
+  destinationLabel: string;
+  localFile: string | undefined;
+  updateMode: boolean;
+  site: string;
+}[] {
   return config.exports.map((e) => ({
     id: e.id,
     schedule: e.schedule,
     timezone: e.timezone ?? config.timezone,
     destinationLabel: describeDestination(e),
+    localFile: localFileOf(e),
+    updateMode: e.destination.mode === 'update',
     site: config.tableau?.site ?? '',
   }));
 }
@@ -82,6 +96,8 @@ function openFleetMember(
   metrics: ReturnType<typeof createRunMetrics>;
   close: () => Promise<void>;
   store: ReturnType<typeof createRedisRunStore>;
+  progress: ProgressSink;
+  redis: Redis;
 } {
   const settings = queueSettings(loaded.config, o.env);
   o.redactor.addSecret(settings.url.match(/\/\/[^:@/]*:([^@]+)@/)?.[1]);
@@ -89,6 +105,7 @@ function openFleetMember(
     o.logger.warn({ err: err.message }, 'redis connection error'),
   );
   const store = createRedisRunStore(redis, settings.prefix);
+  const progress = createRedisProgressSink(redis, settings.prefix, o.logger);
   const metrics = createRunMetrics();
   let ctx = createAppContext(loaded, { logger: o.logger, redactor: o.redactor, env: o.env, store, observer: metrics });
   const runner: ExportRunner = async (exportId, trigger, options) => {
@@ -96,11 +113,13 @@ function openFleetMember(
     afterRun.started(exportId, options.runId);
     let report: RunReport;
     try {
+      const timeouts = stageTimeouts(ctx.config, ctx.findExport(exportId));
       report = await ctx.runOne(exportId, {
         trigger,
         runId: options.runId,
         signal: options.signal,
         attempt: options.attempt,
+        onProgress: withStageTimeouts(timeouts, options.onProgress),
       });
     } catch (err) {
       // Could not even start (e.g. a secret missing from this worker's environment): count it, then let the queue decide.
@@ -118,8 +137,10 @@ function openFleetMember(
       );
       throw err;
     }
-    // A run handed back to the queue at shutdown is finished by another worker, which notifies then.
-    await afterRun.finished(report);
+    // People hear about the run, not about one attempt of it: its record has the run id "Sync now" gave out and
+    // lists the attempts (one interrupted on another worker, this one).
+    const run = await store.getRun(options.runId).catch(() => undefined);
+    await afterRun.finished(run?.status === report.status && run.attempt === report.attempt ? run : report);
     return report;
   };
   return {
@@ -139,6 +160,8 @@ function openFleetMember(
     runner,
     metrics,
     store,
+    progress,
+    redis,
     close: async () => {
       await ctx.close();
       await redis.quit().catch(() => undefined);
@@ -179,16 +202,30 @@ export async function serveQueueMode(
         runJobs: settings.runJobs,
         stall: settings.stall,
         name: `${hostname()}:${process.pid}`,
+        progress: member.progress,
+        redact: (t) => o.redactor.redact(t),
       })
     : undefined;
   registerQueueMetrics(member.metrics.registry, () => scheduler.depth());
   const control = createQueueExportControl(scheduler, () => exportListing(config));
+  // Every replica shows the progress of the whole fleet: the workers publish it on Redis, relayed here.
+  const live = createLiveRuns({ clock: systemClock });
+  const relay = await relayRedisProgress({
+    subscriber: createRedisConnection(settings.url, 'worker', (err) =>
+      logger.warn({ err: err.message }, 'redis connection error (live progress)'),
+    ),
+    reader: member.redis,
+    prefix: settings.prefix,
+    sink: live,
+    logger,
+  });
   const server = createAdminServer({
     control,
     history: member.store,
     tokens: o.tokens,
     logger,
     registry: member.metrics.registry,
+    live,
   });
 
   const onHup = (): void => {
@@ -219,6 +256,7 @@ export async function serveQueueMode(
   await worker?.close({ graceMs: config.server.shutdownGrace });
   await scheduler.close();
   await server.close();
+  await relay.close();
   await member.close();
   return EXIT_OK;
 }
@@ -240,6 +278,8 @@ export async function runWorker(loaded: LoadedConfig, o: Common): Promise<number
     runJobs: settings.runJobs,
     stall: settings.stall,
     name: `${hostname()}:${process.pid}`,
+    progress: member.progress,
+    redact: (t) => o.redactor.redact(t),
   });
   const onHup = (): void => {
     loadConfig(loaded.file)

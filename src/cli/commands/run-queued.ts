@@ -40,10 +40,9 @@ export async function runQueued(ctx: AppContext, exportId: string, signal: Abort
     }
     process.stderr.write(`queued ${exportId} as run ${queued.runId}; waiting for a worker…\n`);
     for (;;) {
-      const attempts = await ctx.store().listRuns({ exportId, limit: 20 });
-      const mine = attempts.filter((r) => r.runId === queued.runId || r.runId.startsWith(`${queued.runId}#`));
-      const latest = mine.sort((a, b) => (b.attempt ?? 1) - (a.attempt ?? 1))[0];
-      if (isFinal(latest, settings.runJobs.attempts) && latest !== undefined) return latest;
+      // The run keeps its id across attempts: its record reads the outcome of the latest one.
+      const run = await ctx.store().getRun(queued.runId);
+      if (isFinal(run, settings.runJobs.attempts) && run !== undefined) return run;
       if (signal.aborted)
         throw new UsageError(
           `stopped waiting; run ${queued.runId} goes on in the fleet (see \`tableau-export history ${exportId}\`)`,

@@ -1,11 +1,21 @@
-/** `tableau-export run [EXPORT_ID...] [--all] [--dry-run] [--json]`. */
+/** `tableau-export run [EXPORT_ID...] [--all | --failed] [--dry-run] [--json]`. */
 import { UsageError } from '../../shared/errors.js';
 import type { RunReport } from '../../contracts/run-report.js';
 import type { AppContext } from '../app-context.js';
-import { createProgress, EXIT_OK, EXIT_RUN_FAILED, formatTable } from '../output.js';
+import {
+  createProgress,
+  EXIT_OK,
+  EXIT_RUN_FAILED,
+  formatLocalTime,
+  formatProgressLine,
+  formatTable,
+  type ProgressLine,
+} from '../output.js';
 
 export interface RunCommandOptions {
   readonly all: boolean;
+  /** The exports whose last run failed. */
+  readonly failed?: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
 }
@@ -16,20 +26,18 @@ export async function runCommand(
   ids: readonly string[],
   options: RunCommandOptions,
   signal: AbortSignal,
+  progress: ProgressLine = createProgress(),
 ): Promise<number> {
-  if (ids.length === 0 && !options.all) {
-    throw new UsageError(
-      `name the exports to run, or --all; exports: ${ctx.config.exports.map((e) => e.id).join(', ')}`,
-    );
+  const selected = await selectExports(ctx, ids, options);
+  if (selected.length === 0) {
+    process.stderr.write('no export has a failed last run; nothing to run\n');
+    return EXIT_OK;
   }
-  if (ids.length > 0 && options.all) throw new UsageError('give export ids or --all, not both');
-  const selected = options.all ? ctx.config.exports.map((e) => e.id) : [...new Set(ids)];
-  for (const id of selected) ctx.findExport(id); // fail fast on a typo, before any run starts
 
   const reports: RunReport[] = [];
   for (const id of selected) {
     if (signal.aborted) break;
-    const progress = createProgress();
+    const started = Date.now();
     // In queue mode a run goes through the fleet (never overlapping a run of the same export elsewhere); a dry run
     // delivers nothing and stays local.
     const report =
@@ -39,19 +47,14 @@ export async function runCommand(
             trigger: { kind: 'cli' },
             dryRun: options.dryRun,
             signal,
-            onProgress: (p) =>
-              progress.update(
-                p.stage === 'write'
-                  ? `${id}: ${p.sheet}: ${p.rows.toLocaleString('en-US')} rows written`
-                  : `${id}: ${p.stage} ${p.sheet}`,
-              ),
+            onProgress: (p) => progress.update(formatProgressLine(id, p, Date.now() - started)),
           });
     progress.done();
     reports.push(report);
     // Queue-mode runs are notified by the worker that ran them.
     if (!options.dryRun && ctx.config.queue === undefined) await ctx.afterRun.finished(report);
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else printReport(report);
+    else printReport(report, report.status === 'failed' ? await stillDelivered(ctx, report) : undefined);
   }
   if (!options.json && reports.length > 1) {
     process.stdout.write(
@@ -76,11 +79,52 @@ export async function runCommand(
   return reports.every((r) => r.status !== 'failed') ? EXIT_OK : EXIT_RUN_FAILED;
 }
 
-function printReport(r: RunReport): void {
+/** The export ids to run: the ones named, every one (`--all`), or those whose last run failed (`--failed`). */
+async function selectExports(ctx: AppContext, ids: readonly string[], options: RunCommandOptions): Promise<string[]> {
+  const ways = [ids.length > 0, options.all, options.failed === true].filter(Boolean).length;
+  if (ways === 0) {
+    throw new UsageError(
+      `name the exports to run, or --all, or --failed; exports: ${ctx.config.exports.map((e) => e.id).join(', ')}`,
+    );
+  }
+  if (ways > 1) throw new UsageError('give export ids, --all or --failed: one of them');
+  if (options.all) return ctx.config.exports.map((e) => e.id);
+  if (options.failed === true) {
+    const store = ctx.store();
+    const failed: string[] = [];
+    for (const exp of ctx.config.exports) {
+      // A skipped tick or a run still going says nothing about how the export last ended.
+      const recent = await store.listRuns({ exportId: exp.id, limit: 20 });
+      const last = recent.find((r) => r.status !== 'running' && r.status !== 'skipped');
+      if (last?.status === 'failed') failed.push(exp.id);
+    }
+    if (failed.length > 0 && !options.json) process.stderr.write(`last run failed: ${failed.join(', ')}\n`);
+    return failed;
+  }
+  const unique = [...new Set(ids)];
+  for (const id of unique) ctx.findExport(id); // fail fast on a typo, before any run starts
+  return unique;
+}
+
+/** After a failed run: `teammates still have the workbook of Tue, 5 May 2026, 06:00 EDT (5,019 rows)`. */
+async function stillDelivered(ctx: AppContext, failed: RunReport): Promise<string | undefined> {
+  const last = await ctx
+    .store()
+    .lastSuccess(failed.exportId)
+    .catch(() => undefined);
+  if (last === undefined) return 'nothing was delivered yet: teammates have no workbook from this export';
+  const at = last.destination?.deliveredAt ?? last.finishedAt ?? last.startedAt;
+  const zone = ctx.exportTimezone(ctx.findExport(failed.exportId));
+  const where = last.destination?.webUrl ?? last.destination?.location;
+  return `teammates still have the workbook of ${formatLocalTime(at, zone)} (${last.rows.toLocaleString('en-US')} rows)${where === undefined ? '' : `: ${where}`}`;
+}
+
+function printReport(r: RunReport, still?: string): void {
   const out: string[] = [];
   const seconds = ((r.durationMs ?? 0) / 1000).toFixed(1);
   if (r.status === 'failed') {
     out.push(`✗ ${r.exportId}: failed after ${seconds}s [${r.error?.code ?? 'ERROR'}] ${r.error?.message ?? ''}`);
+    if (still !== undefined) out.push(`    ${still}`);
   } else {
     out.push(
       `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1024).toFixed(0)} KiB`,

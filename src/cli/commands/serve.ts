@@ -15,6 +15,7 @@ import { createWebhookNotifier } from '../../scheduler/webhook-notifier.js';
 import { createAdminServer } from '../../server/admin-server.js';
 import { createSchedulerControl } from '../../scheduler/scheduler-control.js';
 import { createRunMetrics } from '../../server/metrics.js';
+import { createLiveRuns } from '../../server/live-runs.js';
 import { createAppContext, newRunId, type AppContext } from '../app-context.js';
 import { secretValues } from '../env-secrets.js';
 import { adminTokensFromEnv } from '../admin-tokens.js';
@@ -55,6 +56,7 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
   let ctx: AppContext = createAppContext(loaded, { logger, redactor, env, store, database: db });
   const metrics = createRunMetrics();
   const notifier = createWebhookNotifier({ logger, redactor, history: store });
+  const live = createLiveRuns({ clock: ctx.clock });
   const scheduler = createScheduler({
     exports: scheduledExports(loaded.config, env),
     runner: createContextRunner(() => ctx),
@@ -65,6 +67,7 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
     notifier,
     observer: metrics,
     redactor,
+    progress: live,
   });
   const server = createAdminServer({
     control: createSchedulerControl(scheduler),
@@ -72,6 +75,7 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
     tokens,
     logger,
     registry: metrics.registry,
+    live,
   });
 
   const onHup = (): void => {

@@ -1,4 +1,7 @@
-/** `tableau-export validate [--online]`: every config error at once; --online also signs in and resolves targets. */
+/**
+ * `tableau-export validate [--online]`: every config error at once; --online also signs in and resolves targets.
+ * One verdict at the end: valid, or what failed (never "valid" and then "failed").
+ */
 import { loadConfig } from '../../config/load.js';
 import { AppError, ConfigError, formatConfigIssues } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -10,10 +13,12 @@ import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 export async function validateCommand(file: string, options: { online: boolean; logger: Logger }): Promise<number> {
   const loaded = await loadConfig(file, { checkEnv: true }); // throws ConfigError (exit 2) with every issue
   if (loaded.warnings.length > 0) process.stdout.write(`warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
-  process.stdout.write(
-    `${loaded.file}: valid (${loaded.config.exports.length} export${loaded.config.exports.length === 1 ? '' : 's'})\n`,
-  );
-  if (!options.online) return EXIT_OK;
+  const count = `${loaded.config.exports.length} export${loaded.config.exports.length === 1 ? '' : 's'}`;
+  if (!options.online) {
+    process.stdout.write(`${loaded.file}: valid (${count})\n`);
+    return EXIT_OK;
+  }
+  process.stdout.write(`checking ${loaded.file} (${count}) online: signing in, resolving every view and drive\n`);
 
   const ctx = createAppContext(loaded, { logger: options.logger, redactor: createRedactor() });
   const problems: string[] = [];
@@ -60,9 +65,11 @@ export async function validateCommand(file: string, options: { online: boolean; 
     await ctx.close();
   }
   if (problems.length > 0) {
-    process.stderr.write(`online check failed:\n${problems.map((p) => `  ✗ ${ctx.redactor.redact(p)}`).join('\n')}\n`);
+    process.stderr.write(
+      `${loaded.file}: online check failed (${problems.length} problem${problems.length === 1 ? '' : 's'}; the file itself is well formed):\n${problems.map((p) => `  ✗ ${ctx.redactor.redact(p)}`).join('\n')}\n`,
+    );
     return EXIT_RUN_FAILED;
   }
-  process.stdout.write('online check passed\n');
+  process.stdout.write(`${loaded.file}: valid (${count}), online check passed\n`);
   return EXIT_OK;
 }

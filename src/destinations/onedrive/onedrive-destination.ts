@@ -215,7 +215,11 @@ function createDelivery(
     const conditions = writeConditions(ctx);
     const delivered = await uploadWaitingOutLock(
       // The conditions guard the workbook that was read; a side-by-side copy is a new file next to it.
-      (name) => upload(file, name, ctx.signal, name === plan.fileName ? conditions : {}),
+      (name) =>
+        upload(file, name, ctx.signal, {
+          ...(name === plan.fileName ? conditions : {}),
+          onProgress: ctx.onUpload,
+        }),
       plan,
       options.onLocked,
       ctx,

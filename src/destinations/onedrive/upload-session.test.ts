@@ -79,7 +79,7 @@ describe('uploadFileInSession (scripted upload URL)', () => {
     answer: (req: HttpRequest, state: { stored: number; puts: number }) => HttpResponse | Error,
     retry: RetryPolicy,
     putMs = 0,
-    conditions: Pick<SessionUploadRequest, 'ifMatch' | 'ifAbsent'> = {},
+    conditions: Pick<SessionUploadRequest, 'ifMatch' | 'ifAbsent' | 'onProgress'> = {},
   ) {
     let now = Date.parse('2026-11-27T06:00:00Z');
     const sleeps: number[] = [];
@@ -153,6 +153,21 @@ describe('uploadFileInSession (scripted upload URL)', () => {
     state.stored = Number(range?.[2]) + 1;
     return state.stored >= FRAGMENTS * UNIT ? json(201, item) : json(202, { nextExpectedRanges: [`${state.stored}-`] });
   }
+
+  it('tells how many bytes the session accepted after each fragment', async () => {
+    const seen: [number, number][] = [];
+    const { promise } = run(store, { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10, maxTotalMs: 1000 }, 0, {
+      onProgress: (sent, total) => seen.push([sent, total]),
+    });
+    await promise;
+    const total = FRAGMENTS * UNIT;
+    expect(seen).toEqual([
+      [UNIT, total],
+      [2 * UNIT, total],
+      [3 * UNIT, total],
+      [total, total],
+    ]);
+  });
 
   it('counts the retry time budget from the first failure of the streak, not from the start of the upload', async () => {
     // Each fragment takes 4 s and the budget is 10 s: by the third fragment the upload has run longer than the

@@ -46,6 +46,8 @@ export interface SessionUploadRequest {
   readonly ifMatch?: string | undefined;
   /** Create only: conflictBehavior `fail`, so an existing file gives 409 instead of being replaced. */
   readonly ifAbsent?: boolean | undefined;
+  /** Told the bytes the session has accepted so far, out of `fileSize`, after every fragment. */
+  readonly onProgress?: ((bytesSent: number, bytesTotal: number) => void) | undefined;
 }
 
 export interface SessionUploadDeps {
@@ -193,11 +195,16 @@ async function sendFragments(
         body: buffer.subarray(0, length),
         signal: req.signal,
       });
-      if (res.status === 200 || res.status === 201) return { kind: 'done', item: parseItem(res, req) };
+      if (res.status === 200 || res.status === 201) {
+        const item = parseItem(res, req);
+        req.onProgress?.(req.fileSize, req.fileSize);
+        return { kind: 'done', item };
+      }
       if (res.status === 202) {
         const next = nextOffset(res.body, end + 1, req);
         if (next > offset) {
           offset = next;
+          req.onProgress?.(offset, req.fileSize);
           failures = 0;
           streakStarted = undefined;
           deps.logger.debug({ target: req.label, offset, total: req.fileSize }, 'upload fragment accepted');

@@ -42,6 +42,8 @@ export interface WriteConditions {
   readonly ifMatch?: string | undefined;
   /** Write only if no file has the name yet (conflictBehavior `fail`). */
   readonly ifAbsent?: boolean | undefined;
+  /** Hears the bytes the destination has accepted, out of the file's size (live progress). */
+  readonly onProgress?: ((bytesSent: number, bytesTotal: number) => void) | undefined;
 }
 
 /** Uploads `file` as `name` into the target folder and returns the committed driveItem. */
@@ -79,7 +81,7 @@ export function createWorkbookUpload(
       // Small files are read whole (at most the threshold) and sent in one request.
       const body = await readFile(file.path);
       const behavior = conditions.ifAbsent === true ? 'fail' : 'replace';
-      return graph.call({
+      const item = await graph.call({
         operation: `upload '${label}'`,
         method: 'PUT',
         path: `/drives/${encodeURIComponent(d)}/items/${encodeURIComponent(parent)}:/${encodeURIComponent(name)}:/content?@microsoft.graph.conflictBehavior=${behavior}`,
@@ -92,6 +94,8 @@ export function createWorkbookUpload(
         signal,
         noRetryStatuses: [409, 412],
       });
+      conditions.onProgress?.(file.bytes, file.bytes);
+      return item;
     }
     return uploadFileInSession(
       {
@@ -105,6 +109,7 @@ export function createWorkbookUpload(
         signal,
         ifMatch: conditions.ifMatch,
         ifAbsent: conditions.ifAbsent,
+        onProgress: conditions.onProgress,
       },
       {
         graph,

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
 import { runTriggerSchema, type RunTrigger } from '../../contracts/run-report.js';
+import { attemptRunId } from '../../contracts/run-id.js';
 
 /** Queue holding the job schedulers (one per export); its jobs are "ticks", turned into runs by any worker. */
 export const TICK_QUEUE = 'ticks';
@@ -28,10 +29,11 @@ export function manualRunJobId(exportId: string, suffix: string): string {
   return `${exportId}@manual-${suffix}`;
 }
 
-/** Run id of one attempt of a run job: the job id for attempt 1, then `<jobId>#<attempt>`, so each attempt has its own history entry. */
-export function attemptRunId(jobId: string, attempt: number): string {
-  return attempt <= 1 ? jobId : `${jobId}#${attempt}`;
-}
+/**
+ * Id of one attempt of a run job: the job id (= the run id) for attempt 1, then `<jobId>#<attempt>`. Each attempt
+ * writes under its own id (its temp folder and log lines are its own); the run history folds them into the run.
+ */
+export { attemptRunId } from '../../contracts/run-id.js';
 
 /** Run ids of attempts 1..`upTo` of a job. */
 export function attemptRunIds(jobId: string, upTo: number): string[] {

@@ -13,6 +13,9 @@ export interface QueueExportListing {
   readonly schedule?: string | undefined;
   readonly timezone: string;
   readonly destinationLabel: string;
+  /** Absolute path of the workbook when the destination is a local folder. */
+  readonly localFile?: string | undefined;
+  readonly updateMode?: boolean | undefined;
 }
 
 /**
@@ -38,6 +41,8 @@ export function createQueueExportControl(
           running: s?.activeRunId !== undefined,
           runningRunId: s?.activeRunId,
           destinationLabel: e.destinationLabel,
+          ...(e.localFile === undefined ? {} : { localFile: e.localFile }),
+          updateMode: e.updateMode === true,
         };
       });
     },

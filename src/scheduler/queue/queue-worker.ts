@@ -20,6 +20,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.js';
 import type { RunStore } from '../../contracts/run-store.js';
+import type { ProgressSink } from '../../contracts/run-progress.js';
 import { TICK_QUEUE, defaultRunJobSettings, runQueueName, type RunJobSettings } from './queue-contract.js';
 import { effectiveSiteConcurrency } from './queue-scheduler.js';
 import { createRedisConnection } from './redis-connection.js';
@@ -54,9 +55,13 @@ export interface QueueWorkerDeps {
   readonly logger: Logger;
   readonly runJobs?: RunJobSettings | undefined;
   readonly stall?: StallSettings | undefined;
-  /** Name shown on jobs in Redis (e.g. host name and pid), to see which worker ran what. */
+  /** Name shown on jobs in Redis and recorded on the attempts this worker runs (e.g. host name and pid). */
   readonly name?: string | undefined;
   readonly now?: () => Date;
+  /** Where runs publish their live progress (see progress-channel.ts). */
+  readonly progress?: ProgressSink | undefined;
+  /** Redacts the message of a runner that threw, before it is recorded. */
+  readonly redact?: ((text: string) => string) | undefined;
 }
 
 export interface QueueWorker {
@@ -101,7 +106,16 @@ export function createQueueWorker(deps: QueueWorkerDeps): QueueWorker {
   };
 
   const processTick = createTickProcessor({ runQueues, runJobs, store, logger, now });
-  const processRun = createRunProcessor({ runner, store, logger, isClosing: () => closing });
+  const processRun = createRunProcessor({
+    runner,
+    store,
+    logger,
+    isClosing: () => closing,
+    workerName: deps.name,
+    progress: deps.progress,
+    clock: { now },
+    redact: deps.redact,
+  });
 
   const workers: Worker[] = [];
   const tickWorker = new Worker(TICK_QUEUE, processTick, {

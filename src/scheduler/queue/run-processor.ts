@@ -1,12 +1,18 @@
 /**
- * Run job processing on a queue worker: runs the export of a run job as attempt N, marks the history entries of the
- * attempts that died before it, gives the job back to the queue when shutdown aborted it, and reacts to the BullMQ
- * events of a run worker (stalled job, lost lock, failed job).
+ * Run job processing on a queue worker: runs the export of a run job as attempt N of the run (the job id is the run
+ * id every attempt shares), records which worker took the attempt (the run history then lists the attempts that died
+ * before it as interrupted), publishes the run's live progress, gives the job back to the queue when shutdown aborted
+ * it, and reacts to the BullMQ events of a run worker (stalled job, lost lock, failed job).
  */
 import { WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import type { ExportRunner } from '../../contracts/export-runner.js';
+import type { ProgressSink } from '../../contracts/run-progress.js';
 import type { RunStore } from '../../contracts/run-store.js';
+import type { RunTrigger } from '../../contracts/run-report.js';
+import { systemClock, type Clock } from '../../shared/clock.js';
+import { toAppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { createProgressReporter } from '../live-progress.js';
 import { attemptRunId, attemptRunIds, runDataSchema, toRunTrigger } from './queue-contract.js';
 
 export interface RunProcessorDeps {
@@ -15,6 +21,13 @@ export interface RunProcessorDeps {
   readonly logger: Logger;
   /** True once the worker's `close()` began: an aborted run then goes back to the queue. */
   readonly isClosing: () => boolean;
+  /** This worker's name (host:pid), recorded on the attempts it runs. */
+  readonly workerName?: string | undefined;
+  /** Where the runs publish their live progress (Redis, relayed by every `serve` replica). */
+  readonly progress?: ProgressSink | undefined;
+  readonly clock?: Clock | undefined;
+  /** Redacts the message of a runner that threw, before it is recorded. */
+  readonly redact?: ((text: string) => string) | undefined;
 }
 
 /** The BullMQ processor of run jobs. */
@@ -30,29 +43,89 @@ export type RunProcessor = (
  */
 export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
   const { runner, store, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const worker = deps.workerName;
   return async function processRun(job, token, signal) {
     const data = runDataSchema.parse(job.data);
     const jobId = job.id ?? '';
     const attempt = Math.max(1, job.attemptsStarted);
     const runId = attemptRunId(jobId, attempt);
-    if (attempt > 1) {
-      // Earlier attempts that are still `running` in the history died with their worker.
-      await store.markInterrupted(`run interrupted (worker stopped or lost its lock); retried as attempt ${attempt}`, {
-        runIds: attemptRunIds(jobId, attempt - 1),
-      });
-    }
+    const trigger = toRunTrigger(data.trigger);
+    // Recorded before the export starts, with this worker's name: an earlier attempt still `running` in the
+    // history died with its worker, and the run's record now says so and where the run went on.
+    await store.insertRun({
+      runId,
+      exportId: data.exportId,
+      trigger,
+      startedAt: clock.now().toISOString(),
+      attempt,
+      ...(worker === undefined ? {} : { worker }),
+    });
     const runSignal = signal ?? new AbortController().signal;
+    const progress =
+      deps.progress === undefined
+        ? undefined
+        : createProgressReporter(
+            { runId: jobId, exportId: data.exportId, attempt, worker },
+            { sink: deps.progress, clock },
+          );
     logger.info({ exportId: data.exportId, runId, attempt }, 'queue worker: run started');
-    const report = await runner(data.exportId, toRunTrigger(data.trigger), { signal: runSignal, runId, attempt });
+    const report = await runner(data.exportId, trigger, {
+      signal: runSignal,
+      runId,
+      attempt,
+      onProgress: progress?.report,
+    }).catch(async (err: unknown) => {
+      await recordRunnerFailure(deps, { runId, exportId: data.exportId, trigger, attempt }, err);
+      progress?.ended('failed');
+      throw err;
+    });
     if (runSignal.aborted && deps.isClosing() && token !== undefined) {
       // Shutdown past its grace: give the job back so another worker runs it (next attempt), instead of losing it.
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    progress?.ended(report.status);
     logger.info({ exportId: data.exportId, runId, attempt, status: report.status }, 'queue worker: run finished');
     // A failed run is not retried by the queue: the pipeline already retried what is retryable, and its report says why.
-    return { runId, status: report.status };
+    return { runId: jobId, status: report.status };
   };
+}
+
+/** A runner that threw (it could not even start, e.g. a secret missing here): the attempt is recorded as failed. */
+async function recordRunnerFailure(
+  deps: RunProcessorDeps,
+  run: { runId: string; exportId: string; trigger: RunTrigger; attempt: number },
+  err: unknown,
+): Promise<void> {
+  const e = toAppError(err);
+  const at = (deps.clock ?? systemClock).now().toISOString();
+  const message = deps.redact === undefined ? e.userMessage : deps.redact(e.userMessage);
+  const recorded = await deps.store.getRun(run.runId).catch(() => undefined);
+  await deps.store
+    .finishRun({
+      ...(recorded ?? {
+        sheets: [],
+        rows: 0,
+        bytes: 0,
+        destination: undefined,
+        warnings: [],
+        timings: {},
+        dataHash: undefined,
+        startedAt: at,
+      }),
+      runId: run.runId,
+      exportId: run.exportId,
+      trigger: run.trigger,
+      attempt: run.attempt,
+      status: 'failed',
+      finishedAt: at,
+      durationMs: undefined,
+      error: { code: e.code, message },
+    })
+    .catch((storeErr: unknown) =>
+      deps.logger.warn({ err: storeErr, runId: run.runId }, 'queue worker: could not record the failed run'),
+    );
 }
 
 /**

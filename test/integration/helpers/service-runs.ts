@@ -20,6 +20,13 @@ export interface RunRecord {
   readonly trigger: { kind: string; by?: string };
   readonly error?: { code: string; message: string };
   readonly destination?: { location: string; webUrl?: string; itemId?: string };
+  readonly worker?: string;
+  readonly attempts?: readonly {
+    attempt: number;
+    status: string;
+    worker?: string;
+    error?: { code: string; message: string };
+  }[];
 }
 
 interface Api {

@@ -9,6 +9,7 @@ import { createRedactor } from '../../shared/redact.js';
 import { createAppContext } from '../app-context.js';
 import { toViewRequest } from '../../pipeline/run-export.js';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
+import { checkUpdateExports } from './validate-update.js';
 
 export async function validateCommand(file: string, options: { online: boolean; logger: Logger }): Promise<number> {
   const loaded = await loadConfig(file, { checkEnv: true }); // throws ConfigError (exit 2) with every issue
@@ -58,6 +59,11 @@ export async function validateCommand(file: string, options: { online: boolean; 
         );
       }
     }
+    problems.push(
+      ...(await checkUpdateExports(ctx, loaded.config.exports, options.logger, (line) =>
+        process.stdout.write(`${line}\n`),
+      )),
+    );
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     problems.push(err instanceof AppError ? `[${err.code}] ${err.userMessage}` : String(err));

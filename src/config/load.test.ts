@@ -1,6 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/errors.js';
-import { parseConfigText, formatPath } from './load.js';
+import { CONFIG_MAX_BYTES_ENV, DEFAULT_CONFIG_MAX_BYTES, loadConfig, parseConfigText, formatPath } from './load.js';
 import { parseDuration } from './duration.js';
 
 const FILE = '/etc/tableau-export/exports.yaml';
@@ -173,6 +176,71 @@ exports:
       expect.stringMatching(/tableau\.auth\.tokenSecretEnv: environment variable TABLEAU_PAT_SECRET is not set/),
     ]);
     expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n', TABLEAU_PAT_SECRET: 's' })).toEqual([]);
+  });
+});
+
+describe('config file limits', () => {
+  /** `valid`, padded with a comment to `bytes` bytes. */
+  const padded = (bytes: number): string => {
+    const head = `${valid}#`;
+    return `${head}${'x'.repeat(bytes - head.length - 1)}\n`;
+  };
+
+  it('refuses a file over the size cap before parsing it, naming the file, its size, the cap and the fix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tee-config-cap-'));
+    try {
+      const file = join(dir, 'big.yaml');
+      await writeFile(file, padded(DEFAULT_CONFIG_MAX_BYTES + 1));
+      const err = await loadConfig(file, { env: {} }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      const issue = (err as ConfigError).issues[0];
+      expect(issue?.file).toBe(file);
+      expect(issue?.message).toBe(
+        `file is 1,048,577 bytes, over the 1,048,576-byte limit for a config file; check it is the right file, ` +
+          `or raise the limit with ${CONFIG_MAX_BYTES_ENV}`,
+      );
+      // Exactly at the cap is fine, and the env var raises the cap.
+      await writeFile(file, padded(DEFAULT_CONFIG_MAX_BYTES));
+      expect((await loadConfig(file, { env: {} })).config.exports).toHaveLength(1);
+      await writeFile(file, padded(DEFAULT_CONFIG_MAX_BYTES + 10));
+      const raised = await loadConfig(file, { env: { [CONFIG_MAX_BYTES_ENV]: String(DEFAULT_CONFIG_MAX_BYTES * 2) } });
+      expect(raised.config.exports).toHaveLength(1);
+      const lowered = await loadConfig(file, { env: { [CONFIG_MAX_BYTES_ENV]: '100' } }).catch((e: unknown) => e);
+      expect((lowered as ConfigError).issues[0]?.message).toMatch(/over the 100-byte limit/);
+      const nonsense = await loadConfig(file, { env: { [CONFIG_MAX_BYTES_ENV]: '1MB' } }).catch((e: unknown) => e);
+      expect((nonsense as ConfigError).issues[0]?.message).toMatch(
+        new RegExp(`^${CONFIG_MAX_BYTES_ENV}="1MB" is not a size; give a whole number of bytes`),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('turns an alias bomb into a config error, quickly', () => {
+    const bomb = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+      'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+      'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
+      'exports: [*g]',
+    ].join('\n');
+    const started = Date.now();
+    expect(issuesOf(bomb)).toEqual([
+      '? : YAML aliases expand to too many nodes (over 1000, as in an "alias bomb"); write the values out or use fewer aliases',
+    ]);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('still expands the few aliases a real config uses', () => {
+    const text = valid.replace('timezone: America/New_York', 'timezone: &tz America/New_York\n    catchUp: false');
+    expect(
+      issuesOf(
+        `${text}  - id: second\n    timezone: *tz\n    views: [{ file: ./a.csv }]\n    destination: { type: local, dir: ./out }\n`,
+      ),
+    ).toEqual([]);
   });
 });
 

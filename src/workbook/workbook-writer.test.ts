@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../shared/xml-entities.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as XLSX from 'xlsx';
 import { AbortedError, WorkbookError } from '../shared/errors.js';
@@ -66,8 +67,13 @@ async function zipParts(path: string): Promise<Map<string, string>> {
   return parts;
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', preserveOrder: false });
-const orderedXml = new XMLParser({ ignoreAttributes: true, preserveOrder: true });
+const xml = new XMLParser({
+  ...SAFE_XML_PARSER_OPTIONS,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  preserveOrder: false,
+});
+const orderedXml = new XMLParser({ ...SAFE_XML_PARSER_OPTIONS, ignoreAttributes: true, preserveOrder: true });
 
 /** Child element names of <worksheet>, in document order. */
 function worksheetChildren(sheetXml: string): string[] {

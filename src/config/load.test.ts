@@ -159,7 +159,9 @@ exports:
     expect(joined).toMatch(
       /^8 exports\[0\]\.metrics\.from: "Opportunities" is not a sheet of this export; sheets: "Deals", "Stages"/m,
     );
-    expect(joined).toMatch(/^9 exports\[0\]\.destination\.fileName: must be a plain file name ending with \.xlsx/m);
+    expect(joined).toMatch(
+      /^9 exports\[0\]\.destination\.fileName: "report.xls" does not end with \.xlsx; must be a plain file name ending with \.xlsx/m,
+    );
   });
 
   it('formats issues as file:line path: message', () => {
@@ -176,6 +178,31 @@ exports:
       expect.stringMatching(/tableau\.auth\.tokenSecretEnv: environment variable TABLEAU_PAT_SECRET is not set/),
     ]);
     expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n', TABLEAU_PAT_SECRET: 's' })).toEqual([]);
+  });
+});
+
+describe('file names', () => {
+  it.each([
+    ['a NUL', String.raw`"Sales\0Pipeline.xlsx"`, String.raw`"Sales\u0000Pipeline.xlsx" contains control characters`],
+    ['a tab', String.raw`"Sales\tPipeline.xlsx"`, String.raw`"Sales\tPipeline.xlsx" contains control characters`],
+    ['a folder', '"out/Sales.xlsx"', '"out/Sales.xlsx" contains a path separator'],
+    ['only the extension', '".xlsx"', '".xlsx" does not end with .xlsx'],
+    ['blanks', '"  "', '"  " is empty'],
+  ])('refuses a local fileName with %s, as the local destination does at run time', (_what, yaml, problem) => {
+    const text = valid.replace(
+      'destination: { type: local, dir: ./out }',
+      `destination: { type: local, dir: ./out, fileName: ${yaml} }`,
+    );
+    expect(issuesOf(text)).toEqual([
+      `13 exports[0].destination.fileName: ${problem}; must be a plain file name ending with .xlsx (put folders in "dir")`,
+    ]);
+  });
+
+  it('refuses a NUL in a OneDrive path', () => {
+    const text = `${valid.replace('destination: { type: local, dir: ./out }', String.raw`destination: { type: onedrive, drive: { user: ops@contoso.com }, path: "Reports/Sales\0.xlsx" }`)}onedrive: { tenantId: 11111111-2222-3333-4444-555555555555, clientId: 66666666-7777-8888-9999-000000000000, clientSecretEnv: S }\n`;
+    expect(issuesOf(text)).toEqual([
+      "13 exports[0].destination.path: file name 'Sales\u0000.xlsx' contains a control character",
+    ]);
   });
 });
 

@@ -179,6 +179,8 @@ describe('createWorkbookWriter', () => {
     writer.setTabOrder([summary, 'Opportunities', about]);
     const { bytes, warnings } = await writer.commit();
     expect(bytes).toBe((await stat(filePath)).size);
+    // The workbook before delivery is pipeline data: this user only, whatever the umask.
+    expect((await stat(filePath)).mode & 0o777).toBe(0o600);
     expect(warnings).toEqual(["sheet 'Summary': 1 cell(s) held NaN or Infinity and were left blank"]);
 
     // exceljs reader

@@ -329,7 +329,8 @@ describe.concurrent('bad configuration files', () => {
   });
 });
 
-describe.concurrent('config inputs that must not hurt the process', () => {
+// Not concurrent: each test starts two CLI processes already, and the block above runs its own at once.
+describe('config inputs that must not hurt the process', () => {
   it('a config file over the size cap: validate and run exit 2 naming the file, its size and the cap', async ({
     expect,
   }) => {

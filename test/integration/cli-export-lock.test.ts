@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePipeline, writeTableauCsvFile } from '../../src/simulators/demo-data/pipeline-generator.js';
 import { REPO_ROOT, runCli, type CliResult } from './helpers/cli.js';
+import { createApiClient, createServiceGroup } from './helpers/service-process.js';
+import { startRun, waitRunEnd } from './helpers/service-runs.js';
+
+const TOKEN = 'export-lock-admin-token-5f0c2e9a71d4b836';
+const services = createServiceGroup({ ADMIN_TOKEN: TOKEN });
 
 let dir: string;
 let cfg: string;
@@ -34,6 +39,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  await services.killAll();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -119,5 +125,25 @@ describe('one run of an export at a time across processes', () => {
       first.child.kill('SIGCONT');
     }
     expect((await first.done).code).toBe(0);
+  });
+
+  it("serve records a Sync now as skipped while a CLI run holds the export's lock", async () => {
+    const serve = await services.serve(cfg);
+    const api = createApiClient(() => serve.baseUrl, TOKEN);
+    const first = await startHolder();
+    first.child.kill('SIGSTOP');
+    try {
+      const run = await waitRunEnd(api, await startRun(api, 'pipeline'));
+      expect(run.status).toBe('skipped');
+      const detail = (await api.get(`/api/runs/${run.runId}`)).body as { warnings?: string[] };
+      expect(JSON.stringify(detail)).toContain(`export 'pipeline' is already running (pid ${String(first.child.pid)}`);
+    } finally {
+      first.child.kill('SIGCONT');
+    }
+    expect((await first.done).code).toBe(0);
+    // Free again: the service runs it.
+    const next = await waitRunEnd(api, await startRun(api, 'pipeline'), 60_000);
+    expect(next.status).toBe('succeeded');
+    expect((await serve.stop()).code).toBe(0);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * An incremental RFC 4180 CSV parser over decoded text, as strict as csv-parse's defaults (which it replaces on the
  * hot path: it is about 4× faster) and giving the same records for the same input:
- * - fields separated by `,`; a field starting with `"` is quoted, `""` inside it is one `"`, and it may hold commas
- *   and line breaks; a `"` anywhere else in an unquoted field, or anything but `,`, a line break or the end of the
- *   input after a closing quote, is an error;
+ * - fields separated by `,` (or a tab, see {@link CsvParserOptions}); a field starting with `"` is quoted, `""`
+ *   inside it is one `"`, and it may hold delimiters and line breaks; a `"` anywhere else in an unquoted field, or
+ *   anything but the delimiter, a line break or the end of the input after a closing quote, is an error;
  * - records end with the file's line break, taken from the first one outside quotes (`\r\n`, `\n` or a lone `\r`,
  *   as csv-parse discovers it); other line-break characters are data;
  * - empty lines are skipped; every record must have as many fields as the first one (the header).
  *
  * Text may be split anywhere between `write` calls (the parser keeps at most two characters back to look ahead).
- * {@link createCsvByteParser} adds the decoding: UTF-8 whatever produced the file, BOM stripped. Pure: no I/O.
+ * {@link createCsvByteParser} adds the decoding (UTF-8, or UTF-16 when a BOM says so; BOM stripped) and chooses the
+ * delimiter from the header line. Pure: no I/O.
  */
 
 /** Why the input is not valid CSV. Lines are 1-based physical lines (counted by the file's line-break character). */

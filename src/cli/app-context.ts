@@ -26,6 +26,7 @@ import type { RunReport, RunTrigger } from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
 import { openStateDatabase, type StateDatabase } from '../state/database.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
+import { acquireExportLock } from '../state/export-lock.js';
 import { createSnapshotStore } from '../state/snapshots.js';
 import { createWebhookNotifier } from '../scheduler/webhook-notifier.js';
 import type { Notifier, NotifySettings, RunObserver } from '../contracts/after-run.js';
@@ -205,6 +206,8 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         snapshots: () => (snapshots ??= createSnapshotStore(database())),
         timezoneOf: exportTimezone,
         tempDir,
+        // Queue mode has the fleet's own lock (one run of an export at a time across machines).
+        lockDir: config.queue === undefined ? config.stateDir : undefined,
         logger,
         clock,
         redactor,
@@ -226,6 +229,8 @@ interface RunWiring {
   readonly snapshots: () => ReturnType<typeof createSnapshotStore>;
   readonly timezoneOf: (exp: ExportConfig) => string;
   readonly tempDir: string;
+  /** The state folder holding the per-export run locks; undefined when another lock applies (queue mode). */
+  readonly lockDir: string | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly redactor: Redactor;
@@ -239,6 +244,24 @@ async function runWired(exp: ExportConfig, opts: RunOptions, w: RunWiring): Prom
   const destination = w.destinationFor(exp);
   if (exp.views.some((v) => v.file === undefined)) w.tableau();
   const dryRun = opts.dryRun ?? false;
+  // One run of an export at a time on this state folder, whichever process starts it (`run` twice, `run` while
+  // `serve` runs it). A dry run delivers nothing and writes no history, so it never waits for or blocks a run.
+  // When another process holds it, ExportAlreadyRunningError: exit 1 for `run`, a skipped run for `serve`.
+  const lock = w.lockDir === undefined || dryRun ? undefined : await acquireExportLock(w.lockDir, exp.id);
+  try {
+    return await runLocked(exp, opts, w, destination, dryRun);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runLocked(
+  exp: ExportConfig,
+  opts: RunOptions,
+  w: RunWiring,
+  destination: WiredDestination,
+  dryRun: boolean,
+): Promise<RunReport> {
   await ensurePrivateDir(w.tempDir);
   await sweepOrphanedRuns(w.tempDir, { store: w.store(), logger: w.logger, now: w.clock.now() });
   return runExport(

@@ -1,6 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/errors.js';
-import { parseConfigText, formatPath } from './load.js';
+import { CONFIG_MAX_BYTES_ENV, DEFAULT_CONFIG_MAX_BYTES, loadConfig, parseConfigText, formatPath } from './load.js';
 import { parseDuration } from './duration.js';
 
 const FILE = '/etc/tableau-export/exports.yaml';
@@ -156,7 +159,9 @@ exports:
     expect(joined).toMatch(
       /^8 exports\[0\]\.metrics\.from: "Opportunities" is not a sheet of this export; sheets: "Deals", "Stages"/m,
     );
-    expect(joined).toMatch(/^9 exports\[0\]\.destination\.fileName: must be a plain file name ending with \.xlsx/m);
+    expect(joined).toMatch(
+      /^9 exports\[0\]\.destination\.fileName: "report.xls" does not end with \.xlsx; must be a plain file name ending with \.xlsx/m,
+    );
   });
 
   it('formats issues as file:line path: message', () => {
@@ -173,6 +178,96 @@ exports:
       expect.stringMatching(/tableau\.auth\.tokenSecretEnv: environment variable TABLEAU_PAT_SECRET is not set/),
     ]);
     expect(issuesOf(valid, { TABLEAU_PAT_NAME: 'n', TABLEAU_PAT_SECRET: 's' })).toEqual([]);
+  });
+});
+
+describe('file names', () => {
+  it.each([
+    ['a NUL', String.raw`"Sales\0Pipeline.xlsx"`, String.raw`"Sales\u0000Pipeline.xlsx" contains control characters`],
+    ['a tab', String.raw`"Sales\tPipeline.xlsx"`, String.raw`"Sales\tPipeline.xlsx" contains control characters`],
+    ['a folder', '"out/Sales.xlsx"', '"out/Sales.xlsx" contains a path separator'],
+    ['only the extension', '".xlsx"', '".xlsx" does not end with .xlsx'],
+    ['blanks', '"  "', '"  " is empty'],
+  ])('refuses a local fileName with %s, as the local destination does at run time', (_what, yaml, problem) => {
+    const text = valid.replace(
+      'destination: { type: local, dir: ./out }',
+      `destination: { type: local, dir: ./out, fileName: ${yaml} }`,
+    );
+    expect(issuesOf(text)).toEqual([
+      `13 exports[0].destination.fileName: ${problem}; must be a plain file name ending with .xlsx (put folders in "dir")`,
+    ]);
+  });
+
+  it('refuses a NUL in a OneDrive path', () => {
+    const text = `${valid.replace('destination: { type: local, dir: ./out }', String.raw`destination: { type: onedrive, drive: { user: ops@contoso.com }, path: "Reports/Sales\0.xlsx" }`)}onedrive: { tenantId: 11111111-2222-3333-4444-555555555555, clientId: 66666666-7777-8888-9999-000000000000, clientSecretEnv: S }\n`;
+    expect(issuesOf(text)).toEqual([
+      "13 exports[0].destination.path: file name 'Sales\u0000.xlsx' contains a control character",
+    ]);
+  });
+});
+
+describe('config file limits', () => {
+  /** `valid`, padded with a comment to `bytes` bytes. */
+  const padded = (bytes: number): string => {
+    const head = `${valid}#`;
+    return `${head}${'x'.repeat(bytes - head.length - 1)}\n`;
+  };
+
+  it('refuses a file over the size cap before parsing it, naming the file, its size, the cap and the fix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tee-config-cap-'));
+    try {
+      const file = join(dir, 'big.yaml');
+      await writeFile(file, padded(DEFAULT_CONFIG_MAX_BYTES + 1));
+      const err = await loadConfig(file, { env: {} }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      const issue = (err as ConfigError).issues[0];
+      expect(issue?.file).toBe(file);
+      expect(issue?.message).toBe(
+        `file is 1,048,577 bytes, over the 1,048,576-byte limit for a config file; check it is the right file, ` +
+          `or raise the limit with ${CONFIG_MAX_BYTES_ENV}`,
+      );
+      // Exactly at the cap is fine, and the env var raises the cap.
+      await writeFile(file, padded(DEFAULT_CONFIG_MAX_BYTES));
+      expect((await loadConfig(file, { env: {} })).config.exports).toHaveLength(1);
+      await writeFile(file, padded(DEFAULT_CONFIG_MAX_BYTES + 10));
+      const raised = await loadConfig(file, { env: { [CONFIG_MAX_BYTES_ENV]: String(DEFAULT_CONFIG_MAX_BYTES * 2) } });
+      expect(raised.config.exports).toHaveLength(1);
+      const lowered = await loadConfig(file, { env: { [CONFIG_MAX_BYTES_ENV]: '100' } }).catch((e: unknown) => e);
+      expect((lowered as ConfigError).issues[0]?.message).toMatch(/over the 100-byte limit/);
+      const nonsense = await loadConfig(file, { env: { [CONFIG_MAX_BYTES_ENV]: '1MB' } }).catch((e: unknown) => e);
+      expect((nonsense as ConfigError).issues[0]?.message).toMatch(
+        new RegExp(`^${CONFIG_MAX_BYTES_ENV}="1MB" is not a size; give a whole number of bytes`),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('turns an alias bomb into a config error, quickly', () => {
+    const bomb = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+      'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+      'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
+      'exports: [*g]',
+    ].join('\n');
+    const started = Date.now();
+    expect(issuesOf(bomb)).toEqual([
+      '? : YAML aliases expand to too many nodes (over 1000, as in an "alias bomb"); write the values out or use fewer aliases',
+    ]);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('still expands the few aliases a real config uses', () => {
+    const text = valid.replace('timezone: America/New_York', 'timezone: &tz America/New_York\n    catchUp: false');
+    expect(
+      issuesOf(
+        `${text}  - id: second\n    timezone: *tz\n    views: [{ file: ./a.csv }]\n    destination: { type: local, dir: ./out }\n`,
+      ),
+    ).toEqual([]);
   });
 });
 

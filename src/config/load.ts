@@ -2,7 +2,7 @@
  * Loads a configuration file: YAML → zod schema → named rules, collecting every problem with its file and line
  * before throwing one ConfigError. Relative paths in the file are resolved against the file's folder.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
@@ -11,6 +11,20 @@ import { checkRules, missingEnvVars, partsOfExport, readExportParts, type RuleIs
 import { createIssueRewriter } from './friendly-issues.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exports.yaml';
+
+/**
+ * Largest config file read (bytes): YAML with duplicate-key checks costs quadratic time in the size of a map
+ * (seconds for a megabyte, during which a SIGHUP reload blocks the service), and a real config is a few KiB.
+ * `TABLEAU_EXPORT_CONFIG_MAX_BYTES` raises it for a fleet with thousands of exports.
+ */
+export const DEFAULT_CONFIG_MAX_BYTES = 1024 * 1024;
+export const CONFIG_MAX_BYTES_ENV = 'TABLEAU_EXPORT_CONFIG_MAX_BYTES';
+
+/**
+ * Aliases expanded while turning the document into values: a real config needs a handful; an alias bomb ("billion
+ * laughs") needs millions, and is refused long before it costs memory.
+ */
+const MAX_ALIAS_COUNT = 1000;
 
 export interface LoadedConfig {
   /** Absolute path of the file. */
@@ -36,27 +50,71 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
 /** Reads and validates a config file. Throws ConfigError listing every issue (`file:line path: message`). */
 export async function loadConfig(path: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const file = resolve(path);
-  let text: string;
+  const maxBytes = configMaxBytes(file, options.env ?? process.env);
+  const text = await readCapped(file, maxBytes);
+  return parseConfigText(text, file, options);
+}
+
+/** The size cap from {@link CONFIG_MAX_BYTES_ENV}, or the default. Throws ConfigError for a value that is no size. */
+function configMaxBytes(file: string, env: NodeJS.ProcessEnv): number {
+  const raw = env[CONFIG_MAX_BYTES_ENV];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_CONFIG_MAX_BYTES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw configFileError(
+      file,
+      `${CONFIG_MAX_BYTES_ENV}="${raw}" is not a size; give a whole number of bytes, e.g. ${DEFAULT_CONFIG_MAX_BYTES * 4}`,
+    );
+  return n;
+}
+
+/** Reads the file as UTF-8 after checking its size against `maxBytes`, through one handle (no stat/read race). */
+async function readCapped(file: string, maxBytes: number): Promise<string> {
+  let handle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      [
-        {
-          file,
-          line: undefined,
-          path: '',
-          message:
-            code === 'ENOENT'
-              ? 'file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG'
-              : `cannot read: ${String(err)}`,
-        },
-      ],
-      { cause: err },
+    throw configFileError(
+      file,
+      code === 'ENOENT'
+        ? 'file not found; pass --config FILE or set TABLEAU_EXPORT_CONFIG'
+        : `cannot read: ${String(err)}`,
+      err,
     );
   }
-  return parseConfigText(text, file, options);
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw configFileTooLarge(file, size, maxBytes);
+    // A file growing between stat and read is read only up to the cap (plus one byte, to notice it grew past it).
+    const buffer = Buffer.alloc(Math.min(size, maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) break;
+    }
+    if (length > maxBytes) throw configFileTooLarge(file, length, maxBytes);
+    return buffer.subarray(0, length).toString('utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw configFileError(file, `cannot read: ${String(err)}`, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+function configFileTooLarge(file: string, size: number, maxBytes: number): ConfigError {
+  return configFileError(
+    file,
+    `file is ${size.toLocaleString('en-US')} bytes, over the ${maxBytes.toLocaleString('en-US')}-byte limit for a config file; ` +
+      `check it is the right file, or raise the limit with ${CONFIG_MAX_BYTES_ENV}`,
+  );
+}
+
+function configFileError(file: string, message: string, cause?: unknown): ConfigError {
+  return new ConfigError([{ file, line: undefined, path: '', message }], cause === undefined ? {} : { cause });
 }
 
 /** Validates config text as if read from `file` (used by loadConfig and by tests). */
@@ -75,7 +133,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const raw: unknown = doc.toJS();
+  const raw = documentValue(doc, file);
   const locate = (path: readonly PropertyKey[]): number | undefined => lineOf(doc, lineCounter, path);
   const toIssue = (path: readonly PropertyKey[], message: string): ConfigIssue => ({
     file,
@@ -116,6 +174,22 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     : [];
   for (const r of checkRules(top, exports)) if (r.severity !== 'warning') issues.push(toIssue(r.path, r.message));
   throw new ConfigError(sortIssues(dedupe(issues)));
+}
+
+/** The document as plain values; an alias bomb is a config error, not a crash (yaml throws a ReferenceError). */
+function documentValue(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    throw configFileError(
+      file,
+      /excessive alias/i.test(err.message)
+        ? `YAML aliases expand to too many nodes (over ${MAX_ALIAS_COUNT}, as in an "alias bomb"); write the values out or use fewer aliases`
+        : `YAML: ${err.message}`,
+      err,
+    );
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

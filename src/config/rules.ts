@@ -6,6 +6,7 @@
 import type { Config, DestinationConfig, ExportConfig, ViewConfig } from './schema.js';
 import { destinationSchema, viewSchema } from './schema.js';
 import { validateDrivePath } from '../shared/drive-path.js';
+import { localFileNameProblem } from '../shared/local-file-name.js';
 import { closest } from './friendly-issues.js';
 import { checkMetricsConfig, metricsConfigSchema, type MetricsConfig } from '../transforms/metrics/config.js';
 
@@ -177,11 +178,14 @@ function destinationRules(exp: ExportParts, top: TopLevel): RuleIssue[] {
     for (const e of checked.errors) issues.push({ path: [...path, 'path'], message: e });
     for (const w of checked.warnings) issues.push({ path: [...path, 'path'], message: w, severity: 'warning' });
     if (!/\.xlsx$/i.test(d.path)) issues.push({ path: [...path, 'path'], message: 'must end with .xlsx' });
-  } else if (d.fileName !== undefined && (/[\\/]/.test(d.fileName) || !/\.xlsx$/i.test(d.fileName))) {
-    issues.push({
-      path: [...path, 'fileName'],
-      message: 'must be a plain file name ending with .xlsx (put folders in "dir")',
-    });
+  } else if (d.fileName !== undefined) {
+    // The very rule the local destination applies at run time, so validate, run and serve agree.
+    const problem = localFileNameProblem(d.fileName);
+    if (problem !== undefined)
+      issues.push({
+        path: [...path, 'fileName'],
+        message: `${JSON.stringify(d.fileName)} ${problem}; must be a plain file name ending with .xlsx (put folders in "dir")`,
+      });
   }
   return issues;
 }

@@ -38,7 +38,11 @@ export interface RawTable {
   readonly header: readonly string[];
   rows(): AsyncIterable<RawRow>;
   readonly provenance: Provenance;
-  /** Problems worth a line in the run report (dashboard instead of worksheet, PAT near expiry...). */
+  /**
+   * Problems worth a line in the run report (dashboard instead of worksheet, PAT near expiry...). May grow once, at
+   * the end of the first complete `rows()` pass (a file's invalid UTF-8 is known only once all of it was decoded):
+   * read it after that pass.
+   */
   readonly warnings: readonly string[];
   /** Bytes received from the source (0 when unknown). */
   readonly bytes: number;

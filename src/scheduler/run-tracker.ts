@@ -91,7 +91,7 @@ export function createRunTracker(deps: RunTrackerDeps): RunTracker {
   };
 
   const recordSkipped = async (exp: ScheduledExport, trigger: RunTrigger, runningRunId: string): Promise<void> => {
-    afterRun.recorded(await writeSkippedRun(deps, exp, trigger, runningRunId));
+    afterRun.recorded(await recordStillRunning(deps, exp, trigger, runningRunId));
   };
 
   const start = (exp: ScheduledExport, trigger: RunTrigger): { runId: string; started: Promise<void> } => {
@@ -125,15 +125,21 @@ export function createRunTracker(deps: RunTrackerDeps): RunTracker {
           onProgress: progress?.report,
         });
       } catch (err) {
-        runLog.error(
-          { err },
-          `the runner of export '${exp.id}' threw instead of returning a failed report; recording the run as failed`,
-        );
-        report = internalFailure(exp.id, runId, trigger, startedAt, deps.clock.now(), err, deps.redactor);
-        try {
-          await deps.store.finishRun(report);
-        } catch (storeErr) {
-          runLog.error({ err: storeErr }, 'could not record the failed run');
+        if (err instanceof AppError && err.code === 'EXPORT_ALREADY_RUNNING') {
+          // Another process (a `run` in a terminal) holds the export's lock: the same as a tick finding a run of
+          // this process still going.
+          report = await writeSkippedRun(deps, exp, trigger, `skipped: ${err.message}`, runId);
+        } else {
+          runLog.error(
+            { err },
+            `the runner of export '${exp.id}' threw instead of returning a failed report; recording the run as failed`,
+          );
+          report = internalFailure(exp.id, runId, trigger, startedAt, deps.clock.now(), err, deps.redactor);
+          try {
+            await deps.store.finishRun(report);
+          } catch (storeErr) {
+            runLog.error({ err: storeErr }, 'could not record the failed run');
+          }
         }
       } finally {
         timers.clearTimeout(startTimer);
@@ -169,27 +175,37 @@ export function createRunTracker(deps: RunTrackerDeps): RunTracker {
 }
 
 /** Records a tick that found run `runningRunId` of its export still going as a skipped run; returns its report. */
-async function writeSkippedRun(
+async function recordStillRunning(
   deps: Pick<RunTrackerDeps, 'newRunId' | 'clock' | 'store' | 'log'>,
   exp: ScheduledExport,
   trigger: RunTrigger,
   runningRunId: string,
 ): Promise<RunReport> {
-  const runId = deps.newRunId();
   const at = deps.clock.now().toISOString();
   const when = trigger.kind === 'schedule' && trigger.scheduledFor !== undefined ? trigger.scheduledFor : at;
-  const report = skippedRunReport(
-    runId,
-    exp.id,
+  return writeSkippedRun(
+    deps,
+    exp,
     trigger,
-    at,
     `skipped: run ${runningRunId} of this export was still running at the scheduled time ${when}`,
   );
+}
+
+/** Records a run that was not started, with why, as a skipped run (under `runId`, or a new id); returns its report. */
+async function writeSkippedRun(
+  deps: Pick<RunTrackerDeps, 'newRunId' | 'clock' | 'store' | 'log'>,
+  exp: ScheduledExport,
+  trigger: RunTrigger,
+  reason: string,
+  runId: string = deps.newRunId(),
+): Promise<RunReport> {
+  const at = deps.clock.now().toISOString();
+  const report = skippedRunReport(runId, exp.id, trigger, at, reason);
   const runLog = deps.log.child({ runId, exportId: exp.id });
   try {
     await deps.store.insertRun({ runId, exportId: exp.id, trigger, startedAt: at, status: 'skipped' });
     await deps.store.finishRun(report);
-    runLog.warn({ runningRunId }, `scheduled run of export '${exp.id}' skipped: run ${runningRunId} is still running`);
+    runLog.warn(`run of export '${exp.id}' ${reason}`);
   } catch (err) {
     runLog.error({ err }, `could not record the skipped run of export '${exp.id}'`);
   }

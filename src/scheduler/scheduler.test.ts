@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunReport, RunTrigger } from '../contracts/run-report.js';
+import { hostname } from 'node:os';
 import { AbortedError } from '../shared/errors.js';
+import { ExportAlreadyRunningError } from '../state/export-lock.js';
 import { createSilentLogger } from '../shared/logger.js';
 import type { RunStore } from '../contracts/run-store.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
@@ -299,6 +301,39 @@ describe('createScheduler: no overlap', () => {
     await time.advanceTo('2026-06-01T03:00:00Z');
     expect((await store.getRun('run-1'))?.status).toBe('succeeded');
     expect(firesOf(fake.calls, 'slow')).toEqual(['2026-06-01T01:00:00.000Z', '2026-06-01T03:00:00.000Z']);
+  });
+
+  it('records a tick whose export another process is running (its lock held) as skipped, not as failed', async () => {
+    const time = createFakeTime('2026-06-01T00:59:00Z');
+    const db = new Database(':memory:');
+    dbs.push(db);
+    const store = createSqliteRunStore(db, { clock: time.clock });
+    const scheduler = createScheduler({
+      exports: [exp('busy', '0 * * * *', 'UTC')],
+      runner: () =>
+        Promise.reject(
+          new ExportAlreadyRunningError('busy', '/state/locks/busy.lock', {
+            exportId: 'busy',
+            pid: 4242,
+            hostname: hostname(),
+            startedAt: '2026-06-01T00:30:00.000Z',
+            token: 't',
+          }),
+        ),
+      store,
+      logger: createSilentLogger(),
+      clock: time.clock,
+      newRunId: () => 'run-1',
+      timerApi: time.timerApi,
+    });
+    stopOnCleanup(scheduler, time);
+    await scheduler.start();
+    await time.advanceTo('2026-06-01T01:30:00Z');
+    const runs = await store.listRuns({ exportId: 'busy' });
+    expect(runs.map((r) => [r.runId, r.status, r.warnings])).toEqual([
+      ['run-1', 'skipped', ["skipped: export 'busy' is already running (pid 4242, since 2026-06-01T00:30:00.000Z)"]],
+    ]);
+    expect(scheduler.isRunning('busy')).toBe(false);
   });
 
   it('refuses a manual trigger while the export runs, and records who triggered', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../shared/xml-entities.js';
 import {
   createWorkbookNameRegistry,
   renderTablePartXml,
@@ -61,7 +62,11 @@ describe('renderTablePartXml', () => {
       dataRows: 2,
       columnNames: ['Name & "id"', 'Amount'],
     });
-    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
+    const parsed = new XMLParser({
+      ...SAFE_XML_PARSER_OPTIONS,
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+    }).parse(xml) as {
       table: {
         id: string;
         name: string;

@@ -6,6 +6,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import type ExcelJS from 'exceljs';
 import { AbortedError, WorkbookError } from '../shared/errors.js';
+import { PRIVATE_FILE_MODE } from '../shared/private-files.js';
 import { createDefinedNames, type DefinedNames } from './defined-names.js';
 import {
   createStreamingWorkbook,
@@ -49,7 +50,8 @@ export interface WorkbookPackage {
 export function createWorkbookPackage(options: WorkbookPackageOptions): WorkbookPackage {
   const { filePath } = options;
   const latch = createFailureLatch();
-  const fileStream = createWriteStream(filePath);
+  // Pipeline data until delivered: this user only (the destination gives the delivered copy its own mode).
+  const fileStream = createWriteStream(filePath, { mode: PRIVATE_FILE_MODE });
   fileStream.on('error', (err: NodeJS.ErrnoException) => latch.fail(writeFailed(filePath, err)));
 
   const { workbook, internals } = createStreamingWorkbook({

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../shared/xml-entities.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as XLSX from 'xlsx';
 import { AbortedError, WorkbookError } from '../shared/errors.js';
@@ -66,8 +67,13 @@ async function zipParts(path: string): Promise<Map<string, string>> {
   return parts;
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', preserveOrder: false });
-const orderedXml = new XMLParser({ ignoreAttributes: true, preserveOrder: true });
+const xml = new XMLParser({
+  ...SAFE_XML_PARSER_OPTIONS,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  preserveOrder: false,
+});
+const orderedXml = new XMLParser({ ...SAFE_XML_PARSER_OPTIONS, ignoreAttributes: true, preserveOrder: true });
 
 /** Child element names of <worksheet>, in document order. */
 function worksheetChildren(sheetXml: string): string[] {
@@ -173,6 +179,8 @@ describe('createWorkbookWriter', () => {
     writer.setTabOrder([summary, 'Opportunities', about]);
     const { bytes, warnings } = await writer.commit();
     expect(bytes).toBe((await stat(filePath)).size);
+    // The workbook before delivery is pipeline data: this user only, whatever the umask.
+    expect((await stat(filePath)).mode & 0o777).toBe(0o600);
     expect(warnings).toEqual(["sheet 'Summary': 1 cell(s) held NaN or Infinity and were left blank"]);
 
     // exceljs reader

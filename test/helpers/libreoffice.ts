@@ -16,6 +16,7 @@ import { basename, delimiter, dirname, extname, join, resolve } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../../src/shared/xml-entities.js';
 import JSZip from 'jszip';
 import { z } from 'zod';
 
@@ -128,6 +129,7 @@ export async function workbookSheetNames(xlsxPath: string): Promise<string[]> {
   const xml = await zip.file('xl/workbook.xml')?.async('string');
   if (xml === undefined) throw new Error(`${xlsxPath} has no xl/workbook.xml: not a SpreadsheetML package`);
   const parsed = new XMLParser({
+    ...SAFE_XML_PARSER_OPTIONS,
     ignoreAttributes: false,
     attributeNamePrefix: '',
     isArray: (n) => n === 'sheet',

@@ -142,6 +142,44 @@ describe('tableau-export run (CSV source, local destination)', () => {
     },
   );
 
+  it("reads Tableau's UTF-16 tab-separated crosstab into columns, and warns where a file is not UTF-8", async () => {
+    const sub = await mkdtemp(join(dir, 'encodings-'));
+    const crosstab = 'Region\tSales, Total\tOwner\r\nEMEA\t"1,234"\tÉlodie\r\nAPAC\t567\t東京\r\n';
+    await writeFile(
+      join(sub, 'crosstab.csv'),
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(crosstab, 'utf16le')]),
+    );
+    // A Latin-1 export saved by another tool: "Société" with a single 0xE9 byte.
+    await writeFile(
+      join(sub, 'latin1.csv'),
+      Buffer.concat([
+        Buffer.from('Account,Amount\n'),
+        Buffer.from('Soci\xe9t\xe9,10\n', 'latin1'),
+        Buffer.from('Acme,20\n'),
+      ]),
+    );
+    const cfg = join(sub, 'cfg.yaml');
+    await writeFile(
+      cfg,
+      config('      - { file: crosstab.csv, sheet: Crosstab }\n      - { file: latin1.csv, sheet: Latin }'),
+    );
+    const res = await runCli(['run', 'pipeline', '--json', '--config', cfg]);
+    expect(res.code, res.stderr).toBe(0);
+    const report = JSON.parse(res.stdout.trim()) as { status: string; warnings: string[] };
+    expect(report.status).toBe('succeeded');
+    expect(report.warnings).toContainEqual(
+      `Latin: "${join(sub, 'latin1.csv')}" has 2 invalid UTF-8 byte sequences (the first on line 2, at byte 19), ` +
+        'written as "\uFFFD"; save the file as UTF-8, or as UTF-16 with its byte-order mark (Tableau\'s crosstab export)',
+    );
+    const book = XLSX.read(await readFile(join(sub, 'out', 'Pipeline.xlsx')));
+    const rows = XLSX.utils.sheet_to_json<unknown[]>(book.Sheets['Crosstab']!, { header: 1 });
+    expect(rows).toEqual([
+      ['Region', 'Sales, Total', 'Owner'],
+      ['EMEA', 1234, 'Élodie'],
+      ['APAC', 567, '東京'],
+    ]);
+  });
+
   it('exits 2 with every problem listed for a bad config', async () => {
     const cfg = join(dir, 'bad.yaml');
     await writeFile(

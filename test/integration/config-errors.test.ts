@@ -328,3 +328,114 @@ describe.concurrent('bad configuration files', () => {
     );
   });
 });
+
+// Not concurrent: each test starts two CLI processes already, and the block above runs its own at once.
+describe('config inputs that must not hurt the process', () => {
+  it('a config file over the size cap: validate and run exit 2 naming the file, its size and the cap', async ({
+    expect,
+  }) => {
+    const file = join(dir, 'huge.yaml');
+    await writeFile(file, `exports: []\n# ${'x'.repeat(1024 * 1024)}\n`);
+    const [validate, run] = await Promise.all([
+      runCli(['validate', '--config', file], { env: cleanEnv() }),
+      runCli(['run', '--all', '--config', file], { env: cleanEnv() }),
+    ]);
+    for (const r of [validate, run]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(problemLines(r)).toEqual([
+        `${file} (root): file is 1,048,591 bytes, over the 1,048,576-byte limit for a config file; check it is the right file, or raise the limit with TABLEAU_EXPORT_CONFIG_MAX_BYTES`,
+      ]);
+    }
+  });
+
+  it('a YAML alias bomb: exit 2 with a config error, not a crash', async ({ expect }) => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) {
+      const prev = String.fromCharCode('a'.charCodeAt(0) + i);
+      levels.push(`${name}: &${name} [${Array.from({ length: 9 }, () => `*${prev}`).join(',')}]`);
+    }
+    const file = await configFile('bomb.yaml', [...levels, 'exports: [*i]']);
+    const started = Date.now();
+    const r = await runCli(['validate', '--config', file], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(2);
+    expect(problemLines(r)).toEqual([
+      `${file} (root): YAML aliases expand to too many nodes (over 1000, as in an "alias bomb"); write the values out or use fewer aliases`,
+    ]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('a NUL in a local fileName: validate and run both refuse it up front, on its line', async ({ expect }) => {
+    const file = await configFile('nul-name.yaml', [
+      'timezone: Europe/Paris',
+      'exports:',
+      '  - id: a',
+      '    views: [{ file: ./data.csv }]',
+      '    destination: { type: local, dir: ./out, fileName: "Pipe\\0line.xlsx" }',
+    ]);
+    const [validate, run] = await Promise.all([
+      runCli(['validate', '--config', file], { env: cleanEnv() }),
+      runCli(['run', 'a', '--config', file], { env: cleanEnv() }),
+    ]);
+    for (const r of [validate, run]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(problemLines(r)).toEqual([
+        `${file}:5 exports[0].destination.fileName: "Pipe\\u0000line.xlsx" contains control characters; must be a plain file name ending with .xlsx (put folders in "dir")`,
+      ]);
+    }
+  });
+
+  it('run a b: an export that cannot start is a failed report of its own, and b still runs', async ({ expect }) => {
+    const sub = await mkdtemp(join(dir, 'run-a-b-'));
+    await writeFile(join(sub, 'data.csv'), 'Region,Amount\nEMEA,10\nNA,20\n');
+    const file = join(sub, 'exports.yaml');
+    await writeFile(
+      file,
+      [
+        'timezone: Europe/Paris',
+        'stateDir: ./state',
+        'tableau:',
+        '  serverUrl: https://tableau.example.com',
+        '  site: sales',
+        '  auth: { type: pat, tokenNameEnv: FAULTS_TEST_PAT_NAME, tokenSecretEnv: FAULTS_TEST_PAT_SECRET }',
+        'exports:',
+        '  - id: a',
+        '    views: [{ workbook: Sales Pipeline, view: Opportunities }]',
+        '    destination: { type: local, dir: ./out }',
+        '  - id: b',
+        '    views: [{ file: ./data.csv, sheet: Data }]',
+        '    destination: { type: local, dir: ./out }',
+        '',
+      ].join('\n'),
+    );
+    const [json, text] = await Promise.all([
+      runCli(['run', 'a', 'b', '--json', '--config', file], { env: cleanEnv() }),
+      runCli(['run', 'a', 'b', '--dry-run', '--config', file], { env: cleanEnv() }),
+    ]);
+    expect(json.code, json.stderr).toBe(2);
+    const reports = json.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            exportId: string;
+            status: string;
+            rows: number;
+            error?: { code: string; message: string };
+          },
+      );
+    expect(reports.map((r) => [r.exportId, r.status, r.error?.code])).toEqual([
+      ['a', 'failed', 'CONFIG_INVALID'],
+      ['b', 'succeeded', undefined],
+    ]);
+    expect(reports[0]?.error?.message).toMatch(/FAULTS_TEST_PAT_NAME/);
+    expect(reports[1]?.rows).toBe(2);
+    expect(json.stderr).toMatch(/^config error/m);
+    // Without --json: the error, b's own report and the summary table with both.
+    expect(text.code, text.stderr).toBe(2);
+    expect(text.stderr).toMatch(/FAULTS_TEST_PAT_NAME/);
+    expect(text.stdout).toMatch(/✓ b: succeeded/);
+    expect(text.stdout).toMatch(/^a\s+failed\s+0\s+0\s+/m);
+    expect(text.stdout).toMatch(/^b\s+succeeded\s+2\s+/m);
+  });
+});

@@ -8,6 +8,7 @@
  * - SIGHUP with an invalid config keeps the old config (and says why); with a valid one, a new export appears.
  */
 import { rmSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
@@ -228,6 +229,18 @@ describe('serve: crash, shutdown and reload', () => {
     expect(String(refused['err'])).toMatch(/every day at six.*5 fields/);
     expect(await ids()).toEqual(['hup-a']);
     expect((await api.get('/healthz')).status).toBe(200);
+
+    // Over the size cap: refused before parsing (a megabyte of YAML would block the event loop for seconds).
+    const big = await configFor('hup', sampleExportYaml({ id: 'hup-a', path: 'Reports/Hup A.xlsx' }));
+    await appendFile(big.file, `# ${'x'.repeat(1024 * 1024)}\n`);
+    serve.signal('SIGHUP');
+    const tooBig = await serve.waitForLog(
+      'the oversized reload failure',
+      (l) => l.msg === 'config reload failed; keeping the previous config' && /byte limit/.test(String(l['err'])),
+    );
+    expect(String(tooBig['err'])).toMatch(/file is [\d,]+ bytes, over the 1,048,576-byte limit for a config file/);
+    expect(String(tooBig['err'])).toMatch(/TABLEAU_EXPORT_CONFIG_MAX_BYTES/);
+    expect(await ids()).toEqual(['hup-a']);
 
     // Valid: hup-b is added, listed and runnable.
     await configFor(

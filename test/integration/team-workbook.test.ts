@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../../src/shared/xml-entities.js';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import XLSX from 'xlsx';
@@ -50,9 +51,10 @@ let opportunities: Opportunity[];
 let zip: JSZip;
 let edited: { path: string; target: Opportunity; delta: number };
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
+const xml = new XMLParser({ ...SAFE_XML_PARSER_OPTIONS, ignoreAttributes: false, attributeNamePrefix: '' });
 /** The same, with the elements that repeat always as arrays. */
 const lists = new XMLParser({
+  ...SAFE_XML_PARSER_OPTIONS,
   ignoreAttributes: false,
   attributeNamePrefix: '',
   isArray: (name) => ['conditionalFormatting', 'cfRule', 'dataValidation'].includes(name),

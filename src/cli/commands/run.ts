@@ -1,7 +1,8 @@
 /** `tableau-export run [EXPORT_ID...] [--all | --failed] [--dry-run] [--json]`. */
-import { UsageError } from '../../shared/errors.js';
-import type { RunReport } from '../../contracts/run-report.js';
-import type { AppContext } from '../app-context.js';
+import { toAppError, UsageError } from '../../shared/errors.js';
+import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
+import type { RunProgress } from '../../pipeline/run-export.js';
+import { newRunId, type AppContext } from '../app-context.js';
 import {
   createProgress,
   EXIT_OK,
@@ -9,6 +10,7 @@ import {
   formatLocalTime,
   formatProgressLine,
   formatTable,
+  reportError,
   type ProgressLine,
 } from '../output.js';
 
@@ -35,20 +37,26 @@ export async function runCommand(
   }
 
   const reports: RunReport[] = [];
+  /** The worst exit code of the exports that could not start (2 for a config error, as a config error alone). */
+  let notStarted = EXIT_OK;
   for (const id of selected) {
     if (signal.aborted) break;
     const started = Date.now();
-    // In queue mode a run goes through the fleet (never overlapping a run of the same export elsewhere); a dry run
-    // delivers nothing and stays local.
-    const report =
-      ctx.config.queue !== undefined && !options.dryRun
-        ? await (await import('./run-queued.js')).runQueued(ctx, id, signal)
-        : await ctx.runOne(id, {
-            trigger: { kind: 'cli' },
-            dryRun: options.dryRun,
-            signal,
-            onProgress: (p) => progress.update(formatProgressLine(id, p, Date.now() - started)),
-          });
+    let report: RunReport;
+    try {
+      report = await runSelected(ctx, id, options, signal, (p) =>
+        progress.update(formatProgressLine(id, p, Date.now() - started)),
+      );
+    } catch (err) {
+      // An export that cannot even start (a secret missing from the environment, another process running it) is a
+      // failed report of its own: the exports after it still run.
+      progress.done();
+      report = notStartedReport(ctx, id, started, err);
+      notStarted = Math.max(notStarted, reportError(err, { verbose: false, redactor: ctx.redactor }));
+      reports.push(report);
+      if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      continue;
+    }
     progress.done();
     reports.push(report);
     // Queue-mode runs are notified by the worker that ran them.
@@ -76,7 +84,38 @@ export async function runCommand(
     );
     return EXIT_RUN_FAILED;
   }
+  if (notStarted !== EXIT_OK) return notStarted;
   return reports.every((r) => r.status !== 'failed') ? EXIT_OK : EXIT_RUN_FAILED;
+}
+
+/** One export's run: through the fleet in queue mode (never overlapping a run elsewhere), else in this process. */
+async function runSelected(
+  ctx: AppContext,
+  id: string,
+  options: RunCommandOptions,
+  signal: AbortSignal,
+  onProgress: (p: RunProgress) => void,
+): Promise<RunReport> {
+  // A dry run delivers nothing and stays local.
+  if (ctx.config.queue !== undefined && !options.dryRun)
+    return (await import('./run-queued.js')).runQueued(ctx, id, signal);
+  return ctx.runOne(id, { trigger: { kind: 'cli' }, dryRun: options.dryRun, signal, onProgress });
+}
+
+/** The failed report of an export that threw before its run started; its error redacted. */
+function notStartedReport(ctx: AppContext, exportId: string, startedMs: number, err: unknown): RunReport {
+  const at = new Date(startedMs).toISOString();
+  const error = toAppError(err);
+  return blankRunReport({
+    runId: newRunId(new Date(startedMs)),
+    exportId,
+    trigger: { kind: 'cli' },
+    status: 'failed',
+    startedAt: at,
+    finishedAt: new Date().toISOString(),
+    durationMs: Date.now() - startedMs,
+    error: { code: error.code, message: ctx.redactor.redact(error.userMessage) },
+  });
 }
 
 /** The export ids to run: the ones named, every one (`--all`), or those whose last run failed (`--failed`). */

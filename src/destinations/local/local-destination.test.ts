@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -163,12 +163,15 @@ describe('createLocalDestination in update mode', () => {
 
   it('copies the workbook into tempDir with a fingerprint of size, mtime and SHA-256', async () => {
     const { dir, target } = await teamWorkbook('the team workbook');
+    await chmod(target, 0o644);
     const ctx = await fetchContext();
     const current = downloaded(await createLocalDestination({ dir, fileName: NAME, mode: 'update' }).fetchCurrent(ctx));
     expect(current?.location).toBe(target);
     expect(current?.bytes).toBe(17);
     expect(current?.path.startsWith(ctx.tempDir)).toBe(true);
     expect(await readFile(current?.path ?? '', 'utf8')).toBe('the team workbook');
+    // The team's file is readable by all; the copy is pipeline data: this user only.
+    expect((await stat(current?.path ?? '')).mode & 0o777).toBe(0o600);
     const sha = createHash('sha256').update('the team workbook').digest('hex');
     expect(current?.version).toBe(`local-v1:17:${BigInt(FIXED_MTIME.getTime()) * 1_000_000n}:${sha}`);
   });

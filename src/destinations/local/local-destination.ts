@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { LOCAL_FILE_NAME_HINT, localFileNameProblem } from '../../shared/local-file-name.js';
 import { AbortedError, AppError, DestinationError } from '../../shared/errors.js';
 import type {
   CurrentFile,
@@ -189,24 +190,12 @@ function toReadError(err: unknown, target: string, signal: AbortSignal): AppErro
 }
 
 function validateFileName(fileName: string): void {
-  const problem =
-    fileName.trim() === ''
-      ? 'is empty'
-      : /[/\\]/.test(fileName) || basename(fileName) !== fileName
-        ? 'contains a path separator'
-        : // eslint-disable-next-line no-control-regex -- control characters are exactly what this pattern is about
-          /[\u0000-\u001f]/.test(fileName)
-          ? 'contains control characters'
-          : !/\.xlsx$/i.test(fileName) || fileName.length <= '.xlsx'.length
-            ? 'does not end with .xlsx'
-            : undefined;
+  const problem = localFileNameProblem(fileName);
   if (problem !== undefined) {
     throw new DestinationError(
       'DESTINATION_INVALID_FILE_NAME',
       `local destination file name '${fileName}' ${problem}`,
-      {
-        hint: "use a plain file name such as 'Sales Pipeline.xlsx' and put the folder in 'dir'",
-      },
+      { hint: LOCAL_FILE_NAME_HINT },
     );
   }
 }

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { DestinationError } from '../../shared/errors.js';
+import { makePrivate } from '../../shared/private-files.js';
 import { fileTooLargeError } from '../update-mode-errors.js';
 
 const PREFIX = 'local-v1';
@@ -68,6 +69,8 @@ export async function copyWithFingerprint(
   try {
     // copyFile goes kernel to kernel where it can: the workbook never sits in this process's memory.
     await copyFile(source, dest);
+    // copyFile gives the copy the source's rights (the team's 0644 or 0640); the copy is pipeline data.
+    await makePrivate(dest);
     const { size } = await stat(dest);
     if (size > maxBytes) throw fileTooLargeError(source, size, maxBytes, { whileDownloading: true });
     return { bytes: size, version: formatFingerprint(size, before.mtimeNs, await sha256Of(dest, signal)) };

@@ -12,6 +12,7 @@ import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, DestinationError } from '../../shared/errors.js';
+import { PRIVATE_FILE_MODE } from '../../shared/private-files.js';
 import type { Clock, Sleep } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Redactor } from '../../shared/redact.js';
@@ -126,7 +127,9 @@ async function fetchToFile(location: string, req: ItemDownloadRequest, deps: Ite
     },
   });
   try {
-    await pipeline(res.body, capped, createWriteStream(req.destPath), { signal: req.signal });
+    await pipeline(res.body, capped, createWriteStream(req.destPath, { mode: PRIVATE_FILE_MODE }), {
+      signal: req.signal,
+    });
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw graphNetworkError(operation, error, req.signal);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -105,6 +105,8 @@ describe('OneDrive fetchCurrent (Graph and the download host mocked with nock)',
     expect(current).toMatchObject({ bytes: 3_000, version: ETAG, location: 'drive b!x/Reports/Sales.xlsx' });
     expect(current?.path.startsWith(tempDir)).toBe(true);
     expect((await readFile(current?.path ?? '')).equals(bytes)).toBe(true);
+    // The team's workbook, downloaded: pipeline data, this user only (whatever the umask).
+    expect((await stat(current?.path ?? '')).mode & 0o777).toBe(0o600);
     // The pre-authenticated URL is a credential (here one no generic pattern knows): never in a log line or error.
     expect(redactor.redact(`GET ${DOWNLOAD_HOST}/dl/secret-T1 failed`)).not.toContain('secret-T1');
   });

@@ -4,6 +4,7 @@
  * passed to every route, so two simulators in one process never share anything.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../../shared/xml-entities.js';
 import type { PipelineOptions } from '../demo-data/pipeline-generator.js';
 import type { FaultTarget, QueuedFault } from './fault-injection.js';
 import { buildSimContent, type SimWorkbook } from './sim-content.js';
@@ -170,6 +171,7 @@ export function createTableauSimState(options: TableauSimulatorOptions, port: nu
       requests: [],
     },
     signInParser: new XMLParser({
+      ...SAFE_XML_PARSER_OPTIONS,
       ignoreAttributes: false,
       attributeNamePrefix: '',
       removeNSPrefix: true,

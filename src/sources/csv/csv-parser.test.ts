@@ -297,3 +297,107 @@ describe('createCsvByteParser', () => {
     }
   });
 });
+
+describe('createCsvByteParser: encodings and delimiters', () => {
+  /** Parses `bytes` in pieces cut at `cuts` and returns the records with what the parser found out. */
+  function read(bytes: Uint8Array, cuts: readonly number[] = []) {
+    const parser = createCsvByteParser();
+    const records: string[][] = [];
+    let from = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      expect(parser.write(bytes.subarray(from, cut), records)).toBeUndefined();
+      from = cut;
+    }
+    expect(parser.end(records)).toBeUndefined();
+    return { records, format: parser.format(), invalid: parser.invalidText() };
+  }
+  const everyCut = (bytes: Uint8Array): number[][] => [
+    ...Array.from({ length: bytes.length + 1 }, (_, i) => [i]),
+    Array.from({ length: bytes.length }, (_, i) => i),
+  ];
+
+  // Tableau's "Crosstab" download: UTF-16LE with a BOM, tab-separated, CRLF.
+  const crosstab = 'Region\tSales, Total\tNote\r\nEMEA\t"1,234"\t"tab\tinside"\r\nNA\t5\tÉté 東京\r\n';
+  const crosstabRecords = [
+    ['Region', 'Sales, Total', 'Note'],
+    ['EMEA', '1,234', 'tab\tinside'],
+    ['NA', '5', 'Été 東京'],
+  ];
+
+  it('reads a UTF-16LE tab-separated crosstab into its columns, wherever the bytes are cut', () => {
+    const bytes = Uint8Array.from([0xff, 0xfe, ...Buffer.from(crosstab, 'utf16le')]);
+    const whole = read(bytes);
+    expect(whole).toEqual({
+      records: crosstabRecords,
+      format: { encoding: 'utf-16le', bom: true, delimiter: '\t' },
+      invalid: undefined,
+    });
+    for (const cuts of everyCut(bytes))
+      expect(read(bytes, cuts).records, `cut at ${cuts.join(',')}`).toEqual(crosstabRecords);
+  });
+
+  it('reads UTF-16BE with its BOM, and a tab-separated UTF-8 file with or without a BOM', () => {
+    const be = Buffer.from(crosstab, 'utf16le').swap16();
+    expect(read(Uint8Array.from([0xfe, 0xff, ...be]))).toMatchObject({
+      records: crosstabRecords,
+      format: { encoding: 'utf-16be', bom: true, delimiter: '\t' },
+    });
+    expect(read(utf8.encode(`\ufeff${crosstab}`))).toMatchObject({
+      records: crosstabRecords,
+      format: { encoding: 'utf-8', bom: true, delimiter: '\t' },
+    });
+    expect(read(utf8.encode(crosstab))).toMatchObject({
+      records: crosstabRecords,
+      format: { encoding: 'utf-8', bom: false, delimiter: '\t' },
+    });
+  });
+
+  it('gives the same records as csv-parse with a tab delimiter', () => {
+    const text = 'a\tb\tc\n"x\ty"\t"q""uote"\t\n\t\tz\n';
+    const expected = csvParseSync(text, { delimiter: '\t', skip_empty_lines: true }) as string[][];
+    expect(read(utf8.encode(text)).records).toEqual(expected);
+  });
+
+  it.each([
+    ['commas only', 'a,b,c', ','],
+    ['tabs only', 'a\tb\tc', '\t'],
+    ['a tab inside quotes of a comma header', '"a\tb",c', ','],
+    ['commas inside the names of a tab header', 'Sales, Total\tProfit, Net\tRegion', '\t'],
+    ['one tab among commas', 'a,b\tc', '\t'],
+    ['one column', 'Region', ','],
+  ])('chooses the delimiter from the header line: %s', (_what, header, delimiter) => {
+    expect(read(utf8.encode(`${header}\r\n`)).format?.delimiter).toBe(delimiter);
+  });
+
+  it('keeps a comma file with tabs in its data rows comma-separated', () => {
+    expect(read(utf8.encode('a,b\n1\t2,3\n')).records).toEqual([
+      ['a', 'b'],
+      ['1\t2', '3'],
+    ]);
+  });
+
+  it('counts and locates invalid UTF-8, whatever the cuts, and not a U+FFFD the file itself holds', () => {
+    const bytes = Uint8Array.from([
+      ...utf8.encode('name,note\nok,\uFFFD real\nbad,'), // line 3 starts at byte 22
+      0xe9, // a Latin-1 é: invalid at byte 26
+      ...utf8.encode('t\xe9\n'),
+      0xc3, // a lead byte followed by a comma: invalid at byte 31
+      ...utf8.encode(',z\n'),
+      ...utf8.encode('x,y\n'),
+    ]);
+    expect(bytes[26]).toBe(0xe9);
+    const whole = read(bytes);
+    expect(whole.records[2]).toEqual(['bad', '\uFFFDté']);
+    expect(whole.records[1]).toEqual(['ok', '\uFFFD real']);
+    expect(whole.records[3]).toEqual(['\uFFFD', 'z']);
+    expect(whole.invalid).toEqual({ count: 2, firstLine: 3, firstByte: 26 });
+    for (const cuts of everyCut(bytes))
+      expect(read(bytes, cuts).invalid, `cut at ${cuts.join(',')}`).toEqual(whole.invalid);
+  });
+
+  it('reports a sequence cut off by the end of the input, and nothing for valid text', () => {
+    const bytes = Uint8Array.from([...utf8.encode('a\nb\n'), 0xe6, 0x9d]);
+    expect(read(bytes).invalid).toEqual({ count: 1, firstLine: 3, firstByte: 4 });
+    expect(read(utf8.encode('a\n東京\n')).invalid).toBeUndefined();
+  });
+});

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ const MiB = 2 ** 20;
 const ROWS = 300_000;
 let dir: string;
 let path: string;
+let utf16Path: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'read-csv-memory-'));
@@ -25,13 +28,29 @@ beforeAll(async () => {
     PIPELINE_HEADER,
     generatePipelineRows({ seed: 7, count: ROWS, asOf: new Date(Date.UTC(2026, 10, 27)) }),
   );
+  // The same rows as Tableau's crosstab download: UTF-16LE with a BOM, tab-separated.
+  utf16Path = join(dir, 'crosstab.csv');
+  const out = createWriteStream(utf16Path);
+  out.write(Buffer.from([0xff, 0xfe]));
+  for (const row of [
+    PIPELINE_HEADER,
+    ...generatePipelineRows({ seed: 7, count: ROWS, asOf: new Date(Date.UTC(2026, 10, 27)) }),
+  ])
+    if (!out.write(Buffer.from(`${row.map(tsvField).join('\t')}\r\n`, 'utf16le'))) await once(out, 'drain');
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 });
+/** A field of a tab-separated file, quoted when it holds a quote, a tab or a line break. */
+const tsvField = (v: string): string => (/["\t\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('keeps memory flat while reading 300k rows twice', async () => {
-  const table = await openCsvTable(path, { provenance: {}, removeOnDispose: false });
+it.each([
+  ['UTF-8, comma-separated', () => path],
+  ["UTF-16LE, tab-separated (Tableau's crosstab)", () => utf16Path],
+])('keeps memory flat while reading 300k rows twice: %s', async (_what, file) => {
+  const table = await openCsvTable(file(), { provenance: {}, removeOnDispose: false });
   // Warm up: let the parser's code and the first allocations settle before the baseline.
   for await (const _row of table.rows()) break;
   const baseline = process.memoryUsage().rss;

@@ -227,3 +227,43 @@ describe('openCsvTable', () => {
     ]);
   });
 });
+
+describe('openCsvTable: encodings', () => {
+  it("reads Tableau's UTF-16LE tab-separated crosstab into its columns", async () => {
+    const text = 'Region\tSales, Total\r\nEMEA\t"1,234"\r\nAPAC\t東京\r\n';
+    const path = await csvFile(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const table = await openCsvTable(path, { provenance: {}, removeOnDispose: false });
+    expect(table.header).toEqual(['Region', 'Sales, Total']);
+    expect(await readAll(table)).toEqual([
+      ['EMEA', '1,234'],
+      ['APAC', '東京'],
+    ]);
+    expect(table.warnings).toEqual([]);
+  });
+
+  it('warns once, after the first full pass, where the bytes that are not UTF-8 are', async () => {
+    const path = await csvFile(
+      Buffer.concat([Buffer.from('name,city\nA,Paris\nB,'), Buffer.from([0xe9]), Buffer.from('vry\nC,Lyon\n')]),
+    );
+    const table = await openCsvTable(path, {
+      provenance: {},
+      removeOnDispose: false,
+      label: 'data/opps.csv',
+      warnings: ['w'],
+    });
+    expect(table.warnings).toEqual(['w']);
+    expect((await readAll(table))[1]).toEqual(['B', '\uFFFDvry']);
+    const warning =
+      '"data/opps.csv" has 1 invalid UTF-8 byte sequence (the first on line 3, at byte 20), written as "\uFFFD"; ' +
+      "save the file as UTF-8, or as UTF-16 with its byte-order mark (Tableau's crosstab export)";
+    expect(table.warnings).toEqual(['w', warning]);
+    await readAll(table);
+    expect(table.warnings).toEqual(['w', warning]);
+  });
+
+  it('says nothing about a valid file that holds U+FFFD itself', async () => {
+    const table = await openCsvTable(await csvFile('a\n\uFFFD\n'), { provenance: {}, removeOnDispose: false });
+    expect(await readAll(table)).toEqual([['\uFFFD']]);
+    expect(table.warnings).toEqual([]);
+  });
+});

@@ -1,14 +1,15 @@
 /**
  * Reads a CSV file (a Tableau `/data` download spooled to disk, or a local file) as a {@link RawTable} of display
- * strings. Always UTF-8 whatever produced the file (guessing the charset is how other clients got mojibake on CJK
- * text), with an optional BOM, CRLF or LF line endings and RFC 4180 quoting (see `csv-parser.ts`). Malformed input
- * is an error that names the file and the line, never a silently shifted column.
+ * strings. UTF-8 unless a BOM says UTF-16 (Tableau's crosstab export: UTF-16LE, tab-separated); the charset is never
+ * guessed from the bytes (guessing is how other clients got mojibake on CJK text). Comma or tab separated (from the
+ * header line), CRLF or LF line endings and RFC 4180 quoting (see `csv-parser.ts`). Malformed input is an error that
+ * names the file and the line, never a silently shifted column; invalid UTF-8 is a run warning saying where.
  */
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { SourceError } from '../../shared/errors.js';
 import type { RawTable } from '../../contracts/ports.js';
 import type { Provenance, RawRow } from '../../shared/table.js';
-import { createCsvByteParser, type CsvProblem } from './csv-parser.js';
+import { createCsvByteParser, type CsvByteParser, type CsvProblem, type InvalidTextReport } from './csv-parser.js';
 
 export interface OpenCsvTableOptions {
   readonly provenance: Provenance;
@@ -51,6 +52,16 @@ function malformed(problem: CsvProblem, label: string, path: string): SourceErro
   });
 }
 
+/** The run warning for bytes that are not UTF-8: where, how many, what they became and the fix. */
+export function describeInvalidText(label: string, invalid: InvalidTextReport): string {
+  const many = invalid.count === 1 ? 'sequence' : 'sequences';
+  return (
+    `"${label}" has ${invalid.count.toLocaleString('en-US')} invalid UTF-8 byte ${many} (the first on line ` +
+    `${invalid.firstLine}, at byte ${invalid.firstByte.toLocaleString('en-US')}), written as "\uFFFD"; ` +
+    "save the file as UTF-8, or as UTF-16 with its byte-order mark (Tableau's crosstab export)"
+  );
+}
+
 /** Turns file-system errors into SourceErrors that name the file and the fix. */
 function fileError(err: unknown, label: string, path: string): SourceError {
   if (err instanceof SourceError) return err;
@@ -84,7 +95,12 @@ interface RecordIterator extends AsyncIterableIterator<string[]> {
  * @throws SourceError `CSV_MALFORMED` after yielding the records before the problem; `CSV_NOT_FOUND`,
  *   `CSV_READ_FAILED` for file-system errors.
  */
-function iterateRecords(path: string, label: string, skip: number): RecordIterator {
+function iterateRecords(
+  path: string,
+  label: string,
+  skip: number,
+  onComplete?: (parser: CsvByteParser) => void,
+): RecordIterator {
   const parser = createCsvByteParser();
   const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   let handle: FileHandle | undefined;
@@ -130,6 +146,7 @@ function iterateRecords(path: string, label: string, skip: number): RecordIterat
       }
       if (readBytes === 0) {
         problem = parser.end(batch);
+        if (problem === undefined) onComplete?.(parser);
       } else {
         const sliceEnd = Math.min(sliceAt + PARSE_SLICE_BYTES, readBytes);
         problem = parser.write(buffer.subarray(sliceAt, sliceEnd), batch);
@@ -197,13 +214,26 @@ export async function openCsvTable(path: string, options: OpenCsvTableOptions): 
   }
   const columns: readonly string[] = header;
   let disposed = false;
+  // Grows once, at the end of the first complete pass over the rows (the typing pass, before anything is written):
+  // invalid UTF-8 is only known once every byte was decoded, and reading the file an extra time to know it sooner
+  // would cost every run for a rare case.
+  const warnings: string[] = [...(options.warnings ?? [])];
+  let checked = false;
+  const onComplete = (parser: CsvByteParser): void => {
+    if (checked) return;
+    checked = true;
+    const invalid = parser.invalidText();
+    if (invalid !== undefined) warnings.push(describeInvalidText(label, invalid));
+  };
 
   return {
     header: columns,
     provenance: options.provenance,
-    warnings: options.warnings ?? [],
+    warnings,
     bytes: options.bytes ?? size,
-    rows: (): AsyncIterable<RawRow> => ({ [Symbol.asyncIterator]: () => iterateRecords(path, label, 1) }),
+    rows: (): AsyncIterable<RawRow> => ({
+      [Symbol.asyncIterator]: () => iterateRecords(path, label, 1, onComplete),
+    }),
     async dispose(): Promise<void> {
       if (disposed || !options.removeOnDispose) return;
       disposed = true;

@@ -7,6 +7,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppError, SourceError } from '../../shared/errors.js';
+import { PRIVATE_FILE_MODE } from '../../shared/private-files.js';
 import type { OpenExchange } from './http-exchange.js';
 
 /** Largest XML answer we accept (a 1000-item views page is a few MB). */
@@ -86,7 +87,12 @@ export async function writeBodyToFile(ex: OpenExchange, what: string, file: stri
   });
   const expected = announcedLength(ex);
   try {
-    await pipeline([ex.body, ...decoders(ex.headers), cap, createWriteStream(file, { flags: 'w' })]);
+    await pipeline([
+      ex.body,
+      ...decoders(ex.headers),
+      cap,
+      createWriteStream(file, { flags: 'w', mode: PRIVATE_FILE_MODE }),
+    ]);
   } catch (err) {
     throw streamFailure(
       ex,

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
@@ -128,6 +128,10 @@ describe('createTableauSource against recorded responses (nock)', () => {
         '&vf_Customer=Smith\\,%20Jones%20%26%20Co&vf_Region=East,West&vf_Sub-Category=Art%20%26%20Crafts&vf_Parameters.Top%20N=10',
     );
     expect(table.header[0]).toBe('Measure Names');
+    // The spooled view data is pipeline data: this user only, whatever the umask.
+    const spooled = await readdir(tempDir);
+    expect(spooled).toHaveLength(1);
+    expect((await stat(join(tempDir, spooled[0] ?? ''))).mode & 0o777).toBe(0o600);
     let rows = 0;
     for await (const _ of table.rows()) rows++;
     expect(rows).toBe(24);

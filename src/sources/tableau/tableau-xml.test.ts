@@ -245,6 +245,25 @@ describe('namespaces', () => {
   });
 });
 
+describe('entities', () => {
+  it('never expands a DOCTYPE entity (billion laughs), and still decodes the predefined ones', () => {
+    const lol = Array.from({ length: 9 }, (_, i) =>
+      i === 0 ? '<!ENTITY lol0 "lol">' : `<!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`,
+    ).join('');
+    const text =
+      `<?xml version="1.0"?><!DOCTYPE tsResponse [${lol}]>` +
+      '<tsResponse xmlns="http://tableau.com/api"><serverInfo>' +
+      '<productVersion build="&lol8;">P&amp;L &lt;2026&gt; &#233;t&#xE9;</productVersion>' +
+      '<restApiVersion>&lol8;</restApiVersion></serverInfo></tsResponse>';
+    expect(parseTsResponse(text)).toEqual({
+      serverInfo: {
+        productVersion: { build: '&lol8;', '#text': 'P&L <2026> été' },
+        restApiVersion: '&lol8;',
+      },
+    });
+  });
+});
+
 describe('view data', () => {
   it('opens populate_csv.csv (CRLF, display formats, Measure Names/Values long form) via openCsvTable', async () => {
     COVERED.add('populate_csv.csv');

@@ -7,6 +7,7 @@
  * element's namespace by URI and then drop prefixes, so both forms parse the same.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../../shared/xml-entities.js';
 import { z } from 'zod';
 import { SourceError } from '../../shared/errors.js';
 
@@ -72,6 +73,7 @@ export interface ServerInfo {
 }
 
 const parser = new XMLParser({
+  ...SAFE_XML_PARSER_OPTIONS,
   ignoreAttributes: false,
   attributeNamePrefix: '',
   removeNSPrefix: true,

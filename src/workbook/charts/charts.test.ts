@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { SAFE_XML_PARSER_OPTIONS } from '../../shared/xml-entities.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as XLSX from 'xlsx';
 import type { SheetSpec } from '../../shared/sheet-spec.js';
@@ -31,9 +32,15 @@ async function zipParts(path: string): Promise<Map<string, string>> {
 }
 
 type Node = Record<string, unknown>;
-const ordered = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', preserveOrder: true });
+const ordered = new XMLParser({
+  ...SAFE_XML_PARSER_OPTIONS,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  preserveOrder: true,
+});
 // Attribute values as numbers where they are (axis ids, indexes, flags).
 const plain = new XMLParser({
+  ...SAFE_XML_PARSER_OPTIONS,
   ignoreAttributes: false,
   attributeNamePrefix: '',
   parseAttributeValue: true,

@@ -215,7 +215,7 @@ describe('the freshness guard', () => {
     expect(posted).toEqual([expect.stringContaining('skipped (stale data)')]);
 
     const history = await runCli(['history', 'stale-skip', '--config', config], { env: sim.env });
-    expect(history.stdout).toMatch(/skipped/);
+    expect(history.stdout).toMatch(/skipped .*skipped \(stale data\): the data of view/);
   });
 
   it("fail: a view's own freshness overrides the export's and fails the run with DATA_STALE", async () => {

@@ -129,8 +129,10 @@ describe('queue mode: manual runs and overlap', () => {
     const again = await scheduler.enqueueManual('sales', 'admin-token-1');
     expect(again).toHaveProperty('runId');
     expect(again).not.toEqual(first);
-    await pollFor('the second run to finish', 5000, () =>
-      runs.filter((r) => r.exportId === 'sales' && r.end !== undefined).length === 2 ? true : undefined,
+    // The worker records a run's end after its runner returns: wait for the record, not only the runner.
+    const againId = 'runId' in again ? again.runId : '';
+    await pollFor('the second run to be recorded', 5000, async () =>
+      (await store.getRun(againId))?.status === 'succeeded' ? true : undefined,
     );
 
     const history = await store.listRuns({ exportId: 'sales' });

@@ -204,6 +204,41 @@ describe('update mode on a LibreOffice team workbook (local destination)', () =>
     expect((await readFile(file)).equals(ole)).toBe(true);
   });
 
+  it('validate --online checks the team workbook, each table and each key up front, and changes nothing', async () => {
+    const good = await setUp('validate-good', new URL('team.xlsx', FIXTURES), ', key: Opportunity ID');
+    const before = await readFile(good.file);
+    const ok = await runCli(['validate', '--online', '--config', good.config]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/✓ team: team workbook .*Team\.xlsx can be updated/);
+    expect(ok.stdout).toMatch(
+      /✓ team: table 'Opportunities' on sheet 'Opportunities': 17 columns, key "Opportunity ID"/,
+    );
+    expect(ok.stdout).toMatch(/online check passed/);
+    expect((await readFile(good.file)).equals(before)).toBe(true);
+
+    // A key the table does not have, and a view whose sheet is the team's own (no table of ours): both named at once.
+    const bad = await setUp('validate-bad', new URL('team.xlsx', FIXTURES), ', key: Deal Number');
+    await writeFile(
+      bad.config,
+      (await readFile(bad.config, 'utf8')).replace(
+        '    metrics:',
+        '      - { file: tonight.csv, sheet: Team notes }\n    metrics:',
+      ),
+    );
+    const res = await runCli(['validate', '--online', '--config', bad.config]);
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.stderr).toMatch(/online check failed \(2 problems/);
+    expect(res.stderr).toMatch(/views\[0\]: the key column "Deal Number" is not a column of table 'Opportunities'/);
+    expect(res.stderr).toMatch(/views\[1\]: .*has a sheet 'Team notes' but no table named 'Team_notes'/);
+
+    // Not a workbook at all (a CSV saved under the .xlsx name): refused with what it is.
+    await writeFile(bad.file, 'Opportunity ID,Amount\nOPP-1,10\n');
+    const csv = await runCli(['validate', '--online', '--config', bad.config]);
+    expect(csv.code).toBe(1);
+    expect(csv.stderr).toMatch(/team: team workbook: .*cannot be updated/);
+    expect(await readFile(bad.file, 'utf8')).toBe('Opportunity ID,Amount\nOPP-1,10\n');
+  });
+
   it('refuses teammate values without a key and leaves the file byte for byte', async () => {
     const { config, file } = await setUp('no-key', new URL('team.xlsx', FIXTURES));
     // Without metrics there is no default key (metrics.columns.id).

@@ -13,6 +13,7 @@ import { formatAge, freshnessRuleFor } from '../../pipeline/freshness.js';
 import { toViewRequest } from '../../pipeline/run-export.js';
 import type { TableauSource } from '../../sources/tableau/index.js';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
+import { checkUpdateExports } from './validate-update.js';
 
 export async function validateCommand(file: string, options: { online: boolean; logger: Logger }): Promise<number> {
   const loaded = await loadConfig(file, { checkEnv: true }); // throws ConfigError (exit 2) with every issue
@@ -68,6 +69,11 @@ export async function validateCommand(file: string, options: { online: boolean; 
         );
       }
     }
+    problems.push(
+      ...(await checkUpdateExports(ctx, loaded.config.exports, options.logger, (line) =>
+        process.stdout.write(`${line}\n`),
+      )),
+    );
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     problems.push(err instanceof AppError ? `[${err.code}] ${err.userMessage}` : String(err));

@@ -176,7 +176,7 @@ function findTable(model: PackageModel, name: string): TableInfo | undefined {
 }
 
 /** A sheet of the view's name without the view's table is the team's: refuse rather than write over it. */
-function refuseSheetWithoutTable(model: PackageModel, sheetName: string, tableName: string): void {
+export function refuseSheetWithoutTable(model: PackageModel, sheetName: string, tableName: string): void {
   const name = sanitizeSheetName(sheetName).toLocaleUpperCase('en-US');
   const sheet = model.sheets.find((s) => s.name.toLocaleUpperCase('en-US') === name);
   if (sheet === undefined) return;

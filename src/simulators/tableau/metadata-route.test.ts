@@ -10,6 +10,7 @@ import type { SourceSession } from '../../contracts/ports.js';
 import { startTableauSimulator, type TableauSimulator } from './tableau-simulator.js';
 
 let sim: TableauSimulator;
+let source: ReturnType<typeof createTableauSource>;
 let session: SourceSession;
 let token: string;
 let ca: string;
@@ -18,7 +19,7 @@ beforeAll(async () => {
   nock.enableNetConnect('127.0.0.1');
   sim = await startTableauSimulator({ rowCount: 5 });
   ca = await readFile(sim.caFile, 'utf8');
-  const source = createTableauSource(
+  source = createTableauSource(
     {
       serverUrl: sim.url,
       site: 'sales',
@@ -122,6 +123,9 @@ describe('the simulated Metadata API', () => {
 
   it('reports the extract refresh time it was given, and live connections without one', async () => {
     sim.setExtractRefreshedAt(new Date('2026-11-30T03:00:00Z'));
+    // A new run's session: a session keeps what it read of a workbook's data age (the disabled API's, above).
+    await session.close();
+    session = await source.open(ctx);
     const view = { filters: {}, parameters: {}, maxAgeMinutes: 1 };
     expect(await session.readFreshness?.({ ...view, workbook: 'Sales Pipeline', view: 'Opportunities' }, ctx)).toEqual({
       kind: 'extract',

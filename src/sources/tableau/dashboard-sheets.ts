@@ -115,8 +115,21 @@ function fallbackToWorkbookViews(apis: DashboardApis, facts: DashboardFacts & { 
  * When the data behind the view `request` names was last refreshed. An unavailable Metadata API, or a workbook it
  * has not indexed, gives `unknown` with the reason; lookup errors (view not found...) are thrown as a fetch would.
  */
-export async function readViewFreshness(apis: DashboardApis, request: ViewRequest): Promise<DataFreshness> {
+export async function readViewFreshness(
+  apis: DashboardApis,
+  request: ViewRequest,
+  byWorkbook?: Map<string, Promise<DataFreshness>>,
+): Promise<DataFreshness> {
   const { workbook } = await resolveView(apis.site, request);
+  // The sheets of one dashboard share their workbook: one query per workbook and session is enough.
+  const known = byWorkbook?.get(workbook.id);
+  if (known !== undefined) return known;
+  const read = queryWorkbookFreshness(apis, workbook);
+  byWorkbook?.set(workbook.id, read);
+  return read;
+}
+
+async function queryWorkbookFreshness(apis: DashboardApis, workbook: TableauWorkbook): Promise<DataFreshness> {
   try {
     const data = await queryMetadata(
       apis.metadata,

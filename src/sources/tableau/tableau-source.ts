@@ -157,6 +157,8 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
   return {
     async open(ctx): Promise<SourceSession> {
       const session = await openSession(ctx.logger, ctx.signal);
+      // One run's session: what it read of a workbook's data age holds for the run.
+      const freshnessByWorkbook = new Map<string, Promise<DataFreshness>>();
       const apis = (c: { logger: Logger; signal: AbortSignal }): DashboardApis => ({
         site: session.siteApi(c.logger, c.signal),
         metadata: session.metadataApi(c.logger, c.signal),
@@ -165,7 +167,7 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
       return {
         fetchView: (request, fetchCtx) => fetchViewData(session, request, fetchCtx, viewDataDeps),
         listDashboardSheets: (request, c) => listDashboardSheets(apis(c), request),
-        readFreshness: (request, c) => readViewFreshness(apis(c), request),
+        readFreshness: (request, c) => readViewFreshness(apis(c), request, freshnessByWorkbook),
         close: () => session.close(),
       };
     },

@@ -62,6 +62,9 @@ export function readExportParts(index: number, raw: unknown): ExportParts {
             file: text(v['file']),
             contentUrl: text(v['contentUrl']),
             viewId: text(v['viewId']),
+            dashboard: isRecord(v['dashboard'])
+              ? { name: text(v['dashboard']['name']), contentUrl: text(v['dashboard']['contentUrl']) }
+              : undefined,
           })
         : undefined,
     ),
@@ -78,9 +81,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** The sheet a view lands on before sanitising: `sheet`, else the view name, else the CSV file's base name. */
-export function viewSheetName(view: Pick<ViewConfig, 'sheet' | 'view' | 'file' | 'contentUrl' | 'viewId'>): string {
+/**
+ * The sheet a view lands on before sanitising: `sheet`, else the view name, else the CSV file's base name. A
+ * dashboard entry fills one sheet per worksheet at run time; its name here (the dashboard's) is for config checks.
+ */
+export function viewSheetName(
+  view: Pick<ViewConfig, 'sheet' | 'view' | 'file' | 'contentUrl' | 'viewId'> & {
+    readonly dashboard?: { readonly name?: string | undefined; readonly contentUrl?: string | undefined } | undefined;
+  },
+): string {
   if (view.sheet !== undefined) return view.sheet;
+  if (view.dashboard !== undefined)
+    return view.dashboard.name ?? view.dashboard.contentUrl?.replace(/^.*\//, '') ?? 'Dashboard';
   if (view.view !== undefined) return view.view;
   if (view.file !== undefined) return view.file.replace(/^.*[\\/]/, '').replace(/\.csv$/i, '');
   if (view.contentUrl !== undefined) return view.contentUrl.replace(/^.*\//, '');
@@ -115,15 +127,17 @@ function viewAddressing(exp: ExportParts, top: TopLevel): RuleIssue[] {
       v.contentUrl !== undefined,
       v.viewId !== undefined,
       v.file !== undefined,
+      v.dashboard !== undefined,
     ].filter(Boolean).length;
     if (forms !== 1) {
       issues.push({
         path,
         message:
-          'address the view exactly one way: { workbook, view } or contentUrl or viewId (Tableau), or file (local CSV)',
+          'address the view exactly one way: { workbook, view } or contentUrl or viewId (Tableau), dashboard (a whole Tableau dashboard), or file (local CSV)',
       });
       return;
     }
+    issues.push(...dashboardAddressing(v, path));
     if ((v.workbook === undefined) !== (v.view === undefined)) {
       issues.push({ path, message: 'give both workbook and view names' });
     }
@@ -141,6 +155,28 @@ function viewAddressing(exp: ExportParts, top: TopLevel): RuleIssue[] {
       });
     }
   });
+  return issues;
+}
+
+/** Rule: a dashboard is named one way, and its sheets are named after its worksheets (so no `sheet`/`table`/`key`). */
+function dashboardAddressing(v: ViewConfig, path: (string | number)[]): RuleIssue[] {
+  const d = v.dashboard;
+  if (d === undefined) return [];
+  const issues: RuleIssue[] = [];
+  const byName = d.workbook !== undefined || d.name !== undefined;
+  if (byName === (d.contentUrl !== undefined) || (byName && (d.workbook === undefined || d.name === undefined))) {
+    issues.push({
+      path: [...path, 'dashboard'],
+      message: 'name the dashboard one way: { workbook, name } (optionally project) or { contentUrl }',
+    });
+  }
+  for (const key of ['sheet', 'table', 'key'] as const) {
+    if (v[key] !== undefined)
+      issues.push({
+        path: [...path, key],
+        message: `a dashboard fills one sheet per worksheet, each named after its worksheet: remove "${key}" (or export the worksheets one by one with view:)`,
+      });
+  }
   return issues;
 }
 
@@ -217,7 +253,9 @@ function metricsRules(exp: ExportParts): RuleIssue[] {
   const { index } = exp;
   const issues: RuleIssue[] = [];
   const sheets = exp.sheetNames.filter((s): s is string => s !== undefined);
-  if (!sheets.includes(exp.metrics.from)) {
+  // A dashboard's worksheets are known only online (validate --online, or the run): its sheets may hold `from`.
+  const hasDashboard = exp.views.some((v) => v.value.dashboard !== undefined);
+  if (!sheets.includes(exp.metrics.from) && !hasDashboard) {
     issues.push({
       path: ['exports', index, 'metrics', 'from'],
       message: `"${exp.metrics.from}" is not a sheet of this export;${suggest(exp.metrics.from, sheets)} sheets: ${sheets.map((s) => `"${s}"`).join(', ')}`,

@@ -261,12 +261,37 @@ export const destinationSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** How old a view's data may be (the extract's last refresh), and what a run does with older data. */
+export const freshnessSchema = z.strictObject({
+  maxAge: duration
+    .refine((ms) => ms > 0, { message: 'must be longer than 0, e.g. 26h' })
+    .describe("Oldest acceptable data, from the extract's last refresh, e.g. 26h for a nightly refresh"),
+  then: z
+    .enum(['warn', 'skip', 'fail'])
+    .default('warn')
+    .describe(
+      'Older data: warn (deliver, with a warning and the webhook alert), skip (keep the previous file) or fail the run',
+    ),
+});
+
+export const dashboardSchema = z.strictObject({
+  workbook: z.string().min(1).optional().describe('Workbook of the dashboard'),
+  name: z.string().min(1).optional().describe('Dashboard name'),
+  project: z.string().min(1).optional().describe('Project name, when workbook names repeat across projects'),
+  contentUrl: z.string().min(1).optional().describe('Dashboard contentUrl, e.g. SalesPipeline/sheets/PipelineOverview'),
+});
+
 export const viewSchema = z.strictObject({
   workbook: z.string().min(1).optional().describe('Tableau workbook name'),
   view: z.string().min(1).optional().describe('View (sheet) name'),
   project: z.string().min(1).optional().describe('Project name, when workbook names repeat across projects'),
   contentUrl: z.string().min(1).optional().describe('View contentUrl, e.g. SalesPipeline/sheets/Opportunities'),
   viewId: z.string().min(1).optional().describe('View LUID'),
+  dashboard: dashboardSchema
+    .optional()
+    .describe(
+      "A whole dashboard instead of one view: every worksheet it shows, each on its own sheet named after it, in the dashboard's order ({ workbook, name } or { contentUrl })",
+    ),
   file: z.string().min(1).optional().describe('Local CSV file (offline use); relative to the config file'),
   sheet: z.string().min(1).optional().describe('Sheet name in the workbook; default the view name'),
   table: z
@@ -300,6 +325,7 @@ export const viewSchema = z.strictObject({
     .enum(['warn', 'fail'])
     .default('warn')
     .describe('An empty or unfiltered result: warning (default) or failed run'),
+  freshness: freshnessSchema.optional().describe("Data age guard for this view; overrides the export's freshness"),
 });
 
 export const exportSchema = z.strictObject({
@@ -325,6 +351,9 @@ export const exportSchema = z.strictObject({
     .min(1, { message: 'an export needs at least one view' })
     .describe('One sheet per view, in this order'),
   metrics: metricsConfigSchema.optional(),
+  freshness: freshnessSchema
+    .optional()
+    .describe("Data age guard for every view of the export (a view's own freshness overrides it)"),
   workbook: z
     .strictObject({
       language: z
@@ -425,6 +454,8 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ExportConfig = z.infer<typeof exportSchema>;
 export type ViewConfig = z.infer<typeof viewSchema>;
+export type FreshnessConfig = z.infer<typeof freshnessSchema>;
+export type DashboardConfig = z.infer<typeof dashboardSchema>;
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type TableauConfig = z.infer<typeof tableauSchema>;
 export type OneDriveConfig = z.infer<typeof onedriveSchema>;

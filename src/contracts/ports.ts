@@ -50,9 +50,56 @@ export interface RawTable {
   dispose(): Promise<void>;
 }
 
+/** A Tableau dashboard to export whole: by workbook and dashboard name (optionally project), or by contentUrl. */
+export interface DashboardRequest {
+  readonly workbook?: string | undefined;
+  readonly name?: string | undefined;
+  readonly project?: string | undefined;
+  readonly contentUrl?: string | undefined;
+}
+
+/** One worksheet a dashboard shows. */
+export interface DashboardSheet {
+  readonly name: string;
+  /** The LUID of the view it is published as; undefined for a hidden sheet (not published, so not exportable). */
+  readonly viewId: string | undefined;
+}
+
+/** The worksheets of a dashboard, in the dashboard's order, and how they were found. */
+export interface DashboardSheets {
+  readonly workbook: string;
+  readonly dashboard: string;
+  /**
+   * `metadata`: the dashboard's own sheets (Metadata API). `workbook-views`: the Metadata API was not available, so
+   * these are every worksheet view of the workbook (which of them the dashboard shows is unknown).
+   */
+  readonly via: 'metadata' | 'workbook-views';
+  readonly sheets: readonly DashboardSheet[];
+  /** Why the fallback was taken, hidden sheets... for the run report. */
+  readonly warnings: readonly string[];
+}
+
+/** When a view's data was last refreshed, as far as the source can tell. */
+export type DataFreshness =
+  /** Every data source behind the view is a live connection: the data is as of the query. */
+  | { readonly kind: 'live'; readonly datasources: readonly string[] }
+  /** Extract(s): `refreshedAt` (ISO 8601) is the oldest last refresh among them, `datasource` the one it belongs to. */
+  | { readonly kind: 'extract'; readonly refreshedAt: string; readonly datasource: string }
+  /** The source could not tell (Metadata API off, view not indexed yet...). */
+  | { readonly kind: 'unknown'; readonly reason: string };
+
 /** An open connection to a source for one run (one Tableau session). */
 export interface SourceSession {
   fetchView(view: ViewRequest, ctx: FetchContext): Promise<RawTable>;
+  /**
+   * The worksheets a dashboard shows (Tableau only). Throws SourceError when the dashboard cannot be found or is not
+   * a dashboard; falls back (with a warning) when the Metadata API is unavailable.
+   */
+  readonly listDashboardSheets?:
+    ((request: DashboardRequest, ctx: Omit<FetchContext, 'tempDir'>) => Promise<DashboardSheets>) | undefined;
+  /** When the view's data was last refreshed (Tableau only), read before its data is fetched. Never throws for an unknown age. */
+  readonly readFreshness?:
+    ((view: ViewRequest, ctx: Omit<FetchContext, 'tempDir'>) => Promise<DataFreshness>) | undefined;
   /** Ends the session (Tableau sign-out). Never throws. */
   close(): Promise<void>;
 }

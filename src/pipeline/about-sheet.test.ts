@@ -80,3 +80,37 @@ describe('buildAboutSheet in French', () => {
     expect(spec.rows.find((r) => r[0] === '  Type de source')?.[1]).toBe('tableau');
   });
 });
+
+describe('buildAboutSheet: data age (freshness guard)', () => {
+  const withAge = (dataAsOf: string, language: AboutInput['language'] = 'en'): AboutInput => ({
+    ...input,
+    dataAsOf,
+    language,
+    sheets: [{ ...input.sheets[0]!, provenance: { dataAsOf: dataAsOf === 'live' ? 'live connection' : dataAsOf } }],
+  });
+
+  it('shows "Data as of" as a wall-clock date and as ISO 8601, and per sheet', () => {
+    const rows = buildAboutSheet(withAge('2026-11-26T02:30:00-05:00')).rows;
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        ['Data as of', new Date(Date.UTC(2026, 10, 26, 2, 30, 0))],
+        ['Data as of (ISO 8601)', '2026-11-26T02:30:00-05:00'],
+        ['  Data as of', '2026-11-26T02:30:00-05:00'],
+      ]),
+    );
+  });
+
+  it('says "live connection" in the workbook\'s language', () => {
+    const rows = buildAboutSheet(withAge('live', 'fr')).rows;
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        ['Données au', 'connexion directe (à jour lors de l’actualisation)'],
+        ['  Données au', 'connexion directe (à jour lors de l’actualisation)'],
+      ]),
+    );
+  });
+
+  it('has no data age line when no view was checked', () => {
+    expect(buildAboutSheet(input).rows.map((r) => r[0])).not.toContain('Data as of');
+  });
+});

@@ -20,6 +20,11 @@ export interface AboutInput {
     readonly filters: string;
     readonly provenance: Readonly<Record<string, string>>;
   }[];
+  /**
+   * Freshness guard: the oldest data behind the sheets (ISO 8601 with offset, in the export's zone), or `live` when
+   * every checked view reads a live connection; absent when no view was checked.
+   */
+  readonly dataAsOf?: string | undefined;
   /** Run warnings, as the run report has them (the run report's language, English). */
   readonly warnings: readonly string[];
   /** Update mode: what each refreshed table of the team's workbook kept, added and removed. */
@@ -54,6 +59,7 @@ const PROVENANCE_LABELS: Readonly<Record<string, MessageKey>> = {
   viewUrl: 'about.provenance.viewUrl',
   maxAge: 'about.provenance.maxAge',
   fetchedAt: 'about.provenance.fetchedAt',
+  dataAsOf: 'about.provenance.dataAsOf',
   file: 'about.provenance.file',
   filters: 'about.provenance.filters',
 };
@@ -117,6 +123,7 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
     ...(input.description === undefined ? [] : [[t.t('about.description'), input.description] as const]),
     ...(refreshed === undefined ? [] : [[t.t('about.refreshedAt'), refreshed] as const]),
     [t.t('about.refreshedAtIso'), input.refreshedAt],
+    ...dataAsOfRows(input.dataAsOf, t),
     [t.t('about.timezone'), t.t('about.zone', { zone: input.timezone, offset: offset === 'Z' ? '' : offset })],
     [t.t('about.runId'), input.runId],
     [t.t('about.triggeredBy'), describeTrigger(input.trigger, t)],
@@ -134,7 +141,7 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
       const label = `  ${provenanceLabel(key, t)}`;
       // The same fact under the same label once is enough (filters are in both places).
       if (!block.some(([existing]) => existing.toLowerCase() === label.toLowerCase()))
-        block.push([label, key === 'source' ? localizeSource(value, t) : value]);
+        block.push([label, key === 'source' ? localizeSource(value, t) : localizeValue(key, value, t)]);
     }
     rows.push(BLANK_LINE, ...block);
   }
@@ -156,6 +163,22 @@ export function buildAboutSheet(input: AboutInput): SheetSpec {
     ),
     asTable: false,
   };
+}
+
+/** "Data as of" as a date-time (and ISO 8601 text), or "live connection"; nothing when no view was checked. */
+function dataAsOfRows(dataAsOf: string | undefined, t: Translator): AboutRow[] {
+  if (dataAsOf === undefined) return [];
+  if (dataAsOf === 'live') return [[t.t('about.dataAsOf'), t.t('freshness.live')]];
+  const wall = wallClock(dataAsOf);
+  return [
+    ...(wall === undefined ? [] : [[t.t('about.dataAsOf'), wall] as const]),
+    [t.t('about.dataAsOfIso'), dataAsOf],
+  ];
+}
+
+/** A provenance value the tool wrote itself, in the workbook's language (`live connection`). */
+function localizeValue(key: string, value: string, t: Translator): string {
+  return key === 'dataAsOf' && value === 'live connection' ? t.t('freshness.live') : value;
 }
 
 /** One refreshed table of the team's workbook: the team's columns kept, the columns added, the rows removed. */

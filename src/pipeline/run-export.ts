@@ -14,6 +14,7 @@ import type {
   Destination,
   PreviousDelivery,
   Source,
+  SourceSession,
   ViewRequest,
 } from '../contracts/ports.js';
 import {
@@ -41,6 +42,9 @@ import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
 import { throwIfAborted } from './abort.js';
+import { annotateTable } from './annotate-table.js';
+import { planViews, type PlannedView } from './dashboard-views.js';
+import { freshnessRuleFor, guardFreshness, oldestDataAsOf, StaleDataSkip, type FreshnessFinding } from './freshness.js';
 import { combineDataHash } from './data-hash.js';
 import { buildMetricsStage, previousRunDate } from './metric-sheets.js';
 import { writeRunOwner } from './orphaned-runs.js';
@@ -150,7 +154,7 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   try {
     end = await buildAndDeliver(scope, soFar);
   } catch (err) {
-    end = describeFailure(scope, err);
+    end = err instanceof StaleDataSkip ? staleDataEnd(scope, soFar, err) : describeFailure(scope, err);
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await rm(scope.runTemp, { recursive: true, force: true }).catch(() => undefined);
@@ -254,17 +258,30 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
   const exp = job.exportConfig;
   const sessions = createSourceSessions({ logger, signal });
   try {
-    for (const [index, view] of exp.views.entries()) {
+    const planned = await planViews(exp.views, {
+      sourceFor: deps.sourceFor,
+      sessionFor: (source) => sessions.sessionFor(source),
+      logger,
+      signal,
+    });
+    for (const [index, plan] of planned.entries()) {
       throwIfAborted(signal);
+      const view = plan.view;
       const sheetName = viewSheetName(view);
-      const onProgress = progressAt(deps, index, exp.views.length);
+      const onProgress = progressAt(deps, index, planned.length);
       onProgress?.({ sheet: sheetName, rows: 0, stage: 'resolve' });
       const session = await sessions.sessionFor(deps.sourceFor(view));
-      onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
       const request = toViewRequest(view, deps.defaultMaxAgeMinutes ?? 1);
-      const raw = await timer.timed('fetch', () =>
+      const found = await checkFreshness(scope, { plan, session, request });
+      soFar.alerts.push(...found.alerts);
+      onProgress?.({ sheet: sheetName, rows: 0, stage: 'fetch' });
+      const fetched = await timer.timed('fetch', () =>
         session.fetchView(request, { logger, signal, tempDir: scope.runTemp }),
       );
+      const raw = annotateTable(fetched, {
+        warnings: [...plan.warnings, ...found.warnings],
+        provenance: found.provenance,
+      });
       try {
         prepared.push(
           await prepareView({
@@ -294,6 +311,24 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
     metricsAsOf: asOf,
   });
   if (exp.destination.mode === 'update') checkKeys(exp, prepared);
+}
+
+/** The freshness guard of one planned view, when its view or export sets `freshness` (else nothing to check). */
+async function checkFreshness(
+  scope: RunScope,
+  at: { readonly plan: PlannedView; readonly session: SourceSession; readonly request: ViewRequest },
+): Promise<FreshnessFinding> {
+  const rule = freshnessRuleFor(at.plan.view, scope.job.exportConfig);
+  if (rule === undefined) return { provenance: {}, warnings: [], alerts: [] };
+  return guardFreshness({
+    ...at,
+    rule,
+    label: at.plan.label,
+    now: scope.deps.clock.now(),
+    timezone: scope.job.timezone,
+    logger: scope.logger,
+    signal: scope.signal,
+  });
 }
 
 /** The run's progress reporter for the view at `index` of `count` (1-based position added), if anyone listens. */
@@ -372,10 +407,16 @@ async function buildWorkbook(
       if (outcome.update !== undefined) soFar.updates.push(outcome.update);
       deals ??= outcome.deals;
     }
-    target.metrics.specs ??= await metricSheets(scope, deals, warnings);
+    target.metrics.specs ??= await metricSheets(
+      scope,
+      deals,
+      warnings,
+      oldestDataAsOf(soFar.sheets.map((s) => s.provenance)),
+    );
     const metricNames: string[] = [];
     for (const spec of target.metrics.specs) metricNames.push(await book.addSpecSheet(spec));
     soFar.warnings.splice(0, soFar.warnings.length, ...warnings);
+    const dataAsOf = dataAsOfText(soFar.sheets, job.timezone);
     const aboutName = await book.addSpecSheet(
       buildAboutSheet({
         exportId: exp.id,
@@ -390,6 +431,7 @@ async function buildWorkbook(
         destination: deps.destination.describe(),
         updates: soFar.updates,
         language: exp.workbook.language,
+        dataAsOf,
       }),
     );
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
@@ -409,11 +451,18 @@ async function buildWorkbook(
   }
 }
 
+/** The About sheet's "Data as of": the oldest data behind the sheets, in the export's zone (see oldestDataAsOf). */
+function dataAsOfText(sheets: readonly SheetOutcome[], timezone: string): string | undefined {
+  const oldest = oldestDataAsOf(sheets.map((s) => s.provenance));
+  return oldest instanceof Date ? isoWithOffset(oldest, timezone) : oldest;
+}
+
 /** Computes the metric sheets from the deals the first write collected (empty when metrics are off). */
 async function metricSheets(
   scope: RunScope,
   deals: DealCollector | undefined,
   warnings: string[],
+  dataAsOf: Date | 'live' | undefined,
 ): Promise<SheetSpec[]> {
   const { job, deps, timer, started } = scope;
   const exp = job.exportConfig;
@@ -428,7 +477,7 @@ async function metricSheets(
       snapshots: deps.snapshots,
       saveSnapshot: job.dryRun !== true,
       language: exp.workbook.language,
-      refresh: { at: started, timeZone: job.timezone },
+      refresh: { at: started, timeZone: job.timezone, dataAsOf },
       previousRunDate: previousRunDate(scope.previous?.startedAt, metrics.asOf, job.timezone),
     }),
   );
@@ -598,6 +647,37 @@ function unchangedEnd(scope: RunScope, previous: PreviousDelivery | undefined, l
     destination:
       previous === undefined
         ? { location }
+        : {
+            location: previous.location,
+            webUrl: previous.webUrl,
+            itemId: previous.itemId,
+            eTag: previous.eTag,
+            deliveredAt: previous.deliveredAt,
+          },
+    error: undefined,
+    note,
+  };
+}
+
+/**
+ * `freshness.then: skip`: nothing was fetched or written; the destination still holds the last delivery, which the
+ * run names (a `skipped` run with its reason as note, warning and alert).
+ */
+function staleDataEnd(scope: RunScope, soFar: RunSoFar, skip: StaleDataSkip): RunEnd {
+  const previous = previousDelivery(scope.previous);
+  const kept =
+    previous === undefined
+      ? 'there is no previous file yet'
+      : `teammates keep the file of ${formatLocalTime(previous.deliveredAt ?? scope.previous?.startedAt ?? '', scope.job.timezone)}`;
+  const note = `skipped (stale data): ${skip.reason}; ${kept}`;
+  scope.logger.warn(note);
+  soFar.alerts.push(note);
+  return {
+    status: 'skipped',
+    bytes: previous?.bytes ?? 0,
+    destination:
+      previous === undefined
+        ? undefined
         : {
             location: previous.location,
             webUrl: previous.webUrl,

@@ -72,6 +72,13 @@ describe('decideNotifications', () => {
       ['recovery', 'row-drop'],
     ],
     ['a skipped run', run('r2', 't2', { status: 'skipped' }), failure('r1', 't1'), undefined, []],
+    [
+      'a run skipped for stale data',
+      run('r2', 't2', { status: 'skipped', alerts: ['skipped (stale data): the data is 2d old'] }),
+      run('r1', 't1'),
+      run('r1', 't1'),
+      ['alert'],
+    ],
   ])('%s', (_name, report, previous, lastSuccess, expected) => {
     expect(decideNotifications({ report, previous, lastSuccess, rowDropShare: 0.5 })).toEqual(expected);
   });

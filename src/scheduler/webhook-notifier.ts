@@ -48,6 +48,8 @@ export interface NotificationDecisionInput {
 export function decideNotifications(input: NotificationDecisionInput): NotificationKind[] {
   const { report, previous, lastSuccess } = input;
   if (report.status === 'failed') return ['failure'];
+  // A run skipped for a reason worth telling (stale data) says so; a tick skipped behind a running run does not.
+  if (report.status === 'skipped') return (report.alerts?.length ?? 0) > 0 ? ['alert'] : [];
   if (report.status !== 'succeeded' && report.status !== 'unchanged') return [];
   const kinds: NotificationKind[] = [];
   if (previous?.status === 'failed') kinds.push('recovery');

@@ -66,12 +66,13 @@ export function createRunMetrics(registry: Registry = new Registry()): RunMetric
     },
     runFinished(report) {
       runs.inc({ export: report.exportId, status: report.status });
-      // A skipped tick never started (and never raised the running gauge).
-      if (report.status === 'skipped') return;
+      // A skipped tick never started (and never raised the running gauge); a run skipped for stale data did, and
+      // says why in its note.
+      if (report.status === 'skipped' && report.note === undefined) return;
       running.dec({ export: report.exportId });
       if (report.durationMs !== undefined)
         duration.observe({ export: report.exportId, status: report.status }, report.durationMs / 1_000);
-      if (report.status !== 'failed') {
+      if (report.status !== 'failed' && report.status !== 'skipped') {
         lastRows.set({ export: report.exportId }, report.rows);
         lastBytes.set({ export: report.exportId }, report.bytes);
       }

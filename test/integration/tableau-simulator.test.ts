@@ -156,7 +156,8 @@ describe('Tableau client against the simulator', () => {
       { ...opportunities(), view: 'Pipeline Overview' },
       { logger, signal, tempDir },
     );
-    expect(table.header[0]).toBe('Measure Names');
+    // Tableau's `/data` of a dashboard: its first worksheet, alphabetically (Opportunities here).
+    expect(table.header[0]).toBe('Opportunity ID');
     expect(table.warnings).toEqual([
       expect.stringContaining(
         "is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically); export a worksheet instead: 'Opportunities', 'Pipeline by Stage', 'Rep Performance'",

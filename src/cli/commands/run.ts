@@ -164,6 +164,10 @@ function printReport(r: RunReport, still?: string): void {
   if (r.status === 'failed') {
     out.push(`✗ ${r.exportId}: failed after ${seconds}s [${r.error?.code ?? 'ERROR'}] ${r.error?.message ?? ''}`);
     if (still !== undefined) out.push(`    ${still}`);
+  } else if (r.status === 'skipped') {
+    // Nothing was fetched or written (stale data): the note says why and which file teammates keep.
+    out.push(`– ${r.exportId}: skipped after ${seconds}s`);
+    if (r.note !== undefined) out.push(`    ${r.note}`);
   } else {
     out.push(
       `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1024).toFixed(0)} KiB`,

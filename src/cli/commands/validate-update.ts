@@ -57,12 +57,12 @@ async function checkOne(
     if (current === undefined)
       return { ok: [`team workbook ${destination.describe()}: not there yet; the first run creates it`], problems: [] };
     if ('unchanged' in current) return { ok: [], problems: [] };
-    const targets = exp.views.map((v, i) => ({
-      sheet: viewSheetName(v),
-      table: v.table,
-      key: v.key,
-      setting: `views[${i}]`,
-    }));
+    // A dashboard's sheets are its worksheets, known only when a run lists them: their tables are added then.
+    const targets = exp.views.flatMap((v, i) =>
+      v.dashboard !== undefined
+        ? []
+        : [{ sheet: viewSheetName(v), table: v.table, key: v.key, setting: `views[${i}]` }],
+    );
     const report = await checkUpdateTarget(current.path, current.location, targets);
     return { ok: [`team workbook ${current.location} can be updated`, ...report.ok], problems: report.problems };
   } finally {

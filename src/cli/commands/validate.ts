@@ -7,7 +7,11 @@ import { AppError, ConfigError, formatConfigIssues } from '../../shared/errors.j
 import type { Logger } from '../../shared/logger.js';
 import { createRedactor } from '../../shared/redact.js';
 import { createAppContext } from '../app-context.js';
+import type { DataFreshness } from '../../contracts/ports.js';
+import type { ExportConfig, FreshnessConfig } from '../../config/schema.js';
+import { formatAge, freshnessRuleFor } from '../../pipeline/freshness.js';
 import { toViewRequest } from '../../pipeline/run-export.js';
+import type { TableauSource } from '../../sources/tableau/index.js';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { checkUpdateExports } from './validate-update.js';
 
@@ -24,29 +28,35 @@ export async function validateCommand(file: string, options: { online: boolean; 
   const ctx = createAppContext(loaded, { logger: options.logger, redactor: createRedactor() });
   const problems: string[] = [];
   try {
+    const maxAge = loaded.config.tableau?.maxAgeMinutes ?? 1;
     const tableauViews = loaded.config.exports.flatMap((exp) =>
-      exp.views.filter((v) => v.file === undefined).map((v) => ({ exp, v })),
+      exp.views.filter((v) => v.file === undefined && v.dashboard === undefined).map((v) => ({ exp, v })),
     );
     if (tableauViews.length > 0) {
-      const results = await ctx
-        .tableau()
-        .checkViews(tableauViews.map(({ v }) => toViewRequest(v, loaded.config.tableau?.maxAgeMinutes ?? 1)));
+      const requests = tableauViews.map(({ v }) => toViewRequest(v, maxAge));
+      const results = await ctx.tableau().checkViews(requests);
+      const ages = await ctx.tableau().readDataAges(requests.filter((_, i) => results[i]?.ok === true));
+      let aged = 0;
       results.forEach((r, i) => {
         const item = tableauViews[i];
         if (item === undefined) return;
         const label = `${item.exp.id}: view ${item.v.workbook !== undefined ? `"${item.v.workbook} / ${item.v.view ?? ''}"` : (item.v.contentUrl ?? item.v.viewId ?? '')}`;
         if (r.ok) {
           const kind = r.sheetType === undefined ? '' : ` (${r.sheetType})`;
-          process.stdout.write(`  ✓ ${label} → ${r.id}${kind}\n`);
+          const age = ages[aged++];
+          process.stdout.write(
+            `  ✓ ${label} → ${r.id}${kind}; ${age === undefined ? '' : describeDataAge(age, freshnessRuleFor(item.v, item.exp))}\n`,
+          );
           if (r.sheetType === 'dashboard' || r.sheetType === 'story')
             problems.push(
-              `${label}: is a ${r.sheetType}; the data endpoint returns only one of its worksheets — export the worksheets instead`,
+              `${label}: is a ${r.sheetType}; the data endpoint returns only one of its worksheets — export the worksheets instead, or the whole dashboard with dashboard: { workbook, name }`,
             );
         } else {
           problems.push(`${label}: ${r.error instanceof AppError ? r.error.userMessage : String(r.error)}`);
         }
       });
     }
+    problems.push(...(await checkDashboards(ctx.tableau.bind(ctx), loaded.config.exports)));
     for (const exp of loaded.config.exports) {
       const dest = ctx.destinationFor(exp);
       if (dest.check === undefined) continue;
@@ -78,4 +88,56 @@ export async function validateCommand(file: string, options: { online: boolean; 
   }
   process.stdout.write(`${loaded.file}: valid (${count}), online check passed\n`);
   return EXIT_OK;
+}
+
+/** `data as of 2026-12-01T05:00:00.000Z (3h 10m old)`, `live connection`, with the freshness rule's verdict. */
+function describeDataAge(age: DataFreshness, rule: FreshnessConfig | undefined): string {
+  if (age.kind === 'live') return 'data: live connection (always fresh)';
+  if (age.kind === 'unknown') return `data age unknown (${age.reason})`;
+  const ms = Date.now() - Date.parse(age.refreshedAt);
+  const verdict =
+    rule === undefined
+      ? ''
+      : ms > rule.maxAge
+        ? ` — older than freshness.maxAge ${formatAge(rule.maxAge)}: a run now would ${rule.then === 'warn' ? 'warn' : rule.then === 'skip' ? 'be skipped' : 'fail'}`
+        : ` — within freshness.maxAge ${formatAge(rule.maxAge)}`;
+  return `data as of ${age.refreshedAt} (${formatAge(Math.max(0, ms))} old, extract '${age.datasource}')${verdict}`;
+}
+
+/**
+ * Lists the sheets of every `dashboard:` entry and their data age; returns the problems (a dashboard not found...).
+ * Hidden sheets and a Metadata API fallback are printed as warnings: a run works with them.
+ */
+async function checkDashboards(tableau: () => TableauSource, exports: readonly ExportConfig[]): Promise<string[]> {
+  const items = exports.flatMap((exp) =>
+    exp.views.flatMap((v) => (v.dashboard === undefined ? [] : [{ exp, v, dashboard: v.dashboard }])),
+  );
+  if (items.length === 0) return [];
+  const problems: string[] = [];
+  const results = await tableau().checkDashboards(items.map((i) => i.dashboard));
+  for (const [i, r] of results.entries()) {
+    const item = items[i];
+    if (item === undefined) continue;
+    const d = item.dashboard;
+    const label = `${item.exp.id}: dashboard ${d.contentUrl ?? `"${d.workbook ?? ''} / ${d.name ?? ''}"`}`;
+    if (!r.ok) {
+      problems.push(`${label}: ${r.error instanceof AppError ? r.error.userMessage : String(r.error)}`);
+      continue;
+    }
+    const exportable = r.sheets.sheets.filter((s) => s.viewId !== undefined);
+    const via = r.sheets.via === 'metadata' ? 'Metadata API' : "the workbook's views (fallback)";
+    process.stdout.write(
+      `  ✓ ${label} → ${exportable.length} sheet(s), via ${via}: ${exportable.map((s) => s.name).join(', ')}\n`,
+    );
+    for (const w of r.sheets.warnings) process.stdout.write(`    ! ${w}\n`);
+    const first = exportable[0];
+    if (first?.viewId !== undefined) {
+      const [age] = await tableau().readDataAges([
+        { viewId: first.viewId, filters: {}, parameters: {}, maxAgeMinutes: 1 },
+      ]);
+      if (age !== undefined) process.stdout.write(`    ${describeDataAge(age, freshnessRuleFor(item.v, item.exp))}\n`);
+    }
+    if (exportable.length === 0) problems.push(`${label}: shows no worksheet published as a view`);
+  }
+  return problems;
 }

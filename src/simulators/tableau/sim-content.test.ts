@@ -47,6 +47,7 @@ describe('renderViewTable', () => {
     expect([...renderViewTable(byName('Opportunities'), sales, pipeline, new Map([['Nope', ['x']]])).rows]).toEqual(
       all,
     );
-    expect(renderViewTable(byName('Pipeline Overview'), sales, pipeline, new Map()).header[1]).toBe('Stage');
+    // Pipeline by Stage, Rep Performance, Stage Targets (hidden) and Opportunities: the first published one wins.
+    expect(renderViewTable(byName('Pipeline Overview'), sales, pipeline, new Map()).header[0]).toBe('Opportunity ID');
   });
 });

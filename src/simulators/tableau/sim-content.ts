@@ -21,8 +21,17 @@ export interface SimView {
   readonly contentUrl: string;
   readonly sheetType: 'worksheet' | 'dashboard';
   readonly workbookId: string;
-  /** For dashboards: the worksheets on it (Tableau's `/data` returns the first, alphabetically). */
+  /**
+   * For dashboards: the worksheets on it, in the dashboard's order (Tableau's `/data` returns the first published
+   * one, alphabetically); a name that is not a view of the workbook is a hidden sheet.
+   */
   readonly sheets?: readonly string[];
+}
+
+/** A data source of a workbook, as the Metadata API describes it: an extract or a live connection. */
+export interface SimDatasource {
+  readonly name: string;
+  readonly hasExtracts: boolean;
 }
 
 export interface SimWorkbook {
@@ -32,6 +41,8 @@ export interface SimWorkbook {
   readonly projectId: string;
   readonly projectName: string;
   readonly views: readonly SimView[];
+  /** Embedded data sources (the Metadata API's `embeddedDatasources`). */
+  readonly datasources: readonly SimDatasource[];
 }
 
 export interface SimTable {
@@ -59,6 +70,7 @@ function makeWorkbook(
   contentUrl: string,
   project: { id: string; name: string },
   views: readonly { name: string; sheetType?: 'dashboard'; sheets?: readonly string[] }[],
+  datasources: readonly SimDatasource[],
 ): SimWorkbook {
   const id = luid(2, n);
   return {
@@ -76,6 +88,7 @@ function makeWorkbook(
       workbookId: id,
       ...(v.sheets === undefined ? {} : { sheets: v.sheets }),
     })),
+    datasources,
   };
 }
 
@@ -92,11 +105,24 @@ export function buildSimContent(
     { name: 'Opportunities' },
     { name: 'Pipeline by Stage' },
     { name: 'Rep Performance' },
-    { name: 'Pipeline Overview', sheetType: 'dashboard' as const, sheets: ['Rep Performance', 'Pipeline by Stage'] },
+    // Three published worksheets and `Stage Targets`, a sheet hidden in the workbook (so not a view).
+    {
+      name: 'Pipeline Overview',
+      sheetType: 'dashboard' as const,
+      sheets: ['Pipeline by Stage', 'Rep Performance', 'Stage Targets', 'Opportunities'],
+    },
   ];
+  const pipelineExtract = [{ name: 'Sales Pipeline (extract)', hasExtracts: true }];
   const workbooks = [
-    makeWorkbook(1, 'Sales Pipeline', 'SalesPipeline', sales, pipelineViews),
-    makeWorkbook(2, 'Marketing Funnel', 'MarketingFunnel', marketing, [{ name: 'Leads by Source' }]),
+    makeWorkbook(1, 'Sales Pipeline', 'SalesPipeline', sales, pipelineViews, pipelineExtract),
+    makeWorkbook(
+      2,
+      'Marketing Funnel',
+      'MarketingFunnel',
+      marketing,
+      [{ name: 'Leads by Source' }],
+      [{ name: 'Marketing Leads (live)', hasExtracts: false }],
+    ),
   ];
   if (options.duplicateSalesPipelineIn !== undefined) {
     workbooks.push(
@@ -106,6 +132,7 @@ export function buildSimContent(
         'SalesPipeline_0',
         { id: luid(1, 3), name: options.duplicateSalesPipelineIn },
         pipelineViews,
+        pipelineExtract,
       ),
     );
   }
@@ -260,9 +287,8 @@ export function renderViewTable(
 ): SimTable {
   let name = view.name;
   if (view.sheetType === 'dashboard') {
-    name = [...(view.sheets ?? [])].sort((a, b) => a.localeCompare(b))[0] ?? '';
-    const target = workbook.views.find((v) => v.name === name);
-    if (target === undefined) return { header: [], rows: [] };
+    const published = (view.sheets ?? []).filter((s) => workbook.views.some((v) => v.name === s));
+    name = [...published].sort((a, b) => a.localeCompare(b))[0] ?? '';
   }
   switch (name) {
     case 'Opportunities':

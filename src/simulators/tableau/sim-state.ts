@@ -52,6 +52,16 @@ export interface TableauSimulatorOptions {
   readonly duplicateSalesPipelineIn?: string;
   /** Where to write the CA; a fresh temp folder (removed on close) by default. */
   readonly tlsDir?: string;
+  /** Serve the Metadata API (default true); false answers as a Tableau Server where it is disabled. */
+  readonly metadataApi?: boolean;
+  /** When the extracts were last refreshed; default one hour before each request (a healthy nightly refresh). */
+  readonly extractRefreshedAt?: Date;
+}
+
+/** The Metadata API's switch and the extracts' refresh time; the simulator's setters change them at run time. */
+export interface SimMetadataState {
+  enabled: boolean;
+  extractRefreshedAt: Date | undefined;
 }
 
 export interface SimRequestLogEntry {
@@ -109,6 +119,7 @@ export interface TableauSimState {
   readonly issued: string[];
   readonly faultQueue: QueuedFault[];
   readonly stats: TableauSimulatorStats;
+  readonly metadata: SimMetadataState;
   readonly signInParser: XMLParser;
 }
 
@@ -157,6 +168,7 @@ export function createTableauSimState(options: TableauSimulatorOptions, port: nu
     usedJtis: new Set<string>(),
     issued: [],
     faultQueue: [],
+    metadata: { enabled: options.metadataApi ?? true, extractRefreshedAt: options.extractRefreshedAt },
     stats: {
       signIns: 0,
       failedSignIns: 0,

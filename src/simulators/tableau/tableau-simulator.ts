@@ -3,7 +3,8 @@
  * the REST protocol the way Tableau does and rejects what Tableau rejects: unauthenticated serverInfo, sign-in with
  * PAT / password / connected-app JWT (signature and claims verified), one live session per PAT (signing in again
  * kills the earlier session), expiring tokens, views and workbooks lists with `filter=` and paging, Get View, Query
- * Views for Workbook (no pagination element), and view data as display-formatted CSV with `vf_` filters.
+ * Views for Workbook (no pagination element), view data as display-formatted CSV with `vf_` filters, and the
+ * Metadata API (GraphQL) for dashboards' sheets and extract refresh times, which can be switched off.
  *
  * Faults are injected through the returned `faults` queue; `stats` counts sign-ins, sessions and concurrency.
  *
@@ -42,6 +43,10 @@ export interface TableauSimulator {
   siteId(contentUrl: string): string;
   /** The content served (for tests that address views by id). */
   readonly workbooks: readonly SimWorkbook[];
+  /** Turns the Metadata API on or off (as `tsm maintenance metadata-services enable|disable`). */
+  setMetadataApi(enabled: boolean): void;
+  /** When the extracts were last refreshed; undefined: one hour before each request. */
+  setExtractRefreshedAt(at: Date | undefined): void;
   /** Kills every live session (as an admin or a restart would). */
   expireAllSessions(): void;
   /** Every session token issued so far, so tests and the demo can check that none leaked into logs or reports. */
@@ -78,6 +83,12 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
       const id = state.siteIds.get(contentUrl);
       if (id === undefined) throw new Error(`no simulated site '${contentUrl}'`);
       return id;
+    },
+    setMetadataApi: (enabled) => {
+      state.metadata.enabled = enabled;
+    },
+    setExtractRefreshedAt: (at) => {
+      state.metadata.extractRefreshedAt = at;
     },
     expireAllSessions: () => state.sessions.clear(),
     issuedTokens: () => [...state.issued],

@@ -2,7 +2,8 @@
  * Browsing a site without exporting anything: the workbooks and views `tableau-export views` lists, and the view
  * checks of `validate --online` (each request resolved as a run would resolve it).
  */
-import type { ViewRequest } from '../../contracts/ports.js';
+import type { DashboardRequest, DashboardSheets, DataFreshness, ViewRequest } from '../../contracts/ports.js';
+import { listDashboardSheets, readViewFreshness, type DashboardApis } from './dashboard-sheets.js';
 import { findWorkbooks, listWorkbookViews, resolveView, type SiteApi } from './view-lookup.js';
 
 /** One view as listed by `tableau-export views`. */
@@ -38,6 +39,39 @@ export async function checkViewRequests(api: SiteApi, requests: readonly ViewReq
       results.push({ ok: true as const, id: view.id, sheetType: view.sheetType });
     } catch (error) {
       results.push({ ok: false as const, error });
+    }
+  }
+  return results;
+}
+
+/** The sheets found for one dashboard, or the error a run would get. */
+export type DashboardCheck =
+  { readonly ok: true; readonly sheets: DashboardSheets } | { readonly ok: false; readonly error: unknown };
+
+/** Lists each dashboard's sheets in turn; never throws for a dashboard that does not resolve. */
+export async function checkDashboardRequests(
+  apis: DashboardApis,
+  requests: readonly DashboardRequest[],
+): Promise<DashboardCheck[]> {
+  const results: DashboardCheck[] = [];
+  for (const request of requests) {
+    try {
+      results.push({ ok: true, sheets: await listDashboardSheets(apis, request) });
+    } catch (error) {
+      results.push({ ok: false, error });
+    }
+  }
+  return results;
+}
+
+/** Each view's data age; a view that cannot be read has an `unknown` age with the reason. */
+export async function readDataAges(apis: DashboardApis, requests: readonly ViewRequest[]): Promise<DataFreshness[]> {
+  const results: DataFreshness[] = [];
+  for (const request of requests) {
+    try {
+      results.push(await readViewFreshness(apis, request));
+    } catch (error) {
+      results.push({ kind: 'unknown', reason: error instanceof Error ? error.message : String(error) });
     }
   }
   return results;

@@ -13,6 +13,7 @@ import { createSessionAuth, type SessionAuth, type SignInWith } from './session-
 import { signIn, signOut, type SignedIn, type TableauAuthConfig } from './tableau-auth.js';
 import type { ErrorContext } from './tableau-errors.js';
 import type { TableauHttp } from './tableau-http.js';
+import type { MetadataApi } from './metadata-api.js';
 import type { SiteApi } from './view-lookup.js';
 
 export interface TableauSession {
@@ -20,6 +21,8 @@ export interface TableauSession {
   readonly http: TableauHttp;
   /** Site-relative GETs (`views?…`) with this session's token, under the given run's logger and signal. */
   siteApi(logger: Logger, signal: AbortSignal): SiteApi;
+  /** The Metadata API (GraphQL) with this session's token, under the given run's logger and signal. */
+  metadataApi(logger: Logger, signal: AbortSignal): MetadataApi;
   current(): SignedIn;
   withAuth<T>(fn: (s: SignedIn) => Promise<T>, logger: Logger, signal: AbortSignal): Promise<T>;
   /** Signs out (best effort) and releases the PAT. Idempotent; never throws. */
@@ -89,6 +92,7 @@ export async function openTableauSession(
       server,
       http,
       siteApi: (l, s) => createSiteApi(state, l, s),
+      metadataApi: (l, s) => createMetadataApi(state, l, s),
       current: () => auth.current(),
       withAuth: (fn, l, s) => auth.withAuth(fn, l, s),
       close: () => closeSession(state, release, logger),
@@ -150,6 +154,36 @@ function createSiteApi(state: SignedInState, l: Logger, s: AbortSignal): SiteApi
               signal: s,
               logger: l,
               error: deps.errorContext(what),
+            })
+          ).text,
+        l,
+        s,
+      ),
+  };
+}
+
+/** `POST {server}/api/metadata/graphql` with the session's token; a GraphQL answer comes as HTTP 200, errors included. */
+function createMetadataApi(state: SignedInState, l: Logger, s: AbortSignal): MetadataApi {
+  const { deps, auth } = state;
+  return {
+    post: (body, what) =>
+      auth.withAuth(
+        async (session) =>
+          (
+            await deps.http.request({
+              method: 'POST',
+              url: `${session.baseUrl}/api/metadata/graphql`,
+              headers: {
+                'X-Tableau-Auth': session.token,
+                'Content-Type': 'application/json',
+                Accept: 'application/json',
+              },
+              body,
+              signal: s,
+              logger: l,
+              error: deps.errorContext(what),
+              // A disabled Metadata API or a query it refuses will not improve on a retry; the run falls back.
+              retry: false,
             })
           ).text,
         l,

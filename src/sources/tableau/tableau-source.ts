@@ -7,7 +7,7 @@
  * `server-discovery.ts` and re-sign-in in `session-auth.ts`), fetching view data `view-data.ts`, browsing for
  * `views` and `validate --online` `content-listing.ts`.
  */
-import type { Source, SourceSession, ViewRequest } from '../../contracts/ports.js';
+import type { DashboardRequest, DataFreshness, Source, SourceSession, ViewRequest } from '../../contracts/ports.js';
 import { loadCaBundle } from '../../shared/ca-bundle.js';
 import type { Clock, Sleep } from '../../shared/clock.js';
 import { SourceError } from '../../shared/errors.js';
@@ -16,11 +16,15 @@ import type { Redactor } from '../../shared/redact.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../../shared/retry.js';
 import { createKeyedMutex, createSemaphore } from './concurrency.js';
 import {
+  checkDashboardRequests,
   checkViewRequests,
   listWorkbookContent,
+  readDataAges,
+  type DashboardCheck,
   type TableauContentWorkbook,
   type ViewCheck,
 } from './content-listing.js';
+import { listDashboardSheets, readViewFreshness, type DashboardApis } from './dashboard-sheets.js';
 import { credentialsHint, type TableauAuthConfig } from './tableau-auth.js';
 import type { ErrorContext } from './tableau-errors.js';
 import { createTableauHttp, type TableauHttp } from './tableau-http.js';
@@ -28,7 +32,7 @@ import { openTableauSession, type SessionSettings, type TableauSession } from '.
 import { fetchViewData, type ViewDataDeps } from './view-data.js';
 import type { SiteApi } from './view-lookup.js';
 
-export type { TableauContentView, TableauContentWorkbook, ViewCheck } from './content-listing.js';
+export type { DashboardCheck, TableauContentView, TableauContentWorkbook, ViewCheck } from './content-listing.js';
 
 export interface TableauSourceOptions {
   /** e.g. `https://tableau.example.com` or a Cloud pod `https://10ay.online.tableau.com`. */
@@ -78,6 +82,16 @@ export interface TableauSource extends Source {
     requests: readonly ViewRequest[],
     ctx?: { readonly logger?: Logger; readonly signal?: AbortSignal },
   ): Promise<ViewCheck[]>;
+  /** Lists each dashboard's sheets in one session (`validate --online`): the sheets, or the error a run would get. */
+  checkDashboards(
+    requests: readonly DashboardRequest[],
+    ctx?: { readonly logger?: Logger; readonly signal?: AbortSignal },
+  ): Promise<DashboardCheck[]>;
+  /** Each view's data age in one session (`validate --online`); unknown, with the reason, when it cannot be read. */
+  readDataAges(
+    requests: readonly ViewRequest[],
+    ctx?: { readonly logger?: Logger; readonly signal?: AbortSignal },
+  ): Promise<DataFreshness[]>;
 }
 
 const DEFAULTS = {
@@ -127,13 +141,14 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
   /** One session around `fn`, signed out before returning (the CLI's `views` and `validate --online`). */
   async function inOneSession<T>(
     ctx: { readonly logger?: Logger; readonly signal?: AbortSignal } | undefined,
-    fn: (api: SiteApi) => Promise<T>,
+    fn: (api: SiteApi, apis: DashboardApis) => Promise<T>,
   ): Promise<T> {
     const logger = ctx?.logger ?? deps.logger;
     const signal = ctx?.signal ?? new AbortController().signal;
     const session = await openSession(logger, signal);
     try {
-      return await fn(session.siteApi(logger, signal));
+      const site = session.siteApi(logger, signal);
+      return await fn(site, { site, metadata: session.metadataApi(logger, signal), logger });
     } finally {
       await session.close();
     }
@@ -142,12 +157,23 @@ export function createTableauSource(options: TableauSourceOptions, deps: Tableau
   return {
     async open(ctx): Promise<SourceSession> {
       const session = await openSession(ctx.logger, ctx.signal);
+      // One run's session: what it read of a workbook's data age holds for the run.
+      const freshnessByWorkbook = new Map<string, Promise<DataFreshness>>();
+      const apis = (c: { logger: Logger; signal: AbortSignal }): DashboardApis => ({
+        site: session.siteApi(c.logger, c.signal),
+        metadata: session.metadataApi(c.logger, c.signal),
+        logger: c.logger,
+      });
       return {
         fetchView: (request, fetchCtx) => fetchViewData(session, request, fetchCtx, viewDataDeps),
+        listDashboardSheets: (request, c) => listDashboardSheets(apis(c), request),
+        readFreshness: (request, c) => readViewFreshness(apis(c), request, freshnessByWorkbook),
         close: () => session.close(),
       };
     },
     checkViews: (requests, ctx) => inOneSession(ctx, (api) => checkViewRequests(api, requests)),
+    checkDashboards: (requests, ctx) => inOneSession(ctx, (_, apis) => checkDashboardRequests(apis, requests)),
+    readDataAges: (requests, ctx) => inOneSession(ctx, (_, apis) => readDataAges(apis, requests)),
     listContent: (filter, ctx) => inOneSession(ctx, (api) => listWorkbookContent(api, filter)),
   };
 }

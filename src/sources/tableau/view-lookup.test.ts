@@ -82,7 +82,7 @@ describe('sheetTypeWarnings', () => {
   it('names the worksheets to export instead of a dashboard; says nothing for a worksheet', () => {
     const views = [v('Overview', 'dashboard'), v('Sales', 'worksheet'), v('Story', 'story'), v('Map', 'worksheet')];
     expect(sheetTypeWarnings(views[0] as TableauView, 'Wb', views)).toEqual([
-      "view 'Overview' of workbook 'Wb' is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically); export a worksheet instead: 'Map', 'Sales'",
+      "view 'Overview' of workbook 'Wb' is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically); export a worksheet instead: 'Map', 'Sales', or every sheet it shows with `dashboard: { workbook: Wb, name: Overview }`",
     ]);
     expect(sheetTypeWarnings(views[2] as TableauView, 'Wb', views)[0]).toContain('is a story');
     expect(sheetTypeWarnings(views[1] as TableauView, 'Wb', views)).toEqual([]);

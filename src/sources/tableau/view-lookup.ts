@@ -147,7 +147,12 @@ export function sheetTypeWarnings(view: TableauView, workbookName: string, sibli
     view.sheetType === 'dashboard'
       ? 'is a dashboard: Tableau exports only the data of one of its worksheets (the first, alphabetically)'
       : 'is a story: Tableau does not export story data reliably';
-  return [`view '${view.name}' of workbook '${workbookName}' ${what}; ${instead}`];
+  // A dashboard can be exported whole, one sheet per worksheet it shows.
+  const whole =
+    view.sheetType === 'dashboard'
+      ? `, or every sheet it shows with \`dashboard: { workbook: ${workbookName}, name: ${view.name} }\``
+      : '';
+  return [`view '${view.name}' of workbook '${workbookName}' ${what}; ${instead}${whole}`];
 }
 
 async function withSheetWarnings(

@@ -33,7 +33,7 @@ interface SignInIdentity {
   readonly scopes: string[] | undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -7,6 +7,7 @@ import { html, type SimResponse } from '../sim-reply.js';
 import type { TableauSimState } from '../sim-state.js';
 import { authenticate, routeSignIn, routeSignOut } from './auth-routes.js';
 import { getView, getWorkbook, listViews, listWorkbooks } from './content-routes.js';
+import { metadataGraphql } from './metadata-route.js';
 import { checkApiVersion, legacyAuthInfo, serverInfo } from './server-info-routes.js';
 import { viewData } from './view-data-route.js';
 
@@ -15,6 +16,7 @@ export async function routeRequest(state: TableauSimState, req: IncomingMessage,
   const method = req.method ?? 'GET';
   const path = url.pathname;
   if (path === '/auth' && method === 'GET') return legacyAuthInfo(state);
+  if (path === '/api/metadata/graphql') return metadataGraphql(state, req, method);
   const api = /^\/api\/([^/]+)\/(.*)$/.exec(path);
   if (api === null)
     return { status: 404, headers: { 'Content-Type': 'text/html' }, body: html('Not Found', 'No such page.') };

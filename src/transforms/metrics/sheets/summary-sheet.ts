@@ -60,6 +60,11 @@ const VALUE_COLUMN = 1;
 export interface RefreshTime {
   readonly at: Date;
   readonly timeZone: string;
+  /**
+   * How old the data is (freshness guard): the oldest extract refresh behind the sheets, `live` when every checked
+   * view reads a live connection; absent when it was not checked (no line then).
+   */
+  readonly dataAsOf?: Date | 'live' | undefined;
 }
 
 export interface SummaryInput {
@@ -167,15 +172,25 @@ function refreshBlock(ctx: SheetContext, refresh: RefreshTime, aboutSheet: strin
   const p = zonedParts(refresh.at, refresh.timeZone);
   const wall = new Date(Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second));
   const offset = isoWithOffset(refresh.at, refresh.timeZone).slice(-6);
+  const dataRows = refresh.dataAsOf === undefined ? [] : [dataAsOfRow(ctx, refresh.dataAsOf, refresh.timeZone)];
   return {
     rows: [
       [t.t('summary.refreshed'), wall, t.t('about.zone', { zone: refresh.timeZone, offset })],
+      ...dataRows,
       [t.t('summary.aboutLink')],
     ],
     columns: [undefined, { format: 'datetime', align: 'left' }, { align: 'left' }],
     boldRows: [0],
-    links: [{ row: 1, column: 0, sheet: aboutSheet }],
+    links: [{ row: 1 + dataRows.length, column: 0, sheet: aboutSheet }],
   };
+}
+
+/** "Data as of" with the extract's refresh as a date-time in the export's zone, or "live connection". */
+function dataAsOfRow(ctx: SheetContext, dataAsOf: Date | 'live', timeZone: string): (string | Date)[] {
+  const { t } = ctx;
+  if (dataAsOf === 'live') return [t.t('summary.dataAsOf'), t.t('freshness.live')];
+  const p = zonedParts(dataAsOf, timeZone);
+  return [t.t('summary.dataAsOf'), new Date(Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second))];
 }
 
 /** What changed since the last refresh, or one line saying why there is nothing to compare with yet. */

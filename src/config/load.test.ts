@@ -86,11 +86,24 @@ describe('parseConfigText', () => {
     [
       'a Redis URL with a password in the file',
       `${valid}queue: { redis: "redis://:hunter2@redis:6379/0" }\n`,
-      /queue\.redis: holds a password; .*redisUrlEnv/,
+      /queue\.redis: holds a password \(in the user info.*\); .*redisUrlEnv/,
+    ],
+    [
+      'a Redis URL with a password in its query string (ioredis reads it)',
+      `${valid}queue: { redis: "redis://redis:6379/0?password=hunter2" }\n`,
+      /queue\.redis: holds a password \(in the query string, \?password=\); .*redisUrlEnv/,
     ],
   ])('reports %s with file, line and path', (_name, text, pattern) => {
     const issues = issuesOf(text);
     expect(issues.join('\n')).toMatch(pattern);
+  });
+
+  it('never echoes a Redis password it refuses', () => {
+    for (const url of ['redis://redis:6379/0?password=hunter2', 'redis://:hunter2@redis:6379/0']) {
+      const issues = issuesOf(`${valid}queue: { redis: "${url}" }\n`);
+      expect(issues.join('\n')).toMatch(/queue\.redis: holds a password/);
+      expect(issues.join('\n')).not.toContain('hunter2');
+    }
   });
 
   it('reports duplicate export ids and duplicate sheet names', () => {

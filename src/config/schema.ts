@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { validateSchedule } from '../shared/cron-schedule.js';
 import { LANGUAGES } from '../shared/i18n/translator.js';
+import { redisUrlPasswordPlace } from '../shared/redis-url.js';
 import { metricsConfigSchema } from '../transforms/metrics/config.js';
 
 /** True when `zone` is an IANA time zone this Node.js knows. */
@@ -384,11 +385,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       redis: z
         .string()
-        .refine((u) => !/^[a-z]+:\/\/[^/@]*:[^/@]+@/i.test(u), {
-          message: 'holds a password; put the URL in an environment variable and name it with redisUrlEnv',
+        .superRefine((u, ctx) => {
+          const where = redisUrlPasswordPlace(u);
+          if (where !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              message: `holds a password (${where}); put the URL in an environment variable and name it with redisUrlEnv`,
+            });
         })
         .optional()
-        .describe('Redis URL without a password, e.g. redis://redis:6379/0 (with a password: redisUrlEnv)'),
+        .describe(
+          'Redis URL without a password (neither redis://:pw@ nor ?password=), e.g. redis://redis:6379/0; with a password: redisUrlEnv',
+        ),
       redisUrlEnv: envName.optional().describe('Env var holding the Redis URL (instead of redis)'),
       prefix: z
         .string()

@@ -362,6 +362,8 @@ export const exportSchema = z.strictObject({
     ),
 });
 
+const DEFAULT_FAILED_LOGINS = { limit: 10, window: 60_000, maxBackoff: 900_000 };
+
 export const configSchema = z.strictObject({
   timezone: timeZone.default('UTC').describe('Default IANA time zone'),
   stateDir: z
@@ -379,8 +381,23 @@ export const configSchema = z.strictObject({
       shutdownGrace: duration
         .default(60_000)
         .describe('On SIGTERM, how long running exports may take to finish (default 60s)'),
+      failedLogins: z
+        .strictObject({
+          limit: z
+            .number()
+            .int()
+            .min(1)
+            .default(10)
+            .describe('Failed admin logins from one address within `window` that block it (HTTP 429)'),
+          window: duration
+            .default(60_000)
+            .describe('The counting window, and the first block (default 1m); each further block doubles'),
+          maxBackoff: duration.default(900_000).describe('Longest block (default 15m)'),
+        })
+        .default(DEFAULT_FAILED_LOGINS)
+        .describe('Backoff after failed admin logins (a token presented and refused), per remote address'),
     })
-    .default({ host: '127.0.0.1', shutdownGrace: 60_000 }),
+    .default({ host: '127.0.0.1', shutdownGrace: 60_000, failedLogins: DEFAULT_FAILED_LOGINS }),
   queue: z
     .strictObject({
       redis: z

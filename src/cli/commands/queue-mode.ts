@@ -30,6 +30,7 @@ import { stageTimeouts, withStageTimeouts } from '../stage-timeouts.js';
 import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
 import { EXIT_OK } from '../output.js';
 import { untilStopSignal } from '../signals.js';
+import { adminServerSecurity } from '../admin-tokens.js';
 
 export interface QueueSettings {
   readonly url: string;
@@ -223,6 +224,7 @@ export async function serveQueueMode(
     control,
     history: member.store,
     tokens: o.tokens,
+    ...adminServerSecurity(config, o.env),
     logger,
     registry: member.metrics.registry,
     live,

@@ -342,7 +342,22 @@ export const exportSchema = z.strictObject({
   ),
   notify: z
     .strictObject({
-      webhookUrlEnv: envName.describe('Env var holding a Teams or Slack incoming-webhook URL'),
+      webhookUrlEnv: envName.describe(
+        'Env var holding the webhook URL (https only): a Teams or Slack incoming webhook, or any JSON receiver',
+      ),
+      format: z
+        .enum(['teams', 'slack', 'json'])
+        .optional()
+        .describe(
+          'Message shape: teams (Adaptive Card), slack (blocks + text), json (plain object); default from the host: hooks.slack.com → slack, *.webhook.office.com, *.logic.azure.com, *.api.powerplatform.com → teams, else json',
+        ),
+      allowPrivate: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Allow a webhook on a loopback, link-local or private address (an internal chat server); refused otherwise, also when the host name resolves to one',
+        ),
+      caFile: z.string().optional().describe('Extra CA certificate (PEM) for a webhook server with an internal CA'),
       rowDropShare: z
         .number()
         .min(0)

@@ -6,7 +6,12 @@ import type { RunReport } from '../contracts/run-report.js';
 import { createLogger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
-import { composeNotificationText, createWebhookNotifier, decideNotifications } from './webhook-notifier.js';
+import {
+  composeNotificationText,
+  createWebhookNotifier,
+  decideNotifications,
+  type WebhookPost,
+} from './webhook-notifier.js';
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -153,7 +158,7 @@ describe('composeNotificationText', () => {
 });
 
 describe('createWebhookNotifier', () => {
-  function setup(post?: (url: string, body: { text: string }) => Promise<void>) {
+  function setup(post?: WebhookPost) {
     const db = new Database(':memory:');
     const store = createSqliteRunStore(db);
     const lines: string[] = [];
@@ -179,13 +184,13 @@ describe('createWebhookNotifier', () => {
     return { store, notifier, lines, close: () => db.close() };
   }
 
-  it('posts { text } once for a failure, reading the previous runs from the history', async () => {
+  it('posts once for a failure, reading the previous runs from the history', async () => {
     const posts: Array<[string, { text: string }]> = [];
-    const { store, notifier, close } = setup(async (url, body) => void posts.push([url, body]));
+    const { store, notifier, close } = setup(async (target, body) => void posts.push([target.url, body as never]));
     await store.finishRun(run('r1', '2026-06-01T04:00:00.000Z'));
     const failed = failure('r2', '2026-06-02T04:00:00.000Z');
     await store.finishRun(failed);
-    await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
+    await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5, format: 'json' });
     expect(posts).toHaveLength(1);
     expect(posts[0]?.[0]).toBe(WEBHOOK);
     expect(posts[0]?.[1].text).toMatch(/failed \(run r2/);
@@ -194,7 +199,7 @@ describe('createWebhookNotifier', () => {
     // Recovery: the next success after it.
     const ok = run('r3', '2026-06-03T04:00:00.000Z');
     await store.finishRun(ok);
-    await notifier.runFinished(ok, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
+    await notifier.runFinished(ok, { webhookUrl: WEBHOOK, rowDropShare: 0.5, format: 'json' });
     expect(posts[1]?.[1].text).toMatch(/recovered: run r3 succeeded after a failed run/);
 
     // Nothing for a second ordinary success.
@@ -207,19 +212,19 @@ describe('createWebhookNotifier', () => {
 
   it('ignores runs aborted by a shutdown when deciding on recovery, and compares rows with the previous success', async () => {
     const posts: string[] = [];
-    const { store, notifier, close } = setup(async (_url, body) => void posts.push(body.text));
+    const { store, notifier, close } = setup(async (_target, body) => void posts.push((body as { text: string }).text));
     await store.finishRun(run('r1', '2026-06-01T04:00:00.000Z', { rows: 1000 }));
     await store.finishRun(failure('r2', '2026-06-02T04:00:00.000Z', 'ABORTED'));
     const small = run('r3', '2026-06-03T04:00:00.000Z', { rows: 100 });
     await store.finishRun(small);
-    await notifier.runFinished(small, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
+    await notifier.runFinished(small, { webhookUrl: WEBHOOK, rowDropShare: 0.5, format: 'json' });
     expect(posts).toHaveLength(1);
     expect(posts[0]).toMatch(/dropped by 90% \(1,000 rows → 100 rows\)/);
     expect(posts[0]).not.toMatch(/recovered/);
     close();
   });
 
-  it('posts with axios, and logs a failing webhook without its URL, never throwing', async () => {
+  it('posts over https in the format of the host, and logs a failing webhook without its URL, never throwing', async () => {
     const { store, notifier, lines, close } = setup();
     const failed = failure('r9', '2026-06-02T04:00:00.000Z');
     await store.finishRun(failed);
@@ -227,7 +232,9 @@ describe('createWebhookNotifier', () => {
     const ok = nock('https://contoso.webhook.office.com')
       .post(
         '/webhookb2/SECRET-PART-123456/IncomingWebhook/abc',
-        (body: unknown) => typeof body === 'object' && body !== null && 'text' in body,
+        // A Teams host: an Adaptive Card message.
+        (body: { type?: string; attachments?: { contentType?: string }[] }) =>
+          body.type === 'message' && body.attachments?.[0]?.contentType === 'application/vnd.microsoft.card.adaptive',
       )
       .reply(200, '1');
     await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });

@@ -256,4 +256,64 @@ describe('createWebhookNotifier', () => {
     expect(log).not.toContain('webhook.office.com/webhookb2');
     close();
   });
+
+  it('slack: escapes remote texts after redacting them', async () => {
+    const bodies: unknown[] = [];
+    const { store, close } = setup();
+    const failed = run('r5', '2026-06-05T04:00:00.000Z', {
+      status: 'failed',
+      error: { code: 'TABLEAU_VIEW_QUERY_FAILED', message: 'view said <!channel> with key a&b<secret>tail' },
+    });
+    await store.finishRun(failed);
+    const redactor = createRedactor(['a&b<secret>tail']);
+    const notifier = createWebhookNotifier({
+      history: store,
+      logger: createLogger({ redactor, level: 'silent' }),
+      redactor,
+      sleep: async () => undefined,
+      post: async (_target, body) => void bodies.push(body),
+    });
+    await notifier.runFinished(failed, { webhookUrl: 'https://hooks.slack.com/services/T0/B0/S', rowDropShare: 0.5 });
+    const body = JSON.stringify(bodies[0]);
+    expect(body).toContain('"blocks"');
+    expect(body).toContain('&lt;!channel&gt;');
+    expect(body).not.toContain('<!channel>');
+    expect(body).not.toContain('secret');
+    expect(body).toContain('[REDACTED]');
+    close();
+  });
+
+  it('logs a refused target once with its code, never retrying it and never quoting the URL', async () => {
+    const { store, lines, close } = setup();
+    const failed = failure('r6', '2026-06-06T04:00:00.000Z');
+    await store.finishRun(failed);
+    const redactor = createRedactor();
+    const logger = createLogger({
+      redactor,
+      level: 'warn',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    // The default post: it refuses a private literal before any connection (nock would fail a real one).
+    const notifier = createWebhookNotifier({
+      history: store,
+      logger,
+      redactor,
+      sleep: async () => {
+        throw new Error('a refused target must not be retried');
+      },
+    });
+    await notifier.runFinished(failed, { webhookUrl: 'https://10.1.2.3/hooks/PRIVATE-SECRET', rowDropShare: 0.5 });
+    const log = lines.join('');
+    expect(log).toMatch(
+      /webhook notification for export 'sales' failed: the webhook URL points at a private address \(10\.1\.2\.3\); set allowPrivate: true/,
+    );
+    expect(log).toContain('"code":"WEBHOOK_REFUSED"');
+    expect(log).not.toContain('PRIVATE-SECRET');
+    close();
+  });
 });

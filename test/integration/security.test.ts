@@ -28,6 +28,7 @@ import { createSimulatorTls } from '../../src/simulators/tls.js';
 const ADMIN_TOKEN = 'sentinel-admin-token-5e1c9a7f3b2d8c4e';
 const HOOK_SECRET = 'sentinel-webhook-path-8c4e2a9f1d';
 const HOOK_SIG = 'sentinel-webhook-sig-3f9a0b7e';
+const REDIS_PASSWORD = 'sentinel-redis-pw-7d2e4b1a';
 
 interface Output {
   readonly where: string;
@@ -325,6 +326,24 @@ describe.sequential('secrets stay out of every output', () => {
     expect(http.stderr).toMatch(/webhooks must use https/);
   });
 
+  it('a Redis password in the file is refused in the query string as in the user info, and never echoed', async () => {
+    for (const url of [
+      `redis://127.0.0.1:1/0?password=${REDIS_PASSWORD}`,
+      `redis://:${REDIS_PASSWORD}@127.0.0.1:1/0`,
+    ]) {
+      const file = await sim.writeConfig(exportsYaml(hookCaFile), { extraTopLevel: `queue: { redis: "${url}" }` });
+      for (const args of [
+        ['validate', '--config', file],
+        ['run', 'pipeline', '--config', file],
+      ]) {
+        const r = await runCli(args, { env });
+        recordCli(`${args[0]} (Redis password in the file)`, r);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/queue\.redis: holds a password \(in the (query string, \?password=|user info)/);
+      }
+    }
+  });
+
   it('serve refuses a weak admin token at start, naming it and not its value', async () => {
     for (const [tokens, message] of [
       [{ ADMIN_TOKEN: 'k'.repeat(40) }, /the admin token of 'admin' is one character repeated/],
@@ -413,6 +432,7 @@ describe.sequential('secrets stay out of every output', () => {
       ['webhook URL', hookUrl],
       ['webhook URL path secret', HOOK_SECRET],
       ['webhook URL signature', HOOK_SIG],
+      ['Redis password', REDIS_PASSWORD],
       ...tokens.map((t, i): [string, string] => [`Tableau session token #${i + 1}`, t]),
     ];
     const patterns: [string, RegExp][] = [

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+import { formatPath, type LoadedConfig } from '../config/load.js';
+import { webhookUrlIssues } from '../config/rules.js';
 import type { Config, ExportConfig, ViewConfig } from '../config/schema.js';
 import { ConfigError, UsageError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -99,7 +100,25 @@ export function notifySettingsFor(exp: ExportConfig | undefined, env: NodeJS.Pro
   if (exp?.notify === undefined) return undefined;
   const webhookUrl = env[exp.notify.webhookUrlEnv];
   if (webhookUrl === undefined || webhookUrl === '') return undefined;
-  return { webhookUrl, rowDropShare: exp.notify.rowDropShare };
+  return {
+    webhookUrl,
+    rowDropShare: exp.notify.rowDropShare,
+    format: exp.notify.format,
+    allowPrivate: exp.notify.allowPrivate,
+    caFile: exp.notify.caFile,
+  };
+}
+
+/**
+ * Throws ConfigError naming `exports[i].notify.webhookUrlEnv` for every webhook URL of the environment that is not
+ * https or points at this machine or a private address without `allowPrivate` (the URL itself is never quoted).
+ */
+export function checkWebhookUrls(loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
+  const issues = webhookUrlIssues(loaded.config, env);
+  if (issues.length > 0)
+    throw new ConfigError(
+      issues.map((i) => ({ file: loaded.file, line: undefined, path: formatPath(i.path), message: i.message })),
+    );
 }
 
 export function createAppContext(loaded: LoadedConfig, options: AppContextOptions): AppContext {
@@ -107,6 +126,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
   const { config } = loaded;
   const redactor = options.redactor ?? createRedactor();
   for (const s of secretValues(config, env)) redactor.addSecret(s);
+  checkWebhookUrls(loaded, env);
   const logger = options.logger;
   const clock = options.clock ?? systemClock;
   const tempDir = join(config.stateDir, 'tmp');

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../shared/errors.js';
+import { redisUrlPasswords } from '../shared/redis-url.js';
 
 export interface EnvSecrets {
   /** The value of env var `name`; throws ConfigError naming `key` when it is unset or empty. */
@@ -51,5 +52,8 @@ export function secretValues(config: Config, env: NodeJS.ProcessEnv): string[] {
   if (auth?.type === 'password') names.push(auth.passwordEnv);
   names.push(config.onedrive?.clientSecretEnv, config.queue?.redisUrlEnv);
   for (const e of config.exports) names.push(e.notify?.webhookUrlEnv);
-  return names.flatMap((n) => (n === undefined || env[n] === undefined || env[n] === '' ? [] : [env[n]]));
+  const values = names.flatMap((n) => (n === undefined || env[n] === undefined || env[n] === '' ? [] : [env[n]]));
+  // The Redis password on its own too: ioredis or a teammate may print it apart from its URL.
+  const redisUrl = config.queue?.redisUrlEnv === undefined ? undefined : env[config.queue.redisUrlEnv];
+  return redisUrl === undefined ? values : [...values, ...redisUrlPasswords(redisUrl)];
 }

@@ -9,7 +9,7 @@ import { UsageError } from '../shared/errors.js';
 import type * as DemoModule from './commands/demo.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
-import { createAppContext, TOOL_VERSION, type AppContext } from './app-context.js';
+import { createAppContext, secretValues, TOOL_VERSION, type AppContext } from './app-context.js';
 import type { Config } from '../config/schema.js';
 import type { RunStore } from '../contracts/run-store.js';
 import { createProgress, EXIT_USAGE, reportError } from './output.js';
@@ -43,6 +43,8 @@ async function withContext<T>(
 ): Promise<T> {
   const loaded = await loadConfig(resolveConfigPath(opts.config));
   const logger = customLogger ?? makeLogger(opts.verbose === true, level);
+  // The redactor learns the secrets (the Redis URL and its passwords among them) before Redis can log an error.
+  for (const s of secretValues(loaded.config, process.env)) redactor.addSecret(s);
   // In queue mode the run history is the fleet's, in Redis; otherwise SQLite under stateDir.
   const shared = loaded.config.queue === undefined ? undefined : await openFleetHistory(loaded.config, logger);
   const ctx = createAppContext(loaded, { logger, redactor, ...(shared === undefined ? {} : { store: shared.store }) });
@@ -203,7 +205,9 @@ function addServiceCommands(program: Command, g: () => GlobalOptions, setExit: (
         '  ADMIN_TOKENS   named admin tokens, name:token,name:token (e.g. alice:<secret>,bob:<secret>); the run',
         '                 history records the name of whoever pressed "Sync now", never the token',
         '  ADMIN_TOKEN    one admin token, recorded as "admin" (may be combined with ADMIN_TOKENS)',
-        '                 tokens are at least 16 characters: generate one with `openssl rand -hex 32`',
+        '                 tokens are single words of 16+ characters, each its own value, of at least 128 bits',
+        '                 by the README rule: generate one with `openssl rand -hex 32`',
+        '  ADMIN_TOKEN_MIN_ENTROPY  least estimated strength of a token in bits (default 128)',
         '  PORT           admin port when neither --port nor server.port is set (default 8080)',
         '  LOG_LEVEL      debug, info (default), warn, error',
         '',

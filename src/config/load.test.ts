@@ -89,11 +89,45 @@ describe('parseConfigText', () => {
     [
       'a Redis URL with a password in the file',
       `${valid}queue: { redis: "redis://:hunter2@redis:6379/0" }\n`,
-      /queue\.redis: holds a password; .*redisUrlEnv/,
+      /queue\.redis: holds a password \(in the user info.*\); .*redisUrlEnv/,
+    ],
+    [
+      'a Redis URL with a password in its query string (ioredis reads it)',
+      `${valid}queue: { redis: "redis://redis:6379/0?password=hunter2" }\n`,
+      /queue\.redis: holds a password \(in the query string, \?password=\); .*redisUrlEnv/,
     ],
   ])('reports %s with file, line and path', (_name, text, pattern) => {
     const issues = issuesOf(text);
     expect(issues.join('\n')).toMatch(pattern);
+  });
+
+  it('checks the webhook URLs of the environment (validate): https, and no private target without allowPrivate', () => {
+    const withNotify = (notify: string) =>
+      valid.replace(
+        '    destination: { type: local, dir: ./out }',
+        `    destination: { type: local, dir: ./out }\n    notify: ${notify}`,
+      );
+    const env = (url: string) => ({ TABLEAU_PAT_NAME: 'n', TABLEAU_PAT_SECRET: 's', HOOK: url });
+    expect(issuesOf(withNotify('{ webhookUrlEnv: HOOK }'), env('https://hooks.slack.com/services/x'))).toEqual([]);
+    expect(issuesOf(withNotify('{ webhookUrlEnv: HOOK }'), env('http://hooks.slack.com/services/SECRET'))).toEqual([
+      expect.stringMatching(
+        /^\d+ exports\[0\]\.notify\.webhookUrlEnv: the URL in environment variable HOOK is an http:\/\/ URL; webhooks must use https:\/\/$/,
+      ),
+    ]);
+    expect(issuesOf(withNotify('{ webhookUrlEnv: HOOK }'), env('https://192.168.1.5/hook')).join('\n')).toMatch(
+      /HOOK points at a private address \(192\.168\.1\.5\); set allowPrivate: true/,
+    );
+    expect(
+      issuesOf(withNotify('{ webhookUrlEnv: HOOK, allowPrivate: true }'), env('https://192.168.1.5/hook')),
+    ).toEqual([]);
+  });
+
+  it('never echoes a Redis password it refuses', () => {
+    for (const url of ['redis://redis:6379/0?password=hunter2', 'redis://:hunter2@redis:6379/0']) {
+      const issues = issuesOf(`${valid}queue: { redis: "${url}" }\n`);
+      expect(issues.join('\n')).toMatch(/queue\.redis: holds a password/);
+      expect(issues.join('\n')).not.toContain('hunter2');
+    }
   });
 
   it('reports duplicate export ids and duplicate sheet names', () => {

@@ -7,7 +7,14 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../shared/errors.js';
 import { configSchema, onedriveSchema, tableauSchema, type Config } from './schema.js';
-import { checkRules, missingEnvVars, partsOfExport, readExportParts, type RuleIssue } from './rules.js';
+import {
+  checkRules,
+  missingEnvVars,
+  partsOfExport,
+  readExportParts,
+  webhookUrlIssues,
+  type RuleIssue,
+} from './rules.js';
 import { createIssueRewriter } from './friendly-issues.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/exports.yaml';
@@ -150,7 +157,12 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
         config,
         config.exports.map((value, index) => partsOfExport(index, value)),
       ),
-      ...(options.checkEnv === true ? missingEnvVars(config, options.env ?? process.env) : []),
+      ...(options.checkEnv === true
+        ? [
+            ...missingEnvVars(config, options.env ?? process.env),
+            ...webhookUrlIssues(config, options.env ?? process.env),
+          ]
+        : []),
     ];
     for (const r of ruleIssues) (r.severity === 'warning' ? warnings : issues).push(toIssue(r.path, r.message));
     if (issues.length > 0) throw new ConfigError(sortIssues(issues));
@@ -262,6 +274,7 @@ function resolvePaths(config: Config, baseDir: string): Config {
       ...e,
       views: e.views.map((v) => (v.file === undefined ? v : { ...v, file: abs(v.file) })),
       destination: e.destination.type === 'local' ? { ...e.destination, dir: abs(e.destination.dir) } : e.destination,
+      ...(e.notify?.caFile === undefined ? {} : { notify: { ...e.notify, caFile: abs(e.notify.caFile) } }),
     })),
   };
 }

@@ -7,6 +7,7 @@ import type { Config, DestinationConfig, ExportConfig, ViewConfig } from './sche
 import { destinationSchema, viewSchema } from './schema.js';
 import { validateDrivePath } from '../shared/drive-path.js';
 import { localFileNameProblem } from '../shared/local-file-name.js';
+import { webhookUrlProblem } from '../shared/network-address.js';
 import { closest } from './friendly-issues.js';
 import { checkMetricsConfig, metricsConfigSchema, type MetricsConfig } from '../transforms/metrics/config.js';
 
@@ -298,6 +299,26 @@ export function missingEnvVars(config: Config, env: NodeJS.ProcessEnv): RuleIssu
   need(['queue', 'redisUrlEnv'], config.queue?.redisUrlEnv);
   config.exports.forEach((e, i) => need(['exports', i, 'notify', 'webhookUrlEnv'], e.notify?.webhookUrlEnv));
   return issues;
+}
+
+/**
+ * Rule (wherever the environment is read): every webhook URL the environment holds is https, and not this machine or
+ * a non-public IP literal unless the export says `allowPrivate: true`. Messages name the variable, never the URL.
+ */
+export function webhookUrlIssues(config: Config, env: NodeJS.ProcessEnv): RuleIssue[] {
+  return config.exports.flatMap((e, i) => {
+    const name = e.notify?.webhookUrlEnv;
+    const url = name === undefined ? undefined : env[name];
+    if (e.notify === undefined || url === undefined || url === '') return [];
+    const problem = webhookUrlProblem(url, e.notify.allowPrivate);
+    if (problem === undefined) return [];
+    return [
+      {
+        path: ['exports', i, 'notify', 'webhookUrlEnv'],
+        message: `the URL in environment variable ${name} ${problem}`,
+      },
+    ];
+  });
 }
 
 /** Runs every cross-field rule over the top level and whatever parsed of each export. */

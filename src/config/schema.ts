@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { validateSchedule } from '../shared/cron-schedule.js';
 import { LANGUAGES } from '../shared/i18n/translator.js';
+import { redisUrlPasswordPlace } from '../shared/redis-url.js';
 import { metricsConfigSchema } from '../transforms/metrics/config.js';
 
 /** True when `zone` is an IANA time zone this Node.js knows. */
@@ -370,7 +371,22 @@ export const exportSchema = z.strictObject({
   ),
   notify: z
     .strictObject({
-      webhookUrlEnv: envName.describe('Env var holding a Teams or Slack incoming-webhook URL'),
+      webhookUrlEnv: envName.describe(
+        'Env var holding the webhook URL (https only): a Teams or Slack incoming webhook, or any JSON receiver',
+      ),
+      format: z
+        .enum(['teams', 'slack', 'json'])
+        .optional()
+        .describe(
+          'Message shape: teams (Adaptive Card), slack (blocks + text), json (plain object); default from the host: hooks.slack.com → slack, *.webhook.office.com, *.logic.azure.com, *.api.powerplatform.com → teams, else json',
+        ),
+      allowPrivate: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Allow a webhook on a loopback, link-local or private address (an internal chat server); refused otherwise, also when the host name resolves to one',
+        ),
+      caFile: z.string().optional().describe('Extra CA certificate (PEM) for a webhook server with an internal CA'),
       rowDropShare: z
         .number()
         .min(0)
@@ -390,6 +406,8 @@ export const exportSchema = z.strictObject({
     ),
 });
 
+const DEFAULT_FAILED_LOGINS = { limit: 10, window: 60_000, maxBackoff: 900_000 };
+
 export const configSchema = z.strictObject({
   timezone: timeZone.default('UTC').describe('Default IANA time zone'),
   stateDir: z
@@ -407,17 +425,39 @@ export const configSchema = z.strictObject({
       shutdownGrace: duration
         .default(60_000)
         .describe('On SIGTERM, how long running exports may take to finish (default 60s)'),
+      failedLogins: z
+        .strictObject({
+          limit: z
+            .number()
+            .int()
+            .min(1)
+            .default(10)
+            .describe('Failed admin logins from one address within `window` that block it (HTTP 429)'),
+          window: duration
+            .default(60_000)
+            .describe('The counting window, and the first block (default 1m); each further block doubles'),
+          maxBackoff: duration.default(900_000).describe('Longest block (default 15m)'),
+        })
+        .default(DEFAULT_FAILED_LOGINS)
+        .describe('Backoff after failed admin logins (a token presented and refused), per remote address'),
     })
-    .default({ host: '127.0.0.1', shutdownGrace: 60_000 }),
+    .default({ host: '127.0.0.1', shutdownGrace: 60_000, failedLogins: DEFAULT_FAILED_LOGINS }),
   queue: z
     .strictObject({
       redis: z
         .string()
-        .refine((u) => !/^[a-z]+:\/\/[^/@]*:[^/@]+@/i.test(u), {
-          message: 'holds a password; put the URL in an environment variable and name it with redisUrlEnv',
+        .superRefine((u, ctx) => {
+          const where = redisUrlPasswordPlace(u);
+          if (where !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              message: `holds a password (${where}); put the URL in an environment variable and name it with redisUrlEnv`,
+            });
         })
         .optional()
-        .describe('Redis URL without a password, e.g. redis://redis:6379/0 (with a password: redisUrlEnv)'),
+        .describe(
+          'Redis URL without a password (neither redis://:pw@ nor ?password=), e.g. redis://redis:6379/0; with a password: redisUrlEnv',
+        ),
       redisUrlEnv: envName.optional().describe('Env var holding the Redis URL (instead of redis)'),
       prefix: z
         .string()

@@ -4,10 +4,16 @@
  */
 import type { RunReport } from './run-report.js';
 
-/** Where and when to tell people about a run (a Teams or Slack incoming webhook). */
+/** Where and when to tell people about a run (a Teams or Slack incoming webhook, or any JSON receiver). */
 export interface NotifySettings {
   /** Secret: the URL itself grants posting. Never logged. */
   readonly webhookUrl: string;
+  /** The message shape; inferred from the URL's host when not given (see scheduler/webhook-format.ts). */
+  readonly format?: 'teams' | 'slack' | 'json' | undefined;
+  /** Allow a loopback, link-local or private target (an internal chat server). Default false. */
+  readonly allowPrivate?: boolean | undefined;
+  /** Extra CA (PEM file) for a webhook with an internal CA. */
+  readonly caFile?: string | undefined;
   /** Notify when the row count falls by more than this share of the last success (0.5 = lost more than half). */
   readonly rowDropShare: number;
 }

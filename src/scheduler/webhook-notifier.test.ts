@@ -6,7 +6,12 @@ import type { RunReport } from '../contracts/run-report.js';
 import { createLogger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { createSqliteRunStore } from '../state/sqlite-run-store.js';
-import { composeNotificationText, createWebhookNotifier, decideNotifications } from './webhook-notifier.js';
+import {
+  composeNotificationText,
+  createWebhookNotifier,
+  decideNotifications,
+  type WebhookPost,
+} from './webhook-notifier.js';
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -160,7 +165,7 @@ describe('composeNotificationText', () => {
 });
 
 describe('createWebhookNotifier', () => {
-  function setup(post?: (url: string, body: { text: string }) => Promise<void>) {
+  function setup(post?: WebhookPost) {
     const db = new Database(':memory:');
     const store = createSqliteRunStore(db);
     const lines: string[] = [];
@@ -186,13 +191,13 @@ describe('createWebhookNotifier', () => {
     return { store, notifier, lines, close: () => db.close() };
   }
 
-  it('posts { text } once for a failure, reading the previous runs from the history', async () => {
+  it('posts once for a failure, reading the previous runs from the history', async () => {
     const posts: Array<[string, { text: string }]> = [];
-    const { store, notifier, close } = setup(async (url, body) => void posts.push([url, body]));
+    const { store, notifier, close } = setup(async (target, body) => void posts.push([target.url, body as never]));
     await store.finishRun(run('r1', '2026-06-01T04:00:00.000Z'));
     const failed = failure('r2', '2026-06-02T04:00:00.000Z');
     await store.finishRun(failed);
-    await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
+    await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5, format: 'json' });
     expect(posts).toHaveLength(1);
     expect(posts[0]?.[0]).toBe(WEBHOOK);
     expect(posts[0]?.[1].text).toMatch(/failed \(run r2/);
@@ -201,7 +206,7 @@ describe('createWebhookNotifier', () => {
     // Recovery: the next success after it.
     const ok = run('r3', '2026-06-03T04:00:00.000Z');
     await store.finishRun(ok);
-    await notifier.runFinished(ok, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
+    await notifier.runFinished(ok, { webhookUrl: WEBHOOK, rowDropShare: 0.5, format: 'json' });
     expect(posts[1]?.[1].text).toMatch(/recovered: run r3 succeeded after a failed run/);
 
     // Nothing for a second ordinary success.
@@ -214,19 +219,19 @@ describe('createWebhookNotifier', () => {
 
   it('ignores runs aborted by a shutdown when deciding on recovery, and compares rows with the previous success', async () => {
     const posts: string[] = [];
-    const { store, notifier, close } = setup(async (_url, body) => void posts.push(body.text));
+    const { store, notifier, close } = setup(async (_target, body) => void posts.push((body as { text: string }).text));
     await store.finishRun(run('r1', '2026-06-01T04:00:00.000Z', { rows: 1000 }));
     await store.finishRun(failure('r2', '2026-06-02T04:00:00.000Z', 'ABORTED'));
     const small = run('r3', '2026-06-03T04:00:00.000Z', { rows: 100 });
     await store.finishRun(small);
-    await notifier.runFinished(small, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
+    await notifier.runFinished(small, { webhookUrl: WEBHOOK, rowDropShare: 0.5, format: 'json' });
     expect(posts).toHaveLength(1);
     expect(posts[0]).toMatch(/dropped by 90% \(1,000 rows → 100 rows\)/);
     expect(posts[0]).not.toMatch(/recovered/);
     close();
   });
 
-  it('posts with axios, and logs a failing webhook without its URL, never throwing', async () => {
+  it('posts over https in the format of the host, and logs a failing webhook without its URL, never throwing', async () => {
     const { store, notifier, lines, close } = setup();
     const failed = failure('r9', '2026-06-02T04:00:00.000Z');
     await store.finishRun(failed);
@@ -234,7 +239,9 @@ describe('createWebhookNotifier', () => {
     const ok = nock('https://contoso.webhook.office.com')
       .post(
         '/webhookb2/SECRET-PART-123456/IncomingWebhook/abc',
-        (body: unknown) => typeof body === 'object' && body !== null && 'text' in body,
+        // A Teams host: an Adaptive Card message.
+        (body: { type?: string; attachments?: { contentType?: string }[] }) =>
+          body.type === 'message' && body.attachments?.[0]?.contentType === 'application/vnd.microsoft.card.adaptive',
       )
       .reply(200, '1');
     await notifier.runFinished(failed, { webhookUrl: WEBHOOK, rowDropShare: 0.5 });
@@ -254,6 +261,66 @@ describe('createWebhookNotifier', () => {
     expect(log).toMatch(/the webhook answered HTTP 503/);
     expect(log).not.toContain('SECRET-PART-123456');
     expect(log).not.toContain('webhook.office.com/webhookb2');
+    close();
+  });
+
+  it('slack: escapes remote texts after redacting them', async () => {
+    const bodies: unknown[] = [];
+    const { store, close } = setup();
+    const failed = run('r5', '2026-06-05T04:00:00.000Z', {
+      status: 'failed',
+      error: { code: 'TABLEAU_VIEW_QUERY_FAILED', message: 'view said <!channel> with key a&b<secret>tail' },
+    });
+    await store.finishRun(failed);
+    const redactor = createRedactor(['a&b<secret>tail']);
+    const notifier = createWebhookNotifier({
+      history: store,
+      logger: createLogger({ redactor, level: 'silent' }),
+      redactor,
+      sleep: async () => undefined,
+      post: async (_target, body) => void bodies.push(body),
+    });
+    await notifier.runFinished(failed, { webhookUrl: 'https://hooks.slack.com/services/T0/B0/S', rowDropShare: 0.5 });
+    const body = JSON.stringify(bodies[0]);
+    expect(body).toContain('"blocks"');
+    expect(body).toContain('&lt;!channel&gt;');
+    expect(body).not.toContain('<!channel>');
+    expect(body).not.toContain('secret');
+    expect(body).toContain('[REDACTED]');
+    close();
+  });
+
+  it('logs a refused target once with its code, never retrying it and never quoting the URL', async () => {
+    const { store, lines, close } = setup();
+    const failed = failure('r6', '2026-06-06T04:00:00.000Z');
+    await store.finishRun(failed);
+    const redactor = createRedactor();
+    const logger = createLogger({
+      redactor,
+      level: 'warn',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    // The default post: it refuses a private literal before any connection (nock would fail a real one).
+    const notifier = createWebhookNotifier({
+      history: store,
+      logger,
+      redactor,
+      sleep: async () => {
+        throw new Error('a refused target must not be retried');
+      },
+    });
+    await notifier.runFinished(failed, { webhookUrl: 'https://10.1.2.3/hooks/PRIVATE-SECRET', rowDropShare: 0.5 });
+    const log = lines.join('');
+    expect(log).toMatch(
+      /webhook notification for export 'sales' failed: the webhook URL points at a private address \(10\.1\.2\.3\); set allowPrivate: true/,
+    );
+    expect(log).toContain('"code":"WEBHOOK_REFUSED"');
+    expect(log).not.toContain('PRIVATE-SECRET');
     close();
   });
 });

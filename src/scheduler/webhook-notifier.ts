@@ -1,39 +1,44 @@
 /**
- * Run notifications to a chat webhook. One JSON body, `{ "text": "..." }`, is accepted by both Microsoft Teams and
- * Slack incoming webhooks; links are bare URLs on their own line, which both turn into links.
+ * Run notifications to a chat webhook, in the shape of its target (`notify.format`, webhook-format.ts): a Teams
+ * Adaptive Card, Slack blocks, or plain JSON. Sent over HTTPS only, and only to public addresses unless
+ * `allowPrivate` (webhook-post.ts).
  *
  * Sent on: a failure; the first success after a failure ("recovered"); a success whose row count fell by more than
  * `rowDropShare` against the previous success. A webhook that fails is retried briefly, then logged (without its
  * URL, which is a secret) and forgotten: notifications never fail a run.
  */
-import axios from 'axios';
 import { isInterrupted, type RunReport } from '../contracts/run-report.js';
 import { realSleep, systemClock, type Clock, type Sleep } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
-import { isRetryableStatus, withRetry } from '../shared/retry.js';
+import { withRetry } from '../shared/retry.js';
 import type { RunStore } from '../contracts/run-store.js';
 import type { Notifier, NotifySettings } from '../contracts/after-run.js';
+import {
+  inferWebhookFormat,
+  renderPlainText,
+  renderWebhookBody,
+  type NotificationKind,
+  type NotificationMessage,
+} from './webhook-format.js';
+import { createHttpsWebhookPost, type WebhookPost } from './webhook-post.js';
 
-/** Posts a JSON body to a URL; rejects on a non-2xx answer or a network error. */
-export type WebhookPost = (url: string, body: { text: string }) => Promise<void>;
+export type { NotificationKind } from './webhook-format.js';
+export type { WebhookPost } from './webhook-post.js';
 
 export interface WebhookNotifierDeps {
   readonly logger: Logger;
   readonly redactor: Redactor;
   /** Where the previous runs are read (to detect recovery and row drops). */
   readonly history: Pick<RunStore, 'listRuns'>;
-  /** Defaults to an axios POST with a 10 s timeout. */
+  /** Defaults to an HTTPS POST with a 10 s timeout and the address check ({@link createHttpsWebhookPost}). */
   readonly post?: WebhookPost | undefined;
   /** Public base URL of the admin dashboard, for "open the run" links (e.g. `https://exports.contoso.com`). */
   readonly dashboardUrl?: string | undefined;
   readonly clock?: Clock | undefined;
   readonly sleep?: Sleep | undefined;
 }
-
-/** Why a notification is sent. */
-export type NotificationKind = 'failure' | 'recovery' | 'row-drop' | 'alert';
 
 export interface NotificationDecisionInput {
   readonly report: RunReport;
@@ -61,12 +66,21 @@ export function decideNotifications(input: NotificationDecisionInput): Notificat
   return kinds;
 }
 
-/** Pure: the message text for the given notifications (one message, one paragraph each). */
+/** Pure: the message text for the given notifications (one message, one paragraph each), as plain text. */
 export function composeNotificationText(
   kinds: readonly NotificationKind[],
   input: NotificationDecisionInput,
   links: { readonly runUrl?: string | undefined },
 ): string {
+  return renderPlainText(composeNotification(kinds, input, links));
+}
+
+/** Pure: the notification for the given kinds, before it takes a format (plain texts, unescaped). */
+export function composeNotification(
+  kinds: readonly NotificationKind[],
+  input: NotificationDecisionInput,
+  links: { readonly runUrl?: string | undefined },
+): NotificationMessage {
   const { report, lastSuccess } = input;
   const paragraphs: string[] = [];
   for (const kind of kinds) {
@@ -97,14 +111,28 @@ export function composeNotificationText(
   const retried = describeAttempts(report);
   if (retried !== undefined) paragraphs.push(retried);
   const fileUrl = report.destination?.webUrl ?? lastSuccess?.destination?.webUrl;
-  if (fileUrl !== undefined) paragraphs.push(`File: ${fileUrl}`);
-  if (links.runUrl !== undefined) paragraphs.push(`Run: ${links.runUrl}`);
-  return paragraphs.join('\n\n');
+  return {
+    kinds,
+    title: titleOf(kinds[0], report.exportId),
+    paragraphs,
+    links: [
+      ...(fileUrl === undefined ? [] : [{ label: 'File' as const, url: fileUrl }]),
+      ...(links.runUrl === undefined ? [] : [{ label: 'Run' as const, url: links.runUrl }]),
+    ],
+    report,
+  };
+}
+
+function titleOf(kind: NotificationKind | undefined, exportId: string): string {
+  if (kind === 'failure') return `Export "${exportId}" failed`;
+  if (kind === 'recovery') return `Export "${exportId}" recovered`;
+  if (kind === 'row-drop') return `Export "${exportId}": row count dropped`;
+  return `Export "${exportId}" needs a look`;
 }
 
 /** Creates the webhook notifier used by the scheduler (and by `run` from the CLI, if wired). */
 export function createWebhookNotifier(deps: WebhookNotifierDeps): Notifier {
-  const post = deps.post ?? axiosPost;
+  const post = deps.post ?? createHttpsWebhookPost();
   const clock = deps.clock ?? systemClock;
   const sleep = deps.sleep ?? realSleep;
   const log = deps.logger.child({ component: 'notifier' });
@@ -121,43 +149,35 @@ export function createWebhookNotifier(deps: WebhookNotifierDeps): Notifier {
           deps.dashboardUrl === undefined
             ? undefined
             : `${deps.dashboardUrl.replace(/\/+$/, '')}/#run=${encodeURIComponent(report.runId)}`;
-        const text = deps.redactor.redact(composeNotificationText(kinds, input, { runUrl }));
+        // Redacted while still plain text: escaping for a format could hide a secret from the redactor.
+        const message = deps.redactor.redactValue(composeNotification(kinds, input, { runUrl }));
+        const format = settings.format ?? inferWebhookFormat(settings.webhookUrl);
+        const body = renderWebhookBody(message, format);
+        const target = {
+          url: settings.webhookUrl,
+          allowPrivate: settings.allowPrivate ?? false,
+          caFile: settings.caFile,
+        };
         await withRetry(
-          () => post(settings.webhookUrl, { text }),
+          () => post(target, body),
           // Network errors and 408/429/5xx are worth another try; any other answer will not change.
           (error) => (error instanceof AppError && !error.retryable ? { retry: false } : { retry: true }),
           { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 5_000, maxTotalMs: 20_000 },
           { clock, sleep },
         );
-        runLog.info({ kinds }, `notification sent for export '${report.exportId}': ${kinds.join(', ')}`);
+        runLog.info({ kinds, format }, `notification sent for export '${report.exportId}': ${kinds.join(', ')}`);
       } catch (err) {
-        // The message is ours (status or network code), never the URL; the redactor knows the URL anyway.
+        // The message is ours (status, network code or refused address), never the URL; the redactor knows it anyway.
         const reason = deps.redactor.redact(err instanceof Error ? err.message : String(err));
+        const code = err instanceof AppError ? err.code : undefined;
         runLog.warn(
-          { reason },
+          { reason, code },
           `webhook notification for export '${report.exportId}' failed: ${reason}; the run is not affected`,
         );
       }
     },
   };
 }
-
-const axiosPost: WebhookPost = async (url, body) => {
-  try {
-    await axios.post(url, body, { timeout: 10_000, maxRedirects: 0, headers: { 'content-type': 'application/json' } });
-  } catch (err) {
-    // Rethrow without the axios error: it carries the request config, and so the secret URL.
-    if (axios.isAxiosError(err) && err.response !== undefined) {
-      const status = err.response.status;
-      throw new AppError('WEBHOOK_HTTP', `the webhook answered HTTP ${status}`, {
-        retryable: isRetryableStatus(status),
-        details: { status },
-      });
-    }
-    const code = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'unexpected error';
-    throw new AppError('WEBHOOK_UNREACHABLE', `the webhook could not be reached (${code})`, { retryable: true });
-  }
-};
 
 async function loadDecisionInput(
   history: Pick<RunStore, 'listRuns'>,

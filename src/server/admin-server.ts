@@ -15,6 +15,7 @@ import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { RunStore } from '../contracts/run-store.js';
 import { createAuthenticator, type AdminToken } from './auth.js';
+import { createLoginThrottle } from './login-throttle.js';
 import type { ExportControl } from '../contracts/export-control.js';
 import { loadDashboard, registerDashboardRoutes } from './dashboard-assets.js';
 import { registerErrorReplies } from './error-replies.js';
@@ -24,7 +25,7 @@ import { registerExportsApi } from './exports-api.js';
 import { registerFileApi } from './file-api.js';
 import { createLiveRuns, type LiveRuns } from './live-runs.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { registerAuthentication } from './request-auth.js';
+import { createRequestGuard } from './request-auth.js';
 import { registerRunsApi } from './runs-api.js';
 import { registerLiveRunMetrics } from './metrics.js';
 
@@ -36,6 +37,10 @@ export interface AdminServerDeps {
   readonly history: RunHistory;
   /** At least one; see {@link createAuthenticator} for the rules. */
   readonly tokens: readonly AdminToken[];
+  /** Least estimated token strength in bits (ADMIN_TOKEN_MIN_ENTROPY); 128 by default. */
+  readonly minTokenEntropyBits?: number | undefined;
+  /** Backoff after failed logins from one address (`server.failedLogins`); 10 per minute, up to 15 min, by default. */
+  readonly failedLogins?: FailedLoginSettings | undefined;
   readonly logger: Logger;
   /** Registry served at `/metrics` (from `createRunMetrics`); an empty one by default. */
   readonly registry?: Registry | undefined;
@@ -46,6 +51,15 @@ export interface AdminServerDeps {
   readonly clock?: Clock | undefined;
   /** How often the event stream resends the list of runs in progress (ms). Default 5 000. */
   readonly liveSnapshotEveryMs?: number | undefined;
+}
+
+export interface FailedLoginSettings {
+  /** Failures within `windowMs` that block the address. */
+  readonly limit: number;
+  /** The window, and the first block's length (ms); each further block doubles. */
+  readonly windowMs: number;
+  /** Longest block (ms). */
+  readonly maxBlockMs: number;
 }
 
 export interface AdminServer {
@@ -62,7 +76,7 @@ export interface AdminServer {
  * `DASHBOARD_MISSING` when the dashboard files cannot be found.
  */
 export function createAdminServer(deps: AdminServerDeps): AdminServer {
-  const authenticate = createAuthenticator(deps.tokens);
+  const authenticate = createAuthenticator(deps.tokens, { minEntropyBits: deps.minTokenEntropyBits });
   const log = deps.logger.child({ component: 'admin-server' });
   const registry = deps.registry ?? new Registry();
   const dashboard = loadDashboard(deps.dashboardDir);
@@ -71,11 +85,25 @@ export function createAdminServer(deps: AdminServerDeps): AdminServer {
   const tickets = createDownloadTickets({ tokens: deps.tokens, clock });
   registerLiveRunMetrics(registry, live);
 
-  // Our own logger does the logging (redacted); fastify's per-request lines would log every dashboard poll.
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, return503OnClosing: true });
+  const guard = createRequestGuard({
+    authenticate,
+    tickets,
+    throttle: createLoginThrottle({ clock, ...deps.failedLogins }),
+    log,
+  });
+
+  // Our own logger does the logging (redacted); fastify's per-request lines would log every dashboard poll. Router
+  // errors go through the guard too (frameworkErrors), so they are answered after authentication like the rest.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024,
+    return503OnClosing: true,
+    frameworkErrors: guard.frameworkErrors,
+  });
 
   acceptEmptyJsonBodies(app);
-  const callerOf = registerAuthentication(app, authenticate, tickets);
+  app.addHook('onRequest', guard.onRequest);
+  const callerOf = guard.callerOf;
   app.addHook('onSend', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     reply.header('x-content-type-options', 'nosniff');

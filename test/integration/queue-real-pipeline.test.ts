@@ -9,7 +9,7 @@
  * - Two "Sync now" in a row: the second answers 409 while the first is queued or running.
  */
 import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, requireRedisUrl, uniquePrefix } from './fixtures/queue-harness.js';
 import { runCli } from './helpers/cli.js';
 import { sampleExportYaml, startSimEnv, type SimEnv } from './helpers/sim-env.js';
+import { createSimulatorTls } from '../../src/simulators/tls.js';
 import {
   createApiClient,
   createServiceGroup,
@@ -53,7 +54,11 @@ let webhook: Server;
 
 beforeAll(async () => {
   redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  webhook = createServer((req, res) => {
+  // 2000 opportunities stored uncompressed: a ~1.7 MB workbook, uploaded in 6 fragments of 320 KiB.
+  sim = await startSimEnv({ rows: 2000 });
+  // Webhooks are https only; this one is on loopback, so the export allows a private target and trusts its CA.
+  const hookTls = await createSimulatorTls(join(sim.dir, 'hook-tls'));
+  webhook = createServer({ key: hookTls.key, cert: hookTls.cert }, (req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
@@ -63,12 +68,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   const port = (webhook.address() as { port: number }).port;
-  // 2000 opportunities stored uncompressed: a ~1.7 MB workbook, uploaded in 6 fragments of 320 KiB.
-  sim = await startSimEnv({ rows: 2000 });
   services = createServiceGroup({
     ...sim.env,
     ADMIN_TOKEN: TOKEN,
-    QUEUE_TEST_WEBHOOK: `http://127.0.0.1:${port}/hook`,
+    QUEUE_TEST_WEBHOOK: `https://127.0.0.1:${port}/hook`,
   });
   const exportYaml = sampleExportYaml({
     id: EXPORT_ID,
@@ -78,7 +81,7 @@ beforeAll(async () => {
       '      uploadSessionThreshold: 327680',
       '      chunkSize: 327680',
       '    zipLevel: 0',
-      '    notify: { webhookUrlEnv: QUEUE_TEST_WEBHOOK }',
+      `    notify: { webhookUrlEnv: QUEUE_TEST_WEBHOOK, allowPrivate: true, caFile: ${hookTls.caFile} }`,
       '',
     ].join('\n'),
   });

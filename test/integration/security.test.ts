@@ -6,9 +6,14 @@
  * headers and upload-URL credentials (`tempauth=`): stdout, stderr (the logs), the run history (the SQLite files
  * and `history --json`), the API responses, the webhook payloads and the delivered workbook's XML.
  *
- * The admin API answers 401 without a valid token, and the same 401 whether or not the export or run exists.
+ * The admin API answers 401 without a valid token, and the same 401 whether or not the export or run exists; every
+ * refused token is logged with the caller's address (never the token), and ten in a minute earn a 429.
+ *
+ * The webhook is a local HTTPS server with a self-signed CA, reached through `notify.caFile` and
+ * `allowPrivate: true` (it is on 127.0.0.1); without `allowPrivate`, or over plain http, the config is refused.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -18,10 +23,12 @@ import { runCli, type CliResult } from './helpers/cli.js';
 import { createServiceGroup, pollFor, type ServiceProcess } from './helpers/service-process.js';
 import { SIM_CLIENT, SIM_PAT, SIM_USER, startSimEnv, type SimEnv } from './helpers/sim-env.js';
 import { parseReports, reportOf, sheetRows, xlsxParts } from './helpers/faults-kit.js';
+import { createSimulatorTls } from '../../src/simulators/tls.js';
 
 const ADMIN_TOKEN = 'sentinel-admin-token-5e1c9a7f3b2d8c4e';
 const HOOK_SECRET = 'sentinel-webhook-path-8c4e2a9f1d';
 const HOOK_SIG = 'sentinel-webhook-sig-3f9a0b7e';
+const REDIS_PASSWORD = 'sentinel-redis-pw-7d2e4b1a';
 
 interface Output {
   readonly where: string;
@@ -31,6 +38,7 @@ interface Output {
 let sim: SimEnv;
 let hook: Server;
 let hookUrl: string;
+let hookCaFile: string;
 const hookBodies: string[] = [];
 const outputs: Output[] = [];
 const services = createServiceGroup();
@@ -46,8 +54,8 @@ const recordCli = (label: string, r: CliResult): void => {
 };
 
 /** Three exports: the sample (3 views + metrics, through an upload session), a missing view, and an upload that fails. */
-function exportsYaml(): string {
-  const notify = '    notify: { webhookUrlEnv: TEAMS_WEBHOOK_URL }\n';
+function exportsYaml(hookCaFile: string): string {
+  const notify = `    notify: { webhookUrlEnv: TEAMS_WEBHOOK_URL, allowPrivate: true, caFile: ${hookCaFile} }\n`;
   const onedrive = (path: string): string => `    destination:
       type: onedrive
       drive: { user: ${SIM_USER} }
@@ -92,7 +100,9 @@ function armFaults(): void {
 
 beforeAll(async () => {
   sim = await startSimEnv({ rows: 300 });
-  hook = createServer((req: IncomingMessage, res) => {
+  const hookTls = await createSimulatorTls(join(sim.dir, 'hook-tls'));
+  hookCaFile = hookTls.caFile;
+  hook = createServer({ key: hookTls.key, cert: hookTls.cert }, (req: IncomingMessage, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
@@ -101,9 +111,10 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-  hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/${HOOK_SECRET}?sig=${HOOK_SIG}`;
+  hookUrl = `https://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/${HOOK_SECRET}?sig=${HOOK_SIG}`;
   env = { ...sim.env, TEAMS_WEBHOOK_URL: hookUrl, ADMIN_TOKEN };
-  cfg = await sim.writeConfig(exportsYaml());
+  // The 401 test below sends 32 refused tokens from one address on purpose: the backoff has a test of its own.
+  cfg = await sim.writeConfig(exportsYaml(hookCaFile), { extraTopLevel: 'server: { failedLogins: { limit: 1000 } }' });
 });
 
 afterAll(async () => {
@@ -192,6 +203,8 @@ describe.sequential('secrets stay out of every output', () => {
         hookBodies.length - hooksBefore >= 2 ? true : undefined,
       );
       expect(hookBodies.slice(hooksBefore).join('\n')).toMatch(/broken-view.*failed/);
+      // A host that is neither Slack nor Teams gets the plain JSON object.
+      expect(hookBodies.slice(hooksBefore).join('\n')).toMatch(/"source":"tableau-export","version":1/);
 
       const exportsList = await api('GET', '/api/exports');
       expect(exportsList.status).toBe(200);
@@ -275,6 +288,128 @@ describe.sequential('secrets stay out of every output', () => {
     }
   });
 
+  it('a webhook over http, or on a private address without allowPrivate, is a config error naming the key', async () => {
+    const strict = await sim.writeConfig(exportsYaml(hookCaFile).replaceAll(', allowPrivate: true', ''));
+    const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
+      ['loopback without allowPrivate', env, /points at a loopback address \(127\.0\.0\.1\); set allowPrivate: true/],
+      [
+        'localhost without allowPrivate',
+        { ...env, TEAMS_WEBHOOK_URL: hookUrl.replace('127.0.0.1', 'localhost') },
+        /points at localhost/,
+      ],
+      [
+        'plain http',
+        { ...env, TEAMS_WEBHOOK_URL: hookUrl.replace('https:', 'http:') },
+        /is an http:\/\/ URL; webhooks must use https:\/\//,
+      ],
+    ];
+    for (const [what, caseEnv, message] of cases) {
+      for (const args of [
+        ['validate', '--config', strict],
+        ['run', 'pipeline', '--config', strict],
+      ]) {
+        const r = await runCli(args, { env: caseEnv });
+        recordCli(`${args[0]} (${what})`, r);
+        expect(r.code, `${args[0]} with ${what}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(
+          /exports\[0\]\.notify\.webhookUrlEnv: the URL in environment variable TEAMS_WEBHOOK_URL/,
+        );
+        expect(r.stderr).toMatch(message);
+      }
+    }
+    // plain http is refused even with allowPrivate.
+    const http = await runCli(['validate', '--config', cfg], {
+      env: { ...env, TEAMS_WEBHOOK_URL: hookUrl.replace('https:', 'http:') },
+    });
+    recordCli('validate (http, allowPrivate)', http);
+    expect(http.code).toBe(2);
+    expect(http.stderr).toMatch(/webhooks must use https/);
+  });
+
+  it('a Redis password in the file is refused in the query string as in the user info, and never echoed', async () => {
+    for (const url of [
+      `redis://127.0.0.1:1/0?password=${REDIS_PASSWORD}`,
+      `redis://:${REDIS_PASSWORD}@127.0.0.1:1/0`,
+    ]) {
+      const file = await sim.writeConfig(exportsYaml(hookCaFile), { extraTopLevel: `queue: { redis: "${url}" }` });
+      for (const args of [
+        ['validate', '--config', file],
+        ['run', 'pipeline', '--config', file],
+      ]) {
+        const r = await runCli(args, { env });
+        recordCli(`${args[0]} (Redis password in the file)`, r);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/queue\.redis: holds a password \(in the (query string, \?password=|user info)/);
+      }
+    }
+  });
+
+  it('serve refuses a weak admin token at start, naming it and not its value', async () => {
+    for (const [tokens, message] of [
+      [{ ADMIN_TOKEN: 'k'.repeat(40) }, /the admin token of 'admin' is one character repeated/],
+      [{ ADMIN_TOKENS: `ops:${ADMIN_TOKEN} ` }, /the admin token of 'ops' contains whitespace/],
+      [{ ADMIN_TOKENS: `ops:${ADMIN_TOKEN}`, ADMIN_TOKEN }, /the admin tokens of 'ops' and 'admin' are the same value/],
+      [{ ADMIN_TOKEN: 'abcdefghijklmnopqrstuvw' }, /'admin' is too weak: about 108 bits.*ADMIN_TOKEN_MIN_ENTROPY/],
+    ] as const) {
+      const r = await runCli(['serve', '--config', cfg, '--port', '0'], {
+        env: { ...sim.env, TEAMS_WEBHOOK_URL: hookUrl, ...tokens },
+        timeoutMs: 30_000,
+      });
+      recordCli(`serve (${Object.keys(tokens).join('+')} weak)`, r);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain('kkkkkkkk');
+      expect(r.stderr).not.toContain('abcdefghijklmnopqrstuvw');
+    }
+    // The minimum is the operator's to set.
+    const lowered = await services.serve(cfg, {
+      env: { ...env, ADMIN_TOKEN: 'abcdefghijklmnopqrstuvw', ADMIN_TOKEN_MIN_ENTROPY: '100' },
+    });
+    const res = await fetch(`${lowered.baseUrl}/api/exports`, {
+      headers: { authorization: 'Bearer abcdefghijklmnopqrstuvw' },
+    });
+    expect(res.status).toBe(200);
+    await lowered.stop();
+  });
+
+  it('serve logs each refused token with the address, then answers 429 with Retry-After, also to a good token', async () => {
+    const backoffCfg = await sim.writeConfig(exportsYaml(hookCaFile));
+    const proc = await services.serve(backoffCfg, { env });
+    try {
+      const call = async (path: string, token: string): Promise<Response> => {
+        const res = await fetch(`${proc.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        record(`API GET ${path} (backoff)`, `${res.status}\n${await res.clone().text()}`);
+        return res;
+      };
+      // A URL the router cannot parse gets the same 401 as any other unauthenticated request.
+      const badUrl = await call('/api/runs/%E0%A4%A', 'wrong-token-0123456789abcdef');
+      expect(badUrl.status).toBe(401);
+      expect(await badUrl.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+      const mine = await call('/api/runs/%E0%A4%A', ADMIN_TOKEN);
+      expect(mine.status).toBe(400);
+      expect(((await mine.json()) as { error: { code: string } }).error.code).toBe('FST_ERR_BAD_URL');
+      for (let i = 2; i <= 10; i++)
+        expect((await call('/api/exports', `wrong-token-${i}-0123456789abcdef`)).status).toBe(401);
+      const blocked = await call('/api/exports', ADMIN_TOKEN);
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(50);
+      expect(((await blocked.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_FAILED_LOGINS');
+      expect((await fetch(`${proc.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await proc.stop();
+      record('serve (backoff) stderr', proc.stderr());
+    }
+    const failures = proc
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('admin API login failed from'));
+    expect(failures).toHaveLength(10);
+    for (const line of failures)
+      expect(JSON.parse(line)).toMatchObject({ remoteAddress: expect.stringMatching(/127\.0\.0\.1/) });
+    expect(proc.stderr()).toMatch(/admin API logins from \S*127\.0\.0\.1 refused for 60 s after 10 failures/);
+    expect(proc.stderr()).not.toMatch(/wrong-token-/);
+  });
+
   it('no output holds a secret, a Tableau session token, a Graph access token or an upload-URL credential', async () => {
     const stateDir = join(sim.dir, 'state');
     for (const name of ['state.db', 'state.db-wal']) {
@@ -297,6 +432,7 @@ describe.sequential('secrets stay out of every output', () => {
       ['webhook URL', hookUrl],
       ['webhook URL path secret', HOOK_SECRET],
       ['webhook URL signature', HOOK_SIG],
+      ['Redis password', REDIS_PASSWORD],
       ...tokens.map((t, i): [string, string] => [`Tableau session token #${i + 1}`, t]),
     ];
     const patterns: [string, RegExp][] = [

@@ -30,6 +30,8 @@ import { stageTimeouts, withStageTimeouts } from '../stage-timeouts.js';
 import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
 import { EXIT_OK } from '../output.js';
 import { untilStopSignal } from '../signals.js';
+import { adminServerSecurity } from '../admin-tokens.js';
+import { redisUrlPasswords } from '../../shared/redis-url.js';
 
 export interface QueueSettings {
   readonly url: string;
@@ -100,7 +102,8 @@ function openFleetMember(
   redis: Redis;
 } {
   const settings = queueSettings(loaded.config, o.env);
-  o.redactor.addSecret(settings.url.match(/\/\/[^:@/]*:([^@]+)@/)?.[1]);
+  // Each password in the URL (user info, ?password=), before the first connection can log anything.
+  for (const secret of redisUrlPasswords(settings.url)) o.redactor.addSecret(secret);
   const redis = createRedisConnection(settings.url, 'client', (err) =>
     o.logger.warn({ err: err.message }, 'redis connection error'),
   );
@@ -223,6 +226,7 @@ export async function serveQueueMode(
     control,
     history: member.store,
     tokens: o.tokens,
+    ...adminServerSecurity(config, o.env),
     logger,
     registry: member.metrics.registry,
     live,

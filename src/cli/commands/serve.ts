@@ -18,7 +18,7 @@ import { createRunMetrics } from '../../server/metrics.js';
 import { createLiveRuns } from '../../server/live-runs.js';
 import { createAppContext, newRunId, type AppContext } from '../app-context.js';
 import { secretValues } from '../env-secrets.js';
-import { adminTokensFromEnv } from '../admin-tokens.js';
+import { adminServerSecurity, adminTokensFromEnv } from '../admin-tokens.js';
 import { createContextRunner, scheduledExports } from '../service.js';
 import { EXIT_OK } from '../output.js';
 import { untilStopSignal } from '../signals.js';
@@ -73,6 +73,7 @@ export async function serveCommand(file: string, options: ServeOptions): Promise
     control: createSchedulerControl(scheduler),
     history: store,
     tokens,
+    ...adminServerSecurity(loaded.config, env),
     logger,
     registry: metrics.registry,
     live,

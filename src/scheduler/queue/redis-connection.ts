@@ -4,6 +4,9 @@
  */
 import { Redis } from 'ioredis';
 import { ConfigError } from '../../shared/errors.js';
+import { describeRedisUrl } from '../../shared/redis-url.js';
+
+export { describeRedisUrl };
 
 export type RedisConnectionRole =
   /** Workers: BullMQ's blocking commands need `maxRetriesPerRequest: null` (wait through reconnects). */
@@ -56,14 +59,4 @@ export function resolveRedisUrl(
     ]);
   }
   return url;
-}
-
-/** The URL without credentials, for logs and error messages. */
-export function describeRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '(unparsable Redis URL)';
-  }
 }

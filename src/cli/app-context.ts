@@ -20,6 +20,7 @@ export { secretValues } from './env-secrets.js';
 import { wireDestination, type WiredDestination } from './wire-destination.js';
 import { wireTableauSource, type TableauSource } from './wire-tableau.js';
 import { runExport, type RunProgress } from '../pipeline/run-export.js';
+import type { RetryOf } from '../pipeline/burst.js';
 import { sweepOrphanedRuns } from '../pipeline/orphaned-runs.js';
 import type { Source } from '../contracts/ports.js';
 import type { RunReport, RunTrigger } from '../contracts/run-report.js';
@@ -53,6 +54,8 @@ export interface RunOptions {
   readonly onStart?: ((runId: string) => void) | undefined;
   /** The run's logger (the scheduler binds runId and exportId); default the context's logger. */
   readonly logger?: Logger | undefined;
+  /** A burst retry: the failed run whose delivered parts are kept (`run --failed`). */
+  readonly retryOf?: RetryOf | undefined;
 }
 
 export interface AppContext {
@@ -201,6 +204,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         destinationFor,
         tableau,
         sourceFor,
+        partDestination: buildDestination,
         store,
         snapshots: () => (snapshots ??= createSnapshotStore(database())),
         timezoneOf: exportTimezone,
@@ -220,6 +224,8 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
 
 interface RunWiring {
   readonly destinationFor: (exp: ExportConfig) => WiredDestination;
+  /** A burst part's destination (not cached: one per part path). */
+  readonly partDestination: (exp: ExportConfig) => WiredDestination;
   readonly tableau: () => TableauSource;
   readonly sourceFor: (view: ViewConfig) => Source;
   readonly store: () => RunStore;
@@ -249,10 +255,12 @@ async function runWired(exp: ExportConfig, opts: RunOptions, w: RunWiring): Prom
       trigger: opts.trigger,
       dryRun,
       ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
+      retryOf: opts.retryOf,
     },
     {
       sourceFor: w.sourceFor,
       destination,
+      partDestination: w.partDestination,
       logger: opts.logger ?? w.logger,
       clock: w.clock,
       redactor: w.redactor,

@@ -18,6 +18,8 @@ import type {
 } from '../contracts/ports.js';
 import {
   blankRunReport,
+  type BurstSummary,
+  type PartReport,
   type RunReport,
   type RunTrigger,
   type TableUpdateSummary,
@@ -25,7 +27,7 @@ import {
 } from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
 import type { SnapshotStore } from '../contracts/snapshot-store.js';
-import type { ExportConfig, ViewConfig } from '../config/schema.js';
+import type { BurstConfig, ExportConfig, ViewConfig } from '../config/schema.js';
 import { viewSheetName } from '../config/rules.js';
 import { AbortedError, AppError, DestinationError, SourceError, toAppError } from '../shared/errors.js';
 import { ensurePrivateDir } from '../shared/private-files.js';
@@ -40,6 +42,22 @@ import { createWorkbookWriter, type KeptParts, type WorkbookWriter } from '../wo
 import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
+import {
+  burstSummary,
+  burstTemplate,
+  expandIntoSheets,
+  partMetricSheets,
+  partSnapshotKey,
+  partsToKeep,
+  previousParts,
+  resolveBurstValues,
+  runBurstIntoFiles,
+  sheetPartReports,
+  summarizeParts,
+  type PartEnd,
+  type RetryOf,
+  type SheetPart,
+} from './burst.js';
 import { throwIfAborted } from './abort.js';
 import { combineDataHash } from './data-hash.js';
 import { buildMetricsStage, previousRunDate } from './metric-sheets.js';
@@ -61,12 +79,16 @@ export interface ExportJob {
   readonly dryRun?: boolean;
   /** Attempt number in queue mode. */
   readonly attempt?: number;
+  /** A burst retry (`run --failed`): the failed run whose delivered parts are kept instead of run again. */
+  readonly retryOf?: RetryOf | undefined;
 }
 
 export interface PipelineDeps {
   /** The source for a view: the Tableau source, or the CSV source for `file:` views. */
   readonly sourceFor: (view: ViewConfig) => Source;
   readonly destination: Destination;
+  /** A burst into files: the destination of one part (its export's destination has the path filled in). */
+  readonly partDestination?: ((partExport: ExportConfig) => Destination) | undefined;
   /** The run's logger; `runId` and `exportId` are bound unless it already carries them. */
   readonly logger: Logger;
   readonly clock: Clock;
@@ -93,6 +115,11 @@ interface RunSoFar {
   /** Update mode: what each refreshed table kept and added (the last build's). */
   readonly updates: TableUpdateSummary[];
   update: WorkbookUpdateReport | undefined;
+  /** A burst: its values, and every part's outcome. */
+  burst?: BurstSummary | undefined;
+  parts?: PartReport[] | undefined;
+  /** The view being fetched and typed (unset once every view is), to tell which burst part failed. */
+  viewIndex?: number | undefined;
 }
 
 /** How the run ended, apart from what {@link RunSoFar} holds. */
@@ -116,6 +143,10 @@ interface RunScope {
   readonly previous: RunReport | undefined;
   /** This run's temp folder; removed at the end whatever happens. */
   readonly runTemp: string;
+  /** A burst into sheets: the part of each view (by index). */
+  readonly sheetParts?: readonly SheetPart[] | undefined;
+  /** A burst into files: the value of the part this scope builds (its own snapshots). */
+  readonly partValue?: string | undefined;
 }
 
 /** Runs one export. Never throws: the returned report says succeeded, unchanged or failed. */
@@ -148,7 +179,8 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   const soFar: RunSoFar = { sheets: [], warnings: [], alerts: [], dataHash: undefined, updates: [], update: undefined };
   let end: RunEnd;
   try {
-    end = await buildAndDeliver(scope, soFar);
+    const burst = exp.burst;
+    end = await (burst === undefined ? buildAndDeliver(scope, soFar) : runBurst(scope, soFar, burst));
   } catch (err) {
     end = describeFailure(scope, err);
   } finally {
@@ -256,6 +288,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
   try {
     for (const [index, view] of exp.views.entries()) {
       throwIfAborted(signal);
+      soFar.viewIndex = index;
       const sheetName = viewSheetName(view);
       const onProgress = progressAt(deps, index, exp.views.length);
       onProgress?.({ sheet: sheetName, rows: 0, stage: 'resolve' });
@@ -271,7 +304,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
             view,
             sheetName,
             raw,
-            metrics: exp.metrics,
+            metrics: metricsOfView(scope, index),
             previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
             signal,
             timer,
@@ -286,6 +319,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
   } finally {
     await sessions.closeAll();
   }
+  soFar.viewIndex = undefined;
   const asOf = exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(started, job.timezone));
   soFar.dataHash = combineDataHash({
     views: prepared.map((p) => p.hashPart),
@@ -355,7 +389,8 @@ async function buildWorkbook(
     soFar.sheets.length = 0;
     soFar.updates.length = 0;
     const warnings: string[] = [];
-    let deals: DealCollector | undefined;
+    // One deal set per run; a burst into sheets has one per part (each part its own metrics).
+    const dealSets: { part: string | undefined; deals: DealCollector }[] = [];
     for (const [index, p] of prepared.entries()) {
       const view = p.input.view;
       const outcome = await writePreparedView(p, {
@@ -370,9 +405,11 @@ async function buildWorkbook(
       warnings.push(...outcome.warnings);
       if (target.attempt === 0) soFar.alerts.push(...outcome.alerts);
       if (outcome.update !== undefined) soFar.updates.push(outcome.update);
-      deals ??= outcome.deals;
+      const part = scope.sheetParts?.[index]?.value;
+      if (outcome.deals !== undefined && (dealSets.length === 0 || part !== undefined))
+        dealSets.push({ part, deals: outcome.deals });
     }
-    target.metrics.specs ??= await metricSheets(scope, deals, warnings);
+    target.metrics.specs ??= await allMetricSheets(scope, dealSets, warnings);
     const metricNames: string[] = [];
     for (const spec of target.metrics.specs) metricNames.push(await book.addSpecSheet(spec));
     soFar.warnings.splice(0, soFar.warnings.length, ...warnings);
@@ -393,11 +430,13 @@ async function buildWorkbook(
       }),
     );
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
-    const [summary, ...otherMetrics] = metricNames;
+    // A burst into sheets: each part's metric sheets after the data (they carry the part's name).
+    const [summary, ...otherMetrics]: (string | undefined)[] =
+      scope.sheetParts === undefined ? metricNames : [undefined, ...metricNames];
     book.setTabOrder([
       ...(summary === undefined ? [] : [summary]),
       ...soFar.sheets.flatMap((s) => s.sheetNames),
-      ...otherMetrics,
+      ...otherMetrics.filter((n): n is string => n !== undefined),
       aboutName,
     ]);
     const committed = await timer.timed('write', () => book.commit());
@@ -409,11 +448,38 @@ async function buildWorkbook(
   }
 }
 
+/** The metric sheets of every deal set: the run's, or (burst into sheets) each part's, named after its value. */
+async function allMetricSheets(
+  scope: RunScope,
+  dealSets: readonly { part: string | undefined; deals: DealCollector }[],
+  warnings: string[],
+): Promise<SheetSpec[]> {
+  if (scope.sheetParts === undefined) return metricSheets(scope, dealSets[0]?.deals, warnings, scope.partValue);
+  const specs: SheetSpec[] = [];
+  for (const { part, deals } of dealSets) {
+    const partWarnings: string[] = [];
+    const own = await metricSheets(scope, deals, partWarnings, part);
+    specs.push(...(part === undefined ? own : partMetricSheets(part, own)));
+    warnings.push(...partWarnings.map((w) => (part === undefined ? w : `${part}: ${w}`)));
+  }
+  return specs;
+}
+
+/** The metrics settings a view's pass 1 sees: a burst into sheets collects the deals of each part's metrics view. */
+function metricsOfView(scope: RunScope, index: number): ExportConfig['metrics'] {
+  const exp = scope.job.exportConfig;
+  const part = scope.sheetParts?.[index];
+  const view = exp.views[index];
+  if (part === undefined || exp.metrics === undefined || view === undefined) return exp.metrics;
+  return part.baseSheet === exp.metrics.from ? { ...exp.metrics, from: viewSheetName(view) } : undefined;
+}
+
 /** Computes the metric sheets from the deals the first write collected (empty when metrics are off). */
 async function metricSheets(
   scope: RunScope,
   deals: DealCollector | undefined,
   warnings: string[],
+  part?: string,
 ): Promise<SheetSpec[]> {
   const { job, deps, timer, started } = scope;
   const exp = job.exportConfig;
@@ -421,7 +487,7 @@ async function metricSheets(
   if (metrics === undefined || deals === undefined) return [];
   const stage = await timer.timed('metrics', async () =>
     buildMetricsStage({
-      exportId: exp.id,
+      exportId: partSnapshotKey(exp.id, part),
       metrics,
       deals,
       asOf: metrics.asOf ?? wallDate(started, job.timezone),
@@ -645,6 +711,168 @@ function formatLocalTime(iso: string, timeZone: string): string {
   }).format(date);
 }
 
+/**
+ * A burst run (burst.ts): reads the values (`values: all`: from the first view, in this run), then builds one
+ * workbook with a sheet group per value, or builds and delivers one workbook per value.
+ */
+async function runBurst(scope: RunScope, soFar: RunSoFar, burst: BurstConfig): Promise<RunEnd> {
+  const { job, deps, logger, signal, timer } = scope;
+  const exp = { ...job.exportConfig, burst };
+  await ensurePrivateDir(scope.runTemp);
+  const { values, discovered } = await timer.timed('fetch', () =>
+    resolveBurstValues(exp, {
+      sourceFor: deps.sourceFor,
+      logger,
+      signal,
+      tempDir: scope.runTemp,
+      request: (v) => toViewRequest(v, deps.defaultMaxAgeMinutes ?? 1),
+    }),
+  );
+  soFar.burst = burstSummary(burst, values, discovered);
+  if (discovered) logger.info({ values }, `burst by "${burst.by}": ${values.length} values found in the data`);
+  if (values.length === 0) {
+    const message = `burst by "${burst.by}": the first view has no values of "${burst.by}", so there is nothing to export`;
+    if (exp.views[0]?.onEmpty === 'fail')
+      throw new SourceError('VIEW_EMPTY', message, { hint: 'check the view in Tableau' });
+    soFar.warnings.push(message);
+    soFar.parts = [];
+    return { status: 'succeeded', bytes: 0, destination: undefined, error: undefined, note: message };
+  }
+  return burst.into === 'sheets'
+    ? burstIntoSheets(scope, soFar, exp, values)
+    : burstIntoFiles(scope, soFar, exp, values);
+}
+
+/** A burst into sheets: the ordinary run over the views repeated per value; one workbook, delivered whole. */
+async function burstIntoSheets(
+  scope: RunScope,
+  soFar: RunSoFar,
+  exp: ExportConfig & { readonly burst: BurstConfig },
+  values: readonly string[],
+): Promise<RunEnd> {
+  const { exportConfig, parts } = expandIntoSheets(exp, exp.burst.by, values);
+  const sheetsScope: RunScope = { ...scope, job: { ...scope.job, exportConfig }, sheetParts: parts };
+  let end: RunEnd;
+  try {
+    end = await buildAndDeliver(sheetsScope, soFar);
+  } catch (err) {
+    end = describeFailure(scope, err);
+  }
+  const failedPart =
+    end.status === 'failed' && soFar.viewIndex !== undefined ? parts[soFar.viewIndex]?.value : undefined;
+  soFar.parts = sheetPartReports({
+    values,
+    parts,
+    sheets: soFar.sheets,
+    warnings: soFar.warnings.map((w) => scope.deps.redactor.redact(w)),
+    end,
+    failedPart,
+  });
+  return end;
+}
+
+/**
+ * A burst into files: each value built and delivered as its own export (its destination, previous delivery and
+ * snapshots); a part that fails is recorded and the next one runs. The run fails when any part failed.
+ */
+async function burstIntoFiles(
+  scope: RunScope,
+  soFar: RunSoFar,
+  exp: ExportConfig & { readonly burst: BurstConfig },
+  values: readonly string[],
+): Promise<RunEnd> {
+  const { job, deps: d, logger, signal } = scope;
+  const partDestination = d.partDestination;
+  if (partDestination === undefined && job.dryRun !== true) {
+    throw new DestinationError(
+      'DESTINATION_WRITE_FAILED',
+      `${d.destination.describe()} cannot take one file per burst value`,
+      {
+        hint: 'use burst.into: sheets for this destination',
+      },
+    );
+  }
+  const retry = await partsToKeep(job, d.store);
+  const previousOf = await previousParts(exp.id, job.runId, d.store);
+  const parts: PartReport[] = [];
+  soFar.parts = parts;
+  const redact = (text: string): string => d.redactor.redact(text);
+  try {
+    await runBurstIntoFiles(
+      {
+        exportConfig: exp,
+        runId: job.runId,
+        values,
+        signal,
+        logger,
+        kept: retry?.parts ?? [],
+        keptFrom: retry?.runId,
+        previousOf,
+        destinationFor: partDestination ?? (() => d.destination),
+        tempDir: scope.runTemp,
+        redact,
+        runPart: async (part): Promise<PartEnd> => {
+          const partScope: RunScope = {
+            ...scope,
+            job: { ...job, exportConfig: part.exportConfig },
+            deps: { ...d, destination: part.destination },
+            logger: logger.child({ part: part.value }),
+            previous: part.previous,
+            runTemp: part.tempDir,
+            partValue: part.value,
+          };
+          const partSoFar: RunSoFar = {
+            sheets: [],
+            warnings: [],
+            alerts: [],
+            dataHash: undefined,
+            updates: [],
+            update: undefined,
+          };
+          let end: RunEnd;
+          try {
+            end = await buildAndDeliver(partScope, partSoFar);
+          } catch (err) {
+            end = describeFailure(partScope, err);
+          }
+          soFar.alerts.push(...partSoFar.alerts.map((a) => `${part.value}: ${a}`));
+          return {
+            status: end.status === 'unchanged' || end.status === 'succeeded' ? end.status : 'failed',
+            bytes: end.bytes,
+            destination: end.destination,
+            error: end.error,
+            note: end.note,
+            sheets: partSoFar.sheets.map((s) => ({
+              sheet: s.sheet,
+              rows: s.rows,
+              source: s.source,
+              columns: s.columns,
+            })),
+            warnings: partSoFar.warnings.map(redact),
+            dataHash: partSoFar.dataHash,
+          };
+        },
+      },
+      parts,
+    );
+  } finally {
+    for (const p of parts) {
+      for (const s of p.sheets)
+        soFar.sheets.push({
+          ...s,
+          sheet: `${p.value}: ${s.sheet}`,
+          columns: s.columns ?? [],
+          sheetNames: [],
+          provenance: {},
+          filters: '',
+        });
+      soFar.warnings.push(...p.warnings.map((w) => `${p.value}: ${w}`));
+    }
+  }
+  const summary = summarizeParts(parts, burstTemplate(exp));
+  return { ...summary, note: summary.note };
+}
+
 /** A thrown error as the report's status and error; an abort by the caller reads INTERRUPTED. */
 function describeFailure(scope: RunScope, err: unknown): RunEnd {
   const { signal, deps, logger } = scope;
@@ -689,6 +917,8 @@ function assembleReport(scope: RunScope, soFar: RunSoFar, end: RunEnd, startedAt
     alerts: soFar.alerts.length === 0 ? undefined : soFar.alerts.map((w) => deps.redactor.redact(w)),
     note: end.note,
     update: soFar.update,
+    burst: soFar.burst,
+    parts: soFar.parts,
   };
 }
 

@@ -102,3 +102,23 @@ export function sideBySideName(fileName: string, at: Date, timezone: string): st
   const ext = dot > 0 ? fileName.slice(dot) : '';
   return `${base} (refreshed ${stamp})${ext}`;
 }
+
+/**
+ * Makes `value` (a data value such as a region or a rep's name) usable as ONE file or folder name in OneDrive,
+ * SharePoint and Windows, by the rules {@link validateDrivePath} checks: each forbidden character (`" * : < > ? / \ |`)
+ * and control character becomes `_` (a `/` in a value never makes a folder), surrounding spaces and trailing dots go,
+ * a reserved name (`CON`, `NUL`, `COM1`, `.lock`, `desktop.ini`…) gets a `_` appended, `_vti_` becomes `_vti-`, a
+ * leading `~` becomes `_~`, and an empty result is `_`. Pure; never throws.
+ */
+export function safeDriveName(value: string): string {
+  let name = [...value]
+    .map((c) => (new RegExp(FORBIDDEN_CHARS.source).test(c) || c.charCodeAt(0) < 0x20 ? '_' : c))
+    .join('')
+    .trim()
+    .replace(/[.\s]+$/u, '')
+    .trim();
+  name = name.replace(/_vti_/gi, '_vti-');
+  if (name.startsWith('~')) name = `_${name}`;
+  if (RESERVED_NAMES.has(name.toLowerCase()) || DEVICE_NAME.test(name)) name = `${name}_`;
+  return name === '' ? '_' : name;
+}

@@ -2,6 +2,7 @@
 import { UsageError } from '../../shared/errors.js';
 import type { RunReport } from '../../contracts/run-report.js';
 import type { AppContext } from '../app-context.js';
+import type { RetryOf } from '../../pipeline/burst.js';
 import {
   createProgress,
   EXIT_OK,
@@ -28,7 +29,9 @@ export async function runCommand(
   signal: AbortSignal,
   progress: ProgressLine = createProgress(),
 ): Promise<number> {
-  const selected = await selectExports(ctx, ids, options);
+  // `--failed` repeats failed runs: a burst keeps the parts its failed run delivered (and re-runs only the others).
+  const retries = new Map<string, RetryOf>();
+  const selected = await selectExports(ctx, ids, options, retries);
   if (selected.length === 0) {
     process.stderr.write('no export has a failed last run; nothing to run\n');
     return EXIT_OK;
@@ -47,6 +50,7 @@ export async function runCommand(
             trigger: { kind: 'cli' },
             dryRun: options.dryRun,
             signal,
+            retryOf: retries.get(id),
             onProgress: (p) => progress.update(formatProgressLine(id, p, Date.now() - started)),
           });
     progress.done();
@@ -80,7 +84,12 @@ export async function runCommand(
 }
 
 /** The export ids to run: the ones named, every one (`--all`), or those whose last run failed (`--failed`). */
-async function selectExports(ctx: AppContext, ids: readonly string[], options: RunCommandOptions): Promise<string[]> {
+async function selectExports(
+  ctx: AppContext,
+  ids: readonly string[],
+  options: RunCommandOptions,
+  retries: Map<string, RetryOf>,
+): Promise<string[]> {
   const ways = [ids.length > 0, options.all, options.failed === true].filter(Boolean).length;
   if (ways === 0) {
     throw new UsageError(
@@ -96,7 +105,9 @@ async function selectExports(ctx: AppContext, ids: readonly string[], options: R
       // A skipped tick or a run still going says nothing about how the export last ended.
       const recent = await store.listRuns({ exportId: exp.id, limit: 20 });
       const last = recent.find((r) => r.status !== 'running' && r.status !== 'skipped');
-      if (last?.status === 'failed') failed.push(exp.id);
+      if (last?.status !== 'failed') continue;
+      failed.push(exp.id);
+      if (last.parts !== undefined) retries.set(exp.id, { runId: last.runId, parts: last.parts });
     }
     if (failed.length > 0 && !options.json) process.stderr.write(`last run failed: ${failed.join(', ')}\n`);
     return failed;

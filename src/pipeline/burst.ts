@@ -212,6 +212,11 @@ export interface FilesBurstDeps {
   }) => Promise<PartEnd>;
   readonly tempDir: string;
   readonly redact: (text: string) => string;
+  /**
+   * Told after each part ends (never throws): the run records its parts so far, so that a worker that dies midway
+   * leaves them for the attempt that retries the run.
+   */
+  readonly onPartDone?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -273,6 +278,7 @@ export async function runBurstIntoFiles(deps: FilesBurstDeps, parts: PartReport[
       error: end.error,
       note: end.note,
     });
+    await deps.onPartDone?.();
   }
 }
 

@@ -811,6 +811,7 @@ async function burstIntoFiles(
         destinationFor: partDestination ?? (() => d.destination),
         tempDir: scope.runTemp,
         redact,
+        onPartDone: () => recordPartsSoFar(scope, soFar),
         runPart: async (part): Promise<PartEnd> => {
           const partScope: RunScope = {
             ...scope,
@@ -871,6 +872,21 @@ async function burstIntoFiles(
   }
   const summary = summarizeParts(parts, burstTemplate(exp));
   return { ...summary, note: summary.note };
+}
+
+/** The run as `running` with its parts so far, in the history (a retry after a crash keeps the delivered parts). */
+async function recordPartsSoFar(scope: RunScope, soFar: RunSoFar): Promise<void> {
+  const startedAt = isoWithOffset(scope.started, scope.job.timezone, { milliseconds: true });
+  const running = { status: 'running' as const, bytes: 0, destination: undefined, error: undefined };
+  const report = { ...assembleReport(scope, soFar, running, startedAt), finishedAt: undefined, durationMs: undefined };
+  await scope.deps.store
+    ?.finishRun(report)
+    .catch((err: unknown) =>
+      scope.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not record the burst parts so far',
+      ),
+    );
 }
 
 /** A thrown error as the report's status and error; an abort by the caller reads INTERRUPTED. */

@@ -107,7 +107,7 @@ export function sideBySideName(fileName: string, at: Date, timezone: string): st
  * Makes `value` (a data value such as a region or a rep's name) usable as ONE file or folder name in OneDrive,
  * SharePoint and Windows, by the rules {@link validateDrivePath} checks: each forbidden character (`" * : < > ? / \ |`)
  * and control character becomes `_` (a `/` in a value never makes a folder), surrounding spaces and trailing dots go,
- * a reserved name (`CON`, `NUL`, `COM1`, `.lock`, `desktop.ini`…) gets a `_` appended, `_vti_` becomes `_vti-`, a
+ * a reserved name gets a `_` (`CON` → `CON_`, `NUL.txt` → `NUL_.txt`, `desktop.ini` → `desktop.ini_`), `_vti_` becomes `_vti-`, a
  * leading `~` becomes `_~`, and an empty result is `_`. Pure; never throws.
  */
 export function safeDriveName(value: string): string {
@@ -119,6 +119,8 @@ export function safeDriveName(value: string): string {
     .trim();
   name = name.replace(/_vti_/gi, '_vti-');
   if (name.startsWith('~')) name = `_${name}`;
-  if (RESERVED_NAMES.has(name.toLowerCase()) || DEVICE_NAME.test(name)) name = `${name}_`;
+  // A device name is reserved with any extension (`NUL.xlsx`): the `_` goes after the device part.
+  if (DEVICE_NAME.test(name)) name = name.replace(/^(con|prn|aux|nul|com[0-9]|lpt[0-9])/i, '$1_');
+  else if (RESERVED_NAMES.has(name.toLowerCase())) name = `${name}_`;
   return name === '' ? '_' : name;
 }

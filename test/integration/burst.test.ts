@@ -221,6 +221,60 @@ describe('burst', () => {
     expect(new Set(columnValues(wb.getWorksheet('Opportunities'), 'Region'))).toEqual(new Set(['NA']));
   });
 
+  it('validate --online lists the values read from the data and the file of each', async () => {
+    const cfg = await sim.writeConfig(`  - id: regions-check
+    views: [{ workbook: Sales Pipeline, view: Opportunities }]
+    burst: { by: Region, values: all, into: files }
+    destination:
+      type: onedrive
+      drive: { user: ${SIM_USER} }
+      path: "Reports/{Region}/Pipeline {Region}.xlsx"
+  - id: owners-check
+    views: [{ workbook: Sales Pipeline, view: Opportunities }]
+    burst: { by: Owner, values: all, into: sheets }
+    destination: { type: local, dir: ./out-owners }
+  - id: missing-field
+    views: [{ workbook: Sales Pipeline, view: Opportunities }]
+    burst: { by: Territory, values: all, into: sheets }
+    destination: { type: local, dir: ./out-missing }
+`);
+    const result = await runCli(['validate', '--online', '--config', cfg], { env: sim.env });
+    expect(result.stdout).toContain(
+      'regions-check: burst by "Region" into files: 4 values (read from the data): APAC, EMEA, LATAM, NA',
+    );
+    expect(result.stdout).toContain('EMEA → Reports/EMEA/Pipeline EMEA.xlsx');
+    expect(result.stdout).toMatch(
+      /owners-check: burst by "Owner" into sheets: 12 values \(read from the data\): .*Mike O'Brien/,
+    );
+    expect(result.stderr).toMatch(
+      /missing-field: burst by "Territory": burst.by "Territory" is not a column of view "Opportunities".*"Region"/,
+    );
+    expect(result.code).toBe(1);
+  });
+
+  it("updates each part's file in place in update mode, keeping a teammate's sheet", async () => {
+    const cfg = await sim.writeConfig(`  - id: regions-update
+    views: [{ workbook: Sales Pipeline, view: Opportunities, key: Opportunity ID }]
+    burst: { by: Region, values: [EMEA, NA], into: files }
+    destination: { type: local, dir: ./out-update, fileName: "{Region}.xlsx", mode: update }
+`);
+    const first = await run(['regions-update', '--config', cfg]);
+    expect(first.code).toBe(0);
+    const emea = join(sim.dir, 'out-update', 'EMEA.xlsx');
+    const wb = await loadWorkbook(await readFile(emea));
+    wb.addWorksheet('Team notes').getCell('A1').value = 'our plan for EMEA';
+    await wb.xlsx.writeFile(emea);
+    const second = await run(['regions-update', '--config', cfg]);
+    expect(second.code).toBe(0);
+    expect(second.report.parts?.map((p) => [p.value, p.status])).toEqual([
+      ['EMEA', 'succeeded'],
+      ['NA', 'succeeded'],
+    ]);
+    const updated = await loadWorkbook(await readFile(emea));
+    expect(updated.getWorksheet('Team notes')?.getCell('A1').value).toBe('our plan for EMEA');
+    expect(new Set(columnValues(updated.getWorksheet('Opportunities'), 'Region'))).toEqual(new Set(['EMEA']));
+  });
+
   it('refuses a files template without the burst field, before any run', async () => {
     const cfg = await sim.writeConfig(`  - id: bad-template
     views: [{ workbook: Sales Pipeline, view: Opportunities }]

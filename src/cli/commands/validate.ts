@@ -8,6 +8,13 @@ import type { Logger } from '../../shared/logger.js';
 import { createRedactor } from '../../shared/redact.js';
 import { createAppContext } from '../app-context.js';
 import { toViewRequest } from '../../pipeline/run-export.js';
+import { burstTemplate, resolveBurstValues } from '../../pipeline/burst.js';
+import type { BurstConfig, ExportConfig } from '../../config/schema.js';
+import { renderBurstPath } from '../../shared/burst-names.js';
+import type { AppContext } from '../app-context.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 
 export async function validateCommand(file: string, options: { online: boolean; logger: Logger }): Promise<number> {
@@ -47,6 +54,9 @@ export async function validateCommand(file: string, options: { online: boolean; 
       });
     }
     for (const exp of loaded.config.exports) {
+      if (exp.burst !== undefined) problems.push(...(await checkBurst(ctx, { ...exp, burst: exp.burst })));
+    }
+    for (const exp of loaded.config.exports) {
       const dest = ctx.destinationFor(exp);
       if (dest.check === undefined) continue;
       try {
@@ -72,4 +82,40 @@ export async function validateCommand(file: string, options: { online: boolean; 
   }
   process.stdout.write(`${loaded.file}: valid (${count}), online check passed\n`);
   return EXIT_OK;
+}
+
+/**
+ * Lists a burst's values (`values: all`: read from the first view now, as a run would) and, into files, the file of
+ * each; returns the problems (a value whose file name cannot be made valid, a field the view does not have).
+ */
+async function checkBurst(ctx: AppContext, exp: ExportConfig & { readonly burst: BurstConfig }): Promise<string[]> {
+  const { burst } = exp;
+  const tempDir = await mkdtemp(join(tmpdir(), 'tableau-export-validate-'));
+  try {
+    const { values, discovered } = await resolveBurstValues(exp, {
+      sourceFor: () => ctx.tableau(),
+      logger: ctx.logger,
+      signal: new AbortController().signal,
+      tempDir,
+      request: (v) => toViewRequest(v, ctx.config.tableau?.maxAgeMinutes ?? 1),
+    });
+    const origin = discovered ? 'read from the data' : 'listed';
+    process.stdout.write(
+      `  ✓ ${exp.id}: burst by "${burst.by}" into ${burst.into}: ${values.length} value${values.length === 1 ? '' : 's'} (${origin}): ${values.join(', ')}\n`,
+    );
+    if (burst.into !== 'files') return [];
+    const problems: string[] = [];
+    for (const value of values) {
+      const rendered = renderBurstPath(burstTemplate(exp), burst.by, value);
+      if (rendered.errors.length > 0)
+        problems.push(`${exp.id}: burst value "${value}": its file "${rendered.path}": ${rendered.errors.join('; ')}`);
+      else
+        process.stdout.write(`      ${value} → ${rendered.path}${rendered.renamed ? ' (renamed for OneDrive)' : ''}\n`);
+    }
+    return problems;
+  } catch (err) {
+    return [`${exp.id}: burst by "${burst.by}": ${err instanceof AppError ? err.userMessage : String(err)}`];
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
 }

@@ -217,6 +217,13 @@ describe('burst', () => {
     expect(sim.graph.itemInfo('Retry/EMEA.xlsx')?.versions).toBe(1);
     expect(sim.graph.itemInfo('Retry/APAC.xlsx')?.versions).toBe(1);
     expect(sim.graph.itemInfo('Retry/NA.xlsx')?.versions).toBe(1);
+    const history = await runCli(['history', retry.report.runId, '--config', cfg], { env: sim.env });
+    expect(history.stdout).toMatch(
+      new RegExp(`Part:\\s+EMEA: succeeded, \\d+ rows → https://\\S+ \\(kept from run ${first.report.runId}\\)`),
+    );
+    expect(history.stdout).toMatch(/Part:\s+NA: succeeded, \d+ rows → https:/);
+    const firstHistory = await runCli(['history', first.report.runId, '--config', cfg], { env: sim.env });
+    expect(firstHistory.stdout).toMatch(/Part:\s+NA: failed, \d+ rows \[ONEDRIVE_FORBIDDEN\]/);
     const wb = await loadWorkbook(await sim.graph.readFile('Retry/NA.xlsx'));
     expect(new Set(columnValues(wb.getWorksheet('Opportunities'), 'Region'))).toEqual(new Set(['NA']));
   });

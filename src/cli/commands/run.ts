@@ -3,6 +3,7 @@ import { UsageError } from '../../shared/errors.js';
 import type { RunReport } from '../../contracts/run-report.js';
 import type { AppContext } from '../app-context.js';
 import type { RetryOf } from '../../pipeline/burst.js';
+import { formatPart } from '../../state/history-format.js';
 import {
   createProgress,
   EXIT_OK,
@@ -135,7 +136,14 @@ function printReport(r: RunReport, still?: string): void {
   const seconds = ((r.durationMs ?? 0) / 1000).toFixed(1);
   if (r.status === 'failed') {
     out.push(`✗ ${r.exportId}: failed after ${seconds}s [${r.error?.code ?? 'ERROR'}] ${r.error?.message ?? ''}`);
-    if (still !== undefined) out.push(`    ${still}`);
+    if (still !== undefined && r.parts === undefined) out.push(`    ${still}`);
+    for (const p of r.parts ?? []) out.push(`    ${formatPart(p)}`);
+  } else if (r.parts !== undefined) {
+    out.push(
+      `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.parts.length} parts, ${r.rows.toLocaleString('en-US')} rows`,
+    );
+    for (const p of r.parts) out.push(`    ${formatPart(p)}`);
+    if (r.note !== undefined) out.push(`    ${r.note}`);
   } else {
     out.push(
       `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1024).toFixed(0)} KiB`,

@@ -1002,8 +1002,16 @@
         `${a.status}${a.worker ? ` on ${a.worker}` : ''}, ${formatDateTime(a.startedAt)}${a.finishedAt ? ` → ${formatDateTime(a.finishedAt)}` : ''}${a.error ? ` (${a.error.code}: ${a.error.message})` : ''}`,
       ]);
     }
-    for (const sheet of run.sheets || [])
-      facts.push([`Sheet ${sheet.sheet}`, `${numberFormat.format(sheet.rows)} rows from ${sheet.source}`]);
+    if (run.burst)
+      facts.push([
+        'Burst',
+        `by ${run.burst.by} into ${run.burst.into}: ${run.burst.values.length} values (${run.burst.discovered ? 'read from the data' : 'listed'})`,
+      ]);
+    // A burst run lists its parts instead of every sheet of every part.
+    for (const part of run.parts || []) facts.push([`Part ${part.value}`, describePart(part)]);
+    if (!run.parts)
+      for (const sheet of run.sheets || [])
+        facts.push([`Sheet ${sheet.sheet}`, `${numberFormat.format(sheet.rows)} rows from ${sheet.source}`]);
     const timings = Object.entries(run.timings || {});
     if (timings.length > 0)
       facts.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(' · ')]);
@@ -1024,6 +1032,30 @@
       facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
     );
     return el('tr', { class: 'detail' }, el('td', { colspan: '8' }, list));
+  }
+
+  /** One burst part: status, rows, where its file is (a link for OneDrive), its error, and whether a retry kept it. */
+  function describePart(part) {
+    const where = part.destination ? part.destination.location : '';
+    const text = [
+      part.status,
+      formatRows(part.rows),
+      part.sheets && part.sheets.length > 0 && !where ? part.sheets.map((s) => s.sheet).join(', ') : '',
+      where,
+      part.keptFrom ? `kept from run ${part.keptFrom}` : '',
+      part.error ? `${part.error.code}: ${part.error.message}` : '',
+      part.note || '',
+      part.warnings && part.warnings.length > 0
+        ? `${part.warnings.length} warning(s): ${part.warnings.join('; ')}`
+        : '',
+    ]
+      .filter((t) => t !== '')
+      .join(' · ');
+    const href = safeUrl(part.destination && part.destination.webUrl);
+    return [
+      el('span', { class: part.status === 'failed' ? 'error-text' : '' }, text),
+      href ? [' ', el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, 'open')] : null,
+    ];
   }
 
   /** `#run=<id>` (from a notification): select that run's export and open the run. */

@@ -300,3 +300,13 @@ export function localFileOf(exp: ExportConfig): string | undefined {
 export function newRunId(now: Date = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomUUID().slice(0, 8)}`;
 }
+
+/** The failed run a burst retry repeats, with its parts, read from the history (undefined: not a retry, or gone). */
+export async function retryOfRun(ctx: AppContext, runId: string | undefined): Promise<RetryOf | undefined> {
+  if (runId === undefined) return undefined;
+  const run = await ctx
+    .store()
+    .getRun(runId)
+    .catch(() => undefined);
+  return run?.parts === undefined ? undefined : { runId: run.runId, parts: run.parts };
+}

@@ -376,10 +376,12 @@ export async function partsToKeep(
   job: { readonly runId: string; readonly attempt?: number | undefined; readonly retryOf?: RetryOf | undefined },
   store: RunStore | undefined,
 ): Promise<RetryOf | undefined> {
-  if (job.retryOf !== undefined) return job.retryOf;
-  if ((job.attempt ?? 1) <= 1 || store === undefined) return undefined;
-  const record = await store.getRun(job.runId).catch(() => undefined);
-  return record?.parts === undefined ? undefined : { runId: record.runId, parts: record.parts };
+  // A later attempt: the run's record holds what the earlier attempt delivered (kept parts included).
+  if ((job.attempt ?? 1) > 1 && store !== undefined) {
+    const record = await store.getRun(job.runId).catch(() => undefined);
+    if (record?.parts !== undefined) return { runId: record.runId, parts: record.parts };
+  }
+  return job.retryOf;
 }
 
 /** A failed run whose delivered parts a retry keeps. */

@@ -46,7 +46,7 @@ export async function runCommand(
     // delivers nothing and stays local.
     const report =
       ctx.config.queue !== undefined && !options.dryRun
-        ? await (await import('./run-queued.js')).runQueued(ctx, id, signal)
+        ? await (await import('./run-queued.js')).runQueued(ctx, id, signal, retries.get(id)?.runId)
         : await ctx.runOne(id, {
             trigger: { kind: 'cli' },
             dryRun: options.dryRun,

@@ -248,6 +248,7 @@ export async function runBurstIntoFiles(deps: FilesBurstDeps, parts: PartReport[
           : undefined;
     if (problem !== undefined) {
       parts.push(failedPart(value, 'BURST_NAME_INVALID', deps.redact(`burst value "${value}": ${problem}`)));
+      await deps.onPartDone?.();
       continue;
     }
     paths.set(rendered.path.toLowerCase(), value);

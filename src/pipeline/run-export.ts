@@ -934,7 +934,7 @@ function assembleReport(scope: RunScope, soFar: RunSoFar, end: RunEnd, startedAt
     note: end.note,
     update: soFar.update,
     burst: soFar.burst,
-    parts: soFar.parts,
+    parts: soFar.parts === undefined ? undefined : [...soFar.parts],
   };
 }
 

@@ -99,6 +99,8 @@ describe('burst', () => {
     expect(total).toBe(400);
     expect(report.rows).toBe(400);
     expect(sim.tableau.stats.signOuts).toBe(sim.tableau.stats.signIns);
+    // One session per PAT at a time: each part signed in for its fetch and out before the next.
+    expect(sim.tableau.stats.maxConcurrentSessionsPerPat).toBe(1);
   });
 
   it('into sheets with values: all — one local workbook, a sheet per region and view, and each part its metrics', async () => {
@@ -151,6 +153,20 @@ describe('burst', () => {
     expect(none?.warnings.join('\n')).toMatch(/returned no rows/);
     expect(none?.warnings.join('\n')).toMatch(/its file is "No_Such_Account\.xlsx"/);
     await expect(readFile(join(sim.dir, 'out-accounts', 'No_Such_Account.xlsx'))).resolves.toBeInstanceOf(Buffer);
+  });
+
+  it("checks each part's filter as a configured filter is checked: a field Tableau ignores is reported", async () => {
+    const cfg = await sim.writeConfig(`  - id: misspelt
+    views: [{ workbook: Sales Pipeline, view: Opportunities }]
+    burst: { by: Regoin, values: [EMEA], into: sheets }
+    destination: { type: local, dir: ./out-misspelt }
+`);
+    const { code, report } = await run(['misspelt', '--config', cfg]);
+    expect(code).toBe(0);
+    expect(report.parts?.[0]?.rows).toBe(400);
+    expect(report.parts?.[0]?.warnings.join('\n')).toMatch(
+      /EMEA: filter Regoin=\[EMEA\] cannot be verified: "Regoin" is not a column of the view/,
+    );
   });
 
   it('with onEmpty: fail, a value with no rows fails its part only', async () => {

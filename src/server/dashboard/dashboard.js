@@ -620,9 +620,10 @@
         el(
           'span',
           { class: 'still-have' },
-          have
-            ? `Teammates still have the workbook of ${formatZoned(have.deliveredAt, exp.timezone)} (${formatRows(have.rows)}).`
-            : 'Teammates have no workbook from this export yet.',
+          burstDelivery(last) ||
+            (have
+              ? `Teammates still have the workbook of ${formatZoned(have.deliveredAt, exp.timezone)} (${formatRows(have.rows)}).`
+              : 'Teammates have no workbook from this export yet.'),
         ),
         el(
           'button',
@@ -642,6 +643,14 @@
       parts.push(el('span', { class: 'sub note' }, last.note));
     }
     return parts;
+  }
+
+  /** A burst that failed in part: which values got their new file, and which kept the one they had. */
+  function burstDelivery(last) {
+    const done = (last.parts || []).filter((p) => p.status === 'succeeded' || p.status === 'unchanged');
+    const failed = (last.parts || []).filter((p) => p.status === 'failed');
+    if (done.length === 0 || failed.length === 0) return null;
+    return `Delivered for ${done.map((p) => p.value).join(', ')}; ${failed.map((p) => p.value).join(', ')} kept the file they had, if any (\`run --failed\` re-runs only those).`;
   }
 
   /** The workbook the last successful delivery left: when, how many rows, and where to open it. */

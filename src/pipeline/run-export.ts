@@ -27,7 +27,7 @@ import {
 } from '../contracts/run-report.js';
 import type { RunStore } from '../contracts/run-store.js';
 import type { SnapshotStore } from '../contracts/snapshot-store.js';
-import type { BurstConfig, ExportConfig, ViewConfig } from '../config/schema.js';
+import type { ExportConfig, ViewConfig } from '../config/schema.js';
 import { viewSheetName } from '../config/rules.js';
 import { AbortedError, AppError, DestinationError, SourceError, toAppError } from '../shared/errors.js';
 import { ensurePrivateDir } from '../shared/private-files.js';
@@ -42,22 +42,8 @@ import { createWorkbookWriter, type KeptParts, type WorkbookWriter } from '../wo
 import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
-import {
-  burstSummary,
-  burstTemplate,
-  expandIntoSheets,
-  partMetricSheets,
-  partSnapshotKey,
-  partsToKeep,
-  previousParts,
-  resolveBurstValues,
-  runBurstIntoFiles,
-  sheetPartReports,
-  summarizeParts,
-  type PartEnd,
-  type RetryOf,
-  type SheetPart,
-} from './burst.js';
+import { partMetricSheets, partSnapshotKey, type RetryOf, type SheetPart } from './burst.js';
+import { runBurst } from './burst-run.js';
 import { throwIfAborted } from './abort.js';
 import { combineDataHash } from './data-hash.js';
 import { buildMetricsStage, previousRunDate } from './metric-sheets.js';
@@ -107,7 +93,7 @@ export interface PipelineDeps {
 }
 
 /** What the run found so far: a failed run reports it too. Filled only by {@link runExport}'s own steps. */
-interface RunSoFar {
+export interface RunSoFar {
   readonly sheets: SheetOutcome[];
   readonly warnings: string[];
   readonly alerts: string[];
@@ -123,7 +109,7 @@ interface RunSoFar {
 }
 
 /** How the run ended, apart from what {@link RunSoFar} holds. */
-interface RunEnd {
+export interface RunEnd {
   readonly status: RunReport['status'];
   readonly bytes: number;
   readonly destination: RunReport['destination'];
@@ -132,7 +118,7 @@ interface RunEnd {
 }
 
 /** The context every step of one run shares. */
-interface RunScope {
+export interface RunScope {
   readonly job: ExportJob;
   readonly deps: PipelineDeps;
   readonly logger: Logger;
@@ -180,7 +166,9 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   let end: RunEnd;
   try {
     const burst = exp.burst;
-    end = await (burst === undefined ? buildAndDeliver(scope, soFar) : runBurst(scope, soFar, burst));
+    end = await (burst === undefined
+      ? buildAndDeliver(scope, soFar)
+      : runBurst(scope, soFar, burst, { buildAndDeliver, describeFailure, assembleReport, toViewRequest }));
   } catch (err) {
     end = describeFailure(scope, err);
   } finally {
@@ -709,184 +697,6 @@ function formatLocalTime(iso: string, timeZone: string): string {
     hourCycle: 'h23',
     timeZoneName: 'short',
   }).format(date);
-}
-
-/**
- * A burst run (burst.ts): reads the values (`values: all`: from the first view, in this run), then builds one
- * workbook with a sheet group per value, or builds and delivers one workbook per value.
- */
-async function runBurst(scope: RunScope, soFar: RunSoFar, burst: BurstConfig): Promise<RunEnd> {
-  const { job, deps, logger, signal, timer } = scope;
-  const exp = { ...job.exportConfig, burst };
-  await ensurePrivateDir(scope.runTemp);
-  const { values, discovered } = await timer.timed('fetch', () =>
-    resolveBurstValues(exp, {
-      sourceFor: deps.sourceFor,
-      logger,
-      signal,
-      tempDir: scope.runTemp,
-      request: (v) => toViewRequest(v, deps.defaultMaxAgeMinutes ?? 1),
-    }),
-  );
-  soFar.burst = burstSummary(burst, values, discovered);
-  if (discovered) logger.info({ values }, `burst by "${burst.by}": ${values.length} values found in the data`);
-  if (values.length === 0) {
-    const message = `burst by "${burst.by}": the first view has no values of "${burst.by}", so there is nothing to export`;
-    if (exp.views[0]?.onEmpty === 'fail')
-      throw new SourceError('VIEW_EMPTY', message, { hint: 'check the view in Tableau' });
-    soFar.warnings.push(message);
-    soFar.parts = [];
-    return { status: 'succeeded', bytes: 0, destination: undefined, error: undefined, note: message };
-  }
-  return burst.into === 'sheets'
-    ? burstIntoSheets(scope, soFar, exp, values)
-    : burstIntoFiles(scope, soFar, exp, values);
-}
-
-/** A burst into sheets: the ordinary run over the views repeated per value; one workbook, delivered whole. */
-async function burstIntoSheets(
-  scope: RunScope,
-  soFar: RunSoFar,
-  exp: ExportConfig & { readonly burst: BurstConfig },
-  values: readonly string[],
-): Promise<RunEnd> {
-  const { exportConfig, parts } = expandIntoSheets(exp, exp.burst.by, values);
-  const sheetsScope: RunScope = { ...scope, job: { ...scope.job, exportConfig }, sheetParts: parts };
-  let end: RunEnd;
-  try {
-    end = await buildAndDeliver(sheetsScope, soFar);
-  } catch (err) {
-    end = describeFailure(scope, err);
-  }
-  const failedPart =
-    end.status === 'failed' && soFar.viewIndex !== undefined ? parts[soFar.viewIndex]?.value : undefined;
-  soFar.parts = sheetPartReports({
-    values,
-    parts,
-    sheets: soFar.sheets,
-    warnings: soFar.warnings.map((w) => scope.deps.redactor.redact(w)),
-    end,
-    failedPart,
-  });
-  return end;
-}
-
-/**
- * A burst into files: each value built and delivered as its own export (its destination, previous delivery and
- * snapshots); a part that fails is recorded and the next one runs. The run fails when any part failed.
- */
-async function burstIntoFiles(
-  scope: RunScope,
-  soFar: RunSoFar,
-  exp: ExportConfig & { readonly burst: BurstConfig },
-  values: readonly string[],
-): Promise<RunEnd> {
-  const { job, deps: d, logger, signal } = scope;
-  const partDestination = d.partDestination;
-  if (partDestination === undefined && job.dryRun !== true) {
-    throw new DestinationError(
-      'DESTINATION_WRITE_FAILED',
-      `${d.destination.describe()} cannot take one file per burst value`,
-      {
-        hint: 'use burst.into: sheets for this destination',
-      },
-    );
-  }
-  const retry = await partsToKeep(job, d.store);
-  const previousOf = await previousParts(exp.id, job.runId, d.store);
-  const parts: PartReport[] = [];
-  soFar.parts = parts;
-  const redact = (text: string): string => d.redactor.redact(text);
-  try {
-    await runBurstIntoFiles(
-      {
-        exportConfig: exp,
-        runId: job.runId,
-        values,
-        signal,
-        logger,
-        kept: retry?.parts ?? [],
-        keptFrom: retry?.runId,
-        previousOf,
-        destinationFor: partDestination ?? (() => d.destination),
-        tempDir: scope.runTemp,
-        redact,
-        onPartDone: () => recordPartsSoFar(scope, soFar),
-        runPart: async (part): Promise<PartEnd> => {
-          const partScope: RunScope = {
-            ...scope,
-            job: { ...job, exportConfig: part.exportConfig },
-            deps: { ...d, destination: part.destination },
-            logger: logger.child({ part: part.value }),
-            previous: part.previous,
-            runTemp: part.tempDir,
-            partValue: part.value,
-          };
-          const partSoFar: RunSoFar = {
-            sheets: [],
-            warnings: [],
-            alerts: [],
-            dataHash: undefined,
-            updates: [],
-            update: undefined,
-          };
-          let end: RunEnd;
-          try {
-            end = await buildAndDeliver(partScope, partSoFar);
-          } catch (err) {
-            end = describeFailure(partScope, err);
-          }
-          soFar.alerts.push(...partSoFar.alerts.map((a) => `${part.value}: ${a}`));
-          return {
-            status: end.status === 'unchanged' || end.status === 'succeeded' ? end.status : 'failed',
-            bytes: end.bytes,
-            destination: end.destination,
-            error: end.error,
-            note: end.note,
-            sheets: partSoFar.sheets.map((s) => ({
-              sheet: s.sheet,
-              rows: s.rows,
-              source: s.source,
-              columns: s.columns,
-            })),
-            warnings: partSoFar.warnings.map(redact),
-            dataHash: partSoFar.dataHash,
-          };
-        },
-      },
-      parts,
-    );
-  } finally {
-    for (const p of parts) {
-      for (const s of p.sheets)
-        soFar.sheets.push({
-          ...s,
-          sheet: `${p.value}: ${s.sheet}`,
-          columns: s.columns ?? [],
-          sheetNames: [],
-          provenance: {},
-          filters: '',
-        });
-      soFar.warnings.push(...p.warnings.map((w) => `${p.value}: ${w}`));
-    }
-  }
-  const summary = summarizeParts(parts, burstTemplate(exp));
-  return { ...summary, note: summary.note };
-}
-
-/** The run as `running` with its parts so far, in the history (a retry after a crash keeps the delivered parts). */
-async function recordPartsSoFar(scope: RunScope, soFar: RunSoFar): Promise<void> {
-  const startedAt = isoWithOffset(scope.started, scope.job.timezone, { milliseconds: true });
-  const running = { status: 'running' as const, bytes: 0, destination: undefined, error: undefined };
-  const report = { ...assembleReport(scope, soFar, running, startedAt), finishedAt: undefined, durationMs: undefined };
-  await scope.deps.store
-    ?.finishRun(report)
-    .catch((err: unknown) =>
-      scope.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'could not record the burst parts so far',
-      ),
-    );
 }
 
 /** A thrown error as the report's status and error; an abort by the caller reads INTERRUPTED. */

@@ -101,6 +101,14 @@ describe('burst', () => {
     expect(sim.tableau.stats.signOuts).toBe(sim.tableau.stats.signIns);
     // One session per PAT at a time: each part signed in for its fetch and out before the next.
     expect(sim.tableau.stats.maxConcurrentSessionsPerPat).toBe(1);
+
+    // The same data again: each part finds its own last delivery and uploads nothing (no new versions).
+    const again = await run(['regions', '--config', cfg]);
+    expect(again.code).toBe(0);
+    expect(again.report.status).toBe('unchanged');
+    expect(again.report.parts?.map((p) => p.status)).toEqual(REGIONS.map(() => 'unchanged'));
+    for (const region of REGIONS)
+      expect(sim.graph.itemInfo(`Reports/${region}/Pipeline ${region}.xlsx`)?.versions).toBe(1);
   });
 
   it('into sheets with values: all — one local workbook, a sheet per region and view, and each part its metrics', async () => {

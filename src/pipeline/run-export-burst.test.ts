@@ -182,4 +182,26 @@ describe('runExport with a burst into files', () => {
     expect(parts.delivered).toEqual(['A_B.xlsx']);
     expect(source.requests.map((r) => r.filters)).toEqual([{ Region: ['A/B'] }]);
   });
+
+  it('attempt 2 of a run (its worker died) keeps the parts attempt 1 recorded, and runs the rest', async () => {
+    const source = filteringSource();
+    const parts = partDestinations();
+    const store = memoryStore();
+    const burst = { by: 'Region', values: ['EMEA', 'A/B'], into: 'files' };
+    const first = await runExport(job(burst, 'run-9'), deps(source, parts, store));
+    expect(first.status).toBe('succeeded');
+    // Attempt 1 died after its first part: the record holds what it wrote after that part.
+    const afterFirstPart = store.writes.find((w) => w.status === 'running' && w.parts?.length === 1);
+    expect(afterFirstPart?.parts?.[0]?.value).toBe('EMEA');
+    await store.finishRun(afterFirstPart!);
+    parts.delivered.length = 0;
+    source.requests.length = 0;
+
+    const second = await runExport({ ...job(burst, 'run-9'), attempt: 2 }, deps(source, parts, store));
+    expect(second.parts?.map((p) => [p.value, p.status, p.keptFrom])).toEqual([
+      ['EMEA', 'succeeded', 'run-9'],
+      ['A/B', 'succeeded', undefined],
+    ]);
+    expect(parts.delivered).toEqual(['A_B.xlsx']);
+  });
 });

@@ -21,6 +21,7 @@ export { secretValues } from './env-secrets.js';
 import { wireDestination, type WiredDestination } from './wire-destination.js';
 import { wireTableauSource, type TableauSource } from './wire-tableau.js';
 import { runExport, type RunProgress } from '../pipeline/run-export.js';
+import type { RetryOf } from '../pipeline/burst.js';
 import { sweepOrphanedRuns } from '../pipeline/orphaned-runs.js';
 import type { Source } from '../contracts/ports.js';
 import type { RunReport, RunTrigger } from '../contracts/run-report.js';
@@ -55,6 +56,8 @@ export interface RunOptions {
   readonly onStart?: ((runId: string) => void) | undefined;
   /** The run's logger (the scheduler binds runId and exportId); default the context's logger. */
   readonly logger?: Logger | undefined;
+  /** A burst retry: the failed run whose delivered parts are kept (`run --failed`). */
+  readonly retryOf?: RetryOf | undefined;
 }
 
 export interface AppContext {
@@ -222,6 +225,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         destinationFor,
         tableau,
         sourceFor,
+        partDestination: buildDestination,
         store,
         snapshots: () => (snapshots ??= createSnapshotStore(database())),
         timezoneOf: exportTimezone,
@@ -243,6 +247,8 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
 
 interface RunWiring {
   readonly destinationFor: (exp: ExportConfig) => WiredDestination;
+  /** A burst part's destination (not cached: one per part path). */
+  readonly partDestination: (exp: ExportConfig) => WiredDestination;
   readonly tableau: () => TableauSource;
   readonly sourceFor: (view: ViewConfig) => Source;
   readonly store: () => RunStore;
@@ -292,10 +298,12 @@ async function runLocked(
       trigger: opts.trigger,
       dryRun,
       ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
+      retryOf: opts.retryOf,
     },
     {
       sourceFor: w.sourceFor,
       destination,
+      partDestination: w.partDestination,
       logger: opts.logger ?? w.logger,
       clock: w.clock,
       redactor: w.redactor,
@@ -334,4 +342,14 @@ export function localFileOf(exp: ExportConfig): string | undefined {
 /** Sortable, unique run ids: `20261127T060000Z-3f9a1c2b`. */
 export function newRunId(now: Date = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+/** The failed run a burst retry repeats, with its parts, read from the history (undefined: not a retry, or gone). */
+export async function retryOfRun(ctx: AppContext, runId: string | undefined): Promise<RetryOf | undefined> {
+  if (runId === undefined) return undefined;
+  const run = await ctx
+    .store()
+    .getRun(runId)
+    .catch(() => undefined);
+  return run?.parts === undefined ? undefined : { runId: run.runId, parts: run.parts };
 }

@@ -1,4 +1,5 @@
 /** An export's destination: a local folder, or OneDrive/SharePoint with the Entra app's credential. */
+import { basename, dirname, join } from 'node:path';
 import type { Config, ExportConfig, OneDriveConfig } from '../config/schema.js';
 import type { Destination } from '../contracts/ports.js';
 import { ConfigError } from '../shared/errors.js';
@@ -33,9 +34,11 @@ export interface DestinationWiring {
 export function wireDestination(exp: ExportConfig, w: DestinationWiring): WiredDestination {
   const d = exp.destination;
   if (d.type === 'local') {
+    // A burst part's file name may hold folders under dir (`EMEA/Pipeline EMEA.xlsx`).
+    const relative = d.fileName ?? `${exp.id}.xlsx`;
     return createLocalDestination({
-      dir: d.dir,
-      fileName: d.fileName ?? `${exp.id}.xlsx`,
+      dir: join(d.dir, dirname(relative)),
+      fileName: basename(relative),
       skipUnchanged: d.skipUnchanged,
       mode: d.mode,
       fileMode: d.fileMode,

@@ -3,8 +3,9 @@
  * loader adds file and line. Rules run on whatever parsed of each export ({@link ExportParts}), even when other
  * parts of it failed the schema, so every problem is reported at once.
  */
-import type { Config, DestinationConfig, ExportConfig, ViewConfig } from './schema.js';
-import { destinationSchema, viewSchema } from './schema.js';
+import type { BurstConfig, Config, DestinationConfig, ExportConfig, ViewConfig } from './schema.js';
+import { burstSchema, destinationSchema, viewSchema } from './schema.js';
+import { checkBurstTemplate, renderBurstPath } from '../shared/burst-names.js';
 import { validateDrivePath } from '../shared/drive-path.js';
 import { localFileNameProblem } from '../shared/local-file-name.js';
 import { webhookUrlProblem } from '../shared/network-address.js';
@@ -33,6 +34,7 @@ export interface ExportParts {
   readonly views: readonly { readonly index: number; readonly value: ViewConfig }[];
   readonly destination: DestinationConfig | undefined;
   readonly metrics: MetricsConfig | undefined;
+  readonly burst?: BurstConfig | undefined;
 }
 
 /** The parts of an export that parsed whole. */
@@ -44,6 +46,7 @@ export function partsOfExport(index: number, exp: ExportConfig): ExportParts {
     views: exp.views.map((value, vi) => ({ index: vi, value })),
     destination: exp.destination,
     metrics: exp.metrics,
+    burst: exp.burst,
   };
 }
 
@@ -75,6 +78,7 @@ export function readExportParts(index: number, raw: unknown): ExportParts {
     }),
     destination: destinationSchema.safeParse(exp['destination']).data,
     metrics: exp['metrics'] === undefined ? undefined : metricsConfigSchema.safeParse(exp['metrics']).data,
+    burst: exp['burst'] === undefined ? undefined : burstSchema.safeParse(exp['burst']).data,
   };
 }
 
@@ -216,8 +220,14 @@ function destinationRules(exp: ExportParts, top: TopLevel): RuleIssue[] {
     for (const w of checked.warnings) issues.push({ path: [...path, 'path'], message: w, severity: 'warning' });
     if (!/\.xlsx$/i.test(d.path)) issues.push({ path: [...path, 'path'], message: 'must end with .xlsx' });
   } else if (d.fileName !== undefined) {
-    // The very rule the local destination applies at run time, so validate, run and serve agree.
-    const problem = localFileNameProblem(d.fileName);
+    // A burst into files may put each value in its own folder under dir (`{Region}/Pipeline {Region}.xlsx`); the
+    // last segment is the file name, checked by the very rule the local destination applies at run time, so
+    // validate, run and serve agree.
+    const folders = exp.burst?.into === 'files' ? d.fileName.split('/') : [d.fileName];
+    const fileName = folders.pop() ?? '';
+    const problem = folders.some((f) => f === '' || f === '.' || f === '..' || f.includes('\\'))
+      ? 'has an empty, "." or ".." folder, or a backslash'
+      : localFileNameProblem(fileName);
     if (problem !== undefined)
       issues.push({
         path: [...path, 'fileName'],
@@ -264,6 +274,96 @@ function metricsRules(exp: ExportParts): RuleIssue[] {
   }
   for (const i of checkMetricsConfig(exp.metrics))
     issues.push({ path: ['exports', index, 'metrics', ...i.path], message: i.message });
+  return issues;
+}
+
+/**
+ * Rule: a burst filters Tableau views (never CSV files, never a field a view already filters on); into files, the
+ * destination path (or local fileName) names `{by}` and every listed value gives a valid, distinct path; into sheets,
+ * no placeholder and no update mode (a burst workbook is rebuilt whole).
+ */
+function burstRules(exp: ExportParts): RuleIssue[] {
+  const b = exp.burst;
+  if (b === undefined) return [];
+  const path = ['exports', exp.index, 'burst'];
+  const issues: RuleIssue[] = [];
+  for (const { index: vi, value: v } of exp.views) {
+    if (v.file !== undefined)
+      issues.push({
+        path: ['exports', exp.index, 'views', vi],
+        message:
+          'a burst splits Tableau views with vf_ filters; a CSV file view cannot be split (remove burst or the file view)',
+      });
+    if (v.dashboard !== undefined)
+      issues.push({
+        path: ['exports', exp.index, 'views', vi, 'dashboard'],
+        message:
+          "a burst cannot split a whole dashboard yet (its sheets are known only online); list the dashboard's worksheets as views instead",
+      });
+    if (Object.keys(v.filters).some((f) => f === b.by))
+      issues.push({
+        path: ['exports', exp.index, 'views', vi, 'filters', b.by],
+        message: `the burst sets the filter "${b.by}" for each part; remove it from the view's filters (or list the values in burst.values)`,
+      });
+  }
+  const d = exp.destination;
+  if (d === undefined) return issues;
+  const key = d.type === 'onedrive' ? 'path' : 'fileName';
+  const template = d.type === 'onedrive' ? d.path : d.fileName;
+  if (b.into === 'sheets') {
+    if (template?.includes(`{${b.by}}`) === true)
+      issues.push({
+        path: ['exports', exp.index, 'destination', key],
+        message: `{${b.by}} is filled in only with burst.into: files (into: sheets writes one workbook); remove it or use into: files`,
+      });
+    if (d.mode === 'update')
+      issues.push({
+        path: [...path, 'into'],
+        message:
+          'into: sheets builds one workbook whole, so it cannot update a team workbook; use into: files or mode: replace',
+      });
+    return issues;
+  }
+  if (template === undefined) {
+    issues.push({
+      path: ['exports', exp.index, 'destination', 'fileName'],
+      message: `a burst into files needs a file name template; for example: fileName: "Pipeline {${b.by}}.xlsx"`,
+    });
+    return issues;
+  }
+  for (const problem of checkBurstTemplate(template, b.by))
+    issues.push({ path: ['exports', exp.index, 'destination', key], message: problem });
+  if (b.values !== 'all' && templateOk(template, b.by))
+    issues.push(...burstValuePaths(b, template, [...path, 'values']));
+  return issues;
+}
+
+function templateOk(template: string, by: string): boolean {
+  return checkBurstTemplate(template, by).length === 0;
+}
+
+/** Each listed value's path: valid once made safe, renamed (a warning), and distinct from the other values' paths. */
+function burstValuePaths(b: BurstConfig, template: string, path: (string | number)[]): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const seen = new Map<string, string>();
+  (b.values === 'all' ? [] : b.values).forEach((raw, i) => {
+    const value = String(raw);
+    const rendered = renderBurstPath(template, b.by, value);
+    for (const e of rendered.errors) issues.push({ path: [...path, i], message: `value "${value}": ${e}` });
+    if (rendered.renamed)
+      issues.push({
+        path: [...path, i],
+        message: `value "${value}" has characters OneDrive or Windows refuse in a name; its file is "${rendered.path}"`,
+        severity: 'warning',
+      });
+    const first = seen.get(rendered.path.toLowerCase());
+    if (first !== undefined)
+      issues.push({
+        path: [...path, i],
+        message: `values "${first}" and "${value}" both give the file "${rendered.path}"; list one of them only`,
+      });
+    else seen.set(rendered.path.toLowerCase(), value);
+  });
   return issues;
 }
 
@@ -331,6 +431,7 @@ export function checkRules(top: TopLevel, exports: readonly ExportParts[]): Rule
       ...uniqueSheetNames(exp),
       ...destinationRules(exp, top),
       ...metricsRules(exp),
+      ...burstRules(exp),
     ]),
   ];
 }

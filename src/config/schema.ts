@@ -329,6 +329,24 @@ export const viewSchema = z.strictObject({
   freshness: freshnessSchema.optional().describe("Data age guard for this view; overrides the export's freshness"),
 });
 
+/** One export fanned out per value of a field: one sheet per value, or one workbook per value. */
+export const burstSchema = z
+  .strictObject({
+    by: z.string().min(1).describe('Field (as Tableau names it) whose values split the export, e.g. Region or Owner'),
+    values: z
+      .union([z.literal('all'), z.array(z.union([z.string().min(1), z.number(), z.boolean()])).min(1)])
+      .describe(
+        'The values, each fetched with its own vf_ filter; all = the distinct values of the field in the first view, read unfiltered in the same run',
+      ),
+    into: z
+      .enum(['sheets', 'files'])
+      .default('files')
+      .describe(
+        'files: one workbook per value, at the destination path (or local fileName) with {<by>} filled in. sheets: one workbook with one sheet per value and view',
+      ),
+  })
+  .describe('One part per value of a field: each regional manager or rep gets their own workbook or sheet');
+
 export const exportSchema = z.strictObject({
   id: z
     .string()
@@ -355,6 +373,7 @@ export const exportSchema = z.strictObject({
   freshness: freshnessSchema
     .optional()
     .describe("Data age guard for every view of the export (a view's own freshness overrides it)"),
+  burst: burstSchema.optional(),
   workbook: z
     .strictObject({
       language: z
@@ -496,6 +515,7 @@ export type ExportConfig = z.infer<typeof exportSchema>;
 export type ViewConfig = z.infer<typeof viewSchema>;
 export type FreshnessConfig = z.infer<typeof freshnessSchema>;
 export type DashboardConfig = z.infer<typeof dashboardSchema>;
+export type BurstConfig = z.infer<typeof burstSchema>;
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type TableauConfig = z.infer<typeof tableauSchema>;
 export type OneDriveConfig = z.infer<typeof onedriveSchema>;

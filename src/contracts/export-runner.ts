@@ -15,6 +15,8 @@ export interface RunnerOptions {
   readonly onStart?: ((runId: string) => void) | undefined;
   /** Attempt number in queue mode (1 for the first; a run whose worker died is retried as 2, ...). */
   readonly attempt?: number | undefined;
+  /** A burst retry: the id of the failed run whose delivered parts are kept instead of run again. */
+  readonly retryOf?: string | undefined;
   /** The run's logger (the scheduler binds `runId` and `exportId`): every log line of the run goes through it. */
   readonly logger?: Logger | undefined;
   /** Told where the run is (stage, rows, bytes) as it advances; must not throw. */

@@ -68,6 +68,36 @@ export interface AttemptSummary {
   readonly error?: { readonly code: string; readonly message: string } | undefined;
 }
 
+/** How a burst split the run (`exports[].burst`), with the values it used. */
+export interface BurstSummary {
+  readonly by: string;
+  readonly into: 'sheets' | 'files';
+  /** The values of the parts, in order. */
+  readonly values: readonly string[];
+  /** True when the values were read from the data (`values: all`), false when the config lists them. */
+  readonly discovered: boolean;
+}
+
+/** One part of a burst run: the data of one value, as a sheet group (into sheets) or its own workbook (into files). */
+export interface PartReport {
+  readonly value: string;
+  /** `skipped`: not run (a sheets burst whose other part failed delivers no workbook). */
+  readonly status: 'succeeded' | 'unchanged' | 'failed' | 'skipped';
+  readonly sheets: readonly SheetReport[];
+  readonly rows: number;
+  /** Size of this part's workbook (into files; 0 otherwise). */
+  readonly bytes: number;
+  /** Into files: what the destination holds for this part after the run. */
+  readonly destination?: DeliveredFile | undefined;
+  readonly dataHash?: string | undefined;
+  readonly warnings: readonly string[];
+  /** Redacted. */
+  readonly error?: { readonly code: string; readonly message: string } | undefined;
+  readonly note?: string | undefined;
+  /** A retry kept this part as the run `keptFrom` delivered it, without running it again. */
+  readonly keptFrom?: string | undefined;
+}
+
 export interface RunReport {
   readonly runId: string;
   readonly exportId: string;
@@ -109,6 +139,10 @@ export interface RunReport {
    * is retried by another worker under the same run id). Undefined for runs that never had an attempt number.
    */
   readonly attempts?: readonly AttemptSummary[] | undefined;
+  /** A burst run: the field and values it split on. */
+  readonly burst?: BurstSummary | undefined;
+  /** A burst run: every part with its own status; the run failed when any part failed. */
+  readonly parts?: readonly PartReport[] | undefined;
 }
 
 /**
@@ -166,6 +200,35 @@ export const runTriggerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('catch-up'), scheduledFor: z.string().optional() }),
 ]);
 
+const deliveredFileSchema = z.object({
+  location: z.string(),
+  webUrl: z.string().optional(),
+  itemId: z.string().optional(),
+  eTag: z.string().optional(),
+  deliveredAt: z.string().optional(),
+});
+
+const sheetReportSchema = z.object({
+  sheet: z.string(),
+  rows: z.number(),
+  source: z.string(),
+  columns: z.array(z.string()).optional(),
+});
+
+const partReportSchema = z.object({
+  value: z.string(),
+  status: z.enum(['succeeded', 'unchanged', 'failed', 'skipped']),
+  sheets: z.array(sheetReportSchema).default([]),
+  rows: z.number().default(0),
+  bytes: z.number().default(0),
+  destination: deliveredFileSchema.optional(),
+  dataHash: z.string().optional(),
+  warnings: z.array(z.string()).default([]),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  note: z.string().optional(),
+  keptFrom: z.string().optional(),
+});
+
 /** A run report as stored (JSON): `undefined` fields vanish in JSON, so optional fields are optional here. */
 const storedRunReportSchema = z.object({
   runId: z.string(),
@@ -175,22 +238,10 @@ const storedRunReportSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   durationMs: z.number().optional(),
-  sheets: z
-    .array(
-      z.object({ sheet: z.string(), rows: z.number(), source: z.string(), columns: z.array(z.string()).optional() }),
-    )
-    .default([]),
+  sheets: z.array(sheetReportSchema).default([]),
   rows: z.number().default(0),
   bytes: z.number().default(0),
-  destination: z
-    .object({
-      location: z.string(),
-      webUrl: z.string().optional(),
-      itemId: z.string().optional(),
-      eTag: z.string().optional(),
-      deliveredAt: z.string().optional(),
-    })
-    .optional(),
+  destination: deliveredFileSchema.optional(),
   warnings: z.array(z.string()).default([]),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   timings: z.record(z.string(), z.number()).default({}),
@@ -230,6 +281,15 @@ const storedRunReportSchema = z.object({
       }),
     )
     .optional(),
+  burst: z
+    .object({
+      by: z.string(),
+      into: z.enum(['sheets', 'files']),
+      values: z.array(z.string()),
+      discovered: z.boolean(),
+    })
+    .optional(),
+  parts: z.array(partReportSchema).optional(),
 });
 
 /**
@@ -273,6 +333,8 @@ export function parseStoredRunReport(
       update: r.update,
       worker: r.worker,
       attempts: r.attempts,
+      burst: r.burst,
+      parts: r.parts,
     },
   };
 }

@@ -19,6 +19,8 @@ import type {
 } from '../contracts/ports.js';
 import {
   blankRunReport,
+  type BurstSummary,
+  type PartReport,
   type RunReport,
   type RunTrigger,
   type TableUpdateSummary,
@@ -41,6 +43,8 @@ import { createWorkbookWriter, type KeptParts, type WorkbookWriter } from '../wo
 import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
 import { sanitizeSheetName } from '../workbook/sheet-names.js';
 import { buildAboutSheet } from './about-sheet.js';
+import { partMetricSheets, partSnapshotKey, type RetryOf, type SheetPart } from './burst.js';
+import { runBurst } from './burst-run.js';
 import { throwIfAborted } from './abort.js';
 import { annotateTable } from './annotate-table.js';
 import { planViews, type PlannedView } from './dashboard-views.js';
@@ -65,12 +69,16 @@ export interface ExportJob {
   readonly dryRun?: boolean;
   /** Attempt number in queue mode. */
   readonly attempt?: number;
+  /** A burst retry (`run --failed`): the failed run whose delivered parts are kept instead of run again. */
+  readonly retryOf?: RetryOf | undefined;
 }
 
 export interface PipelineDeps {
   /** The source for a view: the Tableau source, or the CSV source for `file:` views. */
   readonly sourceFor: (view: ViewConfig) => Source;
   readonly destination: Destination;
+  /** A burst into files: the destination of one part (its export's destination has the path filled in). */
+  readonly partDestination?: ((partExport: ExportConfig) => Destination) | undefined;
   /** The run's logger; `runId` and `exportId` are bound unless it already carries them. */
   readonly logger: Logger;
   readonly clock: Clock;
@@ -89,7 +97,7 @@ export interface PipelineDeps {
 }
 
 /** What the run found so far: a failed run reports it too. Filled only by {@link runExport}'s own steps. */
-interface RunSoFar {
+export interface RunSoFar {
   readonly sheets: SheetOutcome[];
   readonly warnings: string[];
   readonly alerts: string[];
@@ -97,10 +105,15 @@ interface RunSoFar {
   /** Update mode: what each refreshed table kept and added (the last build's). */
   readonly updates: TableUpdateSummary[];
   update: WorkbookUpdateReport | undefined;
+  /** A burst: its values, and every part's outcome. */
+  burst?: BurstSummary | undefined;
+  parts?: PartReport[] | undefined;
+  /** The view being fetched and typed (unset once every view is), to tell which burst part failed. */
+  viewIndex?: number | undefined;
 }
 
 /** How the run ended, apart from what {@link RunSoFar} holds. */
-interface RunEnd {
+export interface RunEnd {
   readonly status: RunReport['status'];
   readonly bytes: number;
   readonly destination: RunReport['destination'];
@@ -109,7 +122,7 @@ interface RunEnd {
 }
 
 /** The context every step of one run shares. */
-interface RunScope {
+export interface RunScope {
   readonly job: ExportJob;
   readonly deps: PipelineDeps;
   readonly logger: Logger;
@@ -120,6 +133,10 @@ interface RunScope {
   readonly previous: RunReport | undefined;
   /** This run's temp folder; removed at the end whatever happens. */
   readonly runTemp: string;
+  /** A burst into sheets: the part of each view (by index). */
+  readonly sheetParts?: readonly SheetPart[] | undefined;
+  /** A burst into files: the value of the part this scope builds (its own snapshots). */
+  readonly partValue?: string | undefined;
 }
 
 /** Runs one export. Never throws: the returned report says succeeded, unchanged or failed. */
@@ -152,7 +169,10 @@ export async function runExport(job: ExportJob, deps: PipelineDeps): Promise<Run
   const soFar: RunSoFar = { sheets: [], warnings: [], alerts: [], dataHash: undefined, updates: [], update: undefined };
   let end: RunEnd;
   try {
-    end = await buildAndDeliver(scope, soFar);
+    const burst = exp.burst;
+    end = await (burst === undefined
+      ? buildAndDeliver(scope, soFar)
+      : runBurst(scope, soFar, burst, { buildAndDeliver, describeFailure, assembleReport, toViewRequest }));
   } catch (err) {
     end = err instanceof StaleDataSkip ? staleDataEnd(scope, soFar, err) : describeFailure(scope, err);
   } finally {
@@ -267,6 +287,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
     for (const [index, plan] of planned.entries()) {
       throwIfAborted(signal);
       const view = plan.view;
+      soFar.viewIndex = index;
       const sheetName = viewSheetName(view);
       const onProgress = progressAt(deps, index, planned.length);
       onProgress?.({ sheet: sheetName, rows: 0, stage: 'resolve' });
@@ -288,7 +309,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
             view,
             sheetName,
             raw,
-            metrics: exp.metrics,
+            metrics: metricsOfView(scope, index),
             previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
             signal,
             timer,
@@ -303,6 +324,7 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
   } finally {
     await sessions.closeAll();
   }
+  soFar.viewIndex = undefined;
   const asOf = exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(started, job.timezone));
   soFar.dataHash = combineDataHash({
     views: prepared.map((p) => p.hashPart),
@@ -390,7 +412,8 @@ async function buildWorkbook(
     soFar.sheets.length = 0;
     soFar.updates.length = 0;
     const warnings: string[] = [];
-    let deals: DealCollector | undefined;
+    // One deal set per run; a burst into sheets has one per part (each part its own metrics).
+    const dealSets: { part: string | undefined; deals: DealCollector }[] = [];
     for (const [index, p] of prepared.entries()) {
       const view = p.input.view;
       const outcome = await writePreparedView(p, {
@@ -405,11 +428,13 @@ async function buildWorkbook(
       warnings.push(...outcome.warnings);
       if (target.attempt === 0) soFar.alerts.push(...outcome.alerts);
       if (outcome.update !== undefined) soFar.updates.push(outcome.update);
-      deals ??= outcome.deals;
+      const part = scope.sheetParts?.[index]?.value;
+      if (outcome.deals !== undefined && (dealSets.length === 0 || part !== undefined))
+        dealSets.push({ part, deals: outcome.deals });
     }
-    target.metrics.specs ??= await metricSheets(
+    target.metrics.specs ??= await allMetricSheets(
       scope,
-      deals,
+      dealSets,
       warnings,
       oldestDataAsOf(soFar.sheets.map((s) => s.provenance)),
     );
@@ -435,11 +460,13 @@ async function buildWorkbook(
       }),
     );
     // Summary first (it answers "how healthy is the pipeline?"), then the data, the other metric sheets, About last.
-    const [summary, ...otherMetrics] = metricNames;
+    // A burst into sheets: each part's metric sheets after the data (they carry the part's name).
+    const [summary, ...otherMetrics]: (string | undefined)[] =
+      scope.sheetParts === undefined ? metricNames : [undefined, ...metricNames];
     book.setTabOrder([
       ...(summary === undefined ? [] : [summary]),
       ...soFar.sheets.flatMap((s) => s.sheetNames),
-      ...otherMetrics,
+      ...otherMetrics.filter((n): n is string => n !== undefined),
       aboutName,
     ]);
     const committed = await timer.timed('write', () => book.commit());
@@ -457,12 +484,41 @@ function dataAsOfText(sheets: readonly SheetOutcome[], timezone: string): string
   return oldest instanceof Date ? isoWithOffset(oldest, timezone) : oldest;
 }
 
+/** The metric sheets of every deal set: the run's, or (burst into sheets) each part's, named after its value. */
+async function allMetricSheets(
+  scope: RunScope,
+  dealSets: readonly { part: string | undefined; deals: DealCollector }[],
+  warnings: string[],
+  dataAsOf: Date | 'live' | undefined,
+): Promise<SheetSpec[]> {
+  if (scope.sheetParts === undefined)
+    return metricSheets(scope, dealSets[0]?.deals, warnings, dataAsOf, scope.partValue);
+  const specs: SheetSpec[] = [];
+  for (const { part, deals } of dealSets) {
+    const partWarnings: string[] = [];
+    const own = await metricSheets(scope, deals, partWarnings, dataAsOf, part);
+    specs.push(...(part === undefined ? own : partMetricSheets(part, own)));
+    warnings.push(...partWarnings.map((w) => (part === undefined ? w : `${part}: ${w}`)));
+  }
+  return specs;
+}
+
+/** The metrics settings a view's pass 1 sees: a burst into sheets collects the deals of each part's metrics view. */
+function metricsOfView(scope: RunScope, index: number): ExportConfig['metrics'] {
+  const exp = scope.job.exportConfig;
+  const part = scope.sheetParts?.[index];
+  const view = exp.views[index];
+  if (part === undefined || exp.metrics === undefined || view === undefined) return exp.metrics;
+  return part.baseSheet === exp.metrics.from ? { ...exp.metrics, from: viewSheetName(view) } : undefined;
+}
+
 /** Computes the metric sheets from the deals the first write collected (empty when metrics are off). */
 async function metricSheets(
   scope: RunScope,
   deals: DealCollector | undefined,
   warnings: string[],
   dataAsOf: Date | 'live' | undefined,
+  part?: string,
 ): Promise<SheetSpec[]> {
   const { job, deps, timer, started } = scope;
   const exp = job.exportConfig;
@@ -470,7 +526,7 @@ async function metricSheets(
   if (metrics === undefined || deals === undefined) return [];
   const stage = await timer.timed('metrics', async () =>
     buildMetricsStage({
-      exportId: exp.id,
+      exportId: partSnapshotKey(exp.id, part),
       metrics,
       deals,
       asOf: metrics.asOf ?? wallDate(started, job.timezone),
@@ -769,6 +825,8 @@ function assembleReport(scope: RunScope, soFar: RunSoFar, end: RunEnd, startedAt
     alerts: soFar.alerts.length === 0 ? undefined : soFar.alerts.map((w) => deps.redactor.redact(w)),
     note: end.note,
     update: soFar.update,
+    burst: soFar.burst,
+    parts: soFar.parts === undefined ? undefined : [...soFar.parts],
   };
 }
 

@@ -111,5 +111,7 @@ function summarize(run: RunReport): Record<string, unknown> {
     note: run.note ?? null,
     attempt: run.attempt ?? null,
     attempts: run.attempts?.length ?? null,
+    // A burst: which values were delivered and which failed (the run's detail has the rest).
+    parts: run.parts?.map((p) => ({ value: p.value, status: p.status })) ?? null,
   };
 }

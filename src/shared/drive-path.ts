@@ -102,3 +102,25 @@ export function sideBySideName(fileName: string, at: Date, timezone: string): st
   const ext = dot > 0 ? fileName.slice(dot) : '';
   return `${base} (refreshed ${stamp})${ext}`;
 }
+
+/**
+ * Makes `value` (a data value such as a region or a rep's name) usable as ONE file or folder name in OneDrive,
+ * SharePoint and Windows, by the rules {@link validateDrivePath} checks: each forbidden character (`" * : < > ? / \ |`)
+ * and control character becomes `_` (a `/` in a value never makes a folder), surrounding spaces and trailing dots go,
+ * a reserved name gets a `_` (`CON` → `CON_`, `NUL.txt` → `NUL_.txt`, `desktop.ini` → `desktop.ini_`), `_vti_` becomes `_vti-`, a
+ * leading `~` becomes `_~`, and an empty result is `_`. Pure; never throws.
+ */
+export function safeDriveName(value: string): string {
+  let name = [...value]
+    .map((c) => (new RegExp(FORBIDDEN_CHARS.source).test(c) || c.charCodeAt(0) < 0x20 ? '_' : c))
+    .join('')
+    .trim()
+    .replace(/[.\s]+$/u, '')
+    .trim();
+  name = name.replace(/_vti_/gi, '_vti-');
+  if (name.startsWith('~')) name = `_${name}`;
+  // A device name is reserved with any extension (`NUL.xlsx`): the `_` goes after the device part.
+  if (DEVICE_NAME.test(name)) name = name.replace(/^(con|prn|aux|nul|com[0-9]|lpt[0-9])/i, '$1_');
+  else if (RESERVED_NAMES.has(name.toLowerCase())) name = `${name}_`;
+  return name === '' ? '_' : name;
+}

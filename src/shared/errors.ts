@@ -10,6 +10,9 @@
  */
 export type ErrorCode =
   | 'ABORTED'
+  | 'BURST_FIELD_MISSING'
+  | 'BURST_NAME_INVALID'
+  | 'BURST_PARTS_FAILED'
   | 'CONFIG_INVALID'
   | 'CSV_EMPTY'
   | 'CSV_MALFORMED'

@@ -2,7 +2,7 @@
  * Text rendering of the run history for `tableau-export history [EXPORT_ID]`: a table of runs, and the detail of
  * one run. Pure: time zone and terminal width are arguments.
  */
-import type { AttemptSummary, RunReport, RunTrigger } from '../contracts/run-report.js';
+import type { AttemptSummary, PartReport, RunReport, RunTrigger } from '../contracts/run-report.js';
 import { zonedParts } from '../shared/time.js';
 
 export interface HistoryFormatOptions {
@@ -77,6 +77,12 @@ export function formatRunDetail(run: RunReport, options: HistoryFormatOptions = 
   }
   if (run.note !== undefined) lines.push(['Note', run.note]);
   if (run.error !== undefined) lines.push(['Error', `${run.error.code}: ${run.error.message}`]);
+  if (run.burst !== undefined)
+    lines.push([
+      'Burst',
+      `by ${run.burst.by} into ${run.burst.into}: ${run.burst.values.join(', ')} (${run.burst.discovered ? 'read from the data' : 'listed'})`,
+    ]);
+  for (const p of run.parts ?? []) lines.push(['Part', formatPart(p)]);
   for (const s of run.sheets) lines.push(['Sheet', `${s.sheet}: ${formatCount(s.rows)} rows from ${s.source}`]);
   const timings = Object.entries(run.timings);
   if (timings.length > 0)
@@ -84,6 +90,17 @@ export function formatRunDetail(run: RunReport, options: HistoryFormatOptions = 
   for (const w of run.warnings) lines.push(['Warning', w]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n');
+}
+
+/**
+ * One burst part on one line: `NA: failed, 0 rows [ONEDRIVE_FORBIDDEN] …`, or `EMEA: succeeded, 96 rows → Reports/EMEA.xlsx
+ * (kept from run R)`.
+ */
+export function formatPart(p: PartReport): string {
+  const where = p.destination === undefined ? '' : ` → ${p.destination.webUrl ?? p.destination.location}`;
+  const kept = p.keptFrom === undefined ? '' : ` (kept from run ${p.keptFrom})`;
+  const error = p.error === undefined ? '' : ` [${p.error.code}] ${p.error.message}`;
+  return `${p.value}: ${p.status}, ${formatCount(p.rows)} rows${where}${kept}${error}`;
 }
 
 /** The last column of the table: the error, else what the status alone does not say (a retry, an unchanged file). */

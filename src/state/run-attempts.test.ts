@@ -126,3 +126,16 @@ describe('interruptAttempt', () => {
     expect(interruptAttempt(end('r1', T0, {}), 'r1', mark, new Date(T1))).toBeUndefined();
   });
 });
+
+describe('foldAttemptWrite and burst parts', () => {
+  it('keeps the parts an interrupted attempt recorded until the retrying attempt writes its own', () => {
+    const parts = [{ value: 'EMEA', status: 'succeeded' as const, sheets: [], rows: 3, bytes: 10, warnings: [] }];
+    let record = foldAttemptWrite(undefined, start('j', T0, { attempt: 1 }));
+    record = foldAttemptWrite(record, start('j', T0, { attempt: 1, parts }));
+    record = foldAttemptWrite(record, start('j#2', T1, { attempt: 2, worker: 'host-b:22' }));
+    expect(record?.parts).toEqual(parts);
+    const mine = [...parts, { value: 'NA', status: 'succeeded' as const, sheets: [], rows: 1, bytes: 5, warnings: [] }];
+    record = foldAttemptWrite(record, end('j#2', T1, { attempt: 2, parts: mine }));
+    expect(record?.parts).toEqual(mine);
+  });
+});

@@ -17,7 +17,9 @@ export function foldAttemptWrite(existing: RunReport | undefined, incoming: RunR
   const attempt = incoming.attempt ?? id.attempt;
   if (attempt === undefined && existing?.attempt === undefined) return { ...incoming, runId: id.runId };
   const n = attempt ?? 1;
-  const report: RunReport = { ...incoming, runId: id.runId, attempt: n };
+  // A burst's parts stay on the record until a write brings its own: a retry keeps the parts delivered before.
+  const parts = incoming.parts ?? existing?.parts;
+  const report: RunReport = { ...incoming, runId: id.runId, attempt: n, ...(parts === undefined ? {} : { parts }) };
   if (existing === undefined) return { ...report, attempts: [summarize(report)] };
   const current = existing.attempt ?? 1;
   const entries = attemptsOf(existing);

@@ -114,6 +114,35 @@ beforeAll(async () => {
       error: { code: 'XSS_PROBE', message: '<img src=x onerror="document.title=\'pwned\'">' },
     },
     { runId: 'seed-4', exportId: 'emea-weekly', status: 'unchanged', startedAt: past(3, 0), rows: 312, bytes: 41_000 },
+    {
+      runId: 'seed-5',
+      exportId: 'regions-burst',
+      status: 'failed',
+      startedAt: past(1, 10),
+      rows: 180,
+      error: { code: 'BURST_PARTS_FAILED', message: '1 of 2 burst parts failed (the others were delivered): "NA"' },
+      burst: { by: 'Region', into: 'files', values: ['EMEA', 'NA'], discovered: true },
+      parts: [
+        {
+          value: 'EMEA',
+          status: 'succeeded',
+          sheets: [{ sheet: 'Opportunities', rows: 180, source: 'Tableau view' }],
+          rows: 180,
+          bytes: 9_000,
+          destination: { location: 'Reports/EMEA.xlsx', webUrl: FILE_URL },
+          warnings: [],
+        },
+        {
+          value: 'NA',
+          status: 'failed',
+          sheets: [],
+          rows: 0,
+          bytes: 0,
+          warnings: [],
+          error: { code: 'ONEDRIVE_FORBIDDEN', message: 'HTTP 403 accessDenied' },
+        },
+      ],
+    },
   ];
   for (const s of seeded) {
     await store.finishRun({
@@ -159,6 +188,12 @@ beforeAll(async () => {
         destinationLabel: 'local ./out/emea-weekly.xlsx',
       },
       { id: 'adhoc-export', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/adhoc.xlsx' },
+      {
+        id: 'regions-burst',
+        timezone: 'UTC',
+        catchUp: false,
+        destinationLabel: 'OneDrive ops@contoso.com · Reports/{Region}.xlsx',
+      },
       { id: 'stuck-export', timezone: 'UTC', catchUp: false, destinationLabel: 'local ./out/stuck.xlsx' },
     ],
     runner: createFakeRunner(store),
@@ -212,7 +247,7 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const row = page.locator('#exports tr[data-export-id="sales-pipeline-nightly"]');
     await row.waitFor();
-    expect(await page.locator('#exports tbody tr').count()).toBe(5);
+    expect(await page.locator('#exports tbody tr').count()).toBe(6);
     expect(await row.getByRole('link', { name: 'Open file' }).getAttribute('href')).toBe(FILE_URL);
     // The last run failed: its whole error, and what teammates still have (the success of two days ago).
     expect(await row.locator('.now-cell .error-text').textContent()).toBe(
@@ -269,6 +304,24 @@ describe('dashboard', () => {
     await page.screenshot({ path: 'test-results/dashboard-stalled.png' });
     await expect.poll(() => row.locator('.now-cell').textContent(), { timeout: 15_000 }).toMatch(/Succeeded/);
   }, 30_000);
+
+  it('lists the parts of a burst run in its detail, each with its status, file link and error', async () => {
+    const exportRow = page.locator('#exports tr[data-export-id="regions-burst"]');
+    expect(await exportRow.locator('.still-have').textContent()).toBe(
+      'Delivered for EMEA; NA kept the file they had, if any (`run --failed` re-runs only those).',
+    );
+    await exportRow.click();
+    const run = page.locator('#history tbody tr.run-row').first();
+    await expect.poll(() => run.textContent()).toMatch(/BURST_PARTS_FAILED/);
+    await run.click();
+    const detail = page.locator('tr.detail');
+    await expect.poll(() => detail.textContent()).toMatch(/Burstby Region into files: 2 values \(read from the data\)/);
+    expect(await detail.textContent()).toMatch(/Part EMEAsucceeded · 180 rows · Reports\/EMEA\.xlsx/);
+    expect(await detail.textContent()).toMatch(/Part NAfailed · 0 rows · ONEDRIVE_FORBIDDEN: HTTP 403 accessDenied/);
+    expect(await detail.getByRole('link', { name: 'open' }).getAttribute('href')).toBe(FILE_URL);
+    expect(await detail.locator('.error-text').textContent()).toMatch(/^failed/);
+    await page.screenshot({ path: 'test-results/dashboard-burst-parts.png' });
+  });
 
   it('at 400 px: stacked cards and no sideways scrolling', async () => {
     await page.setViewportSize({ width: 400, height: 860 });

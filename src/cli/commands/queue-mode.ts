@@ -24,7 +24,7 @@ import { createLiveRuns } from '../../server/live-runs.js';
 import type { ProgressSink } from '../../contracts/run-progress.js';
 import { systemClock } from '../../shared/clock.js';
 import type { Redis } from 'ioredis';
-import { createAppContext, describeDestination, localFileOf, type AppContext } from '../app-context.js';
+import { createAppContext, describeDestination, localFileOf, retryOfRun, type AppContext } from '../app-context.js';
 import { secretValues } from '../env-secrets.js';
 import { stageTimeouts, withStageTimeouts } from '../stage-timeouts.js';
 import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
@@ -123,6 +123,7 @@ function openFleetMember(
         signal: options.signal,
         attempt: options.attempt,
         onProgress: withStageTimeouts(timeouts, options.onProgress),
+        retryOf: await retryOfRun(ctx, options.retryOf),
       });
     } catch (err) {
       // Could not even start (e.g. a secret missing from this worker's environment): count it, then let the queue decide.

@@ -18,7 +18,12 @@ function isFinal(run: RunReport | undefined, attempts: number): boolean {
 }
 
 /** Enqueues one export and resolves with its final report (or throws UsageError when one is already queued/running). */
-export async function runQueued(ctx: AppContext, exportId: string, signal: AbortSignal): Promise<RunReport> {
+export async function runQueued(
+  ctx: AppContext,
+  exportId: string,
+  signal: AbortSignal,
+  retryOf?: string,
+): Promise<RunReport> {
   const settings = queueSettings(ctx.config, process.env);
   const scheduler = createQueueScheduler({
     connection: settings.url,
@@ -32,7 +37,7 @@ export async function runQueued(ctx: AppContext, exportId: string, signal: Abort
     logger: ctx.logger,
   });
   try {
-    const queued = await scheduler.enqueueManual(exportId, `cli (${userInfo().username})`);
+    const queued = await scheduler.enqueueManual(exportId, `cli (${userInfo().username})`, retryOf);
     if ('conflict' in queued) {
       throw new UsageError(
         `a run of export "${exportId}" is already queued or running (run ${queued.activeRunId}); wait for it, or follow it with \`tableau-export history ${exportId}\``,

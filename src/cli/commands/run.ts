@@ -2,6 +2,8 @@
 import { toAppError, UsageError } from '../../shared/errors.js';
 import { blankRunReport, type RunReport } from '../../contracts/run-report.js';
 import type { RunProgress } from '../../pipeline/run-export.js';
+import type { RetryOf } from '../../pipeline/burst.js';
+import { formatPart } from '../../state/history-format.js';
 import { newRunId, type AppContext } from '../app-context.js';
 import {
   createProgress,
@@ -30,7 +32,9 @@ export async function runCommand(
   signal: AbortSignal,
   progress: ProgressLine = createProgress(),
 ): Promise<number> {
-  const selected = await selectExports(ctx, ids, options);
+  // `--failed` repeats failed runs: a burst keeps the parts its failed run delivered (and re-runs only the others).
+  const retries = new Map<string, RetryOf>();
+  const selected = await selectExports(ctx, ids, options, retries);
   if (selected.length === 0) {
     process.stderr.write('no export has a failed last run; nothing to run\n');
     return EXIT_OK;
@@ -44,7 +48,7 @@ export async function runCommand(
     const started = Date.now();
     let report: RunReport;
     try {
-      report = await runSelected(ctx, id, options, signal, (p) =>
+      report = await runSelected(ctx, id, options, signal, retries.get(id), (p) =>
         progress.update(formatProgressLine(id, p, Date.now() - started)),
       );
     } catch (err) {
@@ -94,12 +98,13 @@ async function runSelected(
   id: string,
   options: RunCommandOptions,
   signal: AbortSignal,
+  retryOf: RetryOf | undefined,
   onProgress: (p: RunProgress) => void,
 ): Promise<RunReport> {
   // A dry run delivers nothing and stays local.
   if (ctx.config.queue !== undefined && !options.dryRun)
-    return (await import('./run-queued.js')).runQueued(ctx, id, signal);
-  return ctx.runOne(id, { trigger: { kind: 'cli' }, dryRun: options.dryRun, signal, onProgress });
+    return (await import('./run-queued.js')).runQueued(ctx, id, signal, retryOf?.runId);
+  return ctx.runOne(id, { trigger: { kind: 'cli' }, dryRun: options.dryRun, signal, retryOf, onProgress });
 }
 
 /** The failed report of an export that threw before its run started; its error redacted. */
@@ -119,7 +124,12 @@ function notStartedReport(ctx: AppContext, exportId: string, startedMs: number, 
 }
 
 /** The export ids to run: the ones named, every one (`--all`), or those whose last run failed (`--failed`). */
-async function selectExports(ctx: AppContext, ids: readonly string[], options: RunCommandOptions): Promise<string[]> {
+async function selectExports(
+  ctx: AppContext,
+  ids: readonly string[],
+  options: RunCommandOptions,
+  retries: Map<string, RetryOf>,
+): Promise<string[]> {
   const ways = [ids.length > 0, options.all, options.failed === true].filter(Boolean).length;
   if (ways === 0) {
     throw new UsageError(
@@ -135,7 +145,9 @@ async function selectExports(ctx: AppContext, ids: readonly string[], options: R
       // A skipped tick or a run still going says nothing about how the export last ended.
       const recent = await store.listRuns({ exportId: exp.id, limit: 20 });
       const last = recent.find((r) => r.status !== 'running' && r.status !== 'skipped');
-      if (last?.status === 'failed') failed.push(exp.id);
+      if (last?.status !== 'failed') continue;
+      failed.push(exp.id);
+      if (last.parts !== undefined) retries.set(exp.id, { runId: last.runId, parts: last.parts });
     }
     if (failed.length > 0 && !options.json) process.stderr.write(`last run failed: ${failed.join(', ')}\n`);
     return failed;
@@ -163,10 +175,17 @@ function printReport(r: RunReport, still?: string): void {
   const seconds = ((r.durationMs ?? 0) / 1000).toFixed(1);
   if (r.status === 'failed') {
     out.push(`✗ ${r.exportId}: failed after ${seconds}s [${r.error?.code ?? 'ERROR'}] ${r.error?.message ?? ''}`);
-    if (still !== undefined) out.push(`    ${still}`);
+    if (still !== undefined && r.parts === undefined) out.push(`    ${still}`);
+    for (const p of r.parts ?? []) out.push(`    ${formatPart(p)}`);
   } else if (r.status === 'skipped') {
     // Nothing was fetched or written (stale data): the note says why and which file teammates keep.
     out.push(`– ${r.exportId}: skipped after ${seconds}s`);
+    if (r.note !== undefined) out.push(`    ${r.note}`);
+  } else if (r.parts !== undefined) {
+    out.push(
+      `✓ ${r.exportId}: ${r.status} in ${seconds}s — ${r.parts.length} parts, ${r.rows.toLocaleString('en-US')} rows`,
+    );
+    for (const p of r.parts) out.push(`    ${formatPart(p)}`);
     if (r.note !== undefined) out.push(`    ${r.note}`);
   } else {
     out.push(

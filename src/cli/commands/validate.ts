@@ -6,12 +6,17 @@ import { loadConfig } from '../../config/load.js';
 import { AppError, ConfigError, formatConfigIssues } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { createRedactor } from '../../shared/redact.js';
-import { createAppContext } from '../app-context.js';
+import { createAppContext, type AppContext } from '../app-context.js';
 import type { DataFreshness } from '../../contracts/ports.js';
-import type { ExportConfig, FreshnessConfig } from '../../config/schema.js';
+import type { BurstConfig, ExportConfig, FreshnessConfig } from '../../config/schema.js';
 import { formatAge, freshnessRuleFor } from '../../pipeline/freshness.js';
 import { toViewRequest } from '../../pipeline/run-export.js';
 import type { TableauSource } from '../../sources/tableau/index.js';
+import { burstTemplate, resolveBurstValues } from '../../pipeline/burst.js';
+import { renderBurstPath } from '../../shared/burst-names.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { checkUpdateExports } from './validate-update.js';
 
@@ -57,6 +62,9 @@ export async function validateCommand(file: string, options: { online: boolean; 
       });
     }
     problems.push(...(await checkDashboards(ctx.tableau.bind(ctx), loaded.config.exports)));
+    for (const exp of loaded.config.exports) {
+      if (exp.burst !== undefined) problems.push(...(await checkBurst(ctx, { ...exp, burst: exp.burst })));
+    }
     for (const exp of loaded.config.exports) {
       const dest = ctx.destinationFor(exp);
       if (dest.check === undefined) continue;
@@ -140,4 +148,40 @@ async function checkDashboards(tableau: () => TableauSource, exports: readonly E
     if (exportable.length === 0) problems.push(`${label}: shows no worksheet published as a view`);
   }
   return problems;
+}
+
+/**
+ * Lists a burst's values (`values: all`: read from the first view now, as a run would) and, into files, the file of
+ * each; returns the problems (a value whose file name cannot be made valid, a field the view does not have).
+ */
+async function checkBurst(ctx: AppContext, exp: ExportConfig & { readonly burst: BurstConfig }): Promise<string[]> {
+  const { burst } = exp;
+  const tempDir = await mkdtemp(join(tmpdir(), 'tableau-export-validate-'));
+  try {
+    const { values, discovered } = await resolveBurstValues(exp, {
+      sourceFor: () => ctx.tableau(),
+      logger: ctx.logger,
+      signal: new AbortController().signal,
+      tempDir,
+      request: (v) => toViewRequest(v, ctx.config.tableau?.maxAgeMinutes ?? 1),
+    });
+    const origin = discovered ? 'read from the data' : 'listed';
+    process.stdout.write(
+      `  ✓ ${exp.id}: burst by "${burst.by}" into ${burst.into}: ${values.length} value${values.length === 1 ? '' : 's'} (${origin}): ${values.join(', ')}\n`,
+    );
+    if (burst.into !== 'files') return [];
+    const problems: string[] = [];
+    for (const value of values) {
+      const rendered = renderBurstPath(burstTemplate(exp), burst.by, value);
+      if (rendered.errors.length > 0)
+        problems.push(`${exp.id}: burst value "${value}": its file "${rendered.path}": ${rendered.errors.join('; ')}`);
+      else
+        process.stdout.write(`      ${value} → ${rendered.path}${rendered.renamed ? ' (renamed for OneDrive)' : ''}\n`);
+    }
+    return problems;
+  } catch (err) {
+    return [`${exp.id}: burst by "${burst.by}": ${err instanceof AppError ? err.userMessage : String(err)}`];
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
 }

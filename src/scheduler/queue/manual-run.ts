@@ -28,9 +28,11 @@ export async function enqueueManualRun(
   exportId: string,
   by: string,
   deps: ManualRunDeps,
+  retryOf?: string,
 ): Promise<ManualEnqueueResult> {
   const jobId = manualRunJobId(exportId, randomUUID().slice(0, 8));
-  const result = await enqueueRun(queue, jobId, { exportId, trigger: { kind: 'manual', by } }, deps.runJobs);
+  const data = { exportId, trigger: { kind: 'manual' as const, by }, ...(retryOf === undefined ? {} : { retryOf }) };
+  const result = await enqueueRun(queue, jobId, data, deps.runJobs);
   if (result.added) {
     deps.logger.info({ exportId, runId: jobId, by }, 'queue scheduler: manual run queued');
     await deps.store?.insertRun({

@@ -50,7 +50,12 @@ export const tickDataSchema = z.object({ exportId: z.string().min(1), site: z.st
 export type TickData = z.infer<typeof tickDataSchema>;
 
 /** Data of a run job. */
-export const runDataSchema = z.object({ exportId: z.string().min(1), trigger: runTriggerSchema });
+export const runDataSchema = z.object({
+  exportId: z.string().min(1),
+  trigger: runTriggerSchema,
+  /** A burst retry (`run --failed`): the failed run whose delivered parts the run keeps. */
+  retryOf: z.string().min(1).optional(),
+});
 export type RunData = z.infer<typeof runDataSchema>;
 
 /** The trigger of a run job as the domain type (zod's optional keys mapped back to the RunTrigger union). */

@@ -65,7 +65,8 @@ export interface QueueScheduler {
   /** Upserts a job scheduler per scheduled export and removes those of exports that are gone or lost their schedule. Call at start and on config reload. */
   sync(exports: readonly ScheduledExportLike[]): Promise<void>;
   /** Queues a manual run; `{ conflict: true }` when a run of this export is already queued or running anywhere. Throws UsageError for an unknown export id. */
-  enqueueManual(exportId: string, by: string): Promise<ManualEnqueueResult>;
+  /** `retryOf`: a burst retry keeps the parts that failed run delivered (`run --failed`). */
+  enqueueManual(exportId: string, by: string, retryOf?: string): Promise<ManualEnqueueResult>;
   /** Next tick and queued/running run of every known export (for the admin API's export list). */
   overview(): Promise<ReadonlyMap<string, QueueExportStatus>>;
   /** Run queue depth over all sites (for `/metrics`). */
@@ -121,14 +122,20 @@ export function createQueueScheduler(deps: QueueSchedulerDeps): QueueScheduler {
       logger.info({ ...synced, siteConcurrency: siteCap }, 'queue scheduler: job schedulers synced');
     },
 
-    async enqueueManual(exportId, by) {
+    async enqueueManual(exportId, by, retryOf) {
       const e = exportsById.get(exportId);
       if (e === undefined) {
         throw new UsageError(
           `export '${exportId}' is not configured; run \`tableau-export list\` to see the export ids`,
         );
       }
-      return enqueueManualRun(runQueue(e.site ?? ''), exportId, by, { runJobs, store: deps.store, logger, now });
+      return enqueueManualRun(
+        runQueue(e.site ?? ''),
+        exportId,
+        by,
+        { runJobs, store: deps.store, logger, now },
+        retryOf,
+      );
     },
 
     overview: () => readQueueOverview(tickQueue, exportsById.values(), runQueue),

@@ -75,6 +75,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       runId,
       attempt,
       onProgress: progress?.report,
+      ...(data.retryOf === undefined ? {} : { retryOf: data.retryOf }),
     }).catch(async (err: unknown) => {
       await recordRunnerFailure(deps, { runId, exportId: data.exportId, trigger, attempt }, err);
       progress?.ended('failed');

@@ -620,9 +620,10 @@
         el(
           'span',
           { class: 'still-have' },
-          have
-            ? `Teammates still have the workbook of ${formatZoned(have.deliveredAt, exp.timezone)} (${formatRows(have.rows)}).`
-            : 'Teammates have no workbook from this export yet.',
+          burstDelivery(last) ||
+            (have
+              ? `Teammates still have the workbook of ${formatZoned(have.deliveredAt, exp.timezone)} (${formatRows(have.rows)}).`
+              : 'Teammates have no workbook from this export yet.'),
         ),
         el(
           'button',
@@ -642,6 +643,14 @@
       parts.push(el('span', { class: 'sub note' }, last.note));
     }
     return parts;
+  }
+
+  /** A burst that failed in part: which values got their new file, and which kept the one they had. */
+  function burstDelivery(last) {
+    const done = (last.parts || []).filter((p) => p.status === 'succeeded' || p.status === 'unchanged');
+    const failed = (last.parts || []).filter((p) => p.status === 'failed');
+    if (done.length === 0 || failed.length === 0) return null;
+    return `Delivered for ${done.map((p) => p.value).join(', ')}; ${failed.map((p) => p.value).join(', ')} kept the file they had, if any (\`run --failed\` re-runs only those).`;
   }
 
   /** The workbook the last successful delivery left: when, how many rows, and where to open it. */
@@ -1002,8 +1011,16 @@
         `${a.status}${a.worker ? ` on ${a.worker}` : ''}, ${formatDateTime(a.startedAt)}${a.finishedAt ? ` → ${formatDateTime(a.finishedAt)}` : ''}${a.error ? ` (${a.error.code}: ${a.error.message})` : ''}`,
       ]);
     }
-    for (const sheet of run.sheets || [])
-      facts.push([`Sheet ${sheet.sheet}`, `${numberFormat.format(sheet.rows)} rows from ${sheet.source}`]);
+    if (run.burst)
+      facts.push([
+        'Burst',
+        `by ${run.burst.by} into ${run.burst.into}: ${run.burst.values.length} values (${run.burst.discovered ? 'read from the data' : 'listed'})`,
+      ]);
+    // A burst run lists its parts instead of every sheet of every part.
+    for (const part of run.parts || []) facts.push([`Part ${part.value}`, describePart(part)]);
+    if (!run.parts)
+      for (const sheet of run.sheets || [])
+        facts.push([`Sheet ${sheet.sheet}`, `${numberFormat.format(sheet.rows)} rows from ${sheet.source}`]);
     const timings = Object.entries(run.timings || {});
     if (timings.length > 0)
       facts.push(['Timings', timings.map(([stage, ms]) => `${stage} ${formatDuration(ms)}`).join(' · ')]);
@@ -1024,6 +1041,30 @@
       facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
     );
     return el('tr', { class: 'detail' }, el('td', { colspan: '8' }, list));
+  }
+
+  /** One burst part: status, rows, where its file is (a link for OneDrive), its error, and whether a retry kept it. */
+  function describePart(part) {
+    const where = part.destination ? part.destination.location : '';
+    const text = [
+      part.status,
+      formatRows(part.rows),
+      part.sheets && part.sheets.length > 0 && !where ? part.sheets.map((s) => s.sheet).join(', ') : '',
+      where,
+      part.keptFrom ? `kept from run ${part.keptFrom}` : '',
+      part.error ? `${part.error.code}: ${part.error.message}` : '',
+      part.note || '',
+      part.warnings && part.warnings.length > 0
+        ? `${part.warnings.length} warning(s): ${part.warnings.join('; ')}`
+        : '',
+    ]
+      .filter((t) => t !== '')
+      .join(' · ');
+    const href = safeUrl(part.destination && part.destination.webUrl);
+    return [
+      el('span', { class: part.status === 'failed' ? 'error-text' : '' }, text),
+      href ? [' ', el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, 'open')] : null,
+    ];
   }
 
   /** `#run=<id>` (from a notification): select that run's export and open the run. */

@@ -4,11 +4,12 @@
  * `freshness.then`, a live connection, and `validate --online` listing the sheets and the data age. Workbooks are
  * read back with exceljs.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulatorTls } from '../../src/simulators/tls.js';
 import { isoWithOffset } from '../../src/shared/time.js';
 import { runCli } from './helpers/cli.js';
 import { startSimEnv, type SimEnv } from './helpers/sim-env.js';
@@ -16,12 +17,16 @@ import { startSimEnv, type SimEnv } from './helpers/sim-env.js';
 let sim: SimEnv;
 let webhook: Server;
 let webhookUrl: string;
+let hookCaFile: string;
 const posted: string[] = [];
 const HOUR = 3_600_000;
 
 beforeAll(async () => {
   sim = await startSimEnv({ rows: 120 });
-  webhook = createServer((req, res) => {
+  // Webhooks are https only, and one on 127.0.0.1 needs allowPrivate: a local HTTPS hook with its own CA.
+  const tls = await createSimulatorTls(join(sim.dir, 'hook-tls'));
+  hookCaFile = tls.caFile;
+  webhook = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
@@ -30,7 +35,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
-  webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/hook`;
+  webhookUrl = `https://127.0.0.1:${(webhook.address() as { port: number }).port}/hook`;
 });
 
 afterAll(async () => {
@@ -60,7 +65,7 @@ function localExport(id: string, views: string, extra = ''): string {
     views:
 ${views}
     destination: { type: local, dir: ./out-${id}, fileName: ${id}.xlsx }
-    notify: { webhookUrlEnv: DASH_TEST_WEBHOOK }
+    notify: { webhookUrlEnv: DASH_TEST_WEBHOOK, allowPrivate: true, caFile: ${hookCaFile} }
 ${extra}`;
 }
 

@@ -45,7 +45,7 @@ export function bufferedBytes(stream: Writable): number {
 
 export interface StreamBufInternals {
   readonly pipes: Writable[];
-  write(data: string): unknown;
+  write(data: string | Buffer): unknown;
 }
 
 export interface WorksheetInternals {

@@ -5,6 +5,8 @@
  * parse/type, write, upload) and the child's peak RSS, and writes bench-results/run-latest.json.
  *
  *   npm run bench:run -- --rows 1000000 [--metrics]
+ *
+ * `BENCH_NO_BUILD=1` reuses the `dist/` already built (for several sizes in a row).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

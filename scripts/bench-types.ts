@@ -33,6 +33,8 @@ export interface WorkerResult {
     readonly deflateSeconds: number;
     readonly ourParseSeconds: number;
     readonly deflateAtOursLevelSeconds: number;
+    /** CPU seconds of the strict floor (own parser + deflate at ours' level): comparable with ours' cpuSeconds. */
+    readonly strictFloorCpuSeconds?: number;
     readonly oursZipLevel: number;
   };
 }

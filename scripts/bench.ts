@@ -75,6 +75,13 @@ interface ResultRow {
   readonly ratioToStrictFloor: number | null;
   /** Median of the strict floor's seconds (own parser + deflate at ours' level). */
   readonly strictFloorSeconds: number | null;
+  /**
+   * cpuSeconds ÷ the strict floor's CPU seconds, paired by round: the work done, whatever the shared machine's load
+   * did to wall times (both count every thread, so deflate on the thread pool is in both).
+   */
+  readonly cpuRatioToStrictFloor: number | null;
+  /** `ours-update`: its cpuSeconds ÷ ours' (replace mode), paired by round. */
+  readonly cpuRatioToReplace: number | null;
   /** `ours-update`: its wallSeconds ÷ ours' (replace mode) in the same rounds. */
   readonly ratioToReplace: number | null;
   /** wallSeconds ÷ each baseline's wallSeconds (below 1 = faster than it). */
@@ -386,6 +393,15 @@ function summarize(
   const strictFloors = finished('floor').map((f) =>
     f?.components === undefined ? undefined : f.components.ourParseSeconds + f.components.deflateAtOursLevelSeconds,
   );
+  const cpuRatio = (a: WriterName, of: (i: number) => number | undefined): number | null =>
+    median(
+      finished(a).flatMap((x, i) => {
+        const y = of(i);
+        return x?.cpuSeconds === undefined || y === undefined || y <= 0 ? [] : [x.cpuSeconds / y];
+      }),
+    );
+  const floorCpu = (i: number): number | undefined => finished('floor')[i]?.components?.strictFloorCpuSeconds;
+  const replaceCpu = (i: number): number | undefined => finished('ours')[i]?.cpuSeconds;
   const strictRatio = (a: WriterName): number | null =>
     median(
       finished(a).flatMap((x, i) => {
@@ -412,6 +428,8 @@ function summarize(
       cpuSeconds: median(done.flatMap((r) => (r.cpuSeconds === undefined ? [] : [r.cpuSeconds]))),
       ratioToStrictFloor: writers.includes('floor') ? strictRatio(writer) : null,
       strictFloorSeconds: median(strictFloors.flatMap((f) => (f === undefined ? [] : [f]))),
+      cpuRatioToStrictFloor: writers.includes('floor') && writer !== 'floor' ? cpuRatio(writer, floorCpu) : null,
+      cpuRatioToReplace: writer === 'ours-update' && writers.includes('ours') ? cpuRatio(writer, replaceCpu) : null,
       ratioToReplace: writer === 'ours-update' && writers.includes('ours') ? pairedRatio(writer, 'ours') : null,
       ratioToBaselines: Object.fromEntries(
         BASELINES.filter((w) => writers.includes(w)).map((w) => [w, pairedRatio(writer, w)]),
@@ -433,6 +451,7 @@ function medianComponents(results: readonly WorkerResult[]): WorkerResult['compo
     deflateSeconds: of((c) => c.deflateSeconds),
     ourParseSeconds: of((c) => c.ourParseSeconds),
     deflateAtOursLevelSeconds: of((c) => c.deflateAtOursLevelSeconds),
+    strictFloorCpuSeconds: of((c) => c.strictFloorCpuSeconds ?? 0),
     oursZipLevel: of((c) => c.oursZipLevel),
   };
 }
@@ -459,6 +478,7 @@ function formatTable(results: readonly ResultRow[]): string {
     'file MiB',
     '× floor',
     '× strict floor',
+    'CPU × strict floor',
     ...baselines.map((w) => `× ${w}`),
     'status',
   ];
@@ -473,6 +493,7 @@ function formatTable(results: readonly ResultRow[]): string {
     fmt(r.fileMiB, 1),
     fmt(r.ratioToFloor, 2),
     fmt(r.ratioToStrictFloor, 2),
+    fmt(r.cpuRatioToStrictFloor, 2),
     ...baselines.map((w) => fmt(r.ratioToBaselines[w] ?? null, 2)),
     r.status,
   ]);
@@ -503,7 +524,7 @@ function formatTargets(results: readonly ResultRow[]): string {
       );
     if (ours.ratioToStrictFloor !== null && ours.strictFloorSeconds !== null)
       lines.push(
-        `${tag(ours.ratioToStrictFloor <= TARGETS.ratioToStrictFloor)} ${n}: ours within ${TARGETS.ratioToStrictFloor}× of the strict floor (own parser + deflate at our level, ${ours.strictFloorSeconds.toFixed(2)} s) — ${ours.ratioToStrictFloor.toFixed(2)}× (ours ${ours.wallSeconds.toFixed(2)} s wall, ${ours.cpuSeconds?.toFixed(2) ?? '?'} s CPU)`,
+        `${tag(ours.ratioToStrictFloor <= TARGETS.ratioToStrictFloor)} ${n}: ours within ${TARGETS.ratioToStrictFloor}× of the strict floor (own parser + deflate at our level, ${ours.strictFloorSeconds.toFixed(2)} s) — ${ours.ratioToStrictFloor.toFixed(2)}× wall, ${ours.cpuRatioToStrictFloor?.toFixed(2) ?? '?'}× CPU (ours ${ours.wallSeconds.toFixed(2)} s wall, ${ours.cpuSeconds?.toFixed(2) ?? '?'} s CPU)`,
       );
     lines.push(
       `${tag(ours.peakRssMiB < TARGETS.peakRssMiB)} ${n}: ours peak RSS under ${TARGETS.peakRssMiB} MiB — ${ours.peakRssMiB.toFixed(0)} MiB`,
@@ -526,7 +547,7 @@ function formatTargets(results: readonly ResultRow[]): string {
     const update = at('ours-update');
     if (update?.ratioToReplace != null) {
       lines.push(
-        `${tag(update.ratioToReplace <= TARGETS.updateRatioToReplace)} ${n}: update mode within ${TARGETS.updateRatioToReplace}× of replace mode — ${update.ratioToReplace.toFixed(2)}×`,
+        `${tag(update.ratioToReplace <= TARGETS.updateRatioToReplace)} ${n}: update mode within ${TARGETS.updateRatioToReplace}× of replace mode — ${update.ratioToReplace.toFixed(2)}× wall, ${update.cpuRatioToReplace?.toFixed(2) ?? '?'}× CPU`,
         `${tag(update.peakRssMiB < TARGETS.updatePeakRssMiB)} ${n}: update mode peak RSS under ${TARGETS.updatePeakRssMiB} MiB — ${update.peakRssMiB.toFixed(0)} MiB (the team's workbook ${update.fileMiB?.toFixed(1) ?? '?'} MiB)`,
       );
     }

@@ -14,7 +14,14 @@ import { stat } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import type { CellValue } from '../src/shared/table.js';
 import { createRowConverter, createTypeInference } from '../src/transforms/infer-types.js';
-import { maxRssMiB, requiredArg, runWorkerMain, secondsSince, type WorkerResult } from './bench-types.js';
+import {
+  maxRssMiB,
+  requiredArg,
+  runWorkerMain,
+  secondsSince,
+  cpuSecondsSince,
+  type WorkerResult,
+} from './bench-types.js';
 
 const USAGE = 'bench-baseline --writer exceljs-memory|exceljs-stream-plain|sheetjs --csv FILE --out FILE.xlsx';
 const SHEET = 'Opportunities';
@@ -89,10 +96,12 @@ async function measureBaseline(): Promise<WorkerResult> {
   if (!isBaseline(writer)) throw new Error(`unknown baseline "${writer}"; usage: ${USAGE}`);
   const csv = requiredArg('csv', USAGE);
   const out = requiredArg('out', USAGE);
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   await BASELINE_WRITERS[writer](csv, out);
   const wallSeconds = secondsSince(start);
-  return { writer, wallSeconds, maxRssMiB: maxRssMiB(), fileBytes: (await stat(out)).size };
+  const cpuSeconds = cpuSecondsSince(cpuStart);
+  return { writer, wallSeconds, cpuSeconds, maxRssMiB: maxRssMiB(), fileBytes: (await stat(out)).size };
 }
 
 runWorkerMain(measureBaseline);

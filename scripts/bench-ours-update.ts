@@ -14,7 +14,14 @@ import { systemClock } from '../src/shared/clock.js';
 import { createSilentLogger } from '../src/shared/logger.js';
 import { createRedactor } from '../src/shared/redact.js';
 import { createCsvSource } from '../src/sources/csv/csv-source.js';
-import { maxRssMiB, requiredArg, runWorkerMain, secondsSince, type WorkerResult } from './bench-types.js';
+import {
+  maxRssMiB,
+  requiredArg,
+  runWorkerMain,
+  secondsSince,
+  cpuSecondsSince,
+  type WorkerResult,
+} from './bench-types.js';
 
 const USAGE = 'bench-ours-update --csv FILE --team FILE.xlsx --out FILE.xlsx --work DIR';
 
@@ -44,6 +51,7 @@ async function measureUpdate(): Promise<WorkerResult> {
   const destination = createLocalDestination({ dir: exp.destination.dir, fileName: basename(out), mode: 'update' });
   const csvSource = createCsvSource({ baseDir: loaded.baseDir });
 
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const report = await runExport(
     { exportConfig: exp, timezone: 'UTC', runId: `bench-${process.pid}`, trigger: { kind: 'cli' } },
@@ -58,11 +66,13 @@ async function measureUpdate(): Promise<WorkerResult> {
     },
   );
   const wallSeconds = secondsSince(start);
+  const cpuSeconds = cpuSecondsSince(cpuStart);
   if (report.status !== 'succeeded' || report.update === undefined || report.update.created)
     throw new Error(`update run ${report.status}: ${report.error?.code ?? ''} ${report.error?.message ?? ''}`);
   return {
     writer: 'ours-update',
     wallSeconds,
+    cpuSeconds,
     maxRssMiB: maxRssMiB(),
     fileBytes: (await stat(out)).size,
     timings: report.timings,

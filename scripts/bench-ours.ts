@@ -14,7 +14,14 @@ import { systemClock } from '../src/shared/clock.js';
 import { createSilentLogger } from '../src/shared/logger.js';
 import { createRedactor } from '../src/shared/redact.js';
 import { createCsvSource } from '../src/sources/csv/csv-source.js';
-import { maxRssMiB, requiredArg, runWorkerMain, secondsSince, type WorkerResult } from './bench-types.js';
+import {
+  maxRssMiB,
+  requiredArg,
+  runWorkerMain,
+  secondsSince,
+  cpuSecondsSince,
+  type WorkerResult,
+} from './bench-types.js';
 
 const USAGE = 'bench-ours --csv FILE --out FILE.xlsx --work DIR';
 
@@ -45,6 +52,7 @@ async function measureOurs(): Promise<WorkerResult> {
     fileName: exp.destination.fileName ?? `${exp.id}.xlsx`,
   });
 
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const report = await runExport(
     { exportConfig: exp, timezone: 'UTC', runId: `bench-${process.pid}`, trigger: { kind: 'cli' } },
@@ -59,11 +67,13 @@ async function measureOurs(): Promise<WorkerResult> {
     },
   );
   const wallSeconds = secondsSince(start);
+  const cpuSeconds = cpuSecondsSince(cpuStart);
   if (report.status !== 'succeeded')
     throw new Error(`run ${report.status}: ${report.error?.code ?? ''} ${report.error?.message ?? ''}`);
   return {
     writer: 'ours',
     wallSeconds,
+    cpuSeconds,
     maxRssMiB: maxRssMiB(),
     fileBytes: (await stat(out)).size,
     timings: report.timings,

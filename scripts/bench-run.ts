@@ -5,6 +5,8 @@
  * parse/type, write, upload) and the child's peak RSS, and writes bench-results/run-latest.json.
  *
  *   npm run bench:run -- --rows 1000000 [--metrics]
+ *
+ * `BENCH_NO_BUILD=1` reuses the `dist/` already built (for several sizes in a row).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -38,7 +40,10 @@ function readVmHwmMiB(pid: number): number | undefined {
 async function main(): Promise<void> {
   // The production build (tsc, as in the Docker image): dynamic imports stay lazy, so the run loads what it uses.
   console.log('building dist/ (npm run build)…');
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const build =
+    process.env['BENCH_NO_BUILD'] === '1'
+      ? { status: 0 }
+      : spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
   const work = await mkdtemp(join(tmpdir(), 'tee-bench-run-'));
   const patSecret = `bench-pat-${Date.now()}`;

@@ -11,6 +11,11 @@ export interface WorkerResult {
   readonly writer: WriterName;
   /** Wall time of the work only (not of process start-up). */
   readonly wallSeconds: number;
+  /**
+   * CPU time of the work (user + system, every thread of the process: zlib's deflate runs on libuv's threadpool).
+   * Above wallSeconds when the row generator and deflate overlap on two cores.
+   */
+  readonly cpuSeconds?: number;
   /** Peak resident set size of the worker process (`process.resourceUsage().maxRSS`). */
   readonly maxRssMiB: number;
   /** Size of the written .xlsx (for the floor: the deflated sheet XML). */
@@ -28,6 +33,8 @@ export interface WorkerResult {
     readonly deflateSeconds: number;
     readonly ourParseSeconds: number;
     readonly deflateAtOursLevelSeconds: number;
+    /** CPU seconds of the strict floor (own parser + deflate at ours' level): comparable with ours' cpuSeconds. */
+    readonly strictFloorCpuSeconds?: number;
     readonly oursZipLevel: number;
   };
 }
@@ -39,6 +46,12 @@ export function isWriterName(value: string | undefined): value is WriterName {
 /** Peak RSS of this process so far, in MiB. */
 export function maxRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** CPU seconds (user + system, all threads) since a `process.cpuUsage()` reading. */
+export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 /** Seconds since a `performance.now()` reading. */

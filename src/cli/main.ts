@@ -121,7 +121,7 @@ function addOneShotCommands(program: Command, g: () => GlobalOptions, setExit: (
       // ✗ summary, when that summary reaches the same terminal.
       const logger =
         process.stderr.isTTY === true
-          ? createTerminalLogger({
+          ? await createTerminalLogger({
               redactor,
               level: g().verbose === true ? 'debug' : (process.env['LOG_LEVEL'] ?? 'warn'),
               progress,

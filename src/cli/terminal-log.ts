@@ -3,7 +3,6 @@
  * with the next update), so a log line is never glued onto it. And the pipeline's own "run failed" line is not
  * printed when the command prints the run's ✗ summary to the same terminal: one error, said once.
  */
-import pinoPretty from 'pino-pretty';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import type { ProgressLine } from './output.js';
@@ -17,9 +16,13 @@ export interface TerminalLoggerOptions {
   readonly write?: ((text: string) => void) | undefined;
 }
 
-/** A pretty, synchronous logger on stderr that shares the terminal with a progress line. */
-export function createTerminalLogger(options: TerminalLoggerOptions): Logger {
+/**
+ * A pretty, synchronous logger on stderr that shares the terminal with a progress line. pino-pretty is loaded here,
+ * only when stderr is a terminal (≈ 10 MiB of RSS a scheduled or piped run does not need).
+ */
+export async function createTerminalLogger(options: TerminalLoggerOptions): Promise<Logger> {
   const write = options.write ?? ((text: string) => void process.stderr.write(text));
+  const { default: pinoPretty } = await import('pino-pretty');
   const prettify = pinoPretty.prettyFactory({ colorize: true, ignore: 'pid,hostname' });
   return createLogger({
     redactor: options.redactor,

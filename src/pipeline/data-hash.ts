@@ -10,6 +10,7 @@ import type { RawRow } from '../shared/table.js';
 const FIELD = '\u001f';
 const RECORD = '\u001e';
 const GROUP = '\u001d';
+const HASH_BATCH_CHARS = 64 * 1024;
 
 export interface ViewDigest {
   /** Adds one raw row (in the order the view sent them). */
@@ -21,12 +22,20 @@ export interface ViewDigest {
 /** Starts the digest of one view's rows. */
 export function createViewDigest(): ViewDigest {
   const hash = createHash('sha256');
+  // Rows are hashed in batches: one update() per row (two native calls) cost ≈ 0.5 s per million rows. The hashed
+  // bytes, and so the digest, are the same.
+  let pending = '';
   return {
     addRow(row) {
-      hash.update(row.join(FIELD));
-      hash.update(RECORD);
+      pending += row.join(FIELD) + RECORD;
+      if (pending.length >= HASH_BATCH_CHARS) {
+        hash.update(pending);
+        pending = '';
+      }
     },
     finish(sheetName, header) {
+      hash.update(pending);
+      pending = '';
       hash.update(`${GROUP}${sheetName}${GROUP}${header.join(FIELD)}`);
       return hash.digest('hex');
     },

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { columnLetter, dateToExcelSerial, escapeXmlText, renderRowXml, type CellIssueCounts } from './cell-xml.js';
+import {
+  columnLetter,
+  createRowRenderer,
+  dateToExcelSerial,
+  escapeXmlText,
+  renderRowXml,
+  type CellIssueCounts,
+} from './cell-xml.js';
 
 const noIssues = (): CellIssueCounts => ({ truncated: 0, nonFinite: 0, unrepresentableDates: 0 });
 
@@ -89,5 +96,27 @@ describe('renderRowXml', () => {
     expect(xml).not.toMatch(/NaN|Infinity/);
     expect(xml).toContain(`<t>${'x'.repeat(32_767)}</t>`);
     expect(xml).not.toContain('x'.repeat(32_768));
+  });
+});
+
+describe('createRowRenderer', () => {
+  const refs = ['A', 'B', 'C', 'D', 'E', 'F'];
+  const styles = [0, 3, 0, 5, 6, 7];
+  const dates = [9, 9, 0, 5, 9, 9];
+  const rows: unknown[][] = [
+    ['x', 1.5, true, new Date(Date.UTC(1970, 0, 2)), null, undefined],
+    [' lead', -0.000123, false, new Date(Date.UTC(1800, 0, 1)), '', 'a<b>&"c"'],
+    ['bell\u0007', Number.NaN, 'True', 'not a date', 12345678901234, 'keep _x0041_ literal'],
+    ['x'.repeat(40_000), Number.NEGATIVE_INFINITY, 1e21, new Date(Number.NaN), 'ünïcödé 日本 😀', 'cr\r\nlf'],
+    [new Date(Date.UTC(2026, 10, 27, 12)), 0, -0, 'tail ', 7n, { odd: 'object' }],
+  ];
+
+  it.each(rows.map((row, i) => [i, row] as const))('row %i renders exactly as renderRowXml', (i, row) => {
+    const expectedIssues = noIssues();
+    const actualIssues = noIssues();
+    const expected = renderRowXml(i + 2, row, refs, styles, expectedIssues, dates);
+    const actual = createRowRenderer(refs, styles, dates)(i + 2, row, actualIssues);
+    expect(actual).toBe(expected);
+    expect(actualIssues).toEqual(expectedIssues);
   });
 });

@@ -22,8 +22,21 @@ const ESCAPE_ALL = /[<>&\u0000-\u0008\u000b-\u001f\ufffe\uffff]|_(?=x[0-9a-fA-F]
 
 /** Escapes text for an element body or a double-quoted attribute. */
 export function escapeXmlText(text: string): string {
+  if (isPlainText(text)) return text;
   if (!NEEDS_ESCAPE.test(text) && !text.includes('"')) return text;
   return text.replace(ESCAPE_ALL, escapeChar).replace(/"/g, '&quot;');
+}
+
+/**
+ * True when `text` has none of the characters that may need escaping (markup, quotes, control characters, `_`,
+ * U+FFFE/U+FFFF): most cells, told apart by one scan of char codes, cheaper than the patterns below.
+ */
+function isPlainText(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 32 || c === 34 || c === 38 || c === 60 || c === 62 || c === 95 || c >= 0xfffe) return false;
+  }
+  return true;
 }
 
 function escapeChar(ch: string): string {
@@ -100,6 +113,79 @@ export function renderRowXml(
     xml += renderCellXml(`${columnRefs[i]}${rowNumber}`, value, styleIds[i] ?? 0, dateStyleIds[i] ?? 0, issues);
   }
   return `${xml}</row>`;
+}
+
+/** Renders one `<row>` of a data sheet: the rules of {@link renderRowXml}, for one fixed set of columns. */
+export type RowRenderer = (rowNumber: number, values: readonly unknown[], issues: CellIssueCounts) => string;
+
+/**
+ * Compiles {@link renderRowXml} for fixed columns (the hot path of a data sheet: once per row, up to millions): each
+ * column's markup around its value is built once, so a cell costs its value's text and a few concatenations. The
+ * output is identical to renderRowXml's for the same arguments.
+ */
+export function createRowRenderer(
+  columnRefs: readonly string[],
+  styleIds: readonly number[],
+  dateStyleIds: readonly number[] = styleIds,
+): RowRenderer {
+  const count = columnRefs.length;
+  const styleAttr = (style: number): string => (style === 0 ? '' : ` s="${style}"`);
+  const open = columnRefs.map((ref) => `<c r="${ref}`);
+  const value = styleIds.map((style) => `"${styleAttr(style)}><v>`);
+  const date = dateStyleIds.map((style) => `"${styleAttr(style)}><v>`);
+  const bool = styleIds.map((style) => `"${styleAttr(style)} t="b"><v>`);
+  const text = styleIds.map((style) => `"${styleAttr(style)} t="inlineStr"><is><t`);
+  const empty = styleIds.map((style) => `"${styleAttr(style)}/>`);
+  const styles = columnRefs.map((_, i) => styleIds[i] ?? 0);
+  const dateStyles = columnRefs.map((_, i) => dateStyleIds[i] ?? 0);
+  return (rowNumber, values, issues) => {
+    const r = String(rowNumber);
+    let xml = `<row r="${r}">`;
+    for (let i = 0; i < count; i += 1) {
+      const v = values[i];
+      if (v === null || v === undefined) continue;
+      switch (typeof v) {
+        case 'string':
+          xml += textCell(open[i] as string, r, text[i] as string, empty[i] as string, v, issues);
+          break;
+        case 'number':
+          if (Number.isFinite(v)) xml += `${open[i] as string}${r}${value[i] as string}${v}</v></c>`;
+          else issues.nonFinite += 1;
+          break;
+        case 'boolean':
+          xml += `${open[i] as string}${r}${bool[i] as string}${v ? 1 : 0}</v></c>`;
+          break;
+        default: {
+          if (v instanceof Date) {
+            const serial = dateToExcelSerial(v);
+            if (serial !== undefined) xml += `${open[i] as string}${r}${date[i] as string}${serial}</v></c>`;
+            else issues.unrepresentableDates += 1;
+          } else {
+            xml += renderCellXml(`${columnRefs[i]}${r}`, v, styles[i] ?? 0, dateStyles[i] ?? 0, issues);
+          }
+        }
+      }
+    }
+    return `${xml}</row>`;
+  };
+}
+
+function textCell(
+  open: string,
+  r: string,
+  text: string,
+  empty: string,
+  value: string,
+  issues: CellIssueCounts,
+): string {
+  let t = value;
+  if (t.length > MAX_CELL_TEXT_LENGTH) {
+    t = truncateUtf16(t, MAX_CELL_TEXT_LENGTH);
+    issues.truncated += 1;
+  }
+  if (t === '') return `${open}${r}${empty}`;
+  const space = t.charCodeAt(0) <= 32 || t.charCodeAt(t.length - 1) <= 32 ? ' xml:space="preserve">' : '>';
+  return `${open}${r}${text}${space}${escapeXmlText(t)}</t></is></c>`;
 }
 
 /**

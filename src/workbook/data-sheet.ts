@@ -4,7 +4,7 @@
  */
 import type { TableUpdateSummary } from '../contracts/run-report.js';
 import type { ColumnSpec, TypedRow } from '../shared/table.js';
-import { columnLetter, emptyIssueCounts, renderRowXml, type CellIssueCounts } from './cell-xml.js';
+import { columnLetter, createRowRenderer, emptyIssueCounts, renderRowXml, type CellIssueCounts } from './cell-xml.js';
 import { estimateColumnWidth } from './column-widths.js';
 import { DATETIME_FORMAT, formatForColumn } from './number-formats.js';
 import { orientationFor, type OpenSheet, type SheetLayout } from './open-sheet.js';
@@ -162,6 +162,7 @@ async function streamDataRows(
 ): Promise<DataSheetResult> {
   const { signal } = input;
   const { columnNames, columnRefs, styleIds, dateStyleIds, headerXml } = columns;
+  const renderRow = createRowRenderer(columnRefs, styleIds, dateStyleIds);
   const maxRows = deps.maxRowsPerSheet;
   // Printed landscape when wide, one page wide, the header on every page, the table and nothing else.
   const layout: SheetLayout = {
@@ -204,7 +205,7 @@ async function streamDataRows(
     rowInSheet += 1;
     total += 1;
     const before = issues.truncated + issues.nonFinite + issues.unrepresentableDates;
-    await sink.write(renderRowXml(rowInSheet + 1, row, columnRefs, styleIds, issues, dateStyleIds));
+    await sink.write(renderRow(rowInSheet + 1, row, issues));
     if (issues.truncated + issues.nonFinite + issues.unrepresentableDates !== before) {
       noteFirstIssue(firstIssueRow, issues, total);
     }

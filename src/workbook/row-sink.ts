@@ -2,12 +2,13 @@
 import { waitForRoom } from './backpressure.js';
 import type { StreamBufInternals } from './exceljs-internals.js';
 import type { FailureLatch } from './failure-latch.js';
+import { createUtf8Batch } from './utf8-batch.js';
 
-// Rows are serialised into one string until it reaches this size, then written in one piece.
-const WRITE_BATCH_CHARS = 64 * 1024;
+// Rows are encoded into one Buffer of this size, then written in one piece (one zlib round trip per batch).
+const WRITE_BATCH_BYTES = 64 * 1024;
 
 export interface RowSink {
-  /** Adds rendered XML; writes the batch (and waits for room) once it is large enough. */
+  /** Adds rendered XML; writes the batch (and waits for room) once it is full. */
   write(xml: string): Promise<void>;
   /** Writes what is batched and waits for room. Call before the sheet is closed. */
   flush(): Promise<void>;
@@ -22,19 +23,19 @@ export async function openRowSink(
   latch: FailureLatch,
   signal: AbortSignal | undefined,
 ): Promise<RowSink> {
-  let pending = '';
+  const batch = createUtf8Batch(WRITE_BATCH_BYTES);
   const flush = async (): Promise<void> => {
-    if (pending !== '') {
-      stream.write(pending);
-      pending = '';
-    }
+    const pending = batch.take();
+    if (pending !== undefined) stream.write(pending);
     await waitForRoom(stream, latch, signal);
   };
   await waitForRoom(stream, latch, signal);
   return {
     async write(xml) {
-      pending += xml;
-      if (pending.length >= WRITE_BATCH_CHARS) await flush();
+      const ready = batch.add(xml);
+      if (ready === undefined) return;
+      for (const bytes of ready) stream.write(bytes);
+      await waitForRoom(stream, latch, signal);
     },
     flush,
   };

@@ -11,9 +11,10 @@ import { once } from 'node:events';
 import { crc32, deflateRawSync, createDeflateRaw } from 'node:zlib';
 import { PRIVATE_FILE_MODE } from '../../shared/private-files.js';
 import type { ZipEntry, ZipReader } from './zip-reader.js';
+import { createUtf8Batch } from '../utf8-batch.js';
 
 const UINT32_MAX = 0xffffffff;
-const SPOOL_BATCH_CHARS = 64 * 1024;
+const SPOOL_BATCH_BYTES = 128 * 1024;
 const UINT16_MAX = 0xffff;
 
 interface CentralRecord {
@@ -73,21 +74,23 @@ export function createDeflatedSpool(path: string, level: number): DeflatedSpool 
   };
   deflate.on('error', fail);
   file.on('error', fail);
-  // Rows arrive a few hundred bytes at a time; zlib costs a thread-pool round trip per write, so text is batched.
-  let pending = '';
-  const flush = async (): Promise<void> => {
-    if (pending === '') return;
-    const bytes = Buffer.from(pending, 'utf8');
-    pending = '';
+  // Rows arrive a few hundred bytes at a time; zlib costs a thread-pool round trip per write, so text is batched,
+  // encoded piece by piece into one Buffer (see utf8-batch.ts).
+  const batch = createUtf8Batch(SPOOL_BATCH_BYTES);
+  const send = async (bytes: Buffer): Promise<void> => {
     crc = crc32(bytes, crc);
     uncompressed += bytes.length;
     if (!deflate.write(bytes)) await once(deflate, 'drain');
   };
+  const flush = async (): Promise<void> => {
+    const bytes = batch.take();
+    if (bytes !== undefined) await send(bytes);
+  };
   return {
     async write(text) {
       check();
-      pending += text;
-      if (pending.length >= SPOOL_BATCH_CHARS) await flush();
+      const ready = batch.add(text);
+      if (ready !== undefined) for (const bytes of ready) await send(bytes);
     },
     async finish() {
       check();

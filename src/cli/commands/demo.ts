@@ -193,8 +193,14 @@ function describeDemoRun(report: RunReport, graph: GraphSim): string {
     const stored = graph.itemInfo(dest.location);
     lines.push(`    OneDrive: ${dest.location}`, `    webUrl:   ${dest.webUrl}`);
     if (stored !== undefined) lines.push(`    open it:  ${stored.localPath}  (version ${stored.versions})`);
-  } else if (dest !== undefined) {
+  } else if (dest !== undefined && report.parts === undefined) {
     lines.push(`    open it:  ${dest.location}`);
+  }
+  // A burst into files: one workbook per value, each where its template put it.
+  for (const part of report.parts ?? []) {
+    const stored = part.destination === undefined ? undefined : graph.itemInfo(part.destination.location);
+    const where = stored?.localPath ?? part.destination?.location ?? part.error?.message ?? '';
+    lines.push(`    ${part.value}: ${part.status}, ${part.rows.toLocaleString('en-US')} rows → ${where}`);
   }
   const u = report.update;
   if (u !== undefined) {

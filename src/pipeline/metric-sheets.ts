@@ -30,7 +30,13 @@ export interface MetricSheetsInput {
   /** The workbook's language. */
   readonly language: Language;
   /** When the run started, and the export's zone: the refresh time the Summary shows. */
-  readonly refresh: { readonly at: Date; readonly timeZone: string; readonly dataAsOf?: Date | 'live' | undefined };
+  readonly refresh: {
+    readonly at: Date;
+    readonly timeZone: string;
+    readonly dataAsOf?: Date | 'live' | undefined;
+    /** A burst part's value, named in the Summary's title. */
+    readonly part?: string | undefined;
+  };
   /**
    * `YYYY-MM-DD`: the snapshot date of the previous successful run ({@link previousRunDate}); "since the last
    * refresh" compares with the latest stored run on or before it. Undefined: with the latest stored run.

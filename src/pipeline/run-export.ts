@@ -533,7 +533,7 @@ async function metricSheets(
       snapshots: deps.snapshots,
       saveSnapshot: job.dryRun !== true,
       language: exp.workbook.language,
-      refresh: { at: started, timeZone: job.timezone, dataAsOf },
+      refresh: { at: started, timeZone: job.timezone, dataAsOf, part },
       previousRunDate: previousRunDate(scope.previous?.startedAt, metrics.asOf, job.timezone),
     }),
   );

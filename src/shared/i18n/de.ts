@@ -138,6 +138,7 @@ export const DE: Messages = {
   'reason.noRunThatWeek': 'kein Lauf in dieser Woche',
 
   'summary.title': 'Pipeline-Kennzahlen, Stand {date}',
+  'summary.titleOfPart': 'Pipeline-Kennzahlen {part}, Stand {date}',
   'summary.refreshed': 'Aktualisiert',
   'summary.dataAsOf': 'Datenstand',
   'freshness.live': 'Live-Verbindung (aktuell zum Zeitpunkt der Aktualisierung)',

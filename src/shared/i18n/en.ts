@@ -146,6 +146,7 @@ export const EN = {
 
   // Summary.
   'summary.title': 'Pipeline metrics as of {date}',
+  'summary.titleOfPart': 'Pipeline metrics of {part} as of {date}',
   'summary.refreshed': 'Refreshed',
   'summary.dataAsOf': 'Data as of',
   'freshness.live': 'live connection (current at the refresh)',

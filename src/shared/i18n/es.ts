@@ -144,6 +144,7 @@ export const ES: Messages = {
   'reason.noRunThatWeek': 'sin ejecución esa semana',
 
   'summary.title': 'Indicadores del pipeline a {date}',
+  'summary.titleOfPart': 'Indicadores del pipeline {part} a {date}',
   'summary.refreshed': 'Actualizado',
   'summary.dataAsOf': 'Datos a',
   'freshness.live': 'conexión en vivo (al día en la actualización)',

@@ -142,6 +142,7 @@ export const FR: Messages = {
   'reason.noRunThatWeek': 'aucun traitement cette semaine-là',
 
   'summary.title': 'Indicateurs du pipeline au {date}',
+  'summary.titleOfPart': 'Indicateurs du pipeline {part} au {date}',
   'summary.refreshed': 'Actualisé le',
   'summary.dataAsOf': 'Données au',
   'freshness.live': 'connexion directe (à jour lors de l’actualisation)',

@@ -65,6 +65,8 @@ export interface RefreshTime {
    * view reads a live connection; absent when it was not checked (no line then).
    */
   readonly dataAsOf?: Date | 'live' | undefined;
+  /** A burst part's value (`EMEA`): the Summary's title says whose pipeline it is. */
+  readonly part?: string | undefined;
 }
 
 export interface SummaryInput {
@@ -133,7 +135,10 @@ export function summarySheet(ctx: SheetContext, input: SummaryInput): SheetSpec 
   const notConfigured = notConfiguredBlock(ctx, metrics.kpis);
   return sheet(ctx, {
     name: t.t('sheet.summary'),
-    title: t.t('summary.title', { date: ctx.asOfText }),
+    title:
+      input.refresh?.part === undefined
+        ? t.t('summary.title', { date: ctx.asOfText })
+        : t.t('summary.titleOfPart', { part: input.refresh.part, date: ctx.asOfText }),
     before,
     columns,
     rows,

@@ -40,6 +40,8 @@ export interface TriggeredRun {
   readonly runId: string;
   /** The record once it ended; undefined when it had not ended by the night's deadline. */
   record: RunRecord | undefined;
+  /** The first record read with a status other than running (the final one may differ: see `flips` in the report). */
+  firstEnded?: RunRecord | undefined;
 }
 
 export interface ChaosEvent {
@@ -114,7 +116,10 @@ export async function waitForRuns(api: Api, runs: readonly TriggeredRun[], deadl
   for (;;) {
     const open = runs.filter((r) => r.record === undefined);
     if (open.length === 0 || Date.now() > deadline) return;
-    for (const r of open) r.record = await endedRecord(api, r.runId);
+    for (const r of open) {
+      r.record = await endedRecord(api, r.runId);
+      r.firstEnded ??= r.record;
+    }
     await sleep(500);
   }
 }

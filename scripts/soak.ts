@@ -178,6 +178,13 @@ async function soak(): Promise<number> {
   };
 
   const tally = tallyRuns(allRuns);
+  // A run the admin API showed as ended, then as something else: e.g. failed (attempt 1 interrupted) before its retry.
+  const flips = allRuns
+    .filter((r) => r.firstEnded !== undefined && r.record !== undefined && r.firstEnded.status !== r.record.status)
+    .map(
+      (r) =>
+        `night ${r.night} ${r.runId}: read ${r.firstEnded?.status}/${r.firstEnded?.attempt ?? 1} ${r.firstEnded?.error?.code ?? ''}, finally ${r.record?.status}/${r.record?.attempt ?? 1}`,
+    );
   const files = (location: string): boolean => sim.graph.itemInfo(location.replace(/^[^/]+\//, '')) !== undefined;
   const finalProblems = [
     ...allRuns.flatMap((r) => finalStateProblems(r, files)),
@@ -212,7 +219,8 @@ async function soak(): Promise<number> {
         versions
           .flatMap((v) => v.problems.map((p) => `${v.exportId}: ${p}`))
           .slice(0, 20)
-          .join('\n') || 'one version per changed night, none on unchanged nights',
+          .join('\n') ||
+        'one version per changed night (plus the duplicates after a kill counted above), none on unchanged nights',
     },
     {
       name: 'no temp files left',
@@ -232,6 +240,8 @@ async function soak(): Promise<number> {
     nights: nights.length,
     runs: allRuns.length,
     ...tally,
+    flips,
+    duplicatesAfterKill: versions.reduce((n, v) => n + v.duplicatesAfterKill, 0),
     requestRetries: logs.retries,
     triggerRetries: nights.reduce((s, n) => s + n.triggerRetries, 0),
     events: nights.flatMap((n) => n.events),
@@ -280,6 +290,8 @@ function printReport(r: {
   retriedAttemptsByCode: Record<string, number>;
   runsRetried: number;
   requestRetries: Record<string, number>;
+  flips: readonly string[];
+  duplicatesAfterKill: number;
   events: readonly { kind: string }[];
   faultsInjected: number;
   processes: { start: Record<string, ProcSample | undefined>; end: Record<string, ProcSample | undefined> };
@@ -331,13 +343,14 @@ function printReport(r: {
   );
   console.log('');
   printTable(
-    ['export', 'versions', 'expected', 'delivered', 'unchanged'],
+    ['export', 'versions', 'expected', 'delivered', 'unchanged', 'duplicates after kill'],
     r.versions.map((v) => [
       v.exportId,
       String(v.versions),
       String(v.expected),
       String(v.deliveries),
       String(v.unchanged),
+      String(v.duplicatesAfterKill),
     ]),
   );
   console.log('');

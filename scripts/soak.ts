@@ -191,6 +191,10 @@ async function soak(): Promise<number> {
     ...quiet.problems,
     ...nights.flatMap((n) => n.triggerFailures.map((f) => `night ${n.night}: ${f}`)),
     ...(history.recordedRunning > 0 ? [`${history.recordedRunning} run id(s) left in ${prefix}:runs:running`] : []),
+    // A run nobody was given the id of (e.g. "Sync now" answered an error, yet queued it, and the caller retried).
+    ...(history.runRecords !== allRuns.length
+      ? [`${history.runRecords} run records in Redis for ${allRuns.length} runs started through the admin API`]
+      : []),
   ];
   const versions = exports.map((e) => {
     const info = sim.graph.itemInfo(e.path);

@@ -115,7 +115,10 @@ async function ensureEndRecorded(deps: RunProcessorDeps, report: RunReport, atte
       const stored = await deps.store.getRun(report.runId);
       if (stored !== undefined && (stored.status !== 'running' || (stored.attempt ?? 1) !== attempt)) return;
       await deps.store.finishRun(report);
-      if (i > 0) deps.logger.info({ runId: report.runId, tries: i + 1 }, 'queue worker: end of the run recorded');
+      deps.logger.warn(
+        { runId: report.runId, status: report.status, tries: i + 1 },
+        'queue worker: the end of the run was not in the history; recorded it now',
+      );
       return;
     } catch (err) {
       const delay = RECORD_RETRY_DELAYS_MS[i];

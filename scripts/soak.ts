@@ -13,11 +13,12 @@
  * bench-results/soak-latest.json. Exits 1 when a verdict fails.
  *
  *   npm run soak -- [--minutes 10] [--nights 30] [--exports 20] [--seed 20261202] [--rows 1000] [--warmup-nights 2]
+ *                   [--night-timeout-s 240] [--out bench-results]
  *   (or SOAK_MINUTES, SOAK_NIGHTS, SOAK_EXPORTS, SOAK_SEED)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     rows: { type: 'string' },
     'warmup-nights': { type: 'string' },
     'night-timeout-s': { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const options = {
@@ -60,6 +62,8 @@ const options = {
   rows: Math.floor(numberOption('rows', values.rows, 'SOAK_ROWS', 1000)),
   warmupNights: Math.floor(numberOption('warmup-nights', values['warmup-nights'], 'SOAK_WARMUP_NIGHTS', 2)),
   nightTimeoutS: numberOption('night-timeout-s', values['night-timeout-s'], 'SOAK_NIGHT_TIMEOUT_S', 240),
+  /** Folder of soak-latest.json and soak-logs/ (the smoke test writes elsewhere than a real soak's results). */
+  out: resolve(values.out ?? join(ROOT, 'bench-results')),
 };
 
 const log = (text: string): void => console.error(`soak: ${text}`);
@@ -269,15 +273,15 @@ async function soak(): Promise<number> {
     })),
     verdicts,
   };
-  await mkdir(join(ROOT, 'bench-results'), { recursive: true });
-  await writeFile(join(ROOT, 'bench-results', 'soak-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await mkdir(options.out, { recursive: true });
+  await writeFile(join(options.out, 'soak-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   printReport(report);
   return verdicts.every((v) => v.ok) ? 0 : 1;
 }
 
-/** Every process's log (JSON lines) under bench-results/soak-logs/, for reading what happened after the fact. */
+/** Every process's log (JSON lines) under <out>/soak-logs/, for reading what happened after the fact. */
 async function saveLogs(processes: readonly ServiceProcess[]): Promise<void> {
-  const dir = join(ROOT, 'bench-results', 'soak-logs');
+  const dir = join(options.out, 'soak-logs');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   for (const [i, p] of processes.entries()) {

@@ -1,6 +1,7 @@
 /**
- * `npm run soak` in miniature (3 nights of 2 exports, 20–40 s on a loaded 2-core machine): the real fleet in queue mode
- * against the simulators, with the plan's faults and worker kills (the default seed kills worker 2 on nights 1 and 2). The soak itself judges the run: it must exit 0 with every verdict passed and every run accounted for.
+ * `npm run soak` in miniature (3 nights of 2 exports, 20–40 s on a loaded 2-core machine): the real fleet in queue
+ * mode against the simulators, with the plan's faults and worker kills (the default seed kills worker 2 on nights 1
+ * and 2). The soak itself judges the run: it must exit 0 with every verdict passed and every run accounted for.
  * The full soak (30 nights of 20 exports, Redis restarts too) is `npm run soak`, outside `npm test`.
  */
 import { spawn } from 'node:child_process';

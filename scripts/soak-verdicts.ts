@@ -157,3 +157,50 @@ export function checkGrowth(name: string, start: ProcSample | undefined, end: Pr
     detail: `RSS ${(start.rssBytes / MIB).toFixed(1)} → ${(end.rssBytes / MIB).toFixed(1)} MiB (limit ${(rssLimit / MIB).toFixed(1)}), fds ${start.openFds} → ${end.openFds} (limit ${fdLimit})`,
   };
 }
+
+/** Every verdict of a soak, in the order the report prints them. */
+export function soakVerdicts(o: {
+  warm: Record<'serve' | 'worker1', ProcSample | undefined>;
+  end: Record<'serve' | 'worker1', ProcSample | undefined>;
+  finalProblems: readonly string[];
+  runCount: number;
+  versions: readonly VersionCheck[];
+  leftovers: { stateDirTmp: readonly string[]; osTmp: readonly string[] };
+  nights: number;
+  plannedNights: number;
+  warmupNights: number;
+}): Verdict[] {
+  const { finalProblems, versions, leftovers } = o;
+  return [
+    checkGrowth('serve', o.warm.serve, o.end.serve),
+    checkGrowth('worker 1 (never killed)', o.warm.worker1, o.end.worker1),
+    {
+      name: 'final states',
+      ok: finalProblems.length === 0,
+      detail:
+        finalProblems.length === 0
+          ? `all ${o.runCount} runs ended consistently`
+          : finalProblems.slice(0, 20).join('\n'),
+    },
+    {
+      name: 'versions per file',
+      ok: versions.every((v) => v.problems.length === 0),
+      detail:
+        versions
+          .flatMap((v) => v.problems.map((p) => `${v.exportId}: ${p}`))
+          .slice(0, 20)
+          .join('\n') ||
+        'one version per changed night (plus the duplicates after a kill counted above), none on unchanged nights',
+    },
+    {
+      name: 'no temp files left',
+      ok: leftovers.stateDirTmp.length === 0 && leftovers.osTmp.length === 0,
+      detail: `stateDir/tmp: ${leftovers.stateDirTmp.join(', ') || 'empty'}; os tmp: ${leftovers.osTmp.join(', ') || 'empty'}`,
+    },
+    {
+      name: 'soak ran at least the warm-up plus one night',
+      ok: o.nights > o.warmupNights,
+      detail: `${o.nights} night(s) of ${o.plannedNights}`,
+    },
+  ];
+}

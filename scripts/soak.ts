@@ -29,7 +29,7 @@ import { drawPlan } from './soak-plan.js';
 import { soakExports, startSoakFleet, startSoakRedis, writeSoakConfig, type SoakFleet } from './soak-fleet.js';
 import { runNight, waitForRuns, endedRecord, type NightResult } from './soak-nights.js';
 import { leftoverEntries, measureRedis, measureSqlite, sampleProcess, type ProcSample } from './soak-measure.js';
-import { checkGrowth, checkVersions, finalStateProblems, tallyRuns, type Verdict } from './soak-verdicts.js';
+import { checkVersions, finalStateProblems, soakVerdicts, tallyRuns, type Verdict } from './soak-verdicts.js';
 import { fleetQuiet, logFindings } from './soak-report.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -209,38 +209,17 @@ async function soak(): Promise<number> {
       info === undefined ? undefined : { versions: info.versions, size: info.size },
     );
   });
-  const verdicts: Verdict[] = [
-    checkGrowth('serve', warm.serve, end.serve),
-    checkGrowth('worker 1 (never killed)', warm.worker1, end.worker1),
-    {
-      name: 'final states',
-      ok: finalProblems.length === 0,
-      detail:
-        finalProblems.length === 0
-          ? `all ${allRuns.length} runs ended consistently`
-          : finalProblems.slice(0, 20).join('\n'),
-    },
-    {
-      name: 'versions per file',
-      ok: versions.every((v) => v.problems.length === 0),
-      detail:
-        versions
-          .flatMap((v) => v.problems.map((p) => `${v.exportId}: ${p}`))
-          .slice(0, 20)
-          .join('\n') ||
-        'one version per changed night (plus the duplicates after a kill counted above), none on unchanged nights',
-    },
-    {
-      name: 'no temp files left',
-      ok: leftovers.stateDirTmp.length === 0 && leftovers.osTmp.length === 0,
-      detail: `stateDir/tmp: ${leftovers.stateDirTmp.join(', ') || 'empty'}; os tmp: ${leftovers.osTmp.join(', ') || 'empty'}`,
-    },
-    {
-      name: 'soak ran at least the warm-up plus one night',
-      ok: nights.length > options.warmupNights,
-      detail: `${nights.length} night(s) of ${options.nights}`,
-    },
-  ];
+  const verdicts = soakVerdicts({
+    warm,
+    end,
+    finalProblems,
+    runCount: allRuns.length,
+    versions,
+    leftovers,
+    nights: nights.length,
+    plannedNights: options.nights,
+    warmupNights: options.warmupNights,
+  });
   const report = {
     date: new Date().toISOString(),
     options,

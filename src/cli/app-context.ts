@@ -236,6 +236,7 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
         clock,
         redactor,
         defaultMaxAgeMinutes: config.tableau?.maxAgeMinutes,
+        markOrphanedRuns: config.queue === undefined,
       }),
     afterRun,
     async close() {
@@ -246,6 +247,12 @@ export function createAppContext(loaded: LoadedConfig, options: AppContextOption
 }
 
 interface RunWiring {
+  /**
+   * Whether the temp-folder sweep marks a dead process's run interrupted. Not in queue mode: there the queue retries
+   * the run (its next attempt records the dead one as interrupted, a run out of attempts is marked when its job
+   * fails), and marking it here, seconds before the retry, showed the run as failed until the retry took it.
+   */
+  readonly markOrphanedRuns: boolean;
   readonly destinationFor: (exp: ExportConfig) => WiredDestination;
   /** A burst part's destination (not cached: one per part path). */
   readonly partDestination: (exp: ExportConfig) => WiredDestination;
@@ -289,7 +296,11 @@ async function runLocked(
   dryRun: boolean,
 ): Promise<RunReport> {
   await ensurePrivateDir(w.tempDir);
-  await sweepOrphanedRuns(w.tempDir, { store: w.store(), logger: w.logger, now: w.clock.now() });
+  await sweepOrphanedRuns(w.tempDir, {
+    store: w.markOrphanedRuns ? w.store() : undefined,
+    logger: w.logger,
+    now: w.clock.now(),
+  });
   return runExport(
     {
       exportConfig: exp,

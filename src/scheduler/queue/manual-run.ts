@@ -21,7 +21,9 @@ export interface ManualRunDeps {
 
 /**
  * Queues a manual run of `exportId` on `queue`, triggered `by` a caller; `{ conflict: true }` with the id of the run
- * already queued or running anywhere. Rejects on Redis and run store errors.
+ * already queued or running anywhere. Rejects when the run could not be queued. Once it is queued, a failed write of
+ * its `running` record (Redis went away in between) is logged, not thrown: the run will happen and its worker records
+ * it as it starts, so the caller must hear the run id; an error would make it retry and start a second run.
  */
 export async function enqueueManualRun(
   queue: Queue,
@@ -35,13 +37,20 @@ export async function enqueueManualRun(
   const result = await enqueueRun(queue, jobId, data, deps.runJobs);
   if (result.added) {
     deps.logger.info({ exportId, runId: jobId, by }, 'queue scheduler: manual run queued');
-    await deps.store?.insertRun({
-      runId: jobId,
-      exportId,
-      trigger: { kind: 'manual', by },
-      startedAt: deps.now().toISOString(),
-      attempt: 1,
-    });
+    await deps.store
+      ?.insertRun({
+        runId: jobId,
+        exportId,
+        trigger: { kind: 'manual', by },
+        startedAt: deps.now().toISOString(),
+        attempt: 1,
+      })
+      .catch((err: unknown) =>
+        deps.logger.warn(
+          { exportId, runId: jobId, err: err instanceof Error ? err.message : String(err) },
+          'queue scheduler: manual run queued, but not yet recorded in the history (its worker records it)',
+        ),
+      );
     return { runId: jobId };
   }
   return { conflict: true, activeRunId: result.existingJobId };

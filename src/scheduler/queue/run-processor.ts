@@ -8,7 +8,7 @@ import { WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import type { ExportRunner } from '../../contracts/export-runner.js';
 import type { ProgressSink } from '../../contracts/run-progress.js';
 import type { RunStore } from '../../contracts/run-store.js';
-import type { RunTrigger } from '../../contracts/run-report.js';
+import type { RunReport, RunTrigger } from '../../contracts/run-report.js';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { toAppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -28,7 +28,15 @@ export interface RunProcessorDeps {
   readonly clock?: Clock | undefined;
   /** Redacts the message of a runner that threw, before it is recorded. */
   readonly redact?: ((text: string) => string) | undefined;
+  /** Waits between attempts to record a run's end while Redis is unreachable (default: a timer). */
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }
+
+/**
+ * Waits before each new attempt to record the end of a run the pipeline could not record (Redis restarting or failing
+ * over: seconds, rarely more): about 50 s in all, within the time BullMQ keeps the job's lock once Redis is back.
+ */
+const RECORD_RETRY_DELAYS_MS = [250, 500, 1_000, 2_000, 4_000, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000];
 
 /** The BullMQ processor of run jobs. */
 export type RunProcessor = (
@@ -87,10 +95,44 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       throw new WaitingError();
     }
     progress?.ended(report.status);
+    await ensureEndRecorded(deps, report, attempt);
     logger.info({ exportId: data.exportId, runId, attempt, status: report.status }, 'queue worker: run finished');
     // A failed run is not retried by the queue: the pipeline already retried what is retryable, and its report says why.
     return { runId: jobId, status: report.status };
   };
+}
+
+/**
+ * Makes sure the run's record shows how this attempt ended. The pipeline records the end itself, but a write that
+ * fails (Redis down for a moment) would leave the record `running` for good once the job completes: nothing else
+ * revisits a completed job. So, while the record still shows this attempt running (or cannot be read), the report is
+ * written again, retried while Redis comes back. Rewriting is safe: the store folds an attempt's report into the
+ * run's record the same way every time, and a later attempt's record is never overwritten.
+ */
+async function ensureEndRecorded(deps: RunProcessorDeps, report: RunReport, attempt: number): Promise<void> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let i = 0; ; i++) {
+    try {
+      const stored = await deps.store.getRun(report.runId);
+      if (stored !== undefined && (stored.status !== 'running' || (stored.attempt ?? 1) !== attempt)) return;
+      await deps.store.finishRun(report);
+      deps.logger.warn(
+        { runId: report.runId, status: report.status, tries: i + 1 },
+        'queue worker: the end of the run was not in the history; recorded it now',
+      );
+      return;
+    } catch (err) {
+      const delay = RECORD_RETRY_DELAYS_MS[i];
+      if (delay === undefined) {
+        deps.logger.error(
+          { runId: report.runId, err: err instanceof Error ? err.message : String(err) },
+          'queue worker: could not record the end of the run; its history entry still says running',
+        );
+        return;
+      }
+      await sleep(delay);
+    }
+  }
 }
 
 /** A runner that threw (it could not even start, e.g. a secret missing here): the attempt is recorded as failed. */

@@ -109,6 +109,11 @@ export interface TableauSimState {
   readonly w: XmlWriter;
   readonly replies: TableauReplies;
   readonly workbooks: readonly SimWorkbook[];
+  /**
+   * The data the views serve now: the configured pipeline until `setPipeline` changes it (a soak or a test whose
+   * data changes between nights, as a real site's does).
+   */
+  pipeline: PipelineOptions;
   /** Site LUID by contentUrl. */
   readonly siteIds: ReadonlyMap<string, string>;
   /** Sessions by token (expired ones are dropped lazily, see `liveSessions`). */
@@ -143,6 +148,11 @@ export function createTableauSimState(options: TableauSimulatorOptions, port: nu
   const sites = options.sites ?? DEFAULTS.sites;
   const w = createXmlWriter(options.xmlStyle ?? 'default');
   const sessions = new Map<string, Session>();
+  const pipeline: PipelineOptions = {
+    seed: options.seed ?? DEFAULTS.seed,
+    count: options.rowCount ?? DEFAULTS.rowCount,
+    asOf: options.asOf ?? DEFAULTS.asOf,
+  };
   return {
     config: {
       users: options.users ?? DEFAULTS.users,
@@ -151,11 +161,7 @@ export function createTableauSimState(options: TableauSimulatorOptions, port: nu
       maxApi: options.restApiVersion ?? DEFAULTS.restApiVersion,
       productVersion: options.productVersion ?? DEFAULTS.productVersion,
       sessionTtlMs: options.sessionTtlMs ?? DEFAULTS.sessionTtlMs,
-      pipeline: {
-        seed: options.seed ?? DEFAULTS.seed,
-        count: options.rowCount ?? DEFAULTS.rowCount,
-        asOf: options.asOf ?? DEFAULTS.asOf,
-      },
+      pipeline,
       podRedirect: options.podRedirect === true,
     },
     baseUrl: `https://127.0.0.1:${port}`,
@@ -163,6 +169,7 @@ export function createTableauSimState(options: TableauSimulatorOptions, port: nu
     w,
     replies: createTableauReplies(w),
     workbooks: buildSimContent({ duplicateSalesPipelineIn: options.duplicateSalesPipelineIn }),
+    pipeline,
     siteIds: new Map(sites.map((s, i) => [s, `6b7179ba-0000-4000-8000-${String(i + 1).padStart(12, '0')}`])),
     sessions,
     usedJtis: new Set<string>(),

@@ -20,6 +20,7 @@ import { createSimulatorTls } from '../tls.js';
 import { createTableauFaults, type TableauFaults } from './fault-injection.js';
 import { handleRequest } from './handle-request.js';
 import type { SimWorkbook } from './sim-content.js';
+import type { PipelineOptions } from '../demo-data/pipeline-generator.js';
 import { createTableauSimState, type TableauSimulatorOptions, type TableauSimulatorStats } from './sim-state.js';
 
 export type { FaultTarget, TableauFault, TableauFaults } from './fault-injection.js';
@@ -47,6 +48,11 @@ export interface TableauSimulator {
   setMetadataApi(enabled: boolean): void;
   /** When the extracts were last refreshed; undefined: one hour before each request. */
   setExtractRefreshedAt(at: Date | undefined): void;
+  /**
+   * Changes the data every view serves from the next request on (another seed, as-of date or row count), as a real
+   * site's data changes between nights. Requests already streaming keep the data they started with.
+   */
+  setPipeline(change: Partial<PipelineOptions>): void;
   /** Kills every live session (as an admin or a restart would). */
   expireAllSessions(): void;
   /** Every session token issued so far, so tests and the demo can check that none leaked into logs or reports. */
@@ -89,6 +95,9 @@ export async function startTableauSimulator(options: TableauSimulatorOptions = {
     },
     setExtractRefreshedAt: (at) => {
       state.metadata.extractRefreshedAt = at;
+    },
+    setPipeline: (change) => {
+      state.pipeline = { ...state.pipeline, ...change };
     },
     expireAllSessions: () => state.sessions.clear(),
     issuedTokens: () => [...state.issued],

@@ -37,7 +37,7 @@ export function viewData(
     // Parameters (vf_Parameters.X) exist in no simulated workbook: ignored, as Tableau ignores unknown names.
     if (key.startsWith('vf_') && !key.startsWith('vf_Parameters.')) filters.set(key.slice(3), splitFilterValues(value));
   }
-  const table = renderViewTable(found.view, found.workbook, state.config.pipeline, filters);
+  const table = renderViewTable(found.view, found.workbook, state.pipeline, filters);
   return {
     status: 200,
     headers: { 'Content-Type': 'text/csv; charset=utf-8' },

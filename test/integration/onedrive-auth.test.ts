@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
 import { generate } from 'selfsigned';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import {
   createGraphAuth,
   createGraphAuthRegistry,
   type GraphAuthOptions,
 } from '../../src/destinations/onedrive/index.js';
+import { createGraphApi } from '../../src/destinations/onedrive/graph-api.js';
+import { createHttpsTransport } from '../../src/destinations/onedrive/https-transport.js';
 import { createSilentLogger } from '../../src/shared/logger.js';
 import { createRedactor } from '../../src/shared/redact.js';
 import { startGraphSimulator, type GraphSimulator } from '../../src/simulators/graph/index.js';
@@ -172,6 +175,58 @@ describe('Graph sign-in (msal-node) against the simulator authority', () => {
         deps(),
       ).getAccessToken(),
     ).rejects.toMatchObject({ code: 'ONEDRIVE_CA_FILE', message: expect.stringContaining('missing.pem') });
+  });
+
+  it('a 429 from the token endpoint is a wait, not bad credentials: MSAL refuses for a while, the Graph call retries', async () => {
+    const auth = createGraphAuth(
+      { ...base(), clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } },
+      deps(),
+    );
+    sim.faults.throttle({ ops: ['token'], status: 429, retryAfter: '60', times: 1 });
+    const first = await auth.getAccessToken().catch((e: unknown) => e);
+    expect(first).toMatchObject({
+      code: 'ONEDRIVE_AUTH_THROTTLED',
+      retryable: true,
+      details: { retryAfterMs: 61_000 },
+    });
+    // MSAL now answers from its throttle cache (a ServerError with no code and no text) without asking the server:
+    // still a wait, never "check your credentials".
+    const refused = await auth.getAccessToken().catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ONEDRIVE_AUTH_THROTTLED', retryable: true });
+    expect((refused as Error).message).toMatch(/asked to wait/);
+
+    // Through the Graph client: the retry waits out the 60 s MSAL refuses for (msal-node never sees a Retry-After,
+    // as it looks the header up in the wrong case), then asks again and the call succeeds. The wait is played on a
+    // fake Date (MSAL's throttle clock), in the same process as the simulator.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const throttled = createGraphAuth(
+      { ...base(), clientId: 'secret-app', credential: { clientSecret: 'correct-horse-battery' } },
+      deps(),
+    );
+    sim.faults.throttle({ ops: ['token'], status: 429, retryAfter: '60', times: 1 });
+    const sleeps: number[] = [];
+    const graph = createGraphApi({
+      auth: throttled,
+      transport: createHttpsTransport({ caFile: sim.caFile }),
+      logger: createSilentLogger(),
+      clock: { now: () => new Date() },
+      sleep: (ms) => {
+        sleeps.push(ms);
+        vi.setSystemTime(Date.now() + ms);
+        return Promise.resolve();
+      },
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 300_000, maxTotalMs: 300_000 },
+    });
+    const drive = await graph
+      .call({
+        operation: 'find the drive',
+        method: 'GET',
+        path: '/users/ops@contoso.com/drive',
+        schema: z.object({ id: z.string() }),
+      })
+      .finally(() => vi.useRealTimers());
+    expect(drive.id).toBeTruthy();
+    expect(sleeps).toEqual([61_000]);
   });
 
   it('shares one token provider per app registration through the registry', () => {

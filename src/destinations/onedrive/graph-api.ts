@@ -209,6 +209,11 @@ function withGraphRetry<T>(
       return attempt(force);
     },
     (error): RetryDecision => {
+      // Sign-in throttled (429/5xx from the token endpoint): MSAL says how long it will refuse to ask again.
+      if (error instanceof DestinationError && error.code === 'ONEDRIVE_AUTH_THROTTLED') {
+        const wait = error.details['retryAfterMs'];
+        return { retry: true, reason: 'sign-in throttled', ...(typeof wait === 'number' ? { delayMs: wait } : {}) };
+      }
       if (!(error instanceof GraphRequestError)) return { retry: false };
       if (call.noRetryStatuses?.includes(error.status) === true) return { retry: false };
       if (error.status === 401 && !refreshed) {

@@ -104,12 +104,26 @@ export function createGraphAuth(options: GraphAuthOptions, deps: GraphAuthDeps):
     });
   };
 
+  /** When the token endpoint last answered 429 or 5xx (MSAL then refuses to ask it again for a while). */
+  let throttledAt: number | undefined;
   const getAccessToken = async (request: { readonly forceRefresh?: boolean } = {}): Promise<string> => {
     const cca = await getApp();
     let result;
     try {
       result = await cca.acquireTokenByClientCredential({ scopes: [scope], skipCache: request.forceRefresh === true });
     } catch (error) {
+      const now = Date.now();
+      if (isThrottleStatus(error)) {
+        throttledAt = now;
+        throw throttledError(error, options, MSAL_THROTTLE_MS);
+      }
+      if (throttledAt !== undefined && now - throttledAt < MSAL_MAX_THROTTLE_MS && isMsalThrottleRefusal(error))
+        // Past MSAL's default wait, the server's Retry-After was longer: ask again every half minute.
+        throw throttledError(
+          error,
+          options,
+          throttledAt + MSAL_THROTTLE_MS > now ? throttledAt + MSAL_THROTTLE_MS - now : 30_000,
+        );
       throw authError(error, options);
     }
     if (result === null || result.accessToken === '') {
@@ -148,6 +162,42 @@ function certificateConfig(
     ...(sha256 === undefined ? { thumbprint: sha1 ?? '' } : { thumbprintSha256: sha256 }),
     ...(cert.x5c === undefined ? {} : { x5c: cert.x5c }),
   };
+}
+
+/**
+ * After a 429 or 5xx from the token endpoint, MSAL (ThrottlingUtils) refuses every token request of the app for the
+ * Retry-After time (60 s without one, at most an hour), throwing a ServerError with no code and no message. That is
+ * a wait, not bad credentials: reported as retryable, so the Graph retry policy waits and asks again.
+ */
+// MSAL's wait is 60 s and it refuses until strictly after it: ask again a second later.
+const MSAL_THROTTLE_MS = 61_000;
+const MSAL_MAX_THROTTLE_MS = 3_600_000;
+
+function isThrottleStatus(error: unknown): boolean {
+  const status = (error as { status?: unknown }).status;
+  return typeof status === 'number' && (status === 429 || status >= 500);
+}
+
+function isMsalThrottleRefusal(error: unknown): boolean {
+  const e = error as { name?: unknown; errorCode?: unknown; errorMessage?: unknown; status?: unknown };
+  return (
+    e.name === 'ServerError' && (e.errorCode ?? '') === '' && (e.errorMessage ?? '') === '' && e.status === undefined
+  );
+}
+
+function throttledError(error: unknown, options: GraphAuthOptions, retryAfterMs: number): DestinationError {
+  const status = (error as { status?: unknown }).status;
+  const answered = typeof status === 'number' ? `answered HTTP ${status}` : 'asked to wait (it answered 429 or 5xx)';
+  return new DestinationError(
+    'ONEDRIVE_AUTH_THROTTLED',
+    `the sign-in endpoint ${options.authorityHost} ${answered} for client '${options.clientId}' in tenant '${options.tenantId}'; asking again in ${Math.ceil(retryAfterMs / 1000)} s`,
+    {
+      cause: error,
+      retryable: true,
+      hint: 'this is Entra ID throttling or an outage, not bad credentials; the run waits and retries within onedrive.retry',
+      details: { retryAfterMs },
+    },
+  );
 }
 
 /** Reads MSAL's error shape (AuthError: errorCode, errorMessage) without trusting it. */

@@ -14,7 +14,10 @@ export function annotateTable(
     header: raw.header,
     rows: () => raw.rows(),
     provenance: { ...raw.provenance, ...extra.provenance },
-    warnings: [...extra.warnings, ...raw.warnings],
+    // A getter: a source adds warnings while its rows are read (invalid UTF-8 is counted by the first pass).
+    get warnings() {
+      return [...extra.warnings, ...raw.warnings];
+    },
     bytes: raw.bytes,
     dispose: () => raw.dispose(),
   };

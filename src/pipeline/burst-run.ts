@@ -4,6 +4,8 @@
  * per value with the part's own destination, previous delivery and snapshots (into files). The pipeline's own steps
  * come in as {@link BurstRunHooks}, so this module adds to `runExport` without reaching into it.
  */
+import { StaleDataSkip } from './freshness.js';
+import { writeRunOwner } from './orphaned-runs.js';
 import type { PartReport, RunReport } from '../contracts/run-report.js';
 import type { BurstConfig, ExportConfig, ViewConfig } from '../config/schema.js';
 import { DestinationError, SourceError } from '../shared/errors.js';
@@ -53,6 +55,8 @@ export async function runBurst(
   const { job, deps, logger, signal, timer } = scope;
   const exp = { ...job.exportConfig, burst };
   await ensurePrivateDir(scope.runTemp);
+  // Owned from the start: a killed burst run is found by the orphan sweep even before any part began.
+  await writeRunOwner(scope.runTemp, job.runId);
   const { values, discovered } = await timer.timed('fetch', () =>
     resolveBurstValues(exp, {
       sourceFor: deps.sourceFor,
@@ -91,6 +95,8 @@ async function burstIntoSheets(
   try {
     end = await hooks.buildAndDeliver(sheetsScope, soFar);
   } catch (err) {
+    // Stale data under freshness.then: skip skips the one workbook: the run is skipped, as without a burst.
+    if (err instanceof StaleDataSkip) throw err;
     end = hooks.describeFailure(scope, err);
   }
   const failedPart =
@@ -193,11 +199,18 @@ async function runFilesPart(
   try {
     end = await hooks.buildAndDeliver(partScope, partSoFar);
   } catch (err) {
-    end = hooks.describeFailure(partScope, err);
+    if (err instanceof StaleDataSkip) {
+      // This part's data is stale (freshness.then: skip): its file stays as it was; the other parts go on.
+      const note = `skipped (stale data): ${err.reason}; its file was left as it was`;
+      logger.warn({ part: part.value }, note);
+      partSoFar.alerts.push(note);
+      end = { status: 'skipped', bytes: 0, destination: part.previous?.destination, error: undefined, note };
+    } else end = hooks.describeFailure(partScope, err);
   }
   soFar.alerts.push(...partSoFar.alerts.map((a) => `${part.value}: ${a}`));
   return {
-    status: end.status === 'unchanged' || end.status === 'succeeded' ? end.status : 'failed',
+    status:
+      end.status === 'unchanged' || end.status === 'succeeded' || end.status === 'skipped' ? end.status : 'failed',
     bytes: end.bytes,
     destination: end.destination,
     error: end.error,

@@ -179,7 +179,8 @@ export function burstTemplate(exp: ExportConfig): string {
 
 /** How one part ended, as the pipeline's build-and-deliver left it. */
 export interface PartEnd {
-  readonly status: 'succeeded' | 'unchanged' | 'failed';
+  /** `skipped`: its data was stale under `freshness.then: skip`; its file was left as it was. */
+  readonly status: 'succeeded' | 'unchanged' | 'failed' | 'skipped';
   readonly bytes: number;
   readonly destination: RunReport['destination'];
   readonly error: RunReport['error'];
@@ -350,6 +351,15 @@ export function summarizeParts(
         code: 'BURST_PARTS_FAILED',
         message: `${failed.length} of ${parts.length} burst parts failed (the others were delivered): ${list}`,
       },
+    };
+  }
+  if (parts.length > 0 && parts.every((p) => p.status === 'skipped')) {
+    return {
+      status: 'skipped',
+      bytes,
+      destination,
+      error: undefined,
+      note: `every part (${parts.length}) was skipped: stale data; each file was left as it was`,
     };
   }
   if (parts.length > 0 && parts.every((p) => p.status === 'unchanged')) {

@@ -50,8 +50,12 @@ export function createRequestGuard(deps: RequestGuardDeps): RequestGuard {
 
   /** The caller's name; or, having answered 429 or 401 itself, undefined. */
   const admit = (request: FastifyRequest, reply: FastifyReply, path: string, query: string): string | undefined => {
-    const address = request.ip;
-    const wait = deps.throttle.blockedFor(address);
+    // A valid credential is admitted even from a blocked address: tokens carry at least 128 bits, so the block only
+    // has to slow guessing down, and one caller's bad tokens (or a shared proxy address) must not lock admins out.
+    const header = request.headers.authorization;
+    const name = deps.authenticate(header) ?? ticketCaller(deps.tickets, path, query);
+    if (name !== undefined) return name;
+    const wait = deps.throttle.blockedFor(request.ip);
     if (wait !== undefined) {
       void sendError(
         reply.header('retry-after', String(wait)),
@@ -61,9 +65,6 @@ export function createRequestGuard(deps: RequestGuardDeps): RequestGuard {
       );
       return undefined;
     }
-    const header = request.headers.authorization;
-    const name = deps.authenticate(header) ?? ticketCaller(deps.tickets, path, query);
-    if (name !== undefined) return name;
     const ticket = new URLSearchParams(query).has('ticket');
     if (header !== undefined || ticket) recordFailure(request, path, describeFailure(header, ticket));
     void sendError(

@@ -165,6 +165,9 @@ export function readFreshness(data: z.infer<typeof workbookFreshnessData>, workb
   if (workbookNode === undefined)
     return { kind: 'unknown', reason: `workbook '${workbook}' is not in the Metadata API yet (indexing may lag)` };
   const sources = [...(workbookNode.embeddedDatasources ?? []), ...(workbookNode.upstreamDatasources ?? [])];
+  // No data source at all is not proof of a live connection (permissions or indexing can hide them).
+  if (sources.length === 0)
+    return { kind: 'unknown', reason: `the Metadata API shows no data source of workbook '${workbook}'` };
   const extracts = sources.filter((s) => s.hasExtracts === true);
   if (extracts.length === 0) return { kind: 'live', datasources: [...new Set(sources.map((s) => s.name))] };
   let oldest: { at: number; name: string } | undefined;

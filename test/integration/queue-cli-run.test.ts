@@ -54,8 +54,9 @@ describe('run in queue mode', () => {
     const first = runCli(['run', 'fleet', '--config', config], { env: sim.env });
     await new Promise((r) => setTimeout(r, 3000));
     const second = await runCli(['run', 'fleet', '--config', config], { env: sim.env });
-    expect(second.code).toBe(2);
-    expect(second.stderr).toMatch(/already queued or running \(run fleet@manual-/);
+    // As a second local run meets the export lock: exit 1, EXPORT_ALREADY_RUNNING, naming the run.
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/EXPORT_ALREADY_RUNNING.*already queued or running \(run fleet@manual-/);
     expect((await first).code).toBe(0);
   });
 });

@@ -3,7 +3,7 @@
  * export elsewhere), then followed in the shared run history until it ends.
  */
 import { userInfo } from 'node:os';
-import { UsageError } from '../../shared/errors.js';
+import { AppError, UsageError } from '../../shared/errors.js';
 import { isInterrupted, type RunReport } from '../../contracts/run-report.js';
 import { createQueueScheduler } from '../../scheduler/queue/queue-scheduler.js';
 import type { AppContext } from '../app-context.js';
@@ -39,8 +39,10 @@ export async function runQueued(
   try {
     const queued = await scheduler.enqueueManual(exportId, `cli (${userInfo().username})`, retryOf);
     if ('conflict' in queued) {
-      throw new UsageError(
-        `a run of export "${exportId}" is already queued or running (run ${queued.activeRunId}); wait for it, or follow it with \`tableau-export history ${exportId}\``,
+      throw new AppError(
+        'EXPORT_ALREADY_RUNNING',
+        `a run of export "${exportId}" is already queued or running (run ${queued.activeRunId})`,
+        { hint: `wait for it, or follow it with \`tableau-export history ${exportId}\`` },
       );
     }
     process.stderr.write(`queued ${exportId} as run ${queued.runId}; waiting for a worker…\n`);

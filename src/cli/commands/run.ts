@@ -53,8 +53,13 @@ export async function runCommand(
       );
     } catch (err) {
       // An export that cannot even start (a secret missing from the environment, another process running it) is a
-      // failed report of its own: the exports after it still run.
+      // failed report of its own: the exports after it still run. Ctrl-C while following a queued run stops here:
+      // the run goes on in the fleet, so no report is made up for it.
       progress.done();
+      if (signal.aborted) {
+        reportError(err, { verbose: false, redactor: ctx.redactor });
+        break;
+      }
       report = notStartedReport(ctx, id, started, err);
       notStarted = Math.max(notStarted, reportError(err, { verbose: false, redactor: ctx.redactor }));
       reports.push(report);

@@ -23,7 +23,9 @@ const ROWS = [
 ];
 
 /** A source that applies filters as Tableau does (exact match, OR over the values), counting its sessions. */
-function filteringSource(): Source & { requests: ViewRequest[]; opened: number; closed: number } {
+function filteringSource(
+  options: { staleFor?: string } = {},
+): Source & { requests: ViewRequest[]; opened: number; closed: number } {
   const source = {
     requests: [] as ViewRequest[],
     opened: 0,
@@ -45,6 +47,15 @@ function filteringSource(): Source & { requests: ViewRequest[]; opened: number; 
             warnings: [],
             bytes: 0,
             dispose: async () => undefined,
+          };
+        },
+        // The extract behind the part filtered to `staleFor` was last refreshed three days ago; the rest is fresh.
+        async readFreshness(view: ViewRequest) {
+          const stale = options.staleFor !== undefined && view.filters['Region']?.includes(options.staleFor) === true;
+          return {
+            kind: 'extract' as const,
+            refreshedAt: stale ? '2026-11-28T06:00:00.000Z' : '2026-12-01T05:00:00.000Z',
+            datasource: 'Sales',
           };
         },
         async close() {
@@ -107,11 +118,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function job(burst: Record<string, unknown>, runId = 'run-1') {
+function job(burst: Record<string, unknown>, runId = 'run-1', extra: Record<string, unknown> = {}) {
   const exportConfig = exportSchema.parse({
     id: 'regions',
     views: [{ workbook: 'Sales', view: 'Opportunities' }],
     burst,
+    ...extra,
     destination: { type: 'local', dir: '/unused', fileName: '{Region}.xlsx' },
   });
   return { exportConfig, timezone: 'UTC', runId, trigger: { kind: 'cli' as const } };
@@ -153,6 +165,36 @@ describe('runExport with a burst into files', () => {
     expect(source.closed).toBe(source.opened);
     // Recorded as running after each part, so a retried attempt finds the parts done.
     expect(store.writes.filter((w) => w.status === 'running').map((w) => w.parts?.length)).toEqual([1, 2, 3]);
+  });
+
+  it('skips the part whose data is stale under freshness.then: skip, delivers the others, and does not fail', async () => {
+    const source = filteringSource({ staleFor: 'EMEA' });
+    const parts = partDestinations();
+    const report = await runExport(
+      job({ by: 'Region', values: ['A/B', 'EMEA'], into: 'files' }, 'run-stale', {
+        freshness: { maxAge: '26h', then: 'skip' },
+      }),
+      deps(source, parts, memoryStore()),
+    );
+    expect(report.parts?.map((p) => [p.value, p.status])).toEqual([
+      ['A/B', 'succeeded'],
+      ['EMEA', 'skipped'],
+    ]);
+    expect(report.parts?.[1]?.note).toMatch(/^skipped \(stale data\): .*its file was left as it was/);
+    expect(report.status).toBe('succeeded');
+    expect(report.alerts?.some((a) => a.startsWith('EMEA: skipped (stale data)'))).toBe(true);
+    expect(parts.delivered).toEqual(['A_B.xlsx']);
+
+    // Every part stale: the run is skipped, nothing delivered.
+    const all = partDestinations();
+    const skipped = await runExport(
+      job({ by: 'Region', values: ['EMEA'], into: 'files' }, 'run-stale-2', {
+        freshness: { maxAge: '26h', then: 'skip' },
+      }),
+      deps(filteringSource({ staleFor: 'EMEA' }), all, memoryStore()),
+    );
+    expect(skipped.status).toBe('skipped');
+    expect(all.delivered).toEqual([]);
   });
 
   it('keeps the delivered parts of the run it retries and runs only the others', async () => {

@@ -122,8 +122,9 @@ describe('dashboard over a real serve process and the simulators', () => {
       .poll(() => page.locator('#banner').textContent(), { timeout: 60_000 })
       .toMatch(/Sync of sales-pipeline succeeded: [\d,]+ rows in \d+(\.\d)? s\./);
     const texts = (await seen()).join('\n');
-    // The rows of the typing and writing passes, with their total once known, and the bytes of the upload.
-    expect(texts).toMatch(/Type columns · \d+ s.*Opportunities \(1\/3\): (10,000|20,000) rows so far/);
+    // The typing and writing passes with their rows, and the bytes of the upload. Progress is published at most a
+    // few times a second, so typing 25,000 rows may show only its stage, or its rows so far.
+    expect(texts).toMatch(/Type columns · \d+ s.*Opportunities \(1\/3\)/);
     expect(texts).toMatch(/Write · \d+ s.*Opportunities \(1\/3\): (10,000|20,000) of 25,000 rows/);
     expect(texts).toMatch(/Deliver · \d+ s.*[\d.]+ (KB|MB) of [\d.]+ MB uploaded/);
     expect(texts).not.toMatch(/Stalled/);

@@ -58,6 +58,8 @@ export function createHttpsWebhookPost(options: HttpsWebhookPostOptions = {}): W
         error: (message, o) => new AppError('WEBHOOK_CA_FILE', message, o),
       });
       caBundles.set(caFile, bundle);
+      // A CA file that could not be read is read again next time (it may be fixed without a restart).
+      bundle.catch(() => caBundles.delete(caFile));
     }
     return bundle;
   };

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -118,9 +118,13 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
   }
   try {
     await handle.writeFile(text);
-  } finally {
+  } catch (err) {
+    // An empty lock would block the export until judged stale: remove it, and say why it could not be taken.
     await handle.close();
+    await rm(file, { force: true });
+    throw err;
   }
+  await handle.close();
   return true;
 }
 

@@ -39,6 +39,9 @@ async function checkOne(
   exp: ExportConfig,
   logger: Logger,
 ): Promise<{ ok: string[]; problems: readonly string[] }> {
+  // A burst into files updates one workbook per value, at paths known once the values are: each run checks its own.
+  if (exp.burst !== undefined)
+    return { ok: [`update mode per burst part: each value's workbook is checked when its part runs`], problems: [] };
   const destination = ctx.destinationFor(exp);
   const fetchCurrent = destination.fetchCurrent?.bind(destination);
   if (fetchCurrent === undefined)

@@ -217,6 +217,26 @@ describe('runExport', () => {
     expect(sheet?.getCell('D2').value).toEqual(new Date(Date.UTC(2026, 10, 2)));
   });
 
+  it('says why there are no metric sheets when metrics.from names none of the sheets (as a dashboard can)', async () => {
+    const destination = fakeDestination(dir);
+    const report = await runExport(
+      {
+        exportConfig: exportConfig({ metrics: { from: 'Pipeline Overview' } }),
+        timezone: 'UTC',
+        runId: 'run-from',
+        trigger: { kind: 'cli' },
+      },
+      deps(fakeSource(tables), destination, memoryStore()),
+    );
+    expect(report.status).toBe('succeeded');
+    expect(report.warnings).toContain(
+      'metrics.from "Pipeline Overview" is none of this run\'s sheets ("Opportunities", "Stages"); no metric sheets were written: set metrics.from to one of them',
+    );
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.readFile(destination.delivered[0]?.copy ?? '');
+    expect(book.worksheets.map((w) => w.name)).toEqual(['Opportunities', 'Stages', 'About']);
+  });
+
   it('says unchanged, with since when, when the destination still holds the same data', async () => {
     const store = memoryStore();
     const inner = fakeDestination(dir);

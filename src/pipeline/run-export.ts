@@ -432,6 +432,14 @@ async function buildWorkbook(
       if (outcome.deals !== undefined && (dealSets.length === 0 || part !== undefined))
         dealSets.push({ part, deals: outcome.deals });
     }
+    const from = exp.metrics?.from;
+    if (from !== undefined && dealSets.length === 0 && target.metrics.specs === undefined) {
+      // Only a dashboard's sheets are known this late (validate checks every other metrics.from): say why the
+      // metric sheets are missing rather than leaving them out silently.
+      warnings.push(
+        `metrics.from "${from}" is none of this run's sheets (${soFar.sheets.map((s) => `"${s.sheet}"`).join(', ')}); no metric sheets were written: set metrics.from to one of them`,
+      );
+    }
     target.metrics.specs ??= await allMetricSheets(
       scope,
       dealSets,

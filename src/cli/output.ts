@@ -2,6 +2,7 @@
 import { AppError, ConfigError, UsageError } from '../shared/errors.js';
 import type { Redactor } from '../shared/redact.js';
 import type { RunProgress } from '../contracts/run-progress.js';
+export { formatLocalTime } from '../shared/time.js';
 
 export const EXIT_OK = 0;
 export const EXIT_RUN_FAILED = 1;
@@ -99,33 +100,4 @@ export function formatProgressLine(exportId: string, p: RunProgress, elapsedMs: 
 
 function formatMegabytes(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
-}
-
-/** `Tue, 5 May 2026, 06:00 EDT`: a time a reader recognises, in the export's zone with its name. */
-export function formatLocalTime(iso: string, timeZone: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const when = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(date);
-  const zone = zoneAbbreviation(date, timeZone);
-  return zone === undefined ? when : `${when} ${zone}`;
-}
-
-/** `EST`, `CET`: US English knows America's abbreviations, British English Europe's; else `GMT+1`. */
-function zoneAbbreviation(date: Date, timeZone: string): string | undefined {
-  const names = ['en-US', 'en-GB'].map(
-    (locale) =>
-      new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' })
-        .formatToParts(date)
-        .find((p) => p.type === 'timeZoneName')?.value,
-  );
-  return names.find((n) => n !== undefined && !/^(GMT|UTC)[+-]/.test(n)) ?? names[0];
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
 import type { RunStore } from '../contracts/run-store.js';
+import { processAlive } from '../shared/process-alive.js';
 
 const OWNER_FILE = 'owner.json';
 const FOREIGN_MAX_AGE_MS = 24 * 3600_000;
@@ -42,16 +43,6 @@ export async function writeRunOwner(runTemp: string, runId: string): Promise<voi
 function ownerAlive(owner: z.infer<typeof ownerSchema>): boolean {
   if (owner.pid === process.pid) return owner.instance === INSTANCE;
   return processAlive(owner.pid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes temp folders of dead runs under `tempDir` and marks those runs interrupted. Never throws. */

@@ -37,7 +37,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Redactor } from '../shared/redact.js';
 import { createTranslator } from '../shared/i18n/translator.js';
-import { isoWithOffset, wallDate } from '../shared/time.js';
+import { formatLocalTime, isoWithOffset, wallDate } from '../shared/time.js';
 import type { DealCollector } from '../transforms/metrics/index.js';
 import { createWorkbookWriter, type KeptParts, type WorkbookWriter } from '../workbook/workbook-writer.js';
 import { openWorkbookUpdate } from '../workbook/update/workbook-update.js';
@@ -708,16 +708,7 @@ function unchangedEnd(scope: RunScope, previous: PreviousDelivery | undefined, l
   return {
     status: 'unchanged',
     bytes: previous?.bytes ?? 0,
-    destination:
-      previous === undefined
-        ? { location }
-        : {
-            location: previous.location,
-            webUrl: previous.webUrl,
-            itemId: previous.itemId,
-            eTag: previous.eTag,
-            deliveredAt: previous.deliveredAt,
-          },
+    destination: keptDestination(previous) ?? { location },
     error: undefined,
     note,
   };
@@ -739,19 +730,17 @@ function staleDataEnd(scope: RunScope, soFar: RunSoFar, skip: StaleDataSkip): Ru
   return {
     status: 'skipped',
     bytes: previous?.bytes ?? 0,
-    destination:
-      previous === undefined
-        ? undefined
-        : {
-            location: previous.location,
-            webUrl: previous.webUrl,
-            itemId: previous.itemId,
-            eTag: previous.eTag,
-            deliveredAt: previous.deliveredAt,
-          },
+    destination: keptDestination(previous),
     error: undefined,
     note,
   };
+}
+
+/** The report's destination when the run left the last delivery in place (unchanged, or skipped). */
+function keptDestination(previous: PreviousDelivery | undefined): RunReport['destination'] {
+  if (previous === undefined) return undefined;
+  const { location, webUrl, itemId, eTag, deliveredAt } = previous;
+  return { location, webUrl, itemId, eTag, deliveredAt };
 }
 
 /** The last success's file as the destination sees it: where, how big, which data, since when. */
@@ -770,23 +759,6 @@ function describeUnchanged(scope: RunScope, previous: PreviousDelivery | undefin
   const zone = scope.job.timezone;
   const at = (iso: string | undefined): string => (iso === undefined ? 'an earlier run' : formatLocalTime(iso, zone));
   return `data unchanged since ${at(scope.previous?.startedAt)}; the file was not re-uploaded (teammates still have the version of ${at(previous?.deliveredAt)})`;
-}
-
-/** `Tue, 1 Dec 2026, 06:00 CET`: a time a reader recognises, in the export's zone with its name. */
-function formatLocalTime(iso: string, timeZone: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).format(date);
 }
 
 /** A thrown error as the report's status and error; an abort by the caller reads INTERRUPTED. */

@@ -51,3 +51,32 @@ export function wallDate(instant: Date, timeZone: string): Date {
   const p = zonedParts(instant, timeZone);
   return new Date(Date.UTC(p.year, p.month - 1, p.day));
 }
+
+/** `Tue, 5 May 2026, 06:00 EDT`: a time a reader recognises, in the export's zone with its name. */
+export function formatLocalTime(iso: string, timeZone: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const when = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(date);
+  const zone = zoneAbbreviation(date, timeZone);
+  return zone === undefined ? when : `${when} ${zone}`;
+}
+
+/** `EST`, `CET`: US English knows America's abbreviations, British English Europe's; else `GMT+1`. */
+function zoneAbbreviation(date: Date, timeZone: string): string | undefined {
+  const names = ['en-US', 'en-GB'].map(
+    (locale) =>
+      new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' })
+        .formatToParts(date)
+        .find((p) => p.type === 'timeZoneName')?.value,
+  );
+  return names.find((n) => n !== undefined && !/^(GMT|UTC)[+-]/.test(n)) ?? names[0];
+}

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { processAlive } from '../shared/process-alive.js';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -173,17 +174,7 @@ async function isStale(
     const startedAt = deps.processStartedAt ?? new Date(Date.now() - process.uptime() * 1000);
     return Date.parse(owner.startedAt) < startedAt.getTime();
   }
-  return !(deps.isAlive ?? processExists)(owner.pid);
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, as another user's process.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return !(deps.isAlive ?? processAlive)(owner.pid);
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Where a sheet's rendered rows go: batched into large writes, with the compressor's backpressure between them. */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { waitForRoom } from './backpressure.js';
 import type { StreamBufInternals } from './exceljs-internals.js';
 import type { FailureLatch } from './failure-latch.js';
@@ -35,6 +36,11 @@ export async function openRowSink(
       const ready = batch.add(xml);
       if (ready === undefined) return;
       for (const bytes of ready) stream.write(bytes);
+      // One turn of the event loop per batch: the compressor's callback (a finished deflate job on libuv's thread
+      // pool) runs and hands zlib the next batch while we render the following rows. Without it the rows' loop never
+      // leaves the microtask queue until the 1 MiB limit below, and rendering and deflate take turns instead of
+      // overlapping (measured: the main thread idle 30 % of the write at 1M rows, waiting for deflate).
+      await nextTurn();
       await waitForRoom(stream, latch, signal);
     },
     flush,

@@ -46,6 +46,8 @@ export interface WorkbookPackage {
   abort(committed: boolean): Promise<void>;
 }
 
+const DEFLATE_CHUNK_BYTES = 128 * 1024;
+
 /** Creates (or overwrites) `options.filePath` and starts the package in it. */
 export function createWorkbookPackage(options: WorkbookPackageOptions): WorkbookPackage {
   const { filePath } = options;
@@ -58,7 +60,9 @@ export function createWorkbookPackage(options: WorkbookPackageOptions): Workbook
     stream: fileStream,
     useStyles: true,
     useSharedStrings: false,
-    zip: { zlib: { level: options.zipLevel } },
+    // Output room for a whole batch of rows (64 KiB in, at most a little more out even when it does not compress):
+    // one deflate job per batch, so one turn of the event loop moves it on (see row-sink.ts).
+    zip: { zlib: { level: options.zipLevel, chunkSize: DEFLATE_CHUNK_BYTES } },
   });
   const now = options.now ?? new Date();
   workbook.creator = options.creator;

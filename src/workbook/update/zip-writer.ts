@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { crc32, deflateRawSync, createDeflateRaw } from 'node:zlib';
 import { PRIVATE_FILE_MODE } from '../../shared/private-files.js';
 import type { ZipEntry, ZipReader } from './zip-reader.js';
@@ -15,6 +16,8 @@ import { createUtf8Batch } from '../utf8-batch.js';
 
 const UINT32_MAX = 0xffffffff;
 const SPOOL_BATCH_BYTES = 128 * 1024;
+/** Uncompressed bytes allowed to wait for deflate before the rows stop (a batch alone is above zlib's 16 KiB mark). */
+const SPOOL_MAX_BUFFERED_BYTES = 1024 * 1024;
 const UINT16_MAX = 0xffff;
 
 interface CentralRecord {
@@ -60,7 +63,8 @@ export interface DeflatedSpool {
 /** Starts deflating a part into `path` at `level` (0-9). */
 export function createDeflatedSpool(path: string, level: number): DeflatedSpool {
   const file = createWriteStream(path, { mode: PRIVATE_FILE_MODE });
-  const deflate = createDeflateRaw({ level });
+  // Output room for a whole batch, so one deflate job (one turn of the event loop) takes it.
+  const deflate = createDeflateRaw({ level, chunkSize: SPOOL_BATCH_BYTES + 16 * 1024 });
   deflate.pipe(file);
   let crc = 0;
   let uncompressed = 0;
@@ -80,7 +84,12 @@ export function createDeflatedSpool(path: string, level: number): DeflatedSpool 
   const send = async (bytes: Buffer): Promise<void> => {
     crc = crc32(bytes, crc);
     uncompressed += bytes.length;
-    if (!deflate.write(bytes)) await once(deflate, 'drain');
+    deflate.write(bytes);
+    // Waiting for 'drain' after every batch made rendering and deflate take turns; instead the rows go on while
+    // deflate works on the thread pool, with one turn of the event loop per batch so its callback can hand zlib the
+    // next one (as in row-sink.ts), and stop only past SPOOL_MAX_BUFFERED_BYTES.
+    if (deflate.writableLength > SPOOL_MAX_BUFFERED_BYTES) await once(deflate, 'drain');
+    else await nextTurn();
   };
   const flush = async (): Promise<void> => {
     const bytes = batch.take();

@@ -61,8 +61,9 @@ async function startHolder(): Promise<{ child: ChildProcess; done: Promise<CliRe
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   const deadline = Date.now() + 60_000;
   for (;;) {
+    // The lock is created, then written: read between the two, it is empty (not yet held, as the product reads it).
     const owner = await readFile(lockFile(), 'utf8').then(
-      (t) => JSON.parse(t) as { pid: number },
+      (t) => (t.trim() === '' ? undefined : (JSON.parse(t) as { pid: number })),
       () => undefined,
     );
     if (owner?.pid === child.pid) return { child, done };

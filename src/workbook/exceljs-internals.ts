@@ -22,12 +22,15 @@
  * - `WorkbookWriter.styles.addStyleModel(style, cellType)` returns the `s` index of a style, cached by object identity;
  *   `addDxfStyle(style)` adds a differential format to `<dxfs>` and returns its `dxfId` (for conditional formats).
  * - `WorkbookWriter.zip` is the archiver instance.
+ * - archiver checksums each zip entry through crc32-stream, which calls `require('crc-32').buf(chunk, previous)` at
+ *   every chunk; that module's `buf` is replaced by Node's native `zlib.crc32`.
  *
  * The other modules use these through the typed views and functions below (`commitWorksheet`,
  * `replaceContentTypes`, `supplyDefinedNames`, `reorderWorksheets`), never by casting exceljs objects themselves.
  */
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { crc32 as nativeCrc32 } from 'node:zlib';
 import type ExcelJS from 'exceljs';
 
 type WorkbookWriterClass = typeof ExcelJS.stream.xlsx.WorkbookWriter;
@@ -46,6 +49,43 @@ function loadWorkbookWriter(): WorkbookWriterClass {
 }
 
 const WorkbookWriter = loadWorkbookWriter();
+
+/** crc-32's API as crc32-stream uses it: the CRC of `data` continuing from `seed`, as a signed 32-bit integer. */
+interface Crc32Module {
+  buf(data: Uint8Array, seed?: unknown): number;
+}
+
+/**
+ * The crc-32 module instance that archiver's zip entries use, resolved along the dependency chain exceljs →
+ * archiver → zip-stream → compress-commons → crc32-stream → crc-32 (so a nested copy is found, not a hoisted
+ * other one).
+ */
+function loadArchiverCrc32(): Crc32Module {
+  let require = createRequire(import.meta.url);
+  for (const step of ['exceljs', 'archiver', 'zip-stream', 'compress-commons', 'crc32-stream']) {
+    require = createRequire(require.resolve(`${step}/package.json`));
+  }
+  const loaded = require('crc-32') as Partial<Crc32Module> | undefined;
+  if (typeof loaded?.buf !== 'function') {
+    throw new Error("crc-32's buf() not found under crc32-stream; this code is written for exceljs 4.4.0");
+  }
+  return loaded as Crc32Module;
+}
+
+/** The module whose `buf` archiver calls for every chunk of every zip entry. */
+export const archiverCrc32 = loadArchiverCrc32();
+
+/**
+ * Makes archiver checksum the zip entries with Node's native CRC-32 (zlib's, vectorised) instead of crc-32's
+ * JavaScript tables: 0.38 s of main-thread CPU per million rows (15 columns, 790 MB of sheet XML) that ran between
+ * rendering rows. Same checksums (the tests read every package with a CRC-checking unzip). crc32-stream passes a
+ * 4-byte Buffer as the first seed (crc-32 reads it as 0) and the previous unsigned checksum after that.
+ */
+function useNativeCrc32(): void {
+  archiverCrc32.buf = (data, seed) => nativeCrc32(data, typeof seed === 'number' ? seed >>> 0 : 0) | 0;
+}
+
+useNativeCrc32();
 
 /** exceljs's cell value type for dates (Enums.ValueType.Date), used to pick a default date format. */
 export const EXCELJS_DATE_CELL_TYPE = 4;

@@ -19,6 +19,7 @@ export function annotateTable(
       return [...extra.warnings, ...raw.warnings];
     },
     bytes: raw.bytes,
+    contentDigest: raw.contentDigest,
     dispose: () => raw.dispose(),
   };
 }

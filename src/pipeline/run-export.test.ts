@@ -16,6 +16,7 @@ import { DestinationError } from '../shared/errors.js';
 import { createSilentLogger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { skipWhenUnchanged } from '../destinations/skip-unchanged.js';
+import { openCsvTable } from '../sources/csv/read-csv.js';
 import { runExport, type PipelineDeps } from './run-export.js';
 
 const HEADER = ['Opportunity ID', 'Stage', 'Amount', 'Created Date'];
@@ -273,6 +274,43 @@ describe('runExport', () => {
     expect(third.status).toBe('succeeded');
     expect(inner.delivered).toHaveLength(2);
     expect(third.dataHash).not.toBe(first.dataHash);
+  });
+
+  it('with views read from files, the data hash follows their bytes: same files unchanged, one cell changed delivered', async () => {
+    const files: Record<string, string> = {};
+    const writeView = async (name: string, header: string[], rows: string[][]): Promise<void> => {
+      files[name] = join(dir, `${name}.csv`);
+      await writeFile(files[name], [header, ...rows].map((r) => r.map((f) => `"${f}"`).join(',')).join('\r\n'));
+    };
+    const fileSource: Source = {
+      async open() {
+        return {
+          fetchView: (view) =>
+            openCsvTable(files[view.view ?? ''] ?? '', { provenance: { source: 'file' }, removeOnDispose: false }),
+          async close() {},
+        };
+      },
+    };
+    await writeView('Opportunities', HEADER, ROWS);
+    await writeView('By Stage', ['Stage', 'Deals'], [['Proposal', '1']]);
+    const store = memoryStore();
+    const inner = fakeDestination(dir);
+    const destination = skipWhenUnchanged(inner, async () => true, true);
+    const job = (runId: string) => ({
+      exportConfig: exportConfig(),
+      timezone: 'UTC',
+      runId,
+      trigger: { kind: 'cli' } as const,
+    });
+    const first = await runExport(job('run-1'), deps(fileSource, destination, store));
+    const second = await runExport(job('run-2'), deps(fileSource, destination, store));
+    await writeView('Opportunities', HEADER, [...ROWS.slice(0, 2), ['OPP-3', 'Qualification', '$561', '11/20/2026']]);
+    const third = await runExport(job('run-3'), deps(fileSource, destination, store));
+
+    expect([first.status, second.status, third.status]).toEqual(['succeeded', 'unchanged', 'succeeded']);
+    expect(second.dataHash).toBe(first.dataHash);
+    expect(third.dataHash).not.toBe(first.dataHash);
+    expect(inner.delivered).toHaveLength(2);
   });
 
   it('reports a column gone since the last success as a warning and an alert', async () => {

@@ -13,7 +13,7 @@ import { hasMeasureColumns, pivotMeasureValues } from '../transforms/pivot-measu
 import { createFilterCheck } from '../transforms/filter-check.js';
 import { createDealCollector, type DealCollector } from '../transforms/metrics/index.js';
 import type { TableUpdateSummary, WorkbookWriter } from '../workbook/workbook-writer.js';
-import { createViewDigest } from './data-hash.js';
+import { contentViewDigest, createViewDigest, type ViewDigest } from './data-hash.js';
 import type { StageTimer } from './stage-timer.js';
 import { throwIfAborted } from './abort.js';
 import type { RunProgress } from './run-progress.js';
@@ -191,18 +191,20 @@ async function typeColumns(
     shaped.formats === undefined ? undefined : { formats: shaped.formats },
   );
   const check = filtered ? createFilterCheck(shaped.header, filters) : undefined;
-  const digest = createViewDigest();
+  // A table read from bytes digests them as it reads; the rows are digested only when it does not.
+  const contentDigest = input.raw.contentDigest;
+  const digest = contentDigest === undefined ? createViewDigest() : undefined;
   let count = 0;
   input.onProgress?.({ sheet: sheetName, rows: 0, stage: 'type' });
   for await (const row of shaped.rows()) {
     inference.observe(row);
     check?.observe(row);
-    digest.addRow(row);
+    digest?.addRow(row);
     if (++count % 65_536 === 0) throwIfAborted(input.signal);
     if (count % 10_000 === 0) input.onProgress?.({ sheet: sheetName, rows: count, stage: 'type' });
   }
   input.onProgress?.({ sheet: sheetName, rows: count, rowsTotal: count, stage: 'type' });
-  const hashPart = digest.finish(sheetName, shaped.header);
+  const hashPart = viewHashPart(digest, contentDigest, sheetName, shaped.header);
   const warnings: string[] = [];
   if (count === 0) {
     const message = `view "${sheetName}" returned no rows${filtered ? ' (the filters matched nothing, or a filter field name is wrong)' : ''}`;
@@ -223,6 +225,20 @@ async function typeColumns(
     warnings.push(...result.warnings.filter((w) => count > 0 || !/no rows/i.test(w)));
   }
   return { columns: inference.columns(), hashPart, rowCount: count, warnings };
+}
+
+/** The view's part of the data hash, once its rows were read to the end (by the pivot, or by the typing pass). */
+function viewHashPart(
+  digest: ViewDigest | undefined,
+  contentDigest: (() => string | undefined) | undefined,
+  sheetName: string,
+  header: readonly string[],
+): string {
+  if (digest !== undefined) return digest.finish(sheetName, header);
+  const content = contentDigest?.();
+  // Not possible after a complete pass; a broken source must not make every run look unchanged.
+  if (content === undefined) throw new Error(`${sheetName}: the source did not digest its bytes after a complete pass`);
+  return contentViewDigest(content, sheetName, header);
 }
 
 /** A column gone since the last success is a warning and an alert; a new one is a warning. */

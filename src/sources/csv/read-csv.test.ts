@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +84,26 @@ describe('openCsvTable', () => {
     }
     expect(await readAll(table)).toEqual([['1'], ['2'], ['3']]);
     expect(await readAll(table)).toEqual([['1'], ['2'], ['3']]);
+  });
+
+  it("digests the file's bytes during the first complete pass, not before and not from a pass broken off", async () => {
+    // Many read chunks (256 KiB each), a header and a BOM: the digest covers every byte of the file.
+    const content = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`id,note\r\n${Array.from({ length: 40_000 }, (_, i) => `${i},"note ${i}, é"`).join('\r\n')}\r\n`),
+    ]);
+    const table = await openCsvTable(await csvFile(content), { provenance: {}, removeOnDispose: false });
+    expect(table.contentDigest?.()).toBeUndefined();
+    for await (const row of table.rows()) {
+      expect(row[0]).toBe('0');
+      break;
+    }
+    expect(table.contentDigest?.()).toBeUndefined();
+    expect(await readAll(table)).toHaveLength(40_000);
+    const expected = createHash('sha256').update(content).digest('hex');
+    expect(table.contentDigest?.()).toBe(expected);
+    await readAll(table);
+    expect(table.contentDigest?.()).toBe(expected);
   });
 
   it('reports bytes from the option or the file size, and passes warnings through', async () => {

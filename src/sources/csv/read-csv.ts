@@ -5,6 +5,7 @@
  * header line), CRLF or LF line endings and RFC 4180 quoting (see `csv-parser.ts`). Malformed input is an error that
  * names the file and the line, never a silently shifted column; invalid UTF-8 is a run warning saying where.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { SourceError } from '../../shared/errors.js';
 import type { RawTable } from '../../contracts/ports.js';
@@ -100,6 +101,7 @@ function iterateRecords(
   label: string,
   skip: number,
   onComplete?: (parser: CsvByteParser) => void,
+  content?: Hash,
 ): RecordIterator {
   const parser = createCsvByteParser();
   const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
@@ -138,6 +140,7 @@ function iterateRecords(
           handle ??= await open(path, 'r');
           readBytes = (await handle.read(buffer, 0, READ_CHUNK_BYTES, null)).bytesRead;
           sliceAt = 0;
+          if (readBytes > 0) content?.update(buffer.subarray(0, readBytes));
           if (readBytes === 0) await release();
         } catch (err) {
           await release().catch(() => undefined);
@@ -226,14 +229,29 @@ export async function openCsvTable(path: string, options: OpenCsvTableOptions): 
     if (invalid !== undefined) warnings.push(describeInvalidText(label, invalid));
   };
 
+  // The bytes are digested during the first complete pass (the file's own bytes, header included), while read.
+  let contentDigest: string | undefined;
+  const readRows = (): RecordIterator => {
+    const content = contentDigest === undefined ? createHash('sha256') : undefined;
+    return iterateRecords(
+      path,
+      label,
+      1,
+      (parser) => {
+        onComplete(parser);
+        if (content !== undefined) contentDigest ??= content.digest('hex');
+      },
+      content,
+    );
+  };
+
   return {
     header: columns,
     provenance: options.provenance,
     warnings,
     bytes: options.bytes ?? size,
-    rows: (): AsyncIterable<RawRow> => ({
-      [Symbol.asyncIterator]: () => iterateRecords(path, label, 1, onComplete),
-    }),
+    rows: (): AsyncIterable<RawRow> => ({ [Symbol.asyncIterator]: readRows }),
+    contentDigest: () => contentDigest,
     async dispose(): Promise<void> {
       if (disposed || !options.removeOnDispose) return;
       disposed = true;

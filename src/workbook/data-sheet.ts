@@ -193,19 +193,22 @@ async function streamDataRows(
     deps.closeSheet(sheet, { table: { name: tableName, headerRow: 1, dataRows: rowInSheet, columnNames } });
   };
 
-  const writeRow = async (row: TypedRow): Promise<void> => {
-    if (rowInSheet === maxRows) {
-      await closeCurrent();
-      sheet = deps.openSheet(deps.namer.take(sheetNames[0] ?? input.name), layout);
-      sheetNames.push(sheet.name);
-      sink = await deps.openRowSink(sheet, signal);
-      await sink.write(headerXml);
-      rowInSheet = 0;
-    }
+  const nextSheet = async (): Promise<void> => {
+    await closeCurrent();
+    sheet = deps.openSheet(deps.namer.take(sheetNames[0] ?? input.name), layout);
+    sheetNames.push(sheet.name);
+    sink = await deps.openRowSink(sheet, signal);
+    await sink.write(headerXml);
+    rowInSheet = 0;
+  };
+
+  // Synchronous for nearly every row: the returned promise (to await) only when a sheet ends or the batch is written.
+  const writeRow = (row: TypedRow): Promise<void> | undefined => {
+    if (rowInSheet === maxRows) return nextSheet().then(() => writeRow(row));
     rowInSheet += 1;
     total += 1;
     const before = issues.truncated + issues.nonFinite + issues.unrepresentableDates;
-    await sink.write(renderRow(rowInSheet + 1, row, issues));
+    const wait = sink.write(renderRow(rowInSheet + 1, row, issues));
     if (issues.truncated + issues.nonFinite + issues.unrepresentableDates !== before) {
       noteFirstIssue(firstIssueRow, issues, total);
     }
@@ -214,6 +217,7 @@ async function streamDataRows(
       throwIfAborted(signal, input.name);
       input.onProgress?.(total);
     }
+    return wait;
   };
 
   for (const row of sample) await writeRow(row);
@@ -224,7 +228,8 @@ async function streamDataRows(
       source.exhausted = true;
       break;
     }
-    await writeRow(next.value);
+    const wait = writeRow(next.value);
+    if (wait !== undefined) await wait;
   }
   throwIfAborted(signal, input.name);
   await closeCurrent();

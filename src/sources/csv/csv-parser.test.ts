@@ -259,8 +259,12 @@ describe('createCsvByteParser', () => {
     ).toEqual(whole);
   });
 
-  it('keeps a BOM that is not at the start, as csv-parse does', () => {
-    expect(parseBytes(utf8.encode('a\r\n\ufeffb\r\n'))).toEqual({ records: [['a'], ['\ufeffb']] });
+  it('keeps a BOM that is not at the start, as csv-parse does, wherever the bytes are cut', () => {
+    const bytes = utf8.encode('a\r\n\ufeffb\r\nc\r\n');
+    const expected = { records: [['a'], ['\ufeffb'], ['c']] };
+    expect(parseBytes(bytes)).toEqual(expected);
+    for (let cut = 0; cut <= bytes.length; cut += 1) expect(parseBytes(bytes, [cut]), `cut at ${cut}`).toEqual(expected);
+    expect(parseBytes(bytes, [1, 2, 3, 6, 8])).toEqual(expected);
   });
 
   it('reads a UTF-16LE file with its BOM the way csv-parse does', () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   columnLetter,
+  createCellRenderer,
   createRowRenderer,
   dateToExcelSerial,
   escapeXmlText,
+  renderCellXml,
   renderRowXml,
   type CellIssueCounts,
 } from './cell-xml.js';
@@ -119,4 +121,18 @@ describe('createRowRenderer', () => {
     expect(actual).toBe(expected);
     expect(actualIssues).toEqual(expectedIssues);
   });
+
+  it.each(rows.map((row, i) => [i, row] as const))(
+    'row %i: each cell renders through createCellRenderer exactly as renderCellXml',
+    (i, row) => {
+      refs.forEach((ref, j) => {
+        const expectedIssues = noIssues();
+        const actualIssues = noIssues();
+        const expected = renderCellXml(`${ref}${i + 2}`, row[j], styles[j] ?? 0, dates[j] ?? 0, expectedIssues);
+        const actual = createCellRenderer(ref, styles[j] ?? 0, dates[j] ?? 0)(String(i + 2), row[j], actualIssues);
+        expect(actual).toBe(expected);
+        expect(actualIssues).toEqual(expectedIssues);
+      });
+    },
+  );
 });

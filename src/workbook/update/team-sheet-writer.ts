@@ -6,7 +6,13 @@
  * validations that covered a whole column of the table follow it to its new length.
  */
 import type { TypedRow } from '../../shared/table.js';
-import { emptyIssueCounts, escapeXmlText, renderCellXml, type CellIssueCounts } from '../cell-xml.js';
+import {
+  createCellRenderer,
+  emptyIssueCounts,
+  escapeXmlText,
+  type CellIssueCounts,
+  type CellRenderer,
+} from '../cell-xml.js';
 import { columnName, formatRange, parseRange, rangesIntersect, shiftFormula, type CellRange } from './cell-refs.js';
 import { cellHasContent, cellsOutside, parseRowCells, type CellXml, type SheetPiece } from './sheet-scan.js';
 import { keyText, overlapError, type KeptCell, type TablePlan } from './team-table.js';
@@ -92,8 +98,9 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
   let repeatedKeys = 0;
   const columns = plan.columns;
   const letters = columns.map((_, j) => columnName(left + j));
-  const styleIds = styles.styles;
-  const dateStyleIds = styles.dateStyles;
+  const cellRenderers = columns.map((_, j) =>
+    createCellRenderer(letters[j] ?? '', styles.styles[j] ?? 0, styles.dateStyles[j] ?? 0),
+  );
   const refOf = (j: number, row: number): string => `${letters[j] ?? ''}${row}`;
   /** A cell the table grows into (new columns, or new rows below it) must be empty: it is the team's otherwise. */
   const refuseBlockingCells = (row: number, cells: readonly CellXml[]): void => {
@@ -137,14 +144,17 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
       }
     }
     let xml = '';
-    // The hot loop of a refresh (every cell of every row): no closure, no allocation but the cell's text.
+    const rowText = String(row);
+    // The hot loop of a refresh (every cell of every row): no allocation but the cell's text.
     for (let j = 0; j < columns.length; j++) {
       const column = columns[j];
       if (column === undefined) continue;
-      const ref = `${letters[j] ?? ''}${row}`;
       if (column.kind === 'view') {
-        xml += renderCellXml(ref, values[column.viewIndex], styleIds[j] ?? 0, dateStyleIds[j] ?? 0, issues);
-      } else if (column.kind === 'calculated') {
+        xml += (cellRenderers[j] as CellRenderer)(rowText, values[column.viewIndex], issues);
+        continue;
+      }
+      const ref = `${letters[j] ?? ''}${rowText}`;
+      if (column.kind === 'calculated') {
         const s = column.style === undefined || column.style === 0 ? '' : ` s="${column.style}"`;
         xml += `<c r="${ref}"${s}><f>${escapeFormula(shiftFormula(column.formula, row - plan.firstDataRow))}</f></c>`;
       } else if (column.kind === 'teammate') {

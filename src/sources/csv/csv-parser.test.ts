@@ -263,7 +263,8 @@ describe('createCsvByteParser', () => {
     const bytes = utf8.encode('a\r\n\ufeffb\r\nc\r\n');
     const expected = { records: [['a'], ['\ufeffb'], ['c']] };
     expect(parseBytes(bytes)).toEqual(expected);
-    for (let cut = 0; cut <= bytes.length; cut += 1) expect(parseBytes(bytes, [cut]), `cut at ${cut}`).toEqual(expected);
+    for (let cut = 0; cut <= bytes.length; cut += 1)
+      expect(parseBytes(bytes, [cut]), `cut at ${cut}`).toEqual(expected);
     expect(parseBytes(bytes, [1, 2, 3, 6, 8])).toEqual(expected);
   });
 

@@ -7,7 +7,7 @@ const SHEET =
   '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:dimension ref="A1:C9"/>' +
   '<x:sheetData>\n' +
   '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Société 東京 😀</x:t></x:is></x:c></x:row>\n' +
-  "<x:row r='2' spans=\"1:3\"><x:c r=\"B2\"><x:v>2</x:v></x:c></x:row>" +
+  '<x:row r=\'2\' spans="1:3"><x:c r="B2"><x:v>2</x:v></x:c></x:row>' +
   '<x:row spans="1:3" r="5"><x:c r="C5"><x:v>5</x:v></x:c></x:row>' +
   '<x:row><x:c><x:v>6</x:v></x:c></x:row>' +
   '<x:row r="7"/>' +

@@ -184,12 +184,16 @@ function createRowBuilder(input: Parameters<typeof writeTeamSheet>[0]) {
       refuseBlockingCells(row, original);
       const inside = await tableCells(row, original);
       if (originalXml === undefined) return inside === '' ? '' : `<${prefix}row r="${row}">${inside}</${prefix}row>`;
+      let start = originalXml.slice(0, originalXml.indexOf('>') + 1);
+      // Once per row of the table: the patterns only when the attribute may be there.
+      if (start.includes('spans')) start = start.replace(SPANS, '');
+      // A data row now holds another record: a teammate's filter or hiding of the old one does not carry over.
+      if (isData && start.includes('hidden')) start = start.replace(HIDDEN, '');
+      if (start.endsWith('/>')) start = `${start.slice(0, -2)}>`;
+      // Most rows of a table have no cells beside it.
+      if (original.length === 0) return `${start}${inside}</${prefix}row>`;
       const before = original.filter((c) => c.col < left).map((c) => c.xml);
       const after = original.filter((c) => c.col > range.right).map((c) => c.xml);
-      let start = originalXml.slice(0, originalXml.indexOf('>') + 1).replace(SPANS, '');
-      // A data row now holds another record: a teammate's filter or hiding of the old one does not carry over.
-      if (isData) start = start.replace(HIDDEN, '');
-      if (start.endsWith('/>')) start = `${start.slice(0, -2)}>`;
       return `${start}${before.join('')}${inside}${after.join('')}</${prefix}row>`;
     },
     result(): TeamSheetResult {

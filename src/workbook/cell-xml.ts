@@ -129,42 +129,13 @@ export function createRowRenderer(
   dateStyleIds: readonly number[] = styleIds,
 ): RowRenderer {
   const count = columnRefs.length;
-  const styleAttr = (style: number): string => (style === 0 ? '' : ` s="${style}"`);
-  const open = columnRefs.map((ref) => `<c r="${ref}`);
-  const value = styleIds.map((style) => `"${styleAttr(style)}><v>`);
-  const date = dateStyleIds.map((style) => `"${styleAttr(style)}><v>`);
-  const bool = styleIds.map((style) => `"${styleAttr(style)} t="b"><v>`);
-  const text = styleIds.map((style) => `"${styleAttr(style)} t="inlineStr"><is><t`);
-  const empty = styleIds.map((style) => `"${styleAttr(style)}/>`);
-  const styles = columnRefs.map((_, i) => styleIds[i] ?? 0);
-  const dateStyles = columnRefs.map((_, i) => dateStyleIds[i] ?? 0);
+  const cells = columnRefs.map((ref, i) => cellTemplates(ref, styleIds[i] ?? 0, dateStyleIds[i] ?? 0));
   return (rowNumber, values, issues) => {
     const r = String(rowNumber);
     let xml = `<row r="${r}">`;
     for (let i = 0; i < count; i += 1) {
       const v = values[i];
-      if (v === null || v === undefined) continue;
-      switch (typeof v) {
-        case 'string':
-          xml += textCell(open[i] as string, r, text[i] as string, empty[i] as string, v, issues);
-          break;
-        case 'number':
-          if (Number.isFinite(v)) xml += `${open[i] as string}${r}${value[i] as string}${v}</v></c>`;
-          else issues.nonFinite += 1;
-          break;
-        case 'boolean':
-          xml += `${open[i] as string}${r}${bool[i] as string}${v ? 1 : 0}</v></c>`;
-          break;
-        default: {
-          if (v instanceof Date) {
-            const serial = dateToExcelSerial(v);
-            if (serial !== undefined) xml += `${open[i] as string}${r}${date[i] as string}${serial}</v></c>`;
-            else issues.unrepresentableDates += 1;
-          } else {
-            xml += renderCellXml(`${columnRefs[i]}${r}`, v, styles[i] ?? 0, dateStyles[i] ?? 0, issues);
-          }
-        }
-      }
+      if (v !== null && v !== undefined) xml += templatedCell(cells[i] as CellTemplates, r, v, issues);
     }
     return `${xml}</row>`;
   };
@@ -174,38 +145,63 @@ export function createRowRenderer(
 export type CellRenderer = (r: string, value: unknown, issues: CellIssueCounts) => string;
 
 /**
- * Compiles {@link renderCellXml} for one column (letters `column`, style `style`, dates in `dateStyle`): the markup
- * around the value is built once, as {@link createRowRenderer} does for a row. Output identical to renderCellXml's.
+ * Compiles {@link renderCellXml} for one column (letters `column`, style `style`, dates in `dateStyle`), as
+ * {@link createRowRenderer} does for each column of a row. Output identical to renderCellXml's.
  */
 export function createCellRenderer(column: string, style: number, dateStyle: number = style): CellRenderer {
+  const cell = cellTemplates(column, style, dateStyle);
+  return (r, v, issues) => templatedCell(cell, r, v, issues);
+}
+
+/** One column's markup around its values, built once: `<c r="` + column, then the row number, then one of these. */
+interface CellTemplates {
+  readonly column: string;
+  readonly style: number;
+  readonly dateStyle: number;
+  readonly open: string;
+  readonly value: string;
+  readonly date: string;
+  readonly bool: string;
+  readonly text: string;
+  readonly empty: string;
+}
+
+function cellTemplates(column: string, style: number, dateStyle: number): CellTemplates {
   const styleAttr = (s: number): string => (s === 0 ? '' : ` s="${s}"`);
-  const open = `<c r="${column}`;
-  const value = `"${styleAttr(style)}><v>`;
-  const date = `"${styleAttr(dateStyle)}><v>`;
-  const bool = `"${styleAttr(style)} t="b"><v>`;
-  const text = `"${styleAttr(style)} t="inlineStr"><is><t`;
-  const empty = `"${styleAttr(style)}/>`;
-  return (r, v, issues) => {
-    switch (typeof v) {
-      case 'string':
-        return textCell(open, r, text, empty, v, issues);
-      case 'number':
-        if (Number.isFinite(v)) return `${open}${r}${value}${v}</v></c>`;
-        issues.nonFinite += 1;
-        return '';
-      case 'boolean':
-        return `${open}${r}${bool}${v ? 1 : 0}</v></c>`;
-      default:
-        if (v === null || v === undefined) return '';
-        if (v instanceof Date) {
-          const serial = dateToExcelSerial(v);
-          if (serial !== undefined) return `${open}${r}${date}${serial}</v></c>`;
-          issues.unrepresentableDates += 1;
-          return '';
-        }
-        return renderCellXml(`${column}${r}`, v, style, dateStyle, issues);
-    }
+  return {
+    column,
+    style,
+    dateStyle,
+    open: `<c r="${column}`,
+    value: `"${styleAttr(style)}><v>`,
+    date: `"${styleAttr(dateStyle)}><v>`,
+    bool: `"${styleAttr(style)} t="b"><v>`,
+    text: `"${styleAttr(style)} t="inlineStr"><is><t`,
+    empty: `"${styleAttr(style)}/>`,
   };
+}
+
+/** The rules of {@link renderCellXml} for a column's templates, at row `r` (its text). */
+function templatedCell(cell: CellTemplates, r: string, v: unknown, issues: CellIssueCounts): string {
+  switch (typeof v) {
+    case 'string':
+      return textCell(cell.open, r, cell.text, cell.empty, v, issues);
+    case 'number':
+      if (Number.isFinite(v)) return `${cell.open}${r}${cell.value}${v}</v></c>`;
+      issues.nonFinite += 1;
+      return '';
+    case 'boolean':
+      return `${cell.open}${r}${cell.bool}${v ? 1 : 0}</v></c>`;
+    default:
+      if (v === null || v === undefined) return '';
+      if (v instanceof Date) {
+        const serial = dateToExcelSerial(v);
+        if (serial !== undefined) return `${cell.open}${r}${cell.date}${serial}</v></c>`;
+        issues.unrepresentableDates += 1;
+        return '';
+      }
+      return renderCellXml(`${cell.column}${r}`, v, cell.style, cell.dateStyle, issues);
+  }
 }
 
 function textCell(

@@ -1,12 +1,16 @@
 /**
  * Two real `run` processes of one export on one state folder: the second is refused while the first holds the
  * export's lock, and a lock left by a killed process is taken over. The first process is paused (SIGSTOP) while it
- * holds the lock, so the test does not depend on how fast either process is.
+ * holds the lock, so the test does not depend on how fast either process is. It is paused at a moment it holds no
+ * lock of the state database (see pauseHolder), since a process frozen in the middle of an SQLite commit blocks
+ * every other process's writes to that database, whatever the export lock says.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePipeline, writeTableauCsvFile } from '../../src/simulators/demo-data/pipeline-generator.js';
 import { REPO_ROOT, runCli, type CliResult } from './helpers/cli.js';
@@ -73,10 +77,54 @@ async function startHolder(): Promise<{ child: ChildProcess; done: Promise<CliRe
   }
 }
 
+/** Resolves once every thread of `child` is stopped (kill(2) returns before a running process has stopped). */
+async function stopped(child: ChildProcess): Promise<void> {
+  const tasks = `/proc/${String(child.pid)}/task`;
+  for (;;) {
+    const states = await Promise.all(
+      (await readdir(tasks)).map(
+        async (t) =>
+          // A thread that ended meanwhile is no longer running.
+          (await readFile(`${tasks}/${t}/stat`, 'utf8').catch(() => 'gone) T')).replace(/^.*\) /s, '')[0],
+      ),
+    );
+    if (states.every((s) => s === 'T' || s === 't')) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * Pauses the holder (SIGSTOP) at a moment it holds no lock of the state database: paused, then probed from here with
+ * a write transaction that does not wait; while the probe fails (the holder was frozen inside a commit, or while it
+ * was turning a new database to WAL), it is resumed for a moment and paused again.
+ */
+async function pauseHolder(child: ChildProcess): Promise<void> {
+  const dbFile = join(dir, 'state', 'state.db');
+  for (let attempt = 1; ; attempt++) {
+    child.kill('SIGSTOP');
+    await stopped(child);
+    // Not created yet: the holder is frozen before it opened the database, so it holds no lock of it.
+    if (!existsSync(dbFile)) return;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(dbFile, { fileMustExist: true, timeout: 0 });
+      db.exec('BEGIN IMMEDIATE');
+      db.exec('ROLLBACK');
+      return;
+    } catch (err) {
+      if (attempt === 200) throw new Error(`the holder never paused outside a state database commit: ${String(err)}`);
+    } finally {
+      db?.close();
+    }
+    child.kill('SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 describe('one run of an export at a time across processes', () => {
   it('refuses a second run while the first holds the lock, naming its pid and start; then the lock is free', async () => {
     const first = await startHolder();
-    first.child.kill('SIGSTOP');
+    await pauseHolder(first.child);
     let second: CliResult;
     try {
       const owner = JSON.parse(await readFile(lockFile(), 'utf8')) as { startedAt: string; hostname: string };
@@ -117,7 +165,7 @@ describe('one run of an export at a time across processes', () => {
 
   it('a dry run neither waits for nor takes the lock', async () => {
     const first = await startHolder();
-    first.child.kill('SIGSTOP');
+    await pauseHolder(first.child);
     try {
       const dry = await runCli(['run', 'pipeline', '--dry-run', '--json', '--config', cfg]);
       expect(dry.code, dry.stderr).toBe(0);
@@ -132,7 +180,7 @@ describe('one run of an export at a time across processes', () => {
     const serve = await services.serve(cfg);
     const api = createApiClient(() => serve.baseUrl, TOKEN);
     const first = await startHolder();
-    first.child.kill('SIGSTOP');
+    await pauseHolder(first.child);
     try {
       const run = await waitRunEnd(api, await startRun(api, 'pipeline'));
       expect(run.status).toBe('skipped');

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { CellValue, ColumnSpec } from '../shared/table.js';
-import { createRowConverter, createTypeInference, parseDisplayNumber } from './infer-types.js';
+import {
+  createRowConverter,
+  createTypeInference,
+  firstDifferentColumn,
+  parseDisplayNumber,
+  sameColumns,
+} from './infer-types.js';
 
 /** Infers one column from these values and converts each value with the result. */
 function inferColumn(values: readonly string[]): { spec: ColumnSpec; cells: CellValue[] } {
@@ -202,5 +208,49 @@ describe('parseDisplayNumber', () => {
     ['(5', undefined],
   ])('%j → %j', (text, value) => {
     expect(parseDisplayNumber(text)).toBe(value);
+  });
+});
+
+describe('observingConverter (one-pass writes)', () => {
+  // One column per kind of value, some with a value that changes the column's format or type.
+  const header = ['Amount', 'Share', 'Count', 'Ratio', 'Day', 'At', 'Flag', 'Name', 'Mixed', 'Sparse'];
+  const rows = [
+    ['$1,200', '14.4%', '12', '0.5', '11/27/2026', '2026-11-27 09:30:00', 'True', 'Acme', '12', ''],
+    ['($300)', '3%', '1,204', '2.25', '2026-11-28', '11/28/2026 10:15 PM', 'false', 'Initech', 'n/a', ''],
+    ['', '', '', '', '', '', '', '', '', '7'],
+    ['$45,047.50', '100.0%', '-3', '1e3', '1/2/2027', '2027-01-02 00:00:00', 'TRUE', 'Globex', '3', 'x'],
+  ];
+
+  it('converts as createRowConverter does and types as observe does, scanning each value once', () => {
+    const observed = createTypeInference(header);
+    for (const row of rows) observed.observe(row);
+    const columns = observed.columns();
+    const fused = createTypeInference(header);
+    const convert = fused.observingConverter(columns);
+    const converted = rows.map((row) => convert(row));
+    expect(converted).toEqual(rows.map((row) => createRowConverter(columns)(row)));
+    expect(fused.columns()).toEqual(columns);
+    expect(sameColumns(fused.columns(), columns)).toBe(true);
+  });
+
+  it('says which column a later row changed', () => {
+    const first = createTypeInference(header);
+    first.observe(rows[0] ?? []);
+    const guess = first.columns();
+    first.observe(rows[1] ?? []);
+    expect(sameColumns(first.columns(), guess)).toBe(false);
+    // Row 2 changes several columns; the first is Amount, whose format gains the parentheses of negatives.
+    expect(firstDifferentColumn(first.columns(), guess)).toBe('Amount');
+  });
+
+  it('observing a row twice changes nothing', () => {
+    const once = createTypeInference(header);
+    const twice = createTypeInference(header);
+    for (const row of rows) {
+      once.observe(row);
+      twice.observe(row);
+      twice.observe(row);
+    }
+    expect(twice.columns()).toEqual(once.columns());
   });
 });

@@ -4,8 +4,10 @@
  * when every non-blank value reads the same way; anything doubtful stays text, because a wrong number in a
  * workbook is worse than a number kept as text.
  *
- * Pure: no I/O. Two steps because a column's type is known only after its last value: `createTypeInference` (one
- * pass, observe every row) then `createRowConverter` (the hot path, once per row when writing).
+ * Pure: no I/O. A column's type is known only after its last value: `createTypeInference` observes every row, then
+ * `createRowConverter` converts (the hot path, once per row when writing). A one-pass write converts with the typing
+ * of the first rows while it keeps observing (`observingConverter`, one scan per value for both), and is correct
+ * only when the typing of every row turns out the same (`sameColumns`).
  */
 import type { CellValue, ColumnSpec, ColumnType, RawRow } from '../shared/table.js';
 import {
@@ -48,6 +50,11 @@ function isBooleanText(text: string): boolean {
   return (
     text === 'True' || text === 'False' || text === 'TRUE' || text === 'FALSE' || text === 'true' || text === 'false'
   );
+}
+
+/** The value of a boolean text (see isBooleanText). */
+function booleanValue(text: string): boolean {
+  return text.charCodeAt(0) === 84 /* T */ || text.charCodeAt(0) === 116; /* t */
 }
 
 /** Merges a value's type into a column's: integer+number is number, date+datetime is datetime, else both must agree. */
@@ -104,6 +111,27 @@ export interface TypeInferenceOptions {
   readonly formats?: Readonly<Record<string, string>>;
 }
 
+/** Column typing over a view's rows; see {@link createTypeInference}. */
+export interface TypeInference {
+  /** Takes one row into the typing (blank cells are ignored). Observing a row twice changes nothing. */
+  observe(row: RawRow): void;
+  /** Each column's type and Excel number format, from every row observed so far. */
+  columns(): ColumnSpec[];
+  /**
+   * Observes a row and converts it in one step, converting with `columns` (the typing of a view's first rows, for a
+   * one-pass write): each cell is scanned once for both. The result equals `createRowConverter(columns)(row)`
+   * whenever `columns()` still equals `columns` after the last row (see {@link sameColumns}); when it no longer does,
+   * the converted rows are not the view's and must be written again with the final typing.
+   */
+  observingConverter(columns: readonly ColumnSpec[]): (row: RawRow) => CellValue[];
+}
+
+// Which scan read a value (observeCell), so a one-pass converter reuses the scan's fields.
+const SCANNED_TEXT = 0;
+const SCANNED_NUMBER = 1;
+const SCANNED_BOOLEAN = 2;
+const SCANNED_DATE = 3;
+
 const NUMERIC_TYPES: ReadonlySet<ColumnType> = new Set<ColumnType>(['integer', 'number', 'currency', 'percent']);
 
 /**
@@ -115,23 +143,23 @@ const NUMERIC_TYPES: ReadonlySet<ColumnType> = new Set<ColumnType>(['integer', '
  * ambiguous, all blank, with leading zeros or over 15 integer digits → text. `options.formats` overrides the
  * format of numeric columns (for pivoted measures).
  */
-export function createTypeInference(
-  header: readonly string[],
-  options: TypeInferenceOptions = {},
-): { observe(row: RawRow): void; columns(): ColumnSpec[] } {
+export function createTypeInference(header: readonly string[], options: TypeInferenceOptions = {}): TypeInference {
   const states = header.map(createColumnState);
   const numberScan = createNumberScan();
   const dateScan = createDateScan();
   const width = header.length;
 
-  function observeCell(state: ColumnState, text: string): void {
+  /** Merges one non-blank value into its column's state; says which scan read it (the scan keeps its fields). */
+  function observeCell(state: ColumnState, text: string): number {
     let kind: ColumnType;
+    let scanned: number;
     if (scanDisplayNumber(text, numberScan)) {
+      scanned = SCANNED_NUMBER;
       const decimals = numberScan.fracEnd - numberScan.fracStart;
       if (numberScan.symbol !== '') {
         if (state.kind === 'currency' && state.symbol !== numberScan.symbol) {
           state.kind = 'text';
-          return;
+          return scanned;
         }
         kind = 'currency';
         state.symbol = numberScan.symbol;
@@ -145,14 +173,18 @@ export function createTypeInference(
       if (numberScan.grouped) state.grouped = true;
       if (numberScan.parenthesized) state.parenthesized = true;
     } else if (isBooleanText(text)) {
+      scanned = SCANNED_BOOLEAN;
       kind = 'boolean';
     } else if (scanDisplayDate(text, dateScan)) {
+      scanned = SCANNED_DATE;
       kind = dateScan.hasTime ? 'datetime' : 'date';
       if (dateScan.hasSeconds) state.hasSeconds = true;
     } else {
+      scanned = SCANNED_TEXT;
       kind = 'text';
     }
     state.kind = mergeKind(state.kind, kind);
+    return scanned;
   }
 
   return {
@@ -174,7 +206,54 @@ export function createTypeInference(
         return { name, type, numFmt };
       });
     },
+    observingConverter(columns: readonly ColumnSpec[]): (row: RawRow) => CellValue[] {
+      const kinds = Int8Array.from(columns, (column) => converterKind(column.type));
+      return (row: RawRow): CellValue[] => {
+        const cells = new Array<CellValue>(width);
+        for (let i = 0; i < width; i += 1) {
+          const text = row[i];
+          if (text === undefined || text === '') {
+            cells[i] = null;
+            continue;
+          }
+          const state = states[i];
+          // A text column stays text (as in observe); its value is its text.
+          if (state === undefined || state.kind === 'text') {
+            cells[i] = text;
+            continue;
+          }
+          const scanned = observeCell(state, text);
+          switch (kinds[i]) {
+            case KIND_NUMBER:
+              cells[i] = scanned === SCANNED_NUMBER ? scannedNumberValue(text, numberScan) : text;
+              break;
+            case KIND_DATE:
+              cells[i] = scanned === SCANNED_DATE ? scannedDateValue(dateScan) : text;
+              break;
+            case KIND_BOOLEAN:
+              cells[i] = scanned === SCANNED_BOOLEAN ? booleanValue(text) : text;
+              break;
+            default:
+              cells[i] = text;
+          }
+        }
+        return cells;
+      };
+    },
   };
+}
+
+/** Whether two typings are the same: every column's name, type and number format. */
+export function sameColumns(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((c, i) => c.name === b[i]?.name && c.type === b[i].type && c.numFmt === b[i].numFmt)
+  );
+}
+
+/** The first column whose type or format differs between two typings of one header, for messages. */
+export function firstDifferentColumn(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): string | undefined {
+  return a.find((c, i) => c.type !== b[i]?.type || c.numFmt !== b[i].numFmt)?.name;
 }
 
 const KIND_TEXT = 0;
@@ -227,9 +306,7 @@ export function createRowConverter(columns: readonly ColumnSpec[]): (row: RawRow
           cells[i] = scanDisplayDate(text, dateScan) ? scannedDateValue(dateScan) : text;
           break;
         case KIND_BOOLEAN:
-          cells[i] = isBooleanText(text)
-            ? text.charCodeAt(0) === 84 /* T */ || text.charCodeAt(0) === 116 /* t */
-            : text;
+          cells[i] = isBooleanText(text) ? booleanValue(text) : text;
           break;
         default:
           cells[i] = text;

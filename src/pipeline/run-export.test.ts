@@ -4,6 +4,7 @@
  */
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
@@ -13,10 +14,11 @@ import type { RunReport } from '../contracts/run-report.js';
 import type { RunQuery, RunStore } from '../contracts/run-store.js';
 import { exportSchema, type ExportConfig } from '../config/schema.js';
 import { DestinationError } from '../shared/errors.js';
-import { createSilentLogger } from '../shared/logger.js';
+import { createLogger, createSilentLogger } from '../shared/logger.js';
 import { createRedactor } from '../shared/redact.js';
 import { skipWhenUnchanged } from '../destinations/skip-unchanged.js';
 import { openCsvTable } from '../sources/csv/read-csv.js';
+import { generatePipeline } from '../simulators/demo-data/pipeline-generator.js';
 import { runExport, type PipelineDeps } from './run-export.js';
 
 const HEADER = ['Opportunity ID', 'Stage', 'Amount', 'Created Date'];
@@ -422,6 +424,103 @@ describe('runExport', () => {
     expect(report.bytes).toBeGreaterThan(0);
     expect(report.destination?.location).toBe('(dry run) fake destination');
     expect(destination.delivered).toEqual([]);
+  });
+});
+
+describe('runExport: one read per view', () => {
+  // A view longer than the rows its typing is guessed from, whose "Discount" column is blank until row 12,001: the
+  // first rows type it as text, the whole column as percent.
+  const LONG = 12_500;
+  const forecastRows = (discountFrom: number): string[][] =>
+    Array.from({ length: LONG }, (_, i) => [`F-${i + 1}`, String(1000 + i), i + 1 >= discountFrom ? '5%' : '']);
+  const generated = generatePipeline({ seed: 5, count: LONG, asOf: new Date(Date.UTC(2026, 10, 27)) });
+  const twoViews = (discountFrom: number, opportunities: { header: string[]; rows: string[][] }) => ({
+    Opportunities: opportunities,
+    Forecast: { header: ['Forecast ID', 'Units', 'Discount'], rows: forecastRows(discountFrom) },
+  });
+  let runs = 0;
+  const config = exportConfig({
+    views: [
+      { workbook: 'Sales', view: 'Opportunities' },
+      { workbook: 'Sales', view: 'Forecast' },
+    ],
+    metrics: { from: 'Opportunities', asOf: '2026-11-27' },
+  });
+
+  async function run(discountFrom: number, store: RunStore, logger = createSilentLogger(), opportunities = generated) {
+    const destination = fakeDestination(dir);
+    const report = await runExport(
+      { exportConfig: config, timezone: 'UTC', runId: `run-${runs++}`, trigger: { kind: 'cli' } },
+      deps(fakeSource(twoViews(discountFrom, opportunities)), destination, store, { logger }),
+    );
+    return { report, file: destination.delivered[0]?.copy ?? '' };
+  }
+
+  /** The XML of every sheet of a delivered workbook, by sheet name. */
+  async function sheetXml(file: string): Promise<Map<string, string>> {
+    const zip = await JSZip.loadAsync(await readFile(file));
+    const workbook = (await zip.file('xl/workbook.xml')?.async('string')) ?? '';
+    const rels = (await zip.file('xl/_rels/workbook.xml.rels')?.async('string')) ?? '';
+    const out = new Map<string, string>();
+    for (const [tag] of workbook.matchAll(/<sheet [^>]*>/g)) {
+      const name = /name="([^"]+)"/.exec(tag)?.[1] ?? '';
+      const rid = /r:id="([^"]+)"/.exec(tag)?.[1] ?? '';
+      const target = new RegExp(`<Relationship [^>]*Id="${rid}"[^>]*>`).exec(rels)?.[0] ?? '';
+      const path = /Target="([^"]+)"/.exec(target)?.[1] ?? '';
+      out.set(name, (await zip.file(`xl/${path.replace(/^\/?xl\//, '')}`)?.async('string')) ?? '');
+    }
+    return out;
+  }
+
+  it('writes the export again in two passes when a later row changes a typing: cells from the whole column, metrics and alerts once', async () => {
+    const store = memoryStore();
+    // A previous success whose Opportunities had one more column: this run has a schema-change alert to say once.
+    const wider = {
+      header: [...generated.header, 'Legacy Score'],
+      rows: generated.rows.slice(0, 3).map((r) => [...r, '1']),
+    };
+    expect((await run(1, store, createSilentLogger(), wider)).report.status).toBe('succeeded');
+    const logged: string[] = [];
+    const logger = createLogger({
+      redactor: createRedactor(),
+      level: 'info',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          logged.push(String((JSON.parse(chunk.toString()) as { msg?: unknown }).msg));
+          done();
+        },
+      }),
+    });
+    const late = await run(12_001, store, logger);
+    expect(late.report.status, JSON.stringify(late.report.error)).toBe('succeeded');
+    expect(logged.join('\n')).toContain(
+      'the typing of the first 10,000 rows of "Forecast" did not hold (column "Discount" changed by row 12,288); typing every view before writing',
+    );
+    expect((late.report.alerts ?? []).filter((a) => a.includes('schema change'))).toHaveLength(1);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.readFile(late.file);
+    const forecast = book.getWorksheet('Forecast');
+    expect(forecast?.getCell('C2').value).toBeNull();
+    expect(forecast?.getCell(`C${12_001 + 1}`).value).toBe(0.05);
+    expect(forecast?.getCell(`C${LONG + 1}`).value).toBe(0.05);
+    expect(forecast?.getCell(`C${LONG + 1}`).numFmt).toBe('0%');
+    expect(forecast?.rowCount).toBe(LONG + 1);
+
+    // The same Opportunities with a Forecast typed right from its first row: one read per view, and the same
+    // Opportunities and metric sheets, so the deals were counted once in the two-pass write.
+    const early = await run(1, memoryStore());
+    // The deals went into the metrics once (read twice, they would repeat their ids: a warning).
+    expect(late.report.warnings.filter((w) => !w.includes('schema change'))).toEqual(early.report.warnings);
+    expect(early.report.status).toBe('succeeded');
+    const lateSheets = await sheetXml(late.file);
+    const earlySheets = await sheetXml(early.file);
+    const compared = [...earlySheets.keys()].filter((n) => n !== 'Forecast' && n !== 'About');
+    expect(compared).toEqual(expect.arrayContaining(['Opportunities', 'Summary', 'Funnel', 'By owner']));
+    for (const name of compared) {
+      expect(earlySheets.get(name)?.length, name).toBeGreaterThan(500);
+      expect(lateSheets.get(name), name).toBe(earlySheets.get(name));
+    }
+    expect(late.report.dataHash).not.toBe(early.report.dataHash);
   });
 });
 

@@ -55,7 +55,18 @@ import { writeRunOwner } from './orphaned-runs.js';
 import type { RunProgress } from './run-progress.js';
 import { createSourceSessions } from './source-sessions.js';
 import { createStageTimer, type StageTimer } from './stage-timer.js';
-import { filterValues, prepareView, writePreparedView, type PreparedView, type SheetOutcome } from './view-sheet.js';
+import {
+  filterValues,
+  GUESS_ROWS,
+  prepareView,
+  writePreparedView,
+  writeViewOnce,
+  type PreparedView,
+  type SheetOutcome,
+  type ViewOutcome,
+  type ViewSheetInput,
+  type WriteViewOptions,
+} from './view-sheet.js';
 
 export type { RunProgress } from './run-progress.js';
 
@@ -247,34 +258,38 @@ async function recordStart(
 }
 
 /**
- * Fetches and types every view (once), then builds the workbook and delivers it: once in replace mode; in update
- * mode on the team's current file, again on a newer version when a teammate saved it meanwhile.
+ * Fetches every view, then builds the workbook and delivers it. A new workbook (replace mode, and dry runs) is
+ * written in one read of each view ({@link writeViewsOnce}); update mode types every view first (its tables are
+ * planned from the row counts and keys) and writes the team's current file, again on a newer version when a
+ * teammate saved it meanwhile.
  */
 async function buildAndDeliver(scope: RunScope, soFar: RunSoFar): Promise<RunEnd> {
   const { job } = scope;
   await ensurePrivateDir(scope.runTemp);
   await writeRunOwner(scope.runTemp, job.runId);
-  const prepared: PreparedView[] = [];
+  const inputs: ViewSheetInput[] = [];
   try {
-    await prepareViews(scope, soFar, prepared);
+    await fetchViews(scope, soFar, inputs);
     const metrics: MetricsCache = { specs: undefined };
     if (job.exportConfig.destination.mode === 'update' && job.dryRun !== true) {
+      const prepared = await typeViews(scope, soFar, inputs);
+      checkKeys(job.exportConfig, prepared);
       return await updateTeamWorkbook(scope, soFar, prepared, metrics);
     }
-    const built = await buildWorkbook(scope, soFar, prepared, { team: undefined, attempt: 0, metrics });
+    const built = await writeViewsOnce(scope, soFar, inputs, metrics);
     return await deliverWorkbook(scope, soFar, built, {});
   } finally {
-    for (const p of prepared) await p.input.raw.dispose();
+    for (const input of inputs) await input.raw.dispose();
   }
 }
 
 /**
- * Fetches every view (one session per source) and runs pass 1 over it; the data hash is known afterwards. The
- * session ends before anything is written: everything is spooled to temp files by then, so another export sharing
- * the PAT is not held up by a long write or by a workbook open in Excel.
+ * Fetches every view (one session per source) into `inputs`. The sessions end before any view is read: everything
+ * is spooled to temp files by then, so another export sharing the PAT is not held up by a long write or by a
+ * workbook open in Excel.
  */
-async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: PreparedView[]): Promise<void> {
-  const { job, deps, logger, signal, timer, started } = scope;
+async function fetchViews(scope: RunScope, soFar: RunSoFar, inputs: ViewSheetInput[]): Promise<void> {
+  const { job, deps, logger, signal, timer } = scope;
   const exp = job.exportConfig;
   const sessions = createSourceSessions({ logger, signal });
   try {
@@ -299,40 +314,94 @@ async function prepareViews(scope: RunScope, soFar: RunSoFar, prepared: Prepared
       const fetched = await timer.timed('fetch', () =>
         session.fetchView(request, { logger, signal, tempDir: scope.runTemp }),
       );
-      const raw = annotateTable(fetched, {
-        warnings: [...plan.warnings, ...found.warnings],
-        provenance: found.provenance,
+      inputs.push({
+        view,
+        sheetName,
+        raw: annotateTable(fetched, {
+          warnings: [...plan.warnings, ...found.warnings],
+          provenance: found.provenance,
+        }),
+        metrics: metricsOfView(scope, index),
+        previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
+        signal,
+        timer,
+        onProgress,
       });
-      try {
-        prepared.push(
-          await prepareView({
-            view,
-            sheetName,
-            raw,
-            metrics: metricsOfView(scope, index),
-            previousColumns: scope.previous?.sheets.find((s) => s.sheet === sanitizeSheetName(sheetName))?.columns,
-            signal,
-            timer,
-            onProgress,
-          }),
-        );
-      } catch (err) {
-        await raw.dispose();
-        throw err;
-      }
     }
   } finally {
     await sessions.closeAll();
   }
   soFar.viewIndex = undefined;
-  const asOf = exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(started, job.timezone));
+}
+
+/** Pass 1 over every fetched view (see prepareView); the run's data hash is known afterwards. */
+async function typeViews(scope: RunScope, soFar: RunSoFar, inputs: readonly ViewSheetInput[]): Promise<PreparedView[]> {
+  const prepared: PreparedView[] = [];
+  for (const [index, input] of inputs.entries()) {
+    throwIfAborted(scope.signal);
+    soFar.viewIndex = index;
+    prepared.push(await prepareView(input));
+  }
+  soFar.viewIndex = undefined;
+  setDataHash(scope, soFar, prepared);
+  return prepared;
+}
+
+/** The run's data hash, from every view's part (see data-hash.ts), the settings and the metrics' as-of date. */
+function setDataHash(scope: RunScope, soFar: RunSoFar, prepared: readonly PreparedView[]): void {
+  const exp = scope.job.exportConfig;
+  const asOf =
+    exp.metrics === undefined ? undefined : (exp.metrics.asOf ?? wallDate(scope.started, scope.job.timezone));
   soFar.dataHash = combineDataHash({
     views: prepared.map((p) => p.hashPart),
     exportSettings: exp,
-    toolVersion: deps.toolVersion,
+    toolVersion: scope.deps.toolVersion,
     metricsAsOf: asOf,
   });
-  if (exp.destination.mode === 'update') checkKeys(exp, prepared);
+}
+
+/**
+ * A new workbook, each view typed and written in one read (see writeViewOnce). When a view's later rows change the
+ * typing its first rows gave, that workbook is discarded and the views are written in two passes, typed first:
+ * slower, same file.
+ */
+async function writeViewsOnce(
+  scope: RunScope,
+  soFar: RunSoFar,
+  inputs: readonly ViewSheetInput[],
+  metrics: MetricsCache,
+): Promise<BuiltWorkbook> {
+  const onePass: PreparedView[] = [];
+  const alertsBefore = soFar.alerts.length;
+  const built = await buildWorkbook(
+    scope,
+    soFar,
+    inputs,
+    async (index, options) => {
+      const input = inputs[index] as ViewSheetInput;
+      soFar.viewIndex = index;
+      const result = await writeViewOnce(input, options);
+      soFar.viewIndex = undefined;
+      if (!result.written) {
+        scope.logger.info(
+          { sheet: input.sheetName, column: result.column, row: result.row },
+          `the typing of the first ${GUESS_ROWS.toLocaleString('en-US')} rows of "${input.sheetName}" did not hold (column "${result.column ?? '?'}" changed by row ${result.row.toLocaleString('en-US')}); typing every view before writing`,
+        );
+        return undefined;
+      }
+      onePass.push(result.prepared);
+      return result.outcome;
+    },
+    { team: undefined, attempt: 0, metrics },
+  );
+  if (built !== undefined) {
+    setDataHash(scope, soFar, onePass);
+    return built;
+  }
+  // What the discarded workbook's views said is said again by the two-pass build.
+  soFar.alerts.length = alertsBefore;
+  const prepared = await typeViews(scope, soFar, inputs);
+  return buildPrepared(scope, soFar, prepared, { team: undefined, attempt: 0, metrics });
 }
 
 /** The freshness guard of one planned view, when its view or export sets `freshness` (else nothing to check). */
@@ -365,6 +434,19 @@ interface MetricsCache {
   specs: SheetSpec[] | undefined;
 }
 
+/** What a workbook is built on: a new file or the team's, which try of the run, the run's metric sheets. */
+interface BuildTarget {
+  readonly team: CurrentFile | undefined;
+  readonly attempt: number;
+  readonly metrics: MetricsCache;
+}
+
+/**
+ * Writes the view at `index` into `options.writer`; undefined when it could not (a one-pass write whose typing did
+ * not hold): the workbook is then discarded.
+ */
+type WriteView = (index: number, options: WriteViewOptions) => Promise<ViewOutcome | undefined>;
+
 /** A workbook built in the run's temp folder, and what its views and sheets said. */
 interface BuiltWorkbook {
   readonly path: string;
@@ -380,9 +462,10 @@ interface BuiltWorkbook {
 async function buildWorkbook(
   scope: RunScope,
   soFar: RunSoFar,
-  prepared: readonly PreparedView[],
-  target: { readonly team: CurrentFile | undefined; readonly attempt: number; readonly metrics: MetricsCache },
-): Promise<BuiltWorkbook> {
+  views: readonly ViewSheetInput[],
+  writeView: WriteView,
+  target: BuildTarget,
+): Promise<BuiltWorkbook | undefined> {
   const { job, deps, timer, started } = scope;
   const exp = job.exportConfig;
   const path = join(scope.runTemp, `${exp.id}-${target.attempt + 1}.xlsx`);
@@ -414,16 +497,18 @@ async function buildWorkbook(
     const warnings: string[] = [];
     // One deal set per run; a burst into sheets has one per part (each part its own metrics).
     const dealSets: { part: string | undefined; deals: DealCollector }[] = [];
-    for (const [index, p] of prepared.entries()) {
-      const view = p.input.view;
-      const outcome = await writePreparedView(p, {
+    for (const [index, input] of views.entries()) {
+      const outcome = await writeView(index, {
         writer: book,
         collectDeals: target.attempt === 0,
-        table: view.table,
-        key: keyOf(exp, p, index),
+        table: input.view.table,
         update: updating,
-        onProgress: progressAt(deps, index, prepared.length),
+        onProgress: progressAt(deps, index, views.length),
       });
+      if (outcome === undefined) {
+        await book.abort();
+        return undefined;
+      }
       soFar.sheets.push(outcome.sheet);
       warnings.push(...outcome.warnings);
       if (target.attempt === 0) soFar.alerts.push(...outcome.alerts);
@@ -484,6 +569,29 @@ async function buildWorkbook(
     await book.abort();
     throw err;
   }
+}
+
+/** {@link buildWorkbook} from views typed beforehand (pass 1), each with its update-mode key. */
+async function buildPrepared(
+  scope: RunScope,
+  soFar: RunSoFar,
+  prepared: readonly PreparedView[],
+  target: BuildTarget,
+): Promise<BuiltWorkbook> {
+  const exp = scope.job.exportConfig;
+  const built = await buildWorkbook(
+    scope,
+    soFar,
+    prepared.map((p) => p.input),
+    (index, options) => {
+      const p = prepared[index] as PreparedView;
+      return writePreparedView(p, { ...options, key: keyOf(exp, p, index) });
+    },
+    target,
+  );
+  // Only a one-pass write stops short (writeViewOnce).
+  if (built === undefined) throw new Error('a view typed beforehand was not written');
+  return built;
 }
 
 /** The About sheet's "Data as of": the oldest data behind the sheets, in the export's zone (see oldestDataAsOf). */
@@ -587,7 +695,7 @@ async function updateTeamWorkbook(
     );
     if (current !== undefined && 'unchanged' in current) return unchangedEnd(scope, previous, current.location);
     try {
-      const built = await buildWorkbook(scope, soFar, prepared, { team: current, attempt, metrics });
+      const built = await buildPrepared(scope, soFar, prepared, { team: current, attempt, metrics });
       soFar.update = {
         created: current === undefined,
         conflicts: attempt,

@@ -32,7 +32,8 @@ export interface FetchContext {
 
 /**
  * A fetched view as raw display strings. `rows()` can be called more than once (each call re-reads from the
- * start): type inference needs a full pass over a column before any value can be written.
+ * start), and a pass may stop early: a column's type is known only after its last value, so a view is read for its
+ * first rows' typing and then written while typed (or, in update mode, typed in a full pass and then written).
  */
 export interface RawTable {
   readonly header: readonly string[];

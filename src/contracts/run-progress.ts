@@ -20,7 +20,7 @@ export interface RunProgress {
   readonly sheet: string;
   /** Rows of `sheet` done so far in this stage. */
   readonly rows: number;
-  /** Rows of `sheet` in all, when known (after the typing pass). */
+  /** Rows of `sheet` in all, when known (at the end of a one-pass write; after update mode's typing pass). */
   readonly rowsTotal?: number | undefined;
   /** 1-based position of `sheet` among the export's views, and how many there are. */
   readonly sheetIndex?: number | undefined;

@@ -3,7 +3,7 @@
  * the typing of the first rows holds, both write the same workbook, entry by entry; when a later row changes it,
  * the one-pass write says which column and where, and writes nothing it would pass off as the view.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSZip from 'jszip';
@@ -12,6 +12,7 @@ import type { RawTable } from '../contracts/ports.js';
 import { viewSchema } from '../config/schema.js';
 import { SourceError } from '../shared/errors.js';
 import { generatePipeline } from '../simulators/demo-data/pipeline-generator.js';
+import { openCsvTable } from '../sources/csv/read-csv.js';
 import { createWorkbookWriter } from '../workbook/workbook-writer.js';
 import { createStageTimer } from './stage-timer.js';
 import {
@@ -173,5 +174,29 @@ describe('writeViewOnce', () => {
     await writer.abort();
     expect(failure).toBeInstanceOf(SourceError);
     expect((failure as SourceError).code).toBe('VIEW_UNFILTERED');
+  });
+
+  it('from a CSV file: hashes its bytes and reports its invalid UTF-8 as pass 1 does, once the read ended', async () => {
+    const path = join(dir, 'late-latin1.csv');
+    const lines = ['ID,Owner,Amount', ...Array.from({ length: GUESS_ROWS + 3_000 }, (_, i) => `ID-${i},Ana,${i}`)];
+    // A Latin-1 "é" (0xE9) on line 12,001: invalid UTF-8, past the first rows.
+    const bytes = Buffer.concat([
+      Buffer.from(lines.slice(0, 12_000).join('\n') + '\nID-x,Ren', 'utf8'),
+      Buffer.from([0xe9]),
+      Buffer.from(',1\n' + lines.slice(12_000).join('\n') + '\n', 'utf8'),
+    ]);
+    await writeFile(path, bytes);
+    const open = () => openCsvTable(path, { provenance: {}, removeOnDispose: false, label: 'late-latin1.csv' });
+    const writer = createWorkbookWriter({ filePath: join(dir, 'once.xlsx'), now: NOW });
+    const result = await writeViewOnce(input(await open()), options(writer));
+    await writer.commit();
+    const prepared = await prepareView(input(await open()));
+    expect(result.written).toBe(true);
+    if (!result.written) return;
+    expect(result.prepared.hashPart).toBe(prepared.hashPart);
+    expect(result.prepared.rowCount).toBe(GUESS_ROWS + 3_001);
+    const invalid = prepared.warnings.find((w) => w.includes('invalid UTF-8'));
+    expect(invalid).toContain('the first on line 12001');
+    expect(result.outcome.warnings).toContain(invalid);
   });
 });

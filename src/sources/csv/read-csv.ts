@@ -217,9 +217,9 @@ export async function openCsvTable(path: string, options: OpenCsvTableOptions): 
   }
   const columns: readonly string[] = header;
   let disposed = false;
-  // Grows once, at the end of the first complete pass over the rows (the typing pass, before anything is written):
-  // invalid UTF-8 is only known once every byte was decoded, and reading the file an extra time to know it sooner
-  // would cost every run for a rare case.
+  // Grows once, at the end of the first complete pass over the rows (a one-pass write's read, update mode's typing
+  // pass): invalid UTF-8 is only known once every byte was decoded, and reading the file an extra time to know it
+  // sooner would cost every run for a rare case.
   const warnings: string[] = [...(options.warnings ?? [])];
   let checked = false;
   const onComplete = (parser: CsvByteParser): void => {

@@ -304,7 +304,7 @@ async function typeFirstRows(shaped: ShapedRows, typing: Typing): Promise<boolea
 
 interface ShapedRows {
   readonly header: readonly string[];
-  /** Re-reads the rows from the start at every call (typing needs a whole pass before converting). */
+  /** Re-reads the rows from the start at every call (a view is read for its typing, then again to write it). */
   readonly rows: () => AsyncIterable<RawRow>;
   /** Display formats Tableau gave the measures, when the view was pivoted. */
   readonly formats: Record<string, string> | undefined;
@@ -330,7 +330,8 @@ interface Typed {
 
 /**
  * Pass 1's state over one view's rows: the type inference, the filter check and (when the source does not digest
- * its bytes) the row digest. `observe` every row, then `finish` once the rows were read to the end.
+ * its bytes) the row digest. Each row goes to the inference (`inference.observe`, or a converter observing it) and
+ * to `take`, and is counted in `count`; `finish` once the rows were read to the end.
  */
 interface Typing {
   readonly inference: TypeInference;

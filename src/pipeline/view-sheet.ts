@@ -91,12 +91,19 @@ export async function prepareView(input: ViewSheetInput): Promise<PreparedView> 
   return preparedFrom(input, shaped, typed);
 }
 
-/** A view whose rows were all typed: its schema changes and deal collector added to what pass 1 found. */
-function preparedFrom(input: ViewSheetInput, shaped: ShapedRows, typed: Typed): PreparedView {
+/**
+ * A view whose rows were all typed: its schema changes and deal collector (`deals`: one opened for these columns
+ * already, else a new one) added to what pass 1 found.
+ */
+function preparedFrom(
+  input: ViewSheetInput,
+  shaped: ShapedRows,
+  typed: Typed,
+  deals: OpenedDeals = openDealCollector(typed.columns, input.metrics, input.sheetName),
+): PreparedView {
   const { sheetName, raw } = input;
   const prefixed = (list: readonly string[]): string[] => list.map((w) => `${sheetName}: ${w}`);
   const changes = describeSchemaChanges(sheetName, input.previousColumns, shaped.header);
-  const deals = openDealCollector(typed.columns, input.metrics, sheetName);
   return {
     input,
     shaped,
@@ -235,8 +242,9 @@ export async function writeViewOnce(input: ViewSheetInput, options: WriteViewOpt
   const guess = first.inference.columns();
   // The typing of every row, this time with the filter check and the digest.
   const typing = startTyping(shaped, input);
-  const guessed = preparedFrom(input, shaped, { columns: guess, hashPart: '', rowCount: 0, warnings: [] });
-  const tap = options.collectDeals ? guessed.deals : undefined;
+  // The deals go into a collector opened for the first rows' typing (the final one, when the write holds).
+  const deals = openDealCollector(guess, input.metrics, sheetName);
+  const tap = options.collectDeals ? deals.collector : undefined;
   const convert = typing.inference.observingConverter(guess);
   const source = shaped.rows()[Symbol.asyncIterator]();
   let finished = false;
@@ -267,14 +275,18 @@ export async function writeViewOnce(input: ViewSheetInput, options: WriteViewOpt
     },
   };
   try {
-    const written = await addRows(guessed, { [Symbol.asyncIterator]: () => rows }, undefined, options);
+    const written = await addRows(
+      { input, columns: guess, rowCount: 0 },
+      { [Symbol.asyncIterator]: () => rows },
+      undefined,
+      options,
+    );
     const final = typing.inference.columns();
     if (changedBy !== undefined || !sameColumns(final, guess)) {
       return { written: false, column: firstDifferentColumn(final, guess), row: changedBy ?? typing.count };
     }
     input.onProgress?.({ sheet: sheetName, rows: typing.count, rowsTotal: typing.count, stage: 'write' });
-    // The deals went into the collector opened with the first rows' typing: the same columns.
-    const prepared = { ...preparedFrom(input, shaped, typing.finish()), deals: guessed.deals };
+    const prepared = preparedFrom(input, shaped, typing.finish(), deals);
     return { written: true, prepared, outcome: outcomeOf(prepared, written) };
   } finally {
     if (!finished) await source.return?.();
@@ -445,11 +457,18 @@ function describeSchemaChanges(
  * The deal collector for the metrics sheet. A mapped column that vanished from the view does not fail the run: the
  * data is still worth delivering, the metrics are not computed, and the run says so loudly (warning + alert).
  */
+/** A view's deal collector, if it has one, and what opening it found. */
+interface OpenedDeals {
+  readonly collector: DealCollector | undefined;
+  readonly warnings: readonly string[];
+  readonly alerts: readonly string[];
+}
+
 function openDealCollector(
   columns: readonly ColumnSpec[],
   metrics: ExportConfig['metrics'],
   sheetName: string,
-): { collector: DealCollector | undefined; warnings: string[]; alerts: string[] } {
+): OpenedDeals {
   if (metrics === undefined || metrics.from !== sheetName) return { collector: undefined, warnings: [], alerts: [] };
   try {
     return { collector: createDealCollector(columns, metrics), warnings: [], alerts: [] };
